@@ -1,0 +1,116 @@
+"""GET /oauth/callback: finish connecting a Zendesk account and show what was set up."""
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.logging import correlation_paths
+from round_robin import services
+from round_robin.errors import (
+    NotAdminError,
+    OAuthError,
+    OAuthUnavailableError,
+    StateError,
+    StorageError,
+    ZendeskError,
+)
+from round_robin.observability import MetricUnit, logger, metrics, tracer
+from round_robin.pages import connected_page, message_page
+from round_robin.settings import get_settings
+from round_robin.web import html, public_base_url
+
+settings = get_settings()  # fails the cold start with a message naming a missing or bad variable
+app = APIGatewayHttpResolver()
+START_AGAIN = "Start again from the connect link: /oauth/start?subdomain=<your-subdomain>."
+
+
+@app.get("/oauth/callback")
+def callback():
+    query = app.current_event.get_query_string_value
+    state, code, error = query("state"), query("code"), query("error")
+    if error:
+        subdomain = services.connector().cancel(state)
+        _failed("consent_" + ("denied" if error == "access_denied" else "error"), subdomain=subdomain, error=error)
+        if error == "access_denied":
+            return html(403, message_page(
+                "Access was not granted",
+                f"The connection to {subdomain}.zendesk.com was declined in Zendesk, so nothing was connected.",
+                START_AGAIN,
+            ))
+        return html(400, message_page(
+            "Zendesk did not connect",
+            f"Zendesk reported {error}: {query('error_description') or 'no description'}. Nothing was connected.",
+            START_AGAIN,
+        ))
+    if not code:
+        _failed("missing_code")
+        return html(400, message_page("The sign-in answer is incomplete",
+                                      "Zendesk's answer has no authorization code.", START_AGAIN))
+
+    base = public_base_url(settings, app.current_event.request_context.domain_name)
+    report = services.connector().complete(
+        state=state, code=code, redirect_uri=f"{base}/oauth/callback", webhook_base_url=base
+    )
+    metrics.add_metric(name="AccountConnected", unit=MetricUnit.Count, value=1)
+    return html(200, connected_page(report))
+
+
+@app.exception_handler(StateError)
+def bad_state(exc: StateError):
+    _failed("state", detail=str(exc))
+    return html(400, message_page("This sign-in link can't be used", f"{str(exc).capitalize()}.", START_AGAIN))
+
+
+@app.exception_handler(NotAdminError)
+def not_admin(exc: NotAdminError):
+    _failed("not_admin", role=exc.role)
+    return html(403, message_page(
+        "Only a Zendesk administrator can connect",
+        f"You approved as {exc.user_name or 'a user'} (role: {exc.role}). Connecting creates a webhook and a "
+        "trigger and assigns tickets on the account's behalf, which needs an administrator.",
+        "Nothing was kept and the access granted was revoked. Ask an administrator of the account to open "
+        "the connect link.",
+    ))
+
+
+@app.exception_handler(OAuthError)
+def token_refused(exc: OAuthError):
+    _failed("token_refused", error=exc.error)
+    return html(502, message_page(
+        "Zendesk refused the sign-in",
+        f"Exchanging the authorization code failed: {exc.error}"
+        + (f" ({exc.description})" if exc.description else "") + ". Nothing was saved.",
+        "Authorization codes are valid for two minutes and work once. " + START_AGAIN,
+    ))
+
+
+@app.exception_handler(OAuthUnavailableError)
+def token_unavailable(exc: OAuthUnavailableError):
+    _failed("token_unavailable", detail=str(exc))
+    return html(502, message_page("Zendesk could not be reached",
+                                  f"{exc}. Nothing was saved.", START_AGAIN))
+
+
+@app.exception_handler(ZendeskError)
+def zendesk_failed(exc: ZendeskError):
+    _failed("zendesk", detail=str(exc), status=exc.status)
+    return html(502, message_page(
+        "Zendesk failed while connecting",
+        f"{exc}. Nothing was saved and the access granted was revoked.", START_AGAIN,
+    ))
+
+
+@app.exception_handler(StorageError)
+def storage_failed(exc: StorageError):
+    _failed("storage", detail=str(exc))
+    return html(503, message_page("Please try again", f"The service could not save the connection ({exc}).",
+                                  START_AGAIN))
+
+
+def _failed(reason: str, **details) -> None:
+    logger.warning("connect failed", reason=reason, **details)
+    metrics.add_metric(name="ConnectFailed", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event, context):
+    return app.resolve(event, context)

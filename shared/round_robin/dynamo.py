@@ -1,0 +1,48 @@
+"""Small helpers over the low-level DynamoDB client: (de)serialisation and error translation."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def _to_dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _to_dynamo(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_to_dynamo(v) for v in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_dynamo(v) for v in value]
+    return value
+
+
+def serialize(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Plain Python values to DynamoDB attribute values (None values are left out)."""
+    return {k: _serializer.serialize(_to_dynamo(v)) for k, v in attributes.items() if v is not None}
+
+
+def deserialize(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    """DynamoDB attribute values to plain Python values (ints stay ints)."""
+    if item is None:
+        return None
+    return {k: _from_dynamo(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+def is_conditional_failure(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"

@@ -1,0 +1,95 @@
+"""Domain errors. Each adapter translates its library's errors into these, in one place.
+
+Messages never carry tokens, codes, state values or secrets: they end up in logs and pages.
+"""
+
+from __future__ import annotations
+
+
+class RoundRobinError(Exception):
+    """Base of every error this service raises on purpose."""
+
+
+class SettingsError(RoundRobinError):
+    """An environment variable is missing or invalid; raised at cold start."""
+
+
+class InvalidSubdomainError(RoundRobinError):
+    """The value given is not a Zendesk subdomain."""
+
+
+class StateError(RoundRobinError):
+    """The OAuth `state` is missing, unknown, expired or already used."""
+
+
+class OAuthError(RoundRobinError):
+    """The token endpoint refused a request (RFC 6749 section 5.2)."""
+
+    def __init__(self, error: str, description: str = "", status: int | None = None) -> None:
+        super().__init__(f"{error}: {description}" if description else error)
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+class OAuthUnavailableError(RoundRobinError):
+    """The token endpoint could not be reached or answered with a server error."""
+
+
+class ZendeskError(RoundRobinError):
+    """Zendesk answered an API call with an error status."""
+
+    def __init__(self, message: str, status: int | None = None, *, method: str = "", path: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.method = method
+        self.path = path
+
+
+class ZendeskUnauthorizedError(ZendeskError):
+    """401: the token is expired, revoked or invalid."""
+
+
+class ZendeskForbiddenError(ZendeskError):
+    """403: the token lacks a scope or the user lacks a role."""
+
+
+class ZendeskNotFoundError(ZendeskError):
+    """404: no such resource."""
+
+
+class ZendeskConflictError(ZendeskError):
+    """409: a `safe_update` lost the race (the ticket changed since `updated_stamp`)."""
+
+
+class ZendeskUnprocessableError(ZendeskError):
+    """422: Zendesk refused the change (e.g. the assignee is not in the ticket's group)."""
+
+
+class ZendeskRateLimitedError(ZendeskError):
+    """429: over a rate limit; `retry_after` is Zendesk's Retry-After in seconds."""
+
+    def __init__(self, message: str, retry_after: float, **kwargs) -> None:
+        super().__init__(message, 429, **kwargs)
+        self.retry_after = retry_after
+
+
+class ZendeskUnavailableError(ZendeskError):
+    """5xx, a timeout or a connection failure, after the client's own retries."""
+
+
+class NotAdminError(RoundRobinError):
+    """The person who approved the connection is not a Zendesk admin."""
+
+    def __init__(self, user_name: str, role: str) -> None:
+        super().__init__(f"the approving user has role {role!r}, not admin")
+        self.user_name = user_name
+        self.role = role
+
+
+class StorageError(RoundRobinError):
+    """DynamoDB or Secrets Manager failed (throttled or unavailable) after retries."""
+
+
+class AccountNotFoundError(RoundRobinError):
+    """No connected account is registered under this subdomain."""

@@ -1,0 +1,78 @@
+"""The account registry: one DynamoDB item per connected Zendesk account (no secrets in it)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from round_robin.aws import storage_error
+from round_robin.dynamo import deserialize, serialize
+
+CONNECTED = "connected"
+NEEDS_RECONNECT = "needs_reconnect"
+
+
+def account_pk(subdomain: str) -> str:
+    return f"ACCOUNT#{subdomain}"
+
+
+@dataclass(frozen=True)
+class Account:
+    subdomain: str
+    status: str
+    auth_method: str
+    connected_user_id: int | None
+    connected_user_name: str | None
+    connected_at: int
+    updated_at: int
+    first_connected_at: int | None = None
+    webhook_id: str | None = None
+    trigger_id: str | None = None
+
+
+class AccountRegistry:
+    def __init__(self, table_name: str, dynamodb: Any) -> None:
+        self._table = table_name
+        self._dynamodb = dynamodb
+
+    def get(self, subdomain: str) -> Account | None:
+        """The account's record, or None if it was never connected."""
+        try:
+            answer = self._dynamodb.get_item(
+                TableName=self._table, Key=serialize({"pk": account_pk(subdomain), "sk": "ACCOUNT"}),
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise storage_error(exc, "reading the account") from exc
+        item = deserialize(answer.get("Item"))
+        if item is None:
+            return None
+        fields = Account.__dataclass_fields__
+        return Account(**{k: v for k, v in item.items() if k in fields})
+
+    def save(self, account: Account) -> None:
+        """Write the account's record; `first_connected_at` survives reconnects."""
+        values = {k: v for k, v in asdict(account).items() if k not in ("subdomain", "first_connected_at")}
+        names = {f"#{k}": k for k in values}
+        expression = ", ".join(f"#{k} = :{k}" for k in values if values[k] is not None)
+        removed = [f"#{k}" for k in values if values[k] is None]
+        update = (
+            f"SET {expression}, gsi1pk = :gsi1pk, gsi1sk = :gsi1sk, "
+            "first_connected_at = if_not_exists(first_connected_at, :connected_at)"
+        )
+        if removed:
+            update += " REMOVE " + ", ".join(removed)
+        attribute_values = {f":{k}": v for k, v in values.items() if v is not None}
+        attribute_values.update({":gsi1pk": "ACCOUNTS", ":gsi1sk": account.subdomain})
+        try:
+            self._dynamodb.update_item(
+                TableName=self._table,
+                Key=serialize({"pk": account_pk(account.subdomain), "sk": "ACCOUNT"}),
+                UpdateExpression=update,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=serialize(attribute_values),
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise storage_error(exc, "saving the account") from exc

@@ -1,0 +1,146 @@
+"""Rotation rosters: for each Zendesk group, the eligible agents in a stable order, plus the account-wide
+roster (key `*`) used for tickets without a group.
+
+Eligible means an active, unsuspended agent or admin who is a member of the group. Re-importing keeps the
+rotation position and the order of the agents who stay; newcomers join at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from round_robin.aws import storage_error
+from round_robin.dynamo import deserialize, serialize
+from round_robin.registry import account_pk
+
+ACCOUNT_WIDE = "*"
+_ROLES = {"agent", "admin"}
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Roster:
+    group_id: str  # a Zendesk group id, or ACCOUNT_WIDE
+    group_name: str
+    members: tuple[Member, ...]
+    position: int = field(default=0, compare=False)
+
+
+def is_eligible(user: dict[str, Any]) -> bool:
+    """An active, unsuspended agent or admin."""
+    return user.get("role") in _ROLES and user.get("active") is True and not user.get("suspended", False)
+
+
+def build_rosters(
+    users: Iterable[dict[str, Any]], groups: Iterable[dict[str, Any]], memberships: Iterable[dict[str, Any]]
+) -> list[Roster]:
+    """Rosters from Zendesk users, groups and group memberships (pure; members ordered by user id)."""
+    eligible = {u["id"]: Member(u["id"], u.get("name") or str(u["id"])) for u in users if is_eligible(u)}
+    live_groups = {str(g["id"]): g.get("name") or str(g["id"]) for g in groups if not g.get("deleted", False)}
+    by_group: dict[str, set[int]] = {gid: set() for gid in live_groups}
+    for membership in memberships:
+        gid = str(membership["group_id"])
+        if gid in by_group and membership["user_id"] in eligible:
+            by_group[gid].add(membership["user_id"])
+    rosters = [
+        Roster(gid, live_groups[gid], tuple(eligible[uid] for uid in sorted(by_group[gid])))
+        for gid in sorted(live_groups, key=_group_sort_key)
+    ]
+    rosters.append(Roster(ACCOUNT_WIDE, "All agents", tuple(eligible[uid] for uid in sorted(eligible))))
+    return rosters
+
+
+def merge_members(previous: Iterable[Member], current: Iterable[Member]) -> tuple[Member, ...]:
+    """Keep the previous order for those who stay (with fresh names), drop leavers, append newcomers."""
+    now = {m.id: m for m in current}
+    kept = [now[m.id] for m in previous if m.id in now]
+    kept_ids = {m.id for m in kept}
+    return tuple(kept + [m for m in now.values() if m.id not in kept_ids])
+
+
+def _group_sort_key(group_id: str) -> tuple[int, str]:
+    return (int(group_id), "") if group_id.isdigit() else (0, group_id)
+
+
+class RosterStore:
+    """Rosters in DynamoDB: pk `ACCOUNT#<sub>`, sk `ROSTER#<group id>`, with the rotation counter `position`."""
+
+    def __init__(self, table_name: str, dynamodb: Any) -> None:
+        self._table = table_name
+        self._dynamodb = dynamodb
+
+    def list(self, subdomain: str) -> list[Roster]:
+        """Every roster of the account, account-wide last."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": serialize({":pk": account_pk(subdomain), ":prefix": "ROSTER#"}),
+            "ConsistentRead": True,
+        }
+        try:
+            while True:
+                page = self._dynamodb.query(**kwargs)
+                items.extend(deserialize(i) for i in page.get("Items", []))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as exc:
+            raise storage_error(exc, "reading the rosters") from exc
+        rosters = [
+            Roster(
+                group_id=i["group_id"],
+                group_name=i.get("group_name", ""),
+                members=tuple(Member(m["id"], m.get("name", "")) for m in i.get("members", [])),
+                position=i.get("position", 0),
+            )
+            for i in items
+        ]
+        rosters.sort(key=lambda r: (r.group_id == ACCOUNT_WIDE, _group_sort_key(r.group_id)))
+        return rosters
+
+    def sync(self, subdomain: str, imported: list[Roster], now: float) -> list[Roster]:
+        """Store freshly imported rosters, keeping positions and the order of staying members.
+
+        Rosters of groups that no longer exist are deleted. Returns the rosters as stored.
+        """
+        previous = {r.group_id: r for r in self.list(subdomain)}
+        stored: list[Roster] = []
+        try:
+            for roster in imported:
+                old = previous.pop(roster.group_id, None)
+                members = merge_members(old.members, roster.members) if old else roster.members
+                self._dynamodb.update_item(
+                    TableName=self._table,
+                    Key=serialize({"pk": account_pk(subdomain), "sk": f"ROSTER#{roster.group_id}"}),
+                    UpdateExpression=(
+                        "SET group_id = :gid, group_name = :name, members = :members, updated_at = :now, "
+                        "#position = if_not_exists(#position, :zero)"
+                    ),
+                    ExpressionAttributeNames={"#position": "position"},
+                    ExpressionAttributeValues=serialize({
+                        ":gid": roster.group_id,
+                        ":name": roster.group_name,
+                        ":members": [{"id": m.id, "name": m.name} for m in members],
+                        ":now": int(now),
+                        ":zero": 0,
+                    }),
+                )
+                stored.append(Roster(roster.group_id, roster.group_name, members, old.position if old else 0))
+            for gone in previous.values():
+                self._dynamodb.delete_item(
+                    TableName=self._table,
+                    Key=serialize({"pk": account_pk(subdomain), "sk": f"ROSTER#{gone.group_id}"}),
+                )
+        except (ClientError, BotoCoreError) as exc:
+            raise storage_error(exc, "saving the rosters") from exc
+        return stored

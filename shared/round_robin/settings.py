@@ -1,0 +1,99 @@
+"""Settings: read and validated once per cold start; a bad value fails fast naming the variable."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from round_robin.errors import SettingsError
+
+DEFAULT_URL_TEMPLATE = "https://{subdomain}.zendesk.com"
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+@dataclass(frozen=True)
+class MarketplaceHeaders:
+    """The three headers Zendesk requires on every API call of a global OAuth client."""
+
+    name: str
+    organization_id: str
+    app_id: str
+
+    def as_headers(self) -> dict[str, str]:
+        return {
+            "X-Zendesk-Marketplace-Name": self.name,
+            "X-Zendesk-Marketplace-Organization-Id": self.organization_id,
+            "X-Zendesk-Marketplace-App-Id": self.app_id,
+        }
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    secret_prefix: str
+    zendesk_url_template: str
+    client_id: str
+    client_secret_arn: str
+    state_key_secret_arn: str
+    public_base_url: str | None
+    marketplace: MarketplaceHeaders | None
+
+    def zendesk_base_url(self, subdomain: str) -> str:
+        """The account's base URL (no trailing slash): OAuth at `<base>/oauth/...`, API at `<base>/api/v2/...`."""
+        return self.zendesk_url_template.replace("{subdomain}", subdomain).rstrip("/")
+
+
+def _required(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"environment variable {name} is required")
+    return value
+
+
+def _check_url(name: str, value: str) -> str:
+    parts = urlsplit(value.replace("{subdomain}", "sub"))
+    if parts.scheme == "https" and parts.hostname:
+        return value
+    if parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS:
+        return value  # local development only
+    raise SettingsError(f"environment variable {name} must be an https URL (http only on loopback), got {value!r}")
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from the environment, raising SettingsError naming the first bad variable."""
+    env = os.environ if environ is None else environ
+    template = env.get("ZENDESK_URL_TEMPLATE", "").strip() or DEFAULT_URL_TEMPLATE
+    if "{subdomain}" not in template:
+        raise SettingsError("environment variable ZENDESK_URL_TEMPLATE must contain '{subdomain}'")
+    _check_url("ZENDESK_URL_TEMPLATE", template)
+
+    public_base_url = env.get("PUBLIC_BASE_URL", "").strip().rstrip("/") or None
+    if public_base_url:
+        _check_url("PUBLIC_BASE_URL", public_base_url)
+
+    names = ("ZENDESK_MARKETPLACE_NAME", "ZENDESK_MARKETPLACE_ORGANIZATION_ID", "ZENDESK_MARKETPLACE_APP_ID")
+    values = [env.get(n, "").strip() for n in names]
+    if any(values) and not all(values):
+        missing = [n for n, v in zip(names, values, strict=True) if not v]
+        raise SettingsError(f"set all three Marketplace variables or none; missing {', '.join(missing)}")
+    marketplace = MarketplaceHeaders(*values) if all(values) else None
+
+    return Settings(
+        table_name=_required(env, "TABLE_NAME"),
+        secret_prefix=_required(env, "SECRET_PREFIX"),
+        zendesk_url_template=template,
+        client_id=_required(env, "ZENDESK_CLIENT_ID"),
+        client_secret_arn=_required(env, "ZENDESK_CLIENT_SECRET_ARN"),
+        state_key_secret_arn=_required(env, "STATE_KEY_SECRET_ARN"),
+        public_base_url=public_base_url,
+        marketplace=marketplace,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, loaded on first use (cold start)."""
+    return load_settings()

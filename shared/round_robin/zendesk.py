@@ -1,0 +1,234 @@
+"""Zendesk Support API client: one requests session, timeouts, bearer auth, Marketplace headers,
+429 with Retry-After, cursor pagination, and HTTP errors mapped to domain errors in one place."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import requests
+
+from round_robin.errors import (
+    ZendeskConflictError,
+    ZendeskError,
+    ZendeskForbiddenError,
+    ZendeskNotFoundError,
+    ZendeskRateLimitedError,
+    ZendeskUnauthorizedError,
+    ZendeskUnavailableError,
+    ZendeskUnprocessableError,
+)
+
+TIMEOUT = (3.05, 10)  # connect, read (seconds)
+PAGE_SIZE = 100  # the cursor-pagination maximum
+_IDEMPOTENT = {"GET", "PUT", "DELETE", "HEAD"}
+_BY_STATUS: dict[int, type[ZendeskError]] = {
+    401: ZendeskUnauthorizedError,
+    403: ZendeskForbiddenError,
+    404: ZendeskNotFoundError,
+    409: ZendeskConflictError,
+    422: ZendeskUnprocessableError,
+}
+
+
+def new_session() -> requests.Session:
+    """A session with a pooled connection per host; retries are done by ZendeskClient, not urllib3."""
+    session = requests.Session()
+    session.headers["User-Agent"] = "round-robin-zendesk/0.1"
+    return session
+
+
+class ZendeskClient:
+    """The API of one Zendesk account (`base_url` = `https://<sub>.zendesk.com` or the sandbox's equivalent).
+
+    `authorization` returns the Authorization header value; it is called per request so that a token
+    refreshed elsewhere is picked up. `max_retry_wait` caps how long the client itself waits on a 429:
+    a longer Retry-After raises ZendeskRateLimitedError for the caller to reschedule (0 = never wait).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        authorization: Callable[[], str],
+        *,
+        session: requests.Session,
+        extra_headers: dict[str, str] | None = None,
+        max_attempts: int = 3,
+        max_retry_wait: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._authorization = authorization
+        self._session = session
+        self._extra_headers = dict(extra_headers or {})
+        self._max_attempts = max_attempts
+        self._max_retry_wait = max_retry_wait
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return f"ZendeskClient({self.base_url!r})"
+
+    # -- transport -------------------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> dict[str, Any]:
+        """Call the API and return the decoded JSON object (empty for 204)."""
+        url = path if path.startswith(self.base_url + "/") else f"{self.base_url}{path}"
+        waited = 0.0
+        attempt = 0
+        while True:
+            attempt += 1
+            headers = {"Authorization": self._authorization(), "Accept": "application/json", **self._extra_headers}
+            try:
+                response = self._session.request(
+                    method, url, params=params, json=json, headers=headers, timeout=TIMEOUT
+                )
+            except requests.RequestException as exc:
+                # A POST is only retried when the connection never opened (nothing reached Zendesk).
+                retryable = method in _IDEMPOTENT or isinstance(exc, requests.ConnectionError)
+                if not retryable or attempt >= self._max_attempts:
+                    raise ZendeskUnavailableError(
+                        f"Zendesk could not be reached ({type(exc).__name__})", None, method=method, path=path
+                    ) from exc
+                self._sleep(_backoff(attempt))
+                continue
+
+            status = response.status_code
+            if status < 400:
+                return _json_body(response)
+            if status == 429:
+                retry_after = _retry_after(response)
+                if attempt < self._max_attempts and waited + retry_after <= self._max_retry_wait:
+                    waited += retry_after
+                    self._sleep(retry_after)
+                    continue
+                raise ZendeskRateLimitedError(
+                    f"Zendesk rate limit on {method} {path}: retry after {retry_after:g}s",
+                    retry_after, method=method, path=path,
+                )
+            if status >= 500:
+                if method in _IDEMPOTENT and attempt < self._max_attempts:
+                    self._sleep(_backoff(attempt))
+                    continue
+                raise ZendeskUnavailableError(f"Zendesk answered HTTP {status} to {method} {path}", status,
+                                              method=method, path=path)
+            error_class = _BY_STATUS.get(status, ZendeskError)
+            raise error_class(f"Zendesk answered HTTP {status} to {method} {path}: {_describe(response)}", status,
+                              method=method, path=path)
+
+    def get(self, path: str, params: Any = None) -> dict[str, Any]:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, json: Any) -> dict[str, Any]:
+        return self.request("POST", path, json=json)
+
+    def put(self, path: str, json: Any) -> dict[str, Any]:
+        return self.request("PUT", path, json=json)
+
+    def delete(self, path: str) -> dict[str, Any]:
+        return self.request("DELETE", path)
+
+    def paginate(self, path: str, key: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+        """Yield every record of a cursor-paginated list, following `links.next` while `meta.has_more`."""
+        query: Any = {**(params or {}), "page[size]": PAGE_SIZE}
+        url = path
+        while True:
+            page = self.get(url, query)
+            yield from page.get(key, [])
+            meta = page.get("meta") or {}
+            next_url = (page.get("links") or {}).get("next")
+            if not meta.get("has_more") or not next_url:
+                return
+            if not next_url.startswith(self.base_url + "/"):
+                # Never send the bearer token to a host other than the account's own.
+                raise ZendeskError(f"pagination link left the account's base URL on {path}")
+            url, query = next_url, None
+
+    # -- resources the service uses --------------------------------------------------------------------
+
+    def me(self) -> dict[str, Any]:
+        """The user the credentials belong to."""
+        return self.get("/api/v2/users/me.json")["user"]
+
+    def current_token(self) -> dict[str, Any]:
+        """The OAuth token in use: id, scopes, expires_at, refresh_token_expires_at."""
+        return self.get("/api/v2/oauth/tokens/current.json")["token"]
+
+    def revoke_token(self, token_id: int | str) -> None:
+        """Revoke an OAuth token by id (the `current.json` variant is documented as unreliable)."""
+        self.delete(f"/api/v2/oauth/tokens/{token_id}.json")
+
+    def agents(self) -> Iterator[dict[str, Any]]:
+        """Every agent and admin (active or not; callers filter)."""
+        return self.paginate("/api/v2/users.json", "users", {"role[]": ["agent", "admin"]})
+
+    def groups(self) -> Iterator[dict[str, Any]]:
+        return self.paginate("/api/v2/groups.json", "groups")
+
+    def group_memberships(self) -> Iterator[dict[str, Any]]:
+        return self.paginate("/api/v2/group_memberships.json", "group_memberships")
+
+    def webhooks_named(self, name: str) -> list[dict[str, Any]]:
+        return [w for w in self.paginate("/api/v2/webhooks", "webhooks", {"filter[name_contains]": name})
+                if w.get("name") == name]
+
+    def get_webhook(self, webhook_id: str) -> dict[str, Any]:
+        return self.get(f"/api/v2/webhooks/{webhook_id}")["webhook"]
+
+    def create_webhook(self, webhook: dict[str, Any]) -> dict[str, Any]:
+        return self.post("/api/v2/webhooks", {"webhook": webhook})["webhook"]
+
+    def update_webhook(self, webhook_id: str, webhook: dict[str, Any]) -> None:
+        self.put(f"/api/v2/webhooks/{webhook_id}", {"webhook": webhook})
+
+    def webhook_signing_secret(self, webhook_id: str) -> str:
+        return self.get(f"/api/v2/webhooks/{webhook_id}/signing_secret")["signing_secret"]["secret"]
+
+    def triggers_titled(self, title: str) -> list[dict[str, Any]]:
+        return [t for t in self.paginate("/api/v2/triggers.json", "triggers") if t.get("title") == title]
+
+    def get_trigger(self, trigger_id: int | str) -> dict[str, Any]:
+        return self.get(f"/api/v2/triggers/{trigger_id}.json")["trigger"]
+
+    def create_trigger(self, trigger: dict[str, Any]) -> dict[str, Any]:
+        return self.post("/api/v2/triggers.json", {"trigger": trigger})["trigger"]
+
+    def update_trigger(self, trigger_id: int | str, trigger: dict[str, Any]) -> dict[str, Any]:
+        return self.put(f"/api/v2/triggers/{trigger_id}.json", {"trigger": trigger})["trigger"]
+
+
+def _backoff(attempt: int) -> float:
+    """Exponential backoff with full jitter: up to 0.2 s, 0.4 s, 0.8 s, ..."""
+    return random.uniform(0, 0.2 * 2 ** (attempt - 1))
+
+
+def _retry_after(response: requests.Response) -> float:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "")))
+    except ValueError:
+        return 60.0  # absent or an HTTP date: assume the window's length
+
+
+def _json_body(response: requests.Response) -> dict[str, Any]:
+    if response.status_code == 204 or not response.content:
+        return {}
+    try:
+        payload = response.json()
+    except ValueError as exc:
+        raise ZendeskUnavailableError(f"Zendesk answered HTTP {response.status_code} with non-JSON") from exc
+    return payload if isinstance(payload, dict) else {"data": payload}
+
+
+def _describe(response: requests.Response) -> str:
+    """Zendesk's own error name and description, which carry no credentials."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return response.reason or ""
+    if not isinstance(payload, dict):
+        return ""
+    error = payload.get("error")
+    if isinstance(error, dict):  # {"error": {"title": ..., "message": ...}}
+        return f"{error.get('title', '')}: {error.get('message', '')}".strip(": ")
+    return ": ".join(str(p) for p in (error, payload.get("description")) if p)
