@@ -155,7 +155,7 @@ class OAuthClient:
         *,
         base_url_for: Callable[[str], str],
         client_id: str,
-        client_secret: str,
+        client_secret: Callable[[], str],
         session: requests.Session,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
@@ -178,7 +178,7 @@ class OAuthClient:
             "grant_type": "authorization_code",
             "code": code,
             "client_id": self._client_id,
-            "client_secret": self._client_secret,
+            "client_secret": self._client_secret(),
             "redirect_uri": redirect_uri,
             "scope": " ".join(SCOPES),
             "code_verifier": code_verifier,
@@ -191,7 +191,7 @@ class OAuthClient:
             "grant_type": "refresh_token",
             "refresh_token": refresh_token,
             "client_id": self._client_id,
-            "client_secret": self._client_secret,
+            "client_secret": self._client_secret(),
         }
         return TokenSet.from_response(self._post(subdomain, body), self._clock(), previous_refresh=refresh_token)
 

@@ -66,7 +66,7 @@ def connector() -> Connector:
         oauth=OAuthClient(
             base_url_for=settings.zendesk_base_url,
             client_id=settings.client_id,
-            client_secret=client_secret(settings),
+            client_secret=lambda: client_secret(settings),  # read only when a token is requested
             session=http_session(),
         ),
         # The callback runs behind API Gateway's 30 s limit: wait out only short Retry-After values.

@@ -1,0 +1,59 @@
+"""`python -m round_robin_local run` (make run) and `python -m round_robin_local demo` (make demo)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+
+from round_robin_local.stack import LocalStack, StackConfig
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = {"port": args.port} if args.port is not None else {}
+    stack = LocalStack(StackConfig.from_env(**overrides)).start()
+    info = stack.info()
+    print("Round Robin for Zendesk - local stack", flush=True)
+    print(f"  API:              {info['api']}")
+    print(f"  Connect (admin):  {info['connect_link']}")
+    if info["sandbox"]:
+        print(f"  Zendesk sandbox:  {info['sandbox']}/acme/   (new tickets: {info['sandbox']}/acme/tickets/new)")
+    else:
+        print(f"  Zendesk:          {info['zendesk_url_template']}")
+    print(f"  AWS emulator:     {info['emulator']}   (table {info['table']})")
+    print("Press Ctrl-C to stop.", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
+    stack.stop()
+    return 0
+
+
+def demo(args: argparse.Namespace) -> int:
+    from round_robin_local.demo import run_demo  # noqa: PLC0415 - only the demo needs it
+
+    return run_demo(port=args.port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="round_robin_local", description="Round Robin for Zendesk, locally")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, function, text in (("run", run, "run the local stack until Ctrl-C"),
+                                 ("demo", demo, "connect the sandbox account end to end and print the result")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--port", type=int, default=None, help="HTTP API port (default: $PORT or 3000)")
+        command.set_defaults(function=function)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "INFO"), stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for noisy in ("werkzeug", "botocore", "boto3", "urllib3"):  # the emulator's own request lines
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return args.function(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

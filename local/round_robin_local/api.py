@@ -1,0 +1,145 @@
+"""The local HTTP API: what API Gateway (HTTP API, payload format 2.0) does in front of the handlers."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from round_robin_local.functions import LocalFunction, Route
+
+log = logging.getLogger("round_robin_local.api")
+
+MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway's request size limit
+_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
+
+
+def _is_text(content_type: str) -> bool:
+    base = content_type.split(";", 1)[0].strip().lower()
+    return base.startswith(_TEXT_TYPES) or base.endswith("+json") or base.endswith("+xml")
+
+
+def build_event(request: Request, route: Route, path_parameters: dict[str, str], body: bytes) -> dict[str, Any]:
+    """An API Gateway HTTP API payload 2.0 event for `request` matched to `route`."""
+    headers: dict[str, str] = {}
+    for key, value in request.headers.items():
+        key = key.lower()
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    query: dict[str, str] = {}
+    for key, value in request.args.items(multi=True):
+        query[key] = f"{query[key]},{value}" if key in query else value
+    now = time.time()
+    route_key = f"{route.method} {route.path}"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": request.path,
+        "rawQueryString": request.query_string.decode("latin-1"),
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": request.host,
+            "domainPrefix": request.host.split(".")[0],
+            "http": {
+                "method": request.method,
+                "path": request.path,
+                "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                "sourceIp": request.remote_addr or "127.0.0.1",
+                "userAgent": request.headers.get("User-Agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if request.cookies:
+        event["cookies"] = [f"{k}={v}" for k, v in request.cookies.items(multi=True)]
+    if query:
+        event["queryStringParameters"] = query
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if body:
+        if _is_text(request.content_type or ""):
+            event["body"] = body.decode("utf-8", errors="replace")
+        else:
+            event["body"] = base64.b64encode(body).decode("ascii")
+            event["isBase64Encoded"] = True
+    return event
+
+
+def to_response(result: Any) -> Response:
+    """Lambda's answer to an HTTP response, as API Gateway's payload 2.0 rules describe."""
+    if isinstance(result, dict) and "statusCode" in result:
+        body = result.get("body") or ""
+        raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+        response = Response(raw, status=int(result["statusCode"]))
+        response.headers.clear()
+        for key, value in (result.get("headers") or {}).items():
+            response.headers[key] = str(value)
+        for key, values in (result.get("multiValueHeaders") or {}).items():
+            for value in values:
+                response.headers.add(key, str(value))
+        for cookie in result.get("cookies") or []:
+            response.headers.add("Set-Cookie", cookie)
+        return response
+    # Without a statusCode, API Gateway infers 200 and a JSON body.
+    text = result if isinstance(result, str) else json.dumps(result)
+    return Response(text, status=200, content_type="application/json")
+
+
+class ApiGateway:
+    """Routes requests to the template's functions; `/_local/...` serves the local stack's own controls."""
+
+    def __init__(self, functions: dict[str, LocalFunction], info: dict[str, Any]) -> None:
+        self.functions = functions
+        self.info = info
+        self.routes = [(route, fn) for fn in functions.values() for route in fn.routes]
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        request.max_content_length = MAX_PAYLOAD
+        return self.handle(request)(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        if request.path == "/_local/health":
+            return Response(json.dumps(self.info), content_type="application/json")
+        if request.path.startswith("/_local/invoke/") and request.method == "POST":
+            return self.invoke(request, request.path[len("/_local/invoke/"):])
+        for route, function in self.routes:
+            match = route.pattern.match(request.path)
+            if match and route.method in (request.method, "ANY"):
+                event = build_event(request, route, match.groupdict(), request.get_data())
+                return self.call(function, event)
+        return Response(json.dumps({"message": "Not Found"}), status=404, content_type="application/json")
+
+    def call(self, function: LocalFunction, event: dict[str, Any]) -> Response:
+        try:
+            return to_response(function.invoke(event))
+        except Exception:  # noqa: BLE001 - a crashed Lambda is a 500 to the caller, as in API Gateway
+            log.exception("function %s failed", function.name)
+            return Response(json.dumps({"message": "Internal Server Error"}), status=500,
+                            content_type="application/json")
+
+    def invoke(self, request: Request, name: str) -> Response:
+        function = self.functions.get(name)
+        if function is None:
+            return Response(json.dumps({"message": f"no function {name!r}", "functions": sorted(self.functions)}),
+                            status=404, content_type="application/json")
+        event = request.get_json(silent=True) or {}
+        try:
+            result = function.invoke(event)
+        except Exception as exc:  # noqa: BLE001 - reported to the caller like Lambda's Invoke API does
+            log.exception("function %s failed", name)
+            return Response(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}), status=500,
+                            content_type="application/json")
+        return Response(json.dumps(result, default=str), content_type="application/json")

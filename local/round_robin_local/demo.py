@@ -1,0 +1,104 @@
+"""`make demo`: start the local stack with its embedded sandbox, connect the sandbox account `acme` through the
+real OAuth redirects (clicking Allow on the consent page as a browser would), and print what was imported."""
+
+from __future__ import annotations
+
+import os
+from html.parser import HTMLParser
+from urllib.parse import urljoin
+
+import boto3
+import requests
+from round_robin.rosters import RosterStore
+
+from round_robin_local.stack import LocalStack, StackConfig
+from round_robin_local.template import PSEUDO
+
+SUBDOMAIN = "acme"
+
+
+class _FormFields(HTMLParser):
+    """The hidden inputs and the selected user of the sandbox's consent form."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self._select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "input" and a.get("type") == "hidden" and a.get("name"):
+            self.fields[a["name"]] = a.get("value") or ""
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select and "selected" in a:
+            self.fields[self._select] = a.get("value") or ""
+
+
+def connect(session: requests.Session, api_url: str, subdomain: str) -> requests.Response:
+    """Open the connect link, approve on the consent page, follow the redirect back; return the final page."""
+    start = session.get(f"{api_url}/oauth/start", params={"subdomain": subdomain}, allow_redirects=False, timeout=30)
+    if start.status_code != 302:
+        raise RuntimeError(f"/oauth/start answered {start.status_code}")
+    consent_url = start.headers["Location"]
+    consent = session.get(consent_url, allow_redirects=False, timeout=30)
+    if consent.status_code == 302:  # the sandbox's auto-approve mode
+        approved = consent
+    else:
+        form = _FormFields()
+        form.feed(consent.text)
+        approved = session.post(consent_url.split("?", 1)[0], data={**form.fields, "decision": "allow"},
+                                allow_redirects=False, timeout=30)
+    if approved.status_code != 302:
+        raise RuntimeError(f"the consent page answered {approved.status_code}")
+    return session.get(urljoin(consent_url, approved.headers["Location"]), allow_redirects=False, timeout=60)
+
+
+def run_demo(port: int | None = None) -> int:
+    # Keep the handlers' JSON logs and metrics out of the demo's output (`make run` shows them).
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    chosen = port if port is not None else int(os.environ.get("PORT") or 0)
+    config = StackConfig.from_env(port=chosen, zendesk_url_template=None)
+    stack = LocalStack(config).start()
+    try:
+        info = stack.info()
+        print(f"Local stack on {info['api']}; Zendesk sandbox on {info['sandbox']}; AWS emulator on {info['emulator']}")
+        print(f"Connecting {SUBDOMAIN}.zendesk.com (sandbox) through {info['connect_link']} ...")
+        page = connect(requests.Session(), stack.url, SUBDOMAIN)
+        if page.status_code != 200:
+            print(f"FAILED: the callback answered {page.status_code}")
+            return 1
+        print(f"Connected: the callback answered {page.status_code}.")
+
+        assert stack.sandbox is not None
+        account = stack.sandbox.sandbox.accounts[SUBDOMAIN]
+        for webhook in account.webhooks.values():
+            print(f"Webhook in Zendesk: {webhook['name']!r} -> {webhook['endpoint']}")
+        for trigger in account.triggers.values():
+            print(f"Trigger in Zendesk: {trigger['title']!r}")
+
+        dynamodb = boto3.client("dynamodb", region_name=PSEUDO["AWS::Region"], endpoint_url=stack.emulator_url)
+        rosters = RosterStore(info["table"], dynamodb).list(SUBDOMAIN)
+        print("\nImported agents per group (rotation order):")
+        width = max(len(r.group_name) for r in rosters)
+        for roster in rosters:
+            names = ", ".join(m.name for m in roster.members) or "(no eligible agents)"
+            print(f"  {roster.group_name:<{width}}  {len(roster.members)}  {names}")
+        in_rotation = {m.id for r in rosters for m in r.members}
+        left_out = [f"{u['name']} ({_why(u)})" for u in account.users.values() if u["id"] not in in_rotation]
+        if left_out:
+            print(f"Not in rotation: {', '.join(left_out)}")
+        return 0
+    finally:
+        stack.stop()
+
+
+def _why(user: dict) -> str:
+    if user["role"] not in ("agent", "admin"):
+        return "end user"
+    if user["suspended"]:
+        return "suspended"
+    if not user["active"]:
+        return "inactive"
+    return "in no group"

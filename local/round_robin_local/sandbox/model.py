@@ -1,0 +1,248 @@
+"""The Zendesk sandbox's in-memory state: accounts with users, groups, memberships, tickets, webhooks,
+triggers, OAuth clients and tokens, rate-limit windows and injected faults.
+
+Everything is guarded by one lock; the sandbox is a development and test tool, never deployed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+DEFAULT_CLIENT_ID = "round-robin-local"
+DEFAULT_CLIENT_SECRET = "sandbox-client-secret-not-for-production"  # the sandbox's built-in default
+
+ACCESS_TOKEN_LIFETIME = 30 * 60  # Zendesk default since Feb 2, 2026
+ACCESS_TOKEN_RANGE = (5 * 60, 48 * 3600)
+REFRESH_TOKEN_LIFETIME = 30 * 86400
+REFRESH_TOKEN_RANGE = (7 * 86400, 90 * 86400)
+CODE_LIFETIME = 120
+ACCOUNT_RATE_LIMIT = 700  # Enterprise plan, per minute
+TICKET_UPDATE_RATE_LIMIT = 100  # per minute per account
+RATE_WINDOW = 60.0
+
+
+class Clock:
+    """Real time plus an offset that tests can advance (token expiry, code expiry, rate windows)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def iso(self, at: float | None = None) -> str:
+        return datetime.fromtimestamp(self.now() if at is None else at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class OAuthClientRecord:
+    id: int
+    identifier: str
+    secret: str
+    name: str
+    kind: str = "confidential"
+    redirect_uris: list[str] = field(default_factory=list)  # empty: any loopback URL
+
+
+@dataclass
+class AuthCode:
+    code: str
+    client: str
+    user_id: int
+    redirect_uri: str
+    scopes: list[str]
+    challenge: str | None
+    challenge_method: str | None
+    expires_at: float
+
+
+@dataclass
+class Token:
+    id: int
+    access_token: str
+    refresh_token: str | None
+    client: str
+    user_id: int
+    scopes: list[str]
+    created_at: float
+    expires_at: float | None
+    refresh_expires_at: float | None
+
+
+@dataclass
+class RateWindow:
+    limit: int
+    hits: deque[float] = field(default_factory=deque)
+
+    def take(self, now: float) -> float | None:
+        """Count one request; return None if allowed, else the seconds until one is allowed again."""
+        while self.hits and self.hits[0] <= now - RATE_WINDOW:
+            self.hits.popleft()
+        if len(self.hits) >= self.limit:
+            return max(1.0, self.hits[0] + RATE_WINDOW - now)
+        self.hits.append(now)
+        return None
+
+    def remaining(self) -> int:
+        return max(0, self.limit - len(self.hits))
+
+
+@dataclass
+class Fault:
+    """An injected failure: the next `count` requests matching method and path prefix answer `status`
+    (or are delayed by `delay` seconds first)."""
+
+    method: str
+    path_prefix: str
+    status: int | None
+    count: int
+    delay: float = 0.0
+    retry_after: int | None = None
+
+
+@dataclass
+class Account:
+    subdomain: str
+    id: int
+    users: dict[int, dict[str, Any]] = field(default_factory=dict)
+    groups: dict[int, dict[str, Any]] = field(default_factory=dict)
+    memberships: dict[int, dict[str, Any]] = field(default_factory=dict)
+    tickets: dict[int, dict[str, Any]] = field(default_factory=dict)
+    webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    webhook_secrets: dict[str, str] = field(default_factory=dict)
+    triggers: dict[int, dict[str, Any]] = field(default_factory=dict)
+    clients: dict[str, OAuthClientRecord] = field(default_factory=dict)
+    codes: dict[str, AuthCode] = field(default_factory=dict)
+    tokens: dict[str, Token] = field(default_factory=dict)  # by access token
+    refresh_tokens: dict[str, Token] = field(default_factory=dict)  # by refresh token
+    api_tokens: dict[str, int] = field(default_factory=dict)  # API token -> user id
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
+    delivery_faults: dict[str, int] = field(default_factory=lambda: {"drop": 0, "duplicate": 0})
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    signed_in_user_id: int | None = None
+    search_lag: float = 0.0
+    account_window: RateWindow = field(default_factory=lambda: RateWindow(ACCOUNT_RATE_LIMIT))
+    update_window: RateWindow = field(default_factory=lambda: RateWindow(TICKET_UPDATE_RATE_LIMIT))
+    request_log: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def eligible_assignee(self, user_id: int) -> bool:
+        user = self.users.get(user_id)
+        return bool(user and user["role"] in ("agent", "admin") and user["active"] and not user["suspended"])
+
+    def member_of(self, user_id: int, group_id: int) -> bool:
+        return any(m["user_id"] == user_id and m["group_id"] == group_id for m in self.memberships.values())
+
+
+class Sandbox:
+    """All accounts of one sandbox server, with the shared id sequences and the clock."""
+
+    def __init__(self, *, client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
+                 auto_approve: bool = False) -> None:
+        self.lock = threading.RLock()
+        self.clock = Clock()
+        self.accounts: dict[str, Account] = {}
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.auto_approve = auto_approve
+        self._ids = itertools.count(10_000_000_001)
+        self._account_ids = itertools.count(22_000_001)
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    def create_account(self, subdomain: str, *, seed: str = "demo") -> Account:
+        from round_robin_local.sandbox.demo_data import seed_account  # noqa: PLC0415 (avoid an import cycle)
+
+        with self.lock:
+            if subdomain in self.accounts:
+                raise ValueError(f"account {subdomain!r} exists")
+            account = Account(subdomain=subdomain, id=next(self._account_ids))
+            account.clients[self.client_id] = OAuthClientRecord(
+                id=self.next_id(), identifier=self.client_id, secret=self.client_secret, name="Round Robin (local)"
+            )
+            if seed == "demo":
+                seed_account(self, account)
+            self.accounts[subdomain] = account
+            return account
+
+    # -- users, groups, memberships -------------------------------------------------------------------
+
+    def add_user(self, account: Account, name: str, role: str, *, active: bool = True, suspended: bool = False,
+                 email: str | None = None) -> dict[str, Any]:
+        now = self.clock.iso()
+        user = {
+            "id": self.next_id(),
+            "url": "",
+            "name": name,
+            "email": email or f"{name.lower().replace(' ', '.')}@{account.subdomain}.example",
+            "role": role,
+            "active": active,
+            "suspended": suspended,
+            "verified": True,
+            "default_group_id": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        account.users[user["id"]] = user
+        return user
+
+    def add_group(self, account: Account, name: str) -> dict[str, Any]:
+        now = self.clock.iso()
+        group = {"id": self.next_id(), "url": "", "name": name, "deleted": False, "default": False,
+                 "created_at": now, "updated_at": now}
+        account.groups[group["id"]] = group
+        return group
+
+    def add_membership(self, account: Account, user_id: int, group_id: int) -> dict[str, Any]:
+        now = self.clock.iso()
+        first = not any(m["user_id"] == user_id for m in account.memberships.values())
+        membership = {"id": self.next_id(), "url": "", "user_id": user_id, "group_id": group_id,
+                      "default": first, "created_at": now, "updated_at": now}
+        account.memberships[membership["id"]] = membership
+        if first:
+            account.users[user_id]["default_group_id"] = group_id
+        return membership
+
+    # -- OAuth ---------------------------------------------------------------------------------------
+
+    def issue_token(self, account: Account, client: str, user_id: int, scopes: list[str], *,
+                    expires_in: int | None = None, refresh_expires_in: int | None = None,
+                    with_refresh: bool = True) -> Token:
+        now = self.clock.now()
+        access_life = _clamp(expires_in, ACCESS_TOKEN_LIFETIME, ACCESS_TOKEN_RANGE)
+        refresh_life = _clamp(refresh_expires_in, REFRESH_TOKEN_LIFETIME, REFRESH_TOKEN_RANGE)
+        token = Token(
+            id=self.next_id(),
+            access_token=secrets.token_hex(32),
+            refresh_token=secrets.token_hex(32) if with_refresh else None,
+            client=client,
+            user_id=user_id,
+            scopes=scopes,
+            created_at=now,
+            expires_at=now + access_life,
+            refresh_expires_at=now + refresh_life if with_refresh else None,
+        )
+        account.tokens[token.access_token] = token
+        if token.refresh_token:
+            account.refresh_tokens[token.refresh_token] = token
+        return token
+
+    def revoke(self, account: Account, token: Token) -> None:
+        """Delete the access token and its refresh token (what a refresh does to the previous pair)."""
+        account.tokens.pop(token.access_token, None)
+        if token.refresh_token:
+            account.refresh_tokens.pop(token.refresh_token, None)
+
+
+def _clamp(requested: int | None, default: int, bounds: tuple[int, int]) -> int:
+    if requested is None:
+        return default
+    return max(bounds[0], min(bounds[1], int(requested)))

@@ -1,0 +1,42 @@
+"""Threaded loopback HTTP serving for the local stack and the sandbox, with access logs that never print
+query strings (OAuth callbacks carry the code and state there)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+access_log = logging.getLogger("round_robin_local.access")
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        path = self.path.split("?", 1)[0]
+        access_log.info("%s %s %s", self.command, path, getattr(code, "value", code))
+
+    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 (werkzeug's signature)
+        if type == "error":
+            access_log.warning(message.split("?", 1)[0] if "%" not in message else message, *args)
+
+
+class LoopbackServer:
+    """A WSGI app on 127.0.0.1:<port> (0 = any free port) served by a daemon thread."""
+
+    def __init__(self, app: Any, port: int = 0, name: str = "http") -> None:
+        self._server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietRequestHandler)
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,143 @@
+"""The local stack: the AWS emulator (moto, server mode), the resources of template.yaml, the Zendesk sandbox
+(unless ZENDESK_URL_TEMPLATE points elsewhere), and the HTTP API in front of the real handlers."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from moto.server import ThreadedMotoServer
+
+from round_robin_local.api import ApiGateway
+from round_robin_local.functions import LocalFunction, apply_environment, function_environment, load_functions
+from round_robin_local.provision import create_secret, provision
+from round_robin_local.sandbox.model import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from round_robin_local.sandbox.server import SandboxServer
+from round_robin_local.serving import LoopbackServer
+from round_robin_local.template import PSEUDO, Resolver, load_template
+
+STACK_NAME = "round-robin-local"
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """The local stack's settings (../shared/CONTRACT.md), read from the environment."""
+
+    port: int = 3000
+    zendesk_url_template: str | None = None  # None: start the embedded sandbox
+    client_id: str = DEFAULT_CLIENT_ID
+    client_secret: str = DEFAULT_CLIENT_SECRET
+    public_base_url: str | None = None
+    sandbox_port: int = 0
+    emulator_port: int = 0
+    auto_approve: bool = False
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> StackConfig:
+        env = dict(os.environ if environ is None else environ)
+        values: dict[str, Any] = {
+            "port": int(env.get("PORT") or 3000),
+            "zendesk_url_template": env.get("ZENDESK_URL_TEMPLATE") or None,
+            "client_id": env.get("ZENDESK_CLIENT_ID") or DEFAULT_CLIENT_ID,
+            "client_secret": env.get("ZENDESK_CLIENT_SECRET") or DEFAULT_CLIENT_SECRET,
+            "public_base_url": (env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+            "sandbox_port": int(env.get("SANDBOX_PORT") or 0),
+            "emulator_port": int(env.get("EMULATOR_PORT") or 0),
+            "auto_approve": env.get("SANDBOX_AUTO_APPROVE", "") in ("1", "true", "yes"),
+        }
+        values.update(overrides)
+        return cls(**values)
+
+
+class LocalStack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.sandbox: SandboxServer | None = None
+        self.emulator: ThreadedMotoServer | None = None
+        self.emulator_url = ""
+        self.api: LoopbackServer | None = None
+        self.functions: dict[str, LocalFunction] = {}
+        self.resolver: Resolver | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.api is not None
+        return self.api.url
+
+    @property
+    def public_base_url(self) -> str:
+        return self.config.public_base_url or self.url
+
+    @property
+    def zendesk_url_template(self) -> str:
+        if self.config.zendesk_url_template:
+            return self.config.zendesk_url_template
+        assert self.sandbox is not None
+        return self.sandbox.url_template
+
+    def start(self) -> LocalStack:
+        config = self.config
+        if config.zendesk_url_template is None:
+            self.sandbox = SandboxServer(config.sandbox_port, client_id=config.client_id,
+                                         client_secret=config.client_secret, auto_approve=config.auto_approve).start()
+
+        self.emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=config.emulator_port, verbose=False)
+        self.emulator.start()
+        host, port = self.emulator.get_host_and_port()
+        self.emulator_url = f"http://{host}:{port}"
+        # Every AWS SDK client of this process (the handlers' too) talks to the emulator.
+        os.environ.update({
+            "AWS_ENDPOINT_URL": self.emulator_url,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - the emulator's dummy credentials
+            "AWS_DEFAULT_REGION": PSEUDO["AWS::Region"],
+            "AWS_REGION": PSEUDO["AWS::Region"],
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        })
+
+        template = load_template()
+        # The API must listen before PUBLIC_BASE_URL can default to its address.
+        self.api = LoopbackServer(self._dispatch, config.port, name="local-api")
+        secret_arn = create_secret(self.emulator_url, f"{STACK_NAME}/zendesk-client-secret", config.client_secret)
+        self.resolver = Resolver(STACK_NAME, {
+            "ZendeskClientId": config.client_id,
+            "ZendeskClientSecretArn": secret_arn,
+            "ZendeskUrlTemplate": self.zendesk_url_template,
+            "PublicBaseUrl": self.public_base_url,
+            "MarketplaceName": "",
+            "MarketplaceOrganizationId": "",
+            "MarketplaceAppId": "",
+            "LogLevel": os.environ.get("LOG_LEVEL", "INFO"),
+        })
+        provision(template, self.resolver, self.emulator_url)
+        apply_environment(function_environment(template, self.resolver))
+        self.functions = load_functions(template)
+        self._gateway = ApiGateway(self.functions, self.info())
+        self.api.start()
+        return self
+
+    def _dispatch(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self._gateway(environ, start_response)
+
+    def info(self) -> dict[str, Any]:
+        assert self.resolver is not None
+        return {
+            "api": self.url,
+            "public_base_url": self.public_base_url,
+            "connect_link": f"{self.public_base_url}/oauth/start?subdomain=acme",
+            "zendesk_url_template": self.zendesk_url_template,
+            "sandbox": self.sandbox.url if self.sandbox else None,
+            "emulator": self.emulator_url,
+            "table": self.resolver.refs.get("Table"),
+            "secret_prefix": f"{STACK_NAME}/accounts/",
+            "functions": sorted(self.functions),
+        }
+
+    def stop(self) -> None:
+        if self.api:
+            self.api.stop()
+        if self.emulator:
+            self.emulator.stop()
+        if self.sandbox:
+            self.sandbox.stop()
