@@ -25,6 +25,7 @@ def start():
 @app.exception_handler(InvalidSubdomainError)
 def invalid_subdomain(exc: InvalidSubdomainError):
     logger.info("connect link refused", reason=str(exc))
+    metrics.add_metric(name="ConnectRefused", unit=MetricUnit.Count, value=1)
     return html(400, message_page(
         "That is not a Zendesk subdomain",
         f"{exc}.",

@@ -16,15 +16,17 @@ def run(args: argparse.Namespace) -> int:
     overrides = {"port": args.port} if args.port is not None else {}
     stack = LocalStack(StackConfig.from_env(**overrides)).start()
     info = stack.info()
-    print("Round Robin for Zendesk - local stack", flush=True)
-    print(f"  API:              {info['api']}")
-    print(f"  Connect (admin):  {info['connect_link']}")
+    lines = [
+        "Round Robin for Zendesk - local stack",
+        f"  API:              {info['api']}",
+        f"  Connect (admin):  {info['connect_link']}",
+    ]
     if info["sandbox"]:
-        print(f"  Zendesk sandbox:  {info['sandbox']}/acme/   (new tickets: {info['sandbox']}/acme/tickets/new)")
+        lines.append(f"  Zendesk sandbox:  {info['sandbox']}/acme/   (new tickets: {info['sandbox']}/acme/tickets/new)")
     else:
-        print(f"  Zendesk:          {info['zendesk_url_template']}")
-    print(f"  AWS emulator:     {info['emulator']}   (table {info['table']})")
-    print("Press Ctrl-C to stop.", flush=True)
+        lines.append(f"  Zendesk:          {info['zendesk_url_template']}")
+    lines += [f"  AWS emulator:     {info['emulator']}   (table {info['table']})", "Press Ctrl-C to stop."]
+    print("\n".join(lines), flush=True)  # one write, so that log lines from other threads cannot split it
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -50,7 +50,7 @@ class AccountRegistry:
         if item is None:
             return None
         fields = Account.__dataclass_fields__
-        return Account(**{k: v for k, v in item.items() if k in fields})
+        return Account(subdomain=subdomain, **{k: v for k, v in item.items() if k in fields and k != "subdomain"})
 
     def save(self, account: Account) -> None:
         """Write the account's record; `first_connected_at` survives reconnects."""

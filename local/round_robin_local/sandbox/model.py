@@ -145,7 +145,8 @@ class Sandbox:
     """All accounts of one sandbox server, with the shared id sequences and the clock."""
 
     def __init__(self, *, client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
-                 auto_approve: bool = False) -> None:
+                 auto_approve: bool = False, redirect_uris: list[str] | None = None) -> None:
+        self.redirect_uris = list(redirect_uris or [])  # of the default client; empty: any loopback URL
         self.lock = threading.RLock()
         self.clock = Clock()
         self.accounts: dict[str, Account] = {}
@@ -166,7 +167,8 @@ class Sandbox:
                 raise ValueError(f"account {subdomain!r} exists")
             account = Account(subdomain=subdomain, id=next(self._account_ids))
             account.clients[self.client_id] = OAuthClientRecord(
-                id=self.next_id(), identifier=self.client_id, secret=self.client_secret, name="Round Robin (local)"
+                id=self.next_id(), identifier=self.client_id, secret=self.client_secret, name="Round Robin (local)",
+                redirect_uris=list(self.redirect_uris),
             )
             if seed == "demo":
                 seed_account(self, account)

@@ -1,0 +1,87 @@
+"""The local stack as a user runs it (`python -m round_robin_local run`), in a subprocess, over real HTTP.
+
+Its whole output (handler logs, metrics, access logs) goes to one file that tests can search.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+STARTUP_DEADLINE = 90.0
+
+
+@dataclass
+class Stack:
+    url: str
+    info: dict[str, Any]
+    log_path: Path
+
+    @property
+    def sandbox(self) -> str:
+        return self.info["sandbox"]
+
+    def aws(self, service: str) -> Any:
+        return boto3.client(service, region_name="us-east-1", endpoint_url=self.info["emulator"],
+                            aws_access_key_id="local", aws_secret_access_key="local")
+
+    def new_account(self, subdomain: str) -> dict[str, Any]:
+        answer = requests.post(f"{self.sandbox}/_sandbox/accounts", json={"subdomain": subdomain}, timeout=10)
+        answer.raise_for_status()
+        return answer.json()
+
+    def zendesk_account(self, subdomain: str) -> dict[str, Any]:
+        return requests.get(f"{self.sandbox}/_sandbox/accounts/{subdomain}", timeout=10).json()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("stack") / "stack.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZENDESK_", "PUBLIC_BASE_URL", "AWS_"))}
+    # Log everything the service logs, at its most verbose, so the secrets test sees the worst case.
+    env.update({"PORT": str(port), "LOG_LEVEL": "DEBUG", "LOCAL_LOG_LEVEL": "DEBUG", "PYTHONUNBUFFERED": "1"})
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "round_robin_local", "run"], env=env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_DEADLINE
+    info = None
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            info = requests.get(f"{url}/_local/health", timeout=2).json()
+            break
+        except requests.ConnectionError:
+            time.sleep(0.1)  # polling for the server to listen, bounded by the deadline
+    if info is None:
+        process.kill()
+        pytest.fail(f"the local stack did not start:\n{log_path.read_text()[-4000:]}")
+    try:
+        yield Stack(url, info, log_path)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)

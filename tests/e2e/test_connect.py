@@ -1,0 +1,100 @@
+"""Connecting a Zendesk account end to end: the local stack over HTTP, through the real redirects, against
+the sandbox."""
+
+import json
+
+from tests.e2e.browser import connect
+
+
+def test_an_admin_connects_an_account_through_the_real_redirects(stack):
+    stack.new_account("e2e-connect")
+
+    connection = connect(stack.url, "e2e-connect")
+
+    assert connection.page.status_code == 200
+    assert "e2e-connect.zendesk.com is connected by Ada Admin" in connection.page.text
+    zendesk = stack.zendesk_account("e2e-connect")
+    (webhook,) = zendesk["webhooks"]
+    assert webhook["endpoint"] == f"{stack.url}/webhooks/zendesk/e2e-connect"
+    (trigger,) = zendesk["triggers"]
+    assert trigger["actions"][0]["value"][0] == webhook["id"]
+    secret = stack.aws("secretsmanager").get_secret_value(SecretId=f"{stack.info['secret_prefix']}e2e-connect")
+    assert json.loads(secret["SecretString"])["auth_method"] == "oauth"
+    rosters = stack.aws("dynamodb").query(
+        TableName=stack.info["table"], KeyConditionExpression="pk = :pk AND begins_with(sk, :r)",
+        ExpressionAttributeValues={":pk": {"S": "ACCOUNT#e2e-connect"}, ":r": {"S": "ROSTER#"}})["Items"]
+    names = {r["group_name"]["S"]: [m["M"]["name"]["S"] for m in r["members"]["L"]] for r in rosters}
+    assert names["Billing"] == ["Dev Agent", "Eve Agent", "Ivy Agent"]
+
+
+def test_reconnecting_does_not_duplicate_the_webhook_or_trigger(stack):
+    stack.new_account("e2e-reconnect")
+    assert connect(stack.url, "e2e-reconnect").page.status_code == 200
+
+    again = connect(stack.url, "e2e-reconnect")
+
+    assert again.page.status_code == 200 and "reconnected" in again.page.text
+    zendesk = stack.zendesk_account("e2e-reconnect")
+    assert len(zendesk["webhooks"]) == 1 and len(zendesk["triggers"]) == 1
+
+
+def test_denied_consent_shows_a_page_saying_so(stack):
+    stack.new_account("e2e-deny")
+
+    connection = connect(stack.url, "e2e-deny", decision="deny")
+
+    assert connection.page.status_code == 403
+    assert "declined" in connection.page.text
+    assert stack.zendesk_account("e2e-deny")["webhooks"] == []
+
+
+def test_a_non_admin_cannot_connect(stack):
+    account = stack.new_account("e2e-agent")
+    ivy = next(u for u in account["users"] if u["name"] == "Ivy Agent")
+
+    connection = connect(stack.url, "e2e-agent", user_id=ivy["id"])
+
+    assert connection.page.status_code == 403 and "administrator" in connection.page.text
+    assert stack.zendesk_account("e2e-agent")["oauth_tokens"] == 0
+
+
+def test_a_bad_subdomain_is_refused_without_redirect(stack):
+    import requests
+
+    answer = requests.get(f"{stack.url}/oauth/start", params={"subdomain": "acme.zendesk.com.evil.com"},
+                          allow_redirects=False, timeout=10)
+    assert answer.status_code == 400 and "Location" not in answer.headers
+
+
+def test_no_token_code_state_or_secret_reaches_the_logs(stack):
+    # given a whole connect flow, logged at DEBUG
+    stack.new_account("e2e-logs")
+    connection = connect(stack.url, "e2e-logs")
+    assert connection.page.status_code == 200
+    secrets_client = stack.aws("secretsmanager")
+    stored = json.loads(secrets_client.get_secret_value(
+        SecretId=f"{stack.info['secret_prefix']}e2e-logs")["SecretString"])
+    state_key = next(secrets_client.get_secret_value(SecretId=s["ARN"])["SecretString"]
+                     for s in secrets_client.list_secrets()["SecretList"] if s["Name"].endswith("StateKeySecret"))
+    client_secret = next(secrets_client.get_secret_value(SecretId=s["ARN"])["SecretString"]
+                         for s in secrets_client.list_secrets()["SecretList"]
+                         if s["Name"].endswith("zendesk-client-secret"))
+    values = {
+        "authorization code": connection.code,
+        "state": connection.state,
+        "access token": stored["tokens"]["access_token"],
+        "refresh token": stored["tokens"]["refresh_token"],
+        "webhook signing secret": stored["webhook"]["signing_secret"],
+        "PKCE state key": state_key,
+        "OAuth client secret": client_secret,
+    }
+
+    # when the stack's whole output is read
+    logs = stack.log_text()
+
+    # then it holds the flow (so the search means something) and none of the values; the assertions name
+    # what leaked, never the value or the log text
+    shows_the_flow = "account connected" in logs and "GET /oauth/callback 200" in logs
+    assert shows_the_flow, "the stack's log does not show the connect flow"
+    leaked = [name for name, value in values.items() if value and value in logs]
+    assert leaked == []

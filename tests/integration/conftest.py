@@ -1,0 +1,84 @@
+"""Handlers in-process: AWS through moto (`mock_aws`), Zendesk through the project's sandbox via `responses`.
+
+The table is created from the schema in template.yaml, so a drift between code and template fails here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+import responses
+from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
+from round_robin import aws, services
+from round_robin.settings import get_settings
+from round_robin_local.provision import table_definition
+from round_robin_local.sandbox.model import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from round_robin_local.template import load_template, resources_of
+
+from tests.support.zendesk import URL_TEMPLATE, FakeZendesk, start_fake_zendesk
+
+TABLE = "rr-test"
+PREFIX = "rr-test/accounts/"
+PUBLIC_BASE_URL = "https://rr.example.com"
+
+
+@dataclass
+class Aws:
+    dynamodb: Any
+    secretsmanager: Any
+    table: str
+    state_key: str
+
+    def items(self) -> list[dict[str, Any]]:
+        return self.dynamodb.scan(TableName=self.table)["Items"]
+
+    def account_secrets(self) -> list[str]:
+        names = [s["Name"] for s in self.secretsmanager.list_secrets()["SecretList"]]
+        return [n for n in names if n.startswith(PREFIX)]
+
+
+def _clear_caches() -> None:
+    get_settings.cache_clear()
+    aws.client.cache_clear()
+    services.connector.cache_clear()
+    services.vault.cache_clear()
+    services.http_session.cache_clear()
+    parameters.clear_caches()
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        secretsmanager = boto3.client("secretsmanager", region_name="us-east-1")
+        template = load_template()
+        (table_resource,) = resources_of(template, "AWS::DynamoDB::Table").values()
+        dynamodb.create_table(TableName=TABLE, **table_definition(table_resource["Properties"]))
+        client_secret = secretsmanager.create_secret(Name="zendesk-client", SecretString=DEFAULT_CLIENT_SECRET)
+        client_secret_arn = client_secret["ARN"]
+        state_key = "k" * 64
+        state_key_arn = secretsmanager.create_secret(Name="state-key", SecretString=state_key)["ARN"]
+        for name, value in {
+            "TABLE_NAME": TABLE,
+            "SECRET_PREFIX": PREFIX,
+            "ZENDESK_URL_TEMPLATE": URL_TEMPLATE,
+            "ZENDESK_CLIENT_ID": DEFAULT_CLIENT_ID,
+            "ZENDESK_CLIENT_SECRET_ARN": client_secret_arn,
+            "STATE_KEY_SECRET_ARN": state_key_arn,
+            "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        }.items():
+            monkeypatch.setenv(name, value)
+        _clear_caches()
+        yield Aws(dynamodb, secretsmanager, TABLE, state_key)
+        _clear_caches()
+
+
+@pytest.fixture
+def zendesk() -> Iterator[FakeZendesk]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield start_fake_zendesk(mock, redirect_uri=f"{PUBLIC_BASE_URL}/oauth/callback")

@@ -1,0 +1,35 @@
+from round_robin.rosters import ACCOUNT_WIDE, Member, build_rosters, is_eligible, merge_members
+
+
+def user(uid, role="agent", active=True, suspended=False, name=None):
+    return {"id": uid, "role": role, "active": active, "suspended": suspended, "name": name or f"U{uid}"}
+
+
+def test_only_active_unsuspended_agents_and_admins_are_eligible():
+    assert is_eligible(user(1)) and is_eligible(user(2, role="admin"))
+    assert not is_eligible(user(3, role="end-user"))
+    assert not is_eligible(user(4, active=False))
+    assert not is_eligible(user(5, suspended=True))
+
+
+def test_rosters_hold_eligible_members_in_id_order_plus_an_account_wide_roster():
+    users = [user(30), user(10, role="admin"), user(20), user(40, suspended=True), user(50, role="end-user")]
+    groups = [{"id": 2, "name": "Billing"}, {"id": 1, "name": "Support"}, {"id": 3, "name": "Old", "deleted": True}]
+    memberships = [{"user_id": u, "group_id": g} for u, g in [(30, 1), (10, 1), (40, 1), (20, 2), (50, 2), (30, 3)]]
+    rosters = build_rosters(users, groups, memberships)
+    assert [(r.group_id, r.group_name, [m.id for m in r.members]) for r in rosters] == [
+        ("1", "Support", [10, 30]),
+        ("2", "Billing", [20]),
+        (ACCOUNT_WIDE, "All agents", [10, 20, 30]),
+    ]
+
+
+def test_a_group_without_eligible_members_still_has_an_empty_roster():
+    rosters = build_rosters([user(1, suspended=True)], [{"id": 7, "name": "Night"}], [{"user_id": 1, "group_id": 7}])
+    assert rosters[0].group_id == "7" and rosters[0].members == ()
+
+
+def test_merge_keeps_order_of_stayers_drops_leavers_and_appends_newcomers():
+    previous = [Member(3, "C"), Member(1, "A"), Member(2, "B")]
+    current = [Member(1, "A2"), Member(2, "B"), Member(5, "E"), Member(4, "D")]
+    assert merge_members(previous, current) == (Member(1, "A2"), Member(2, "B"), Member(5, "E"), Member(4, "D"))

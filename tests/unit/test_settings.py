@@ -1,0 +1,49 @@
+import pytest
+from round_robin.errors import SettingsError
+from round_robin.settings import DEFAULT_URL_TEMPLATE, load_settings
+
+BASE = {
+    "TABLE_NAME": "t", "SECRET_PREFIX": "p/", "ZENDESK_CLIENT_ID": "rr",
+    "ZENDESK_CLIENT_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:c",
+    "STATE_KEY_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:k",
+}
+
+
+def test_defaults_and_base_url():
+    settings = load_settings(BASE)
+    assert settings.zendesk_url_template == DEFAULT_URL_TEMPLATE
+    assert settings.zendesk_base_url("acme") == "https://acme.zendesk.com"
+    assert settings.public_base_url is None and settings.marketplace is None
+
+
+@pytest.mark.parametrize("missing", sorted(BASE))
+def test_a_missing_variable_is_named(missing):
+    env = {k: v for k, v in BASE.items() if k != missing}
+    with pytest.raises(SettingsError, match=missing):
+        load_settings(env)
+
+
+@pytest.mark.parametrize("template", ["https://zendesk.com", "http://{subdomain}.zendesk.com", "ftp://{subdomain}.x"])
+def test_a_bad_url_template_is_refused(template):
+    with pytest.raises(SettingsError, match="ZENDESK_URL_TEMPLATE"):
+        load_settings({**BASE, "ZENDESK_URL_TEMPLATE": template})
+
+
+def test_plain_http_is_allowed_on_loopback_only():
+    settings = load_settings({**BASE, "ZENDESK_URL_TEMPLATE": "http://127.0.0.1:4010/{subdomain}",
+                              "PUBLIC_BASE_URL": "http://127.0.0.1:3000/"})
+    assert settings.zendesk_base_url("acme") == "http://127.0.0.1:4010/acme"
+    assert settings.public_base_url == "http://127.0.0.1:3000"
+    with pytest.raises(SettingsError, match="PUBLIC_BASE_URL"):
+        load_settings({**BASE, "PUBLIC_BASE_URL": "http://rr.example.com"})
+
+
+def test_marketplace_headers_need_all_three_values():
+    with pytest.raises(SettingsError, match="ZENDESK_MARKETPLACE_APP_ID"):
+        load_settings({**BASE, "ZENDESK_MARKETPLACE_NAME": "RR", "ZENDESK_MARKETPLACE_ORGANIZATION_ID": "1"})
+    settings = load_settings({**BASE, "ZENDESK_MARKETPLACE_NAME": "RR", "ZENDESK_MARKETPLACE_ORGANIZATION_ID": "1",
+                              "ZENDESK_MARKETPLACE_APP_ID": "2"})
+    assert settings.marketplace.as_headers() == {
+        "X-Zendesk-Marketplace-Name": "RR", "X-Zendesk-Marketplace-Organization-Id": "1",
+        "X-Zendesk-Marketplace-App-Id": "2",
+    }

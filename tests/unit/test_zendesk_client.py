@@ -1,0 +1,119 @@
+import pytest
+import requests
+import responses
+from round_robin.errors import (
+    ZendeskConflictError,
+    ZendeskError,
+    ZendeskForbiddenError,
+    ZendeskNotFoundError,
+    ZendeskRateLimitedError,
+    ZendeskUnauthorizedError,
+    ZendeskUnavailableError,
+    ZendeskUnprocessableError,
+)
+from round_robin.zendesk import ZendeskClient, new_session
+
+BASE = "https://acme.zendesk.com"
+
+
+class Sleeps(list):
+    def __call__(self, seconds):
+        self.append(seconds)
+
+
+def make_client(max_retry_wait=0.0, extra_headers=None):
+    sleeps = Sleeps()
+    client = ZendeskClient(BASE, lambda: "Bearer tok", session=new_session(), extra_headers=extra_headers,
+                           max_retry_wait=max_retry_wait, sleep=sleeps)
+    return client, sleeps
+
+
+@responses.activate
+def test_cursor_pagination_follows_links_next_until_has_more_is_false():
+    responses.get(f"{BASE}/api/v2/groups.json", json={
+        "groups": [{"id": 1}], "meta": {"has_more": True, "after_cursor": "c1"},
+        "links": {"next": f"{BASE}/api/v2/groups.json?page%5Bafter%5D=c1&page%5Bsize%5D=100"}},
+        match=[responses.matchers.query_param_matcher({"page[size]": "100"})])
+    responses.get(f"{BASE}/api/v2/groups.json", json={
+        "groups": [{"id": 2}], "meta": {"has_more": False}, "links": {"next": None}},
+        match=[responses.matchers.query_param_matcher({"page[after]": "c1", "page[size]": "100"})])
+    client, _ = make_client()
+    assert [g["id"] for g in client.groups()] == [1, 2]
+    assert all(c.request.headers["Authorization"] == "Bearer tok" for c in responses.calls)
+
+
+@responses.activate
+def test_a_pagination_link_to_another_host_is_not_followed():
+    responses.get(f"{BASE}/api/v2/groups.json", json={
+        "groups": [], "meta": {"has_more": True}, "links": {"next": "https://evil.example/api/v2/groups.json"}})
+    client, _ = make_client()
+    with pytest.raises(ZendeskError, match="left the account"):
+        list(client.groups())
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_short_retry_after_is_waited_out_within_the_budget():
+    responses.get(f"{BASE}/api/v2/users/me.json", status=429, headers={"Retry-After": "2"})
+    responses.get(f"{BASE}/api/v2/users/me.json", json={"user": {"id": 1}})
+    client, sleeps = make_client(max_retry_wait=5)
+    assert client.me() == {"id": 1}
+    assert sleeps == [2.0]
+
+
+@responses.activate
+def test_a_retry_after_beyond_the_budget_is_raised_for_the_caller_to_reschedule():
+    responses.put(f"{BASE}/api/v2/tickets/7.json", status=429, headers={"Retry-After": "45"})
+    client, sleeps = make_client(max_retry_wait=5)
+    with pytest.raises(ZendeskRateLimitedError) as caught:
+        client.put("/api/v2/tickets/7.json", {"ticket": {}})
+    assert caught.value.retry_after == 45.0 and sleeps == []
+
+
+@responses.activate
+def test_server_errors_on_reads_are_retried_with_backoff_then_raised():
+    responses.get(f"{BASE}/api/v2/users/me.json", status=503)
+    client, sleeps = make_client()
+    with pytest.raises(ZendeskUnavailableError):
+        client.me()
+    assert len(responses.calls) == 3 and len(sleeps) == 2
+
+
+@responses.activate
+def test_a_server_error_on_create_is_not_retried():
+    responses.post(f"{BASE}/api/v2/webhooks", status=500)
+    client, _ = make_client()
+    with pytest.raises(ZendeskUnavailableError):
+        client.create_webhook({"name": "x"})
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_a_timeout_becomes_unavailable():
+    responses.get(f"{BASE}/api/v2/users/me.json", body=requests.ReadTimeout("read timed out"))
+    client, _ = make_client()
+    with pytest.raises(ZendeskUnavailableError, match="ReadTimeout"):
+        client.me()
+
+
+@pytest.mark.parametrize("status, error", [
+    (401, ZendeskUnauthorizedError), (403, ZendeskForbiddenError), (404, ZendeskNotFoundError),
+    (409, ZendeskConflictError), (422, ZendeskUnprocessableError), (400, ZendeskError),
+])
+@responses.activate
+def test_error_statuses_map_to_domain_errors(status, error):
+    responses.put(f"{BASE}/api/v2/tickets/1.json", status=status,
+                  json={"error": "RecordInvalid", "description": "Record validation errors"})
+    client, _ = make_client()
+    with pytest.raises(error) as caught:
+        client.put("/api/v2/tickets/1.json", {"ticket": {}})
+    assert caught.value.status == status
+    assert "tok" not in str(caught.value)
+
+
+@responses.activate
+def test_marketplace_headers_are_sent_on_every_call():
+    responses.get(f"{BASE}/api/v2/users/me.json", json={"user": {"id": 1}})
+    client, _ = make_client(extra_headers={"X-Zendesk-Marketplace-Name": "RR"})
+    client.me()
+    assert responses.calls[0].request.headers["X-Zendesk-Marketplace-Name"] == "RR"
