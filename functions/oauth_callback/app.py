@@ -2,6 +2,7 @@
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
+
 from round_robin import services
 from round_robin.errors import (
     NotAdminError,

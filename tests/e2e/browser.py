@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+
 from round_robin_local.demo import _FormFields
 
 

@@ -14,12 +14,12 @@ import pytest
 import responses
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
+
 from round_robin import aws, services
 from round_robin.settings import get_settings
 from round_robin_local.provision import table_definition
 from round_robin_local.sandbox.model import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from round_robin_local.template import load_template, resources_of
-
 from tests.support.zendesk import URL_TEMPLATE, FakeZendesk, start_fake_zendesk
 
 TABLE = "rr-test"

@@ -4,10 +4,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+
 from round_robin.oauth_state import StateStore
 from round_robin.vault import Credentials
 from round_robin_local.sandbox.server import SandboxApp
-
 from tests.integration.conftest import PREFIX, PUBLIC_BASE_URL
 from tests.integration.flows import callback, connect, consent, start
 from tests.support.lambda_env import load_handler

@@ -10,9 +10,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import responses
+from werkzeug.test import Client
+
 from round_robin_local.sandbox.model import Account, Sandbox
 from round_robin_local.sandbox.server import SandboxApp
-from werkzeug.test import Client
 
 BASE = "https://zendesk.test"
 URL_TEMPLATE = BASE + "/{subdomain}"

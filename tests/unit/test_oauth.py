@@ -1,6 +1,7 @@
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
 from round_robin.errors import OAuthError, StateError
 from round_robin.oauth import (
     SCOPES,

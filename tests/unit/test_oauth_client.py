@@ -3,6 +3,7 @@ import json
 import pytest
 import requests
 import responses
+
 from round_robin.errors import OAuthError, OAuthUnavailableError
 from round_robin.oauth import OAuthClient
 

@@ -1,4 +1,5 @@
 import pytest
+
 from round_robin.errors import SettingsError
 from round_robin.settings import DEFAULT_URL_TEMPLATE, load_settings
 

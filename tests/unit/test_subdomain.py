@@ -1,4 +1,5 @@
 import pytest
+
 from round_robin.errors import InvalidSubdomainError
 from round_robin.subdomain import normalize_subdomain
 

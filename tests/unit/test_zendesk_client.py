@@ -1,6 +1,7 @@
 import pytest
 import requests
 import responses
+
 from round_robin.errors import (
     ZendeskConflictError,
     ZendeskError,

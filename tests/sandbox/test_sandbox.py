@@ -1,0 +1,325 @@
+"""The Zendesk sandbox behaves as ../docs (Zendesk's documentation) says, independently of the service."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from werkzeug.test import Client
+from werkzeug.wrappers import Request, Response
+
+from round_robin_local.sandbox.model import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
+from round_robin_local.sandbox.server import SandboxApp
+from round_robin_local.sandbox.webhooks import render, sign
+from round_robin_local.serving import LoopbackServer
+
+REDIRECT = "http://127.0.0.1:3000/oauth/callback"
+VERIFIER = "v" * 43
+
+
+def challenge(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+@pytest.fixture
+def zd():
+    sandbox = Sandbox(auto_approve=True)
+    sandbox.create_account("acme")
+    app = SandboxApp(sandbox)
+    yield sandbox, app, Client(app)
+    app.dispatcher.shutdown()
+
+
+def authorize(client, **extra):
+    params = {"response_type": "code", "client_id": DEFAULT_CLIENT_ID, "redirect_uri": REDIRECT,
+              "scope": "read tickets:write webhooks:write triggers:write", "state": "s1",
+              "code_challenge": challenge(VERIFIER), "code_challenge_method": "S256", **extra}
+    answer = client.get("/acme/oauth/authorizations/new", query_string=params)
+    assert answer.status_code == 302
+    return {k: v[0] for k, v in parse_qs(urlsplit(answer.headers["Location"]).query).items()}
+
+
+def exchange(client, code, verifier=VERIFIER, **extra):
+    body = {"grant_type": "authorization_code", "code": code, "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": DEFAULT_CLIENT_SECRET, "redirect_uri": REDIRECT, "code_verifier": verifier, **extra}
+    return client.post("/acme/oauth/tokens", json=body)
+
+
+def token(client, **extra):
+    answer = exchange(client, authorize(client)["code"], **extra)
+    assert answer.status_code == 200
+    return answer.json
+
+
+def auth(access_token):
+    return {"Authorization": f"Bearer {access_token}"}
+
+
+# -- OAuth ---------------------------------------------------------------------------------------------
+
+def test_code_exchange_returns_tokens_with_default_lifetimes(zd):
+    _, _, client = zd
+    tokens = token(client)
+    assert tokens["token_type"] == "bearer"
+    assert tokens["expires_in"] == pytest.approx(1800, abs=2)
+    assert tokens["refresh_token_expires_in"] == pytest.approx(30 * 86400, abs=2)
+
+
+def test_codes_are_single_use_and_need_the_right_verifier(zd):
+    _, _, client = zd
+    code = authorize(client)["code"]
+    assert exchange(client, code, verifier="w" * 43).json["error"] == "invalid_grant"
+    assert exchange(client, code).status_code == 400  # spent by the failed attempt
+    code = authorize(client)["code"]
+    assert exchange(client, code).status_code == 200
+    assert exchange(client, code).json["error"] == "invalid_grant"
+
+
+def test_codes_expire_after_120_seconds(zd):
+    sandbox, _, client = zd
+    code = authorize(client)["code"]
+    sandbox.clock.offset += 121
+    assert exchange(client, code).json["error"] == "invalid_grant"
+
+
+def test_a_wrong_client_secret_is_invalid_client(zd):
+    _, _, client = zd
+    answer = exchange(client, authorize(client)["code"], client_secret="nope")
+    assert answer.status_code == 401 and answer.json["error"] == "invalid_client"
+
+
+def test_refresh_rotates_and_deletes_the_previous_access_and_refresh_tokens(zd):
+    _, _, client = zd
+    first = token(client)
+    refresh = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"],
+               "client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET}
+    second = client.post("/acme/oauth/tokens", json=refresh)
+    assert second.status_code == 200 and second.json["refresh_token"] != first["refresh_token"]
+    assert client.get("/acme/api/v2/users/me.json", headers=auth(first["access_token"])).status_code == 401
+    assert client.post("/acme/oauth/tokens", json=refresh).json["error"] == "invalid_grant"
+    assert client.get("/acme/api/v2/users/me.json", headers=auth(second.json["access_token"])).status_code == 200
+
+
+def test_access_tokens_expire_and_requested_lifetimes_are_clamped(zd):
+    sandbox, _, client = zd
+    short = token(client, expires_in=60)  # below the 5-minute minimum
+    assert short["expires_in"] == pytest.approx(300, abs=2)
+    sandbox.clock.offset += 301
+    assert client.get("/acme/api/v2/users/me.json", headers=auth(short["access_token"])).status_code == 401
+
+
+def test_denied_consent_redirects_with_access_denied(zd):
+    sandbox, _, client = zd
+    sandbox.auto_approve = False
+    page = client.get("/acme/oauth/authorizations/new", query_string={
+        "response_type": "code", "client_id": DEFAULT_CLIENT_ID, "redirect_uri": REDIRECT, "scope": "read",
+        "state": "s2"})
+    assert page.status_code == 200 and "Allow" in page.get_data(as_text=True)
+    answer = client.post("/acme/oauth/authorizations/new", data={
+        "response_type": "code", "client_id": DEFAULT_CLIENT_ID, "redirect_uri": REDIRECT, "scope": "read",
+        "state": "s2", "decision": "deny"})
+    query = parse_qs(urlsplit(answer.headers["Location"]).query)
+    assert query["error"] == ["access_denied"] and query["state"] == ["s2"]
+
+
+def test_an_unregistered_redirect_uri_is_refused_without_redirect(zd):
+    _, _, client = zd
+    answer = client.get("/acme/oauth/authorizations/new", query_string={
+        "response_type": "code", "client_id": DEFAULT_CLIENT_ID, "redirect_uri": "https://evil.example/cb",
+        "scope": "read"})
+    assert answer.status_code == 400 and "Location" not in answer.headers
+
+
+def test_scopes_are_enforced(zd):
+    _, _, client = zd
+    reader = exchange(client, authorize(client, scope="read")["code"]).json
+    answer = client.post("/acme/api/v2/webhooks", headers=auth(reader["access_token"]), json={"webhook": {}})
+    assert answer.status_code == 403
+
+
+def test_api_tokens_work_with_basic_auth(zd):
+    sandbox, _, client = zd
+    account = sandbox.accounts["acme"]
+    ada = next(u for u in account.users.values() if u["name"] == "Ada Admin")
+    account.api_tokens["api-token-1"] = ada["id"]
+    basic = base64.b64encode(f"{ada['email']}/token:api-token-1".encode()).decode()
+    assert client.get("/acme/api/v2/users/me.json", headers={"Authorization": f"Basic {basic}"}).status_code == 200
+    wrong = base64.b64encode(f"{ada['email']}/token:nope".encode()).decode()
+    assert client.get("/acme/api/v2/users/me.json", headers={"Authorization": f"Basic {wrong}"}).status_code == 401
+
+
+# -- lists -----------------------------------------------------------------------------------------------
+
+def test_cursor_pagination_visits_every_record_once(zd):
+    _, _, client = zd
+    access = token(client)["access_token"]
+    seen, url, query = [], "/acme/api/v2/users.json", {"page[size]": "2", "role[]": ["agent", "admin"]}
+    while True:
+        page = client.get(url, query_string=query, headers=auth(access)).json
+        seen += [u["id"] for u in page["users"]]
+        if not page["meta"]["has_more"]:
+            break
+        parts = urlsplit(page["links"]["next"])
+        url, query = parts.path, parts.query
+    assert len(seen) == len(set(seen)) == 8  # every agent and admin, the end user left out
+
+
+# -- tickets ---------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def api(zd):
+    sandbox, app, client = zd
+    access = token(client)["access_token"]
+    account = sandbox.accounts["acme"]
+    groups = {g["name"]: g["id"] for g in account.groups.values()}
+    users = {u["name"]: u["id"] for u in account.users.values()}
+    return sandbox, client, auth(access), groups, users
+
+
+def create_ticket(client, headers, **fields):
+    answer = client.post("/acme/api/v2/tickets.json", headers=headers, json={"ticket": {"subject": "Hi", **fields}})
+    assert answer.status_code == 201, answer.json
+    return answer.json["ticket"]
+
+
+def test_safe_update_with_a_stale_stamp_is_409(api):
+    sandbox, client, headers, groups, users = api
+    ticket = create_ticket(client, headers, group_id=groups["Support"])
+    sandbox.clock.offset += 2
+    client.put(f"/acme/api/v2/tickets/{ticket['id']}.json", headers=headers, json={"ticket": {"status": "open"}})
+    answer = client.put(f"/acme/api/v2/tickets/{ticket['id']}.json", headers=headers, json={"ticket": {
+        "assignee_id": users["Ben Agent"], "safe_update": True, "updated_stamp": ticket["updated_at"]}})
+    assert answer.status_code == 409
+
+
+def test_an_assignee_outside_the_group_is_422_and_a_closed_ticket_cannot_change(api):
+    _, client, headers, groups, users = api
+    ticket = create_ticket(client, headers, group_id=groups["Support"])
+    answer = client.put(f"/acme/api/v2/tickets/{ticket['id']}", headers=headers,
+                        json={"ticket": {"assignee_id": users["Dev Agent"]}})
+    assert answer.status_code == 422 and answer.json["error"] == "RecordInvalid"
+    client.put(f"/acme/api/v2/tickets/{ticket['id']}", headers=headers, json={"ticket": {"status": "closed"}})
+    answer = client.put(f"/acme/api/v2/tickets/{ticket['id']}", headers=headers,
+                        json={"ticket": {"assignee_id": users["Ben Agent"]}})
+    assert answer.status_code == 422
+
+
+def test_ticket_updates_are_rate_limited_with_retry_after(api):
+    sandbox, client, headers, groups, users = api
+    sandbox.accounts["acme"].update_window.limit = 3
+    ticket = create_ticket(client, headers)
+    statuses = [client.put(f"/acme/api/v2/tickets/{ticket['id']}", headers=headers,
+                           json={"ticket": {"tags": [str(i)]}}) for i in range(4)]
+    assert [s.status_code for s in statuses] == [200, 200, 200, 429]
+    assert 1 <= int(statuses[-1].headers["Retry-After"]) <= 60
+    sandbox.clock.offset += 61
+    assert client.put(f"/acme/api/v2/tickets/{ticket['id']}", headers=headers,
+                      json={"ticket": {"tags": ["x"]}}).status_code == 200
+
+
+def test_the_account_rate_limit_answers_429_with_headers(api):
+    sandbox, client, headers, *_ = api
+    sandbox.accounts["acme"].account_window.limit = 2
+    codes = [client.get("/acme/api/v2/users/me.json", headers=headers) for _ in range(3)]
+    assert [c.status_code for c in codes] == [200, 200, 429]
+    assert codes[-1].headers["X-Rate-Limit"] == "2" and "Retry-After" in codes[-1].headers
+
+
+def test_update_many_runs_as_a_job_with_per_ticket_results(api):
+    _, client, headers, groups, users = api
+    good = create_ticket(client, headers, group_id=groups["Billing"])
+    bad = create_ticket(client, headers, group_id=groups["Support"])
+    job = client.put("/acme/api/v2/tickets/update_many.json", headers=headers, json={"tickets": [
+        {"id": good["id"], "assignee_id": users["Eve Agent"]}, {"id": bad["id"], "assignee_id": users["Eve Agent"]}],
+    }).json["job_status"]
+    deadline = time.monotonic() + 10
+    while job["status"] != "completed" and time.monotonic() < deadline:
+        job = client.get(f"/acme/api/v2/job_statuses/{job['id']}.json", headers=headers).json["job_status"]
+    assert job["status"] == "completed"
+    assert [(r["id"], r["success"]) for r in job["results"]] == [(good["id"], True), (bad["id"], False)]
+
+
+def test_search_finds_unassigned_open_work(api):
+    _, client, headers, groups, users = api
+    waiting = create_ticket(client, headers, group_id=groups["Support"])
+    create_ticket(client, headers, group_id=groups["Support"], assignee_id=users["Ben Agent"])
+    solved = create_ticket(client, headers)
+    client.put(f"/acme/api/v2/tickets/{solved['id']}", headers=headers, json={"ticket": {"status": "solved"}})
+    found = client.get("/acme/api/v2/search.json", headers=headers,
+                       query_string={"query": "type:ticket status<solved assignee:none"}).json
+    assert [r["id"] for r in found["results"]] == [waiting["id"]]
+
+
+def test_injected_faults_answer_the_given_status_a_given_number_of_times(api):
+    _, client, headers, *_ = api
+    client.post("/_sandbox/accounts/acme/faults", json={"method": "GET", "path": "/api/v2/users/me", "status": 503,
+                                                         "count": 2})
+    codes = [client.get("/acme/api/v2/users/me.json", headers=headers).status_code for _ in range(3)]
+    assert codes == [503, 503, 200]
+
+
+# -- webhooks and triggers -------------------------------------------------------------------------------
+
+def test_signature_matches_zendesks_documented_test_vector():
+    body = b'{"event_type": "foo.bar","data": {"key": "value"}}'
+    assert sign("dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ==", "1531420618", body) == \
+        "qtmu3iClLKujnujOBkwe7yjI34o5CzsLD04Uy4LbE2A="
+
+
+def test_placeholders_render_as_text_and_empty_when_missing(zd):
+    sandbox, _, _ = zd
+    ticket = {"id": 7, "group_id": None, "assignee_id": None, "status": "new", "tags": ["a", "b"]}
+    rendered = render('{"id":"{{ticket.id}}","g":"{{ticket.group.id}}","s":"{{ticket.status}}","x":"{{ticket.nope}}"}',
+                      ticket, sandbox.accounts["acme"])
+    assert json.loads(rendered) == {"id": "7", "g": "", "s": "New", "x": ""}
+
+
+def test_a_matching_trigger_delivers_a_signed_webhook(api):
+    sandbox, client, headers, groups, _ = api
+    received = []
+    arrived = threading.Event()
+
+    def receiver(environ, start_response):
+        request = Request(environ)
+        received.append((dict(request.headers), request.get_data()))
+        arrived.set()
+        return Response("ok")(environ, start_response)
+
+    server = LoopbackServer(receiver)
+    server.start()
+    try:
+        webhook = client.post("/acme/api/v2/webhooks", headers=headers, json={"webhook": {
+            "name": "hook", "status": "active", "endpoint": f"{server.url}/hook", "http_method": "POST",
+            "request_format": "json", "subscriptions": ["conditional_ticket_events"]}}).json["webhook"]
+        secret = client.get(f"/acme/api/v2/webhooks/{webhook['id']}/signing_secret",
+                            headers=headers).json["signing_secret"]["secret"]
+        trigger = client.post("/acme/api/v2/triggers.json", headers=headers, json={"trigger": {
+            "title": "new", "conditions": {"all": [{"field": "update_type", "operator": "is", "value": "Create"},
+                                                   {"field": "assignee_id", "operator": "is", "value": ""}]},
+            "actions": [{"field": "notification_webhook",
+                         "value": [webhook["id"], '{"ticket_id":"{{ticket.id}}"}']}]}})
+        assert trigger.status_code == 201
+        ticket = create_ticket(client, headers, group_id=groups["Support"])
+        assert arrived.wait(10), "no delivery within 10 s"
+    finally:
+        server.stop()
+
+    (request_headers, body) = received[0]
+    assert json.loads(body) == {"ticket_id": str(ticket["id"])}
+    timestamp = request_headers["X-Zendesk-Webhook-Signature-Timestamp"]
+    assert request_headers["X-Zendesk-Webhook-Signature"] == sign(secret, timestamp, body)
+    assert request_headers["X-Zendesk-Webhook-Id"] == webhook["id"]
+    assert request_headers["X-Zendesk-Webhook-Invocation-Id"]
+
+
+def test_a_trigger_with_an_unknown_condition_is_refused(api):
+    _, client, headers, *_ = api
+    answer = client.post("/acme/api/v2/triggers.json", headers=headers, json={"trigger": {
+        "title": "x", "conditions": {"all": [{"field": "nonsense", "operator": "is", "value": "1"}]},
+        "actions": [{"field": "status", "value": "open"}]}})
+    assert answer.status_code == 422
