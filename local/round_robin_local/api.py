@@ -12,7 +12,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from round_robin_local.functions import LocalFunction, Route
+from round_robin_local.functions import InvocationError, LocalFunction, Route, find_function
 
 log = logging.getLogger("round_robin_local.api")
 
@@ -100,9 +100,9 @@ def to_response(result: Any) -> Response:
 class ApiGateway:
     """Routes requests to the template's functions; `/_local/...` serves the local stack's own controls."""
 
-    def __init__(self, functions: dict[str, LocalFunction], info: dict[str, Any]) -> None:
+    def __init__(self, functions: dict[str, LocalFunction], info: Any) -> None:
         self.functions = functions
-        self.info = info
+        self.info = info  # a callable returning the stack's description
         self.routes = [(route, fn) for fn in functions.values() for route in fn.routes]
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -112,7 +112,7 @@ class ApiGateway:
 
     def handle(self, request: Request) -> Response:
         if request.path == "/_local/health":
-            return Response(json.dumps(self.info), content_type="application/json")
+            return Response(json.dumps(self.info()), content_type="application/json")
         if request.path.startswith("/_local/invoke/") and request.method == "POST":
             return self.invoke(request, request.path[len("/_local/invoke/"):])
         for route, function in self.routes:
@@ -125,21 +125,22 @@ class ApiGateway:
     def call(self, function: LocalFunction, event: dict[str, Any]) -> Response:
         try:
             return to_response(function.invoke(event))
-        except Exception:  # noqa: BLE001 - a crashed Lambda is a 500 to the caller, as in API Gateway
-            log.exception("function %s failed", function.name)
+        except InvocationError as exc:  # a crashed Lambda is a bare 500 to the caller, as in API Gateway
+            log.error("function %s failed: %s\n%s", function.logical_id, exc, exc.trace)
             return Response(json.dumps({"message": "Internal Server Error"}), status=500,
                             content_type="application/json")
 
     def invoke(self, request: Request, name: str) -> Response:
-        function = self.functions.get(name)
+        function = find_function(self.functions, name)
         if function is None:
-            return Response(json.dumps({"message": f"no function {name!r}", "functions": sorted(self.functions)}),
+            known = sorted({f.name for f in self.functions.values()} | set(self.functions))
+            return Response(json.dumps({"message": f"no function {name!r}", "functions": known}),
                             status=404, content_type="application/json")
         event = request.get_json(silent=True) or {}
         try:
             result = function.invoke(event)
-        except Exception as exc:  # noqa: BLE001 - reported to the caller like Lambda's Invoke API does
-            log.exception("function %s failed", name)
-            return Response(json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}), status=500,
+        except InvocationError as exc:  # reported to the caller as Lambda's Invoke API does
+            log.error("function %s failed: %s\n%s", function.logical_id, exc, exc.trace)
+            return Response(json.dumps({"errorType": exc.error_type, "errorMessage": exc.message}), status=500,
                             content_type="application/json")
         return Response(json.dumps(result, default=str), content_type="application/json")

@@ -1,17 +1,23 @@
-"""The template's Lambda functions, loaded in-process from CodeUri/Handler and invoked as Lambda would."""
+"""The template's Lambda functions, run as Lambda runs them: each function has its own execution
+environments (spawned processes), each handling one invocation at a time, with a cold start when it begins
+(the handler module is imported then). Concurrency is the number of environments."""
 
 from __future__ import annotations
 
 import importlib.util
+import multiprocessing
 import os
 import re
 import time
+import traceback
 import uuid
-from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from round_robin_local.template import PSEUDO, ROOT, Resolver, function_properties, resources_of
+
+DEFAULT_CONCURRENCY = 2
 
 
 @dataclass
@@ -54,19 +60,91 @@ class Route:
         return cls(method.upper(), path, re.compile(f"^{regex}$"))
 
 
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What an execution environment needs to start (picklable)."""
+
+    logical_id: str
+    code_dir: str
+    module: str
+    handler: str
+    timeout: float
+    memory: int
+
+
+class InvocationError(Exception):
+    """The handler raised: Lambda reports it as a function error."""
+
+    def __init__(self, error_type: str, message: str, trace: str) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+        self.message = message
+        self.trace = trace
+
+
+# -- inside an execution environment ---------------------------------------------------------------------
+
+_handler: Any = None
+_spec: FunctionSpec | None = None
+
+
+def _cold_start(spec: FunctionSpec) -> None:
+    global _handler, _spec
+    path = os.path.join(spec.code_dir, f"{spec.module}.py")
+    module_spec = importlib.util.spec_from_file_location(f"lambda_{spec.logical_id}", path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    _handler = getattr(module, spec.handler)
+    _spec = spec
+
+
+def _run(event: Any) -> tuple[str, Any]:
+    assert _spec is not None
+    context = LambdaContext(function_name=_spec.logical_id, memory_limit_in_mb=_spec.memory, timeout=_spec.timeout)
+    try:
+        return "ok", _handler(event, context)
+    except Exception as exc:  # noqa: BLE001 - reported to the caller as Lambda reports a function error
+        return "error", (type(exc).__name__, str(exc), traceback.format_exc())
+
+
+def _ready() -> bool:
+    return _handler is not None
+
+
+# -- in the stack -------------------------------------------------------------------------------------------
+
 @dataclass
 class LocalFunction:
     logical_id: str
     name: str  # the CodeUri folder name, e.g. oauth_start
-    handler: Callable[[Any, Any], Any]
-    timeout: float
-    memory: int
+    spec: FunctionSpec
     routes: list[Route]
     events: dict[str, dict[str, Any]]
+    concurrency: int
+    _pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        self._pool = ProcessPoolExecutor(max_workers=self.concurrency, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_cold_start, initargs=(self.spec,))
+
+    def warm(self) -> None:
+        """Start every execution environment now (their cold starts), rather than on first use."""
+        assert self._pool is not None
+        for future in [self._pool.submit(_ready) for _ in range(self.concurrency)]:
+            future.result(timeout=120)
 
     def invoke(self, event: Any) -> Any:
-        context = LambdaContext(function_name=self.logical_id, memory_limit_in_mb=self.memory, timeout=self.timeout)
-        return self.handler(event, context)
+        """Invoke synchronously; raise InvocationError if the handler raised."""
+        assert self._pool is not None
+        outcome, value = self._pool.submit(_run, event).result(timeout=self.spec.timeout + 60)
+        if outcome == "error":
+            raise InvocationError(*value)
+        return value
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def function_environment(template: dict[str, Any], resolver: Resolver) -> dict[str, str]:
@@ -76,32 +154,32 @@ def function_environment(template: dict[str, Any], resolver: Resolver) -> dict[s
         variables = resolver.resolve(function_properties(template, name)["Environment"]["Variables"])
         for key, value in variables.items():
             if environment.setdefault(key, str(value)) != str(value):
-                raise ValueError(f"functions disagree on {key}; the local stack runs them in one process")
+                raise ValueError(f"functions disagree on {key}; the local stack gives all one environment")
     return environment
 
 
-def load_functions(template: dict[str, Any]) -> dict[str, LocalFunction]:
-    """Import every AWS::Serverless::Function's handler (call after the environment is set)."""
+def load_functions(template: dict[str, Any], concurrency: dict[str, int] | None = None) -> dict[str, LocalFunction]:
+    """Every AWS::Serverless::Function, keyed by logical id (start them after the environment is set)."""
     functions: dict[str, LocalFunction] = {}
     for logical_id in resources_of(template, "AWS::Serverless::Function"):
         properties = function_properties(template, logical_id)
         code_dir = ROOT / properties["CodeUri"]
         module_name, handler_name = properties["Handler"].rsplit(".", 1)
-        spec = importlib.util.spec_from_file_location(f"lambda_{code_dir.name}_{module_name}",
-                                                      code_dir / f"{module_name}.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
         events = properties.get("Events", {})
         routes = [Route.of(e["Properties"]["Method"], e["Properties"]["Path"])
                   for e in events.values() if e["Type"] == "HttpApi"]
-        functions[code_dir.name] = LocalFunction(
-            logical_id=logical_id, name=code_dir.name, handler=getattr(module, handler_name),
-            timeout=float(properties.get("Timeout", 3)), memory=int(properties.get("MemorySize", 128)),
-            routes=routes, events=events,
+        spec = FunctionSpec(logical_id, str(code_dir), module_name, handler_name,
+                            float(properties.get("Timeout", 3)), int(properties.get("MemorySize", 128)))
+        functions[logical_id] = LocalFunction(
+            logical_id=logical_id, name=code_dir.name, spec=spec, routes=routes, events=events,
+            concurrency=(concurrency or {}).get(logical_id, DEFAULT_CONCURRENCY),
         )
     return functions
 
 
-def apply_environment(variables: dict[str, str]) -> None:
-    os.environ.update(variables)
+def find_function(functions: dict[str, LocalFunction], name: str) -> LocalFunction | None:
+    """By logical id (`RefreshTokensFunction`) or by folder name when unambiguous (`refresh_tokens`)."""
+    if name in functions:
+        return functions[name]
+    matches = [f for f in functions.values() if f.name == name]
+    return matches[0] if len(matches) == 1 else None

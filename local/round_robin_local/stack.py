@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from moto.server import ThreadedMotoServer
 
 from round_robin_local.api import ApiGateway
-from round_robin_local.functions import LocalFunction, apply_environment, function_environment, load_functions
+from round_robin_local.aws_proxy import CountingProxy
+from round_robin_local.functions import LocalFunction, function_environment, load_functions
 from round_robin_local.provision import create_secret, provision
 from round_robin_local.sandbox.model import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from round_robin_local.sandbox.server import SandboxServer
@@ -56,6 +58,8 @@ class LocalStack:
         self.sandbox: SandboxServer | None = None
         self.emulator: ThreadedMotoServer | None = None
         self.emulator_url = ""
+        self.proxy: LoopbackServer | None = None
+        self.counter: CountingProxy | None = None
         self.api: LoopbackServer | None = None
         self.functions: dict[str, LocalFunction] = {}
         self.resolver: Resolver | None = None
@@ -86,9 +90,12 @@ class LocalStack:
         self.emulator.start()
         host, port = self.emulator.get_host_and_port()
         self.emulator_url = f"http://{host}:{port}"
-        # Every AWS SDK client of this process (the handlers' too) talks to the emulator.
+        # The handlers reach the emulator through a proxy that counts their AWS calls (see aws_proxy.py).
+        self.counter = CountingProxy(self.emulator_url)
+        self.proxy = LoopbackServer(self.counter, name="aws-proxy")
+        self.proxy.start()
         os.environ.update({
-            "AWS_ENDPOINT_URL": self.emulator_url,
+            "AWS_ENDPOINT_URL": self.proxy.url,
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",  # noqa: S105 - the emulator's dummy credentials
             "AWS_DEFAULT_REGION": PSEUDO["AWS::Region"],
@@ -111,9 +118,13 @@ class LocalStack:
             "LogLevel": os.environ.get("LOG_LEVEL", "INFO"),
         })
         provision(template, self.resolver, self.emulator_url)
-        apply_environment(function_environment(template, self.resolver))
+        os.environ.update(function_environment(template, self.resolver))  # inherited by every environment
         self.functions = load_functions(template)
-        self._gateway = ApiGateway(self.functions, self.info())
+        for function in self.functions.values():
+            function.start()
+        with ThreadPoolExecutor(max_workers=len(self.functions)) as warming:  # cold starts, in parallel
+            list(warming.map(lambda f: f.warm(), self.functions.values()))
+        self._gateway = ApiGateway(self.functions, self.info)
         self.api.start()
         return self
 
@@ -132,11 +143,16 @@ class LocalStack:
             "table": self.resolver.refs.get("Table"),
             "secret_prefix": f"{STACK_NAME}/accounts/",
             "functions": sorted(self.functions),
+            "aws_calls": self.counter.snapshot() if self.counter else {},
         }
 
     def stop(self) -> None:
         if self.api:
             self.api.stop()
+        for function in self.functions.values():
+            function.stop()
+        if self.proxy:
+            self.proxy.stop()
         if self.emulator:
             self.emulator.stop()
         if self.sandbox:

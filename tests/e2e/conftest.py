@@ -72,8 +72,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         try:
             info = requests.get(f"{url}/_local/health", timeout=2).json()
             break
-        except requests.ConnectionError:
-            time.sleep(0.1)  # polling for the server to listen, bounded by the deadline
+        except requests.RequestException:  # not listening yet, or listening but not serving yet
+            time.sleep(0.1)  # polling, bounded by the deadline
     if info is None:
         process.kill()
         pytest.fail(f"the local stack did not start:\n{log_path.read_text()[-4000:]}")

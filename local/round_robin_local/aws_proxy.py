@@ -1,0 +1,53 @@
+"""A pass-through proxy in front of the AWS emulator that counts the AWS calls the handlers make, by service
+and operation, so the benchmark can report calls per assignment. The stack's own plumbing (provisioning,
+the SQS event source) talks to the emulator directly and is not counted."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import Counter
+from typing import Any
+
+import requests
+from werkzeug.wrappers import Request, Response
+
+_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
+
+
+class CountingProxy:
+    def __init__(self, target: str) -> None:
+        self.target = target.rstrip("/")
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._session = requests.Session()
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.counts)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        if request.path == "/_stats":
+            return Response(json.dumps(self.snapshot()), content_type="application/json")(environ, start_response)
+        body = request.get_data()
+        self._count(request, body)
+        answer = self._session.request(
+            request.method, f"{self.target}{request.full_path.rstrip('?')}", data=body,
+            headers={k: v for k, v in request.headers.items() if k.lower() != "host"}, timeout=60,
+        )
+        headers = [(k, v) for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP]
+        return Response(answer.content, status=answer.status_code, headers=headers)(environ, start_response)
+
+    def _count(self, request: Request, body: bytes) -> None:
+        match = _SCOPE.search(request.headers.get("Authorization", ""))
+        service = match.group(1) if match else "unknown"
+        target = request.headers.get("X-Amz-Target", "")
+        if target:
+            operation = target.rsplit(".", 1)[-1]
+        else:
+            operation = request.values.get("Action") or request.method
+        with self._lock:
+            self.counts[f"{service}:{operation}"] += 1
