@@ -3,6 +3,7 @@ itself so that the local stack and a deployment cannot drift apart."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -44,6 +45,28 @@ def provision(template: dict[str, Any], resolver: Resolver, endpoint_url: str) -
         value = secrets.token_urlsafe(generate.get("PasswordLength", 32))
         answer = secretsmanager.create_secret(Name=f"{stack}/{name}", SecretString=value)
         resolver.refs[name] = answer["ARN"]
+
+    sqs = client("sqs")
+    queues = resources_of(template, "AWS::SQS::Queue")
+    # Dead-letter queues first: the others' RedrivePolicy names them.
+    for name in sorted(queues, key=lambda n: "RedrivePolicy" in queues[n].get("Properties", {})):
+        properties = resolver.resolve(queues[name].get("Properties", {}))
+        attributes = {k: str(v) for k, v in properties.items()
+                      if k in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds")}
+        if "RedrivePolicy" in properties:
+            policy = properties["RedrivePolicy"]
+            attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": policy["deadLetterTargetArn"],
+                                                      "maxReceiveCount": str(policy["maxReceiveCount"])})
+        queue_name = f"{stack}-{name}"
+        url = sqs.create_queue(QueueName=queue_name, Attributes=attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        resolver.refs[name] = url
+        resolver.attributes[(name, "Arn")] = arn
+        resolver.attributes[(name, "QueueName")] = queue_name
+
+    sns = client("sns")
+    for name in resources_of(template, "AWS::SNS::Topic"):
+        resolver.refs[name] = sns.create_topic(Name=f"{stack}-{name}")["TopicArn"]
 
     resolver.refs["HttpApi"] = "local"
 

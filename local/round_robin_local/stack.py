@@ -12,6 +12,7 @@ from moto.server import ThreadedMotoServer
 
 from round_robin_local.api import ApiGateway
 from round_robin_local.aws_proxy import CountingProxy
+from round_robin_local.event_sources import SqsEventSource, sqs_event_sources
 from round_robin_local.functions import LocalFunction, function_environment, load_functions
 from round_robin_local.provision import create_secret, provision
 from round_robin_local.sandbox.model import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
@@ -62,6 +63,7 @@ class LocalStack:
         self.counter: CountingProxy | None = None
         self.api: LoopbackServer | None = None
         self.functions: dict[str, LocalFunction] = {}
+        self.event_sources: list[SqsEventSource] = []
         self.resolver: Resolver | None = None
 
     @property
@@ -107,7 +109,9 @@ class LocalStack:
         # The API must listen before PUBLIC_BASE_URL can default to its address.
         self.api = LoopbackServer(self._dispatch, config.port, name="local-api")
         secret_arn = create_secret(self.emulator_url, f"{STACK_NAME}/zendesk-client-secret", config.client_secret)
+        defaults = {name: str(p.get("Default", "")) for name, p in template.get("Parameters", {}).items()}
         self.resolver = Resolver(STACK_NAME, {
+            **defaults,
             "ZendeskClientId": config.client_id,
             "ZendeskClientSecretArn": secret_arn,
             "ZendeskUrlTemplate": self.zendesk_url_template,
@@ -124,6 +128,9 @@ class LocalStack:
             function.start()
         with ThreadPoolExecutor(max_workers=len(self.functions)) as warming:  # cold starts, in parallel
             list(warming.map(lambda f: f.warm(), self.functions.values()))
+        self.event_sources = sqs_event_sources(self.functions, self.resolver, self.emulator_url)
+        for source in self.event_sources:
+            source.start()
         self._gateway = ApiGateway(self.functions, self.info)
         self.api.start()
         return self
@@ -141,6 +148,8 @@ class LocalStack:
             "sandbox": self.sandbox.url if self.sandbox else None,
             "emulator": self.emulator_url,
             "table": self.resolver.refs.get("Table"),
+            "queue": self.resolver.refs.get("AssignmentQueue"),
+            "dead_letter_queue": self.resolver.refs.get("AssignmentDeadLetterQueue"),
             "secret_prefix": f"{STACK_NAME}/accounts/",
             "functions": sorted(self.functions),
             "aws_calls": self.counter.snapshot() if self.counter else {},
@@ -149,6 +158,8 @@ class LocalStack:
     def stop(self) -> None:
         if self.api:
             self.api.stop()
+        for source in self.event_sources:
+            source.stop()
         for function in self.functions.values():
             function.stop()
         if self.proxy:

@@ -17,7 +17,8 @@ from round_robin.oauth import OAuthClient, TokenSet, authorize_url, code_challen
 from round_robin.oauth_state import StateStore
 from round_robin.observability import logger
 from round_robin.registry import CONNECTED, Account, AccountRegistry
-from round_robin.rosters import Roster, RosterStore, build_rosters
+from round_robin.roster_import import import_rosters
+from round_robin.rosters import Roster, RosterStore
 from round_robin.settings import Settings
 from round_robin.subdomain import normalize_subdomain
 from round_robin.vault import Credentials, TokenVault
@@ -111,8 +112,8 @@ class Connector:
             tokens = tokens.with_expiry(
                 _epoch(current.get("expires_at")), _epoch(current.get("refresh_token_expires_at"))
             )
-        imported = build_rosters(client.agents(), client.groups(), client.group_memberships())
         previous = self._registry.get(subdomain)
+        imported = import_rosters(client, previous.excluded_agent_ids if previous else ())
         endpoint = f"{webhook_base_url}/webhooks/zendesk/{subdomain}"
         webhook_id, signing_secret, webhook_action = ensure_webhook(
             client, endpoint, previous.webhook_id if previous else None

@@ -93,3 +93,12 @@ class StorageError(RoundRobinError):
 
 class AccountNotFoundError(RoundRobinError):
     """No connected account is registered under this subdomain."""
+
+
+class ConnectionBrokenError(RoundRobinError):
+    """Zendesk no longer accepts the account's credentials: an admin must reconnect."""
+
+    def __init__(self, subdomain: str, reason: str) -> None:
+        super().__init__(f"the connection of {subdomain} is broken ({reason})")
+        self.subdomain = subdomain
+        self.reason = reason

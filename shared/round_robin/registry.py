@@ -30,6 +30,7 @@ class Account:
     first_connected_at: int | None = None
     webhook_id: str | None = None
     trigger_id: str | None = None
+    excluded_agent_ids: tuple[int, ...] = ()  # account setting: never in rotation
 
 
 class AccountRegistry:
@@ -50,11 +51,15 @@ class AccountRegistry:
         if item is None:
             return None
         fields = Account.__dataclass_fields__
-        return Account(subdomain=subdomain, **{k: v for k, v in item.items() if k in fields and k != "subdomain"})
+        values = {k: v for k, v in item.items() if k in fields and k != "subdomain"}
+        values["excluded_agent_ids"] = tuple(values.get("excluded_agent_ids", ()))
+        return Account(subdomain=subdomain, **values)
 
     def save(self, account: Account) -> None:
         """Write the account's record; `first_connected_at` survives reconnects."""
-        values = {k: v for k, v in asdict(account).items() if k not in ("subdomain", "first_connected_at")}
+        # Settings (excluded agents) are changed by set_excluded only, so a reconnect keeps them.
+        kept = ("subdomain", "first_connected_at", "excluded_agent_ids")
+        values = {k: v for k, v in asdict(account).items() if k not in kept}
         names = {f"#{k}": k for k in values}
         expression = ", ".join(f"#{k} = :{k}" for k in values if values[k] is not None)
         removed = [f"#{k}" for k in values if values[k] is None]
@@ -76,3 +81,16 @@ class AccountRegistry:
             )
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "saving the account") from exc
+
+    def set_excluded(self, subdomain: str, agent_ids: list[int], now: float) -> None:
+        """The account setting: agents kept out of every rotation (applied at the next roster import)."""
+        try:
+            self._dynamodb.update_item(
+                TableName=self._table,
+                Key=serialize({"pk": account_pk(subdomain), "sk": "ACCOUNT"}),
+                UpdateExpression="SET excluded_agent_ids = :ids, updated_at = :now",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=serialize({":ids": sorted(set(agent_ids)), ":now": int(now)}),
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise storage_error(exc, "saving the account's settings") from exc

@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from round_robin.aws import storage_error
-from round_robin.dynamo import deserialize, serialize
+from round_robin.dynamo import deserialize, is_conditional_failure, serialize
 from round_robin.registry import account_pk
 
 ACCOUNT_WIDE = "*"
@@ -41,10 +41,16 @@ def is_eligible(user: dict[str, Any]) -> bool:
 
 
 def build_rosters(
-    users: Iterable[dict[str, Any]], groups: Iterable[dict[str, Any]], memberships: Iterable[dict[str, Any]]
+    users: Iterable[dict[str, Any]], groups: Iterable[dict[str, Any]], memberships: Iterable[dict[str, Any]],
+    excluded: Iterable[int] = (),
 ) -> list[Roster]:
-    """Rosters from Zendesk users, groups and group memberships (pure; members ordered by user id)."""
-    eligible = {u["id"]: Member(u["id"], u.get("name") or str(u["id"])) for u in users if is_eligible(u)}
+    """Rosters from Zendesk users, groups and group memberships (pure; members ordered by user id).
+
+    `excluded` are agents the account's settings keep out of every rotation.
+    """
+    left_out = set(excluded)
+    eligible = {u["id"]: Member(u["id"], u.get("name") or str(u["id"]))
+                for u in users if is_eligible(u) and u["id"] not in left_out}
     live_groups = {str(g["id"]): g.get("name") or str(g["id"]) for g in groups if not g.get("deleted", False)}
     by_group: dict[str, set[int]] = {gid: set() for gid in live_groups}
     for membership in memberships:
@@ -96,22 +102,39 @@ class RosterStore:
                 kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "reading the rosters") from exc
-        rosters = [
-            Roster(
-                group_id=i["group_id"],
-                group_name=i.get("group_name", ""),
-                members=tuple(Member(m["id"], m.get("name", "")) for m in i.get("members", [])),
-                position=i.get("position", 0),
-            )
-            for i in items
-        ]
+        rosters = [_roster(i) for i in items]
         rosters.sort(key=lambda r: (r.group_id == ACCOUNT_WIDE, _group_sort_key(r.group_id)))
         return rosters
 
-    def sync(self, subdomain: str, imported: list[Roster], now: float) -> list[Roster]:
+    def advance(self, subdomain: str, group_id: str) -> Roster | None:
+        """Take the next rotation position atomically (ADD 1) and return the roster as of that write.
+
+        The members come from the same write as the position (ReturnValues ALL_NEW), so the agent chosen from
+        them is consistent with the counter. None if the group has no roster.
+        """
+        try:
+            answer = self._dynamodb.update_item(
+                TableName=self._table,
+                Key=serialize({"pk": account_pk(subdomain), "sk": f"ROSTER#{group_id}"}),
+                UpdateExpression="ADD #position :one",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#position": "position"},
+                ExpressionAttributeValues=serialize({":one": 1}),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return None
+            raise storage_error(exc, "advancing the rotation") from exc
+        except BotoCoreError as exc:
+            raise storage_error(exc, "advancing the rotation") from exc
+        return _roster(deserialize(answer["Attributes"]) or {})
+
+    def sync(self, subdomain: str, imported: list[Roster], now: float, *, prune: bool = True) -> list[Roster]:
         """Store freshly imported rosters, keeping positions and the order of staying members.
 
-        Rosters of groups that no longer exist are deleted. Returns the rosters as stored.
+        With `prune`, rosters of groups that are not in `imported` are deleted (a full import); without it only
+        the given rosters are written (one group refreshed). Returns the rosters as stored.
         """
         previous = {r.group_id: r for r in self.list(subdomain)}
         stored: list[Roster] = []
@@ -136,7 +159,7 @@ class RosterStore:
                     }),
                 )
                 stored.append(Roster(roster.group_id, roster.group_name, members, old.position if old else 0))
-            for gone in previous.values():
+            for gone in previous.values() if prune else ():
                 self._dynamodb.delete_item(
                     TableName=self._table,
                     Key=serialize({"pk": account_pk(subdomain), "sk": f"ROSTER#{gone.group_id}"}),
@@ -144,3 +167,12 @@ class RosterStore:
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "saving the rosters") from exc
         return stored
+
+
+def _roster(item: dict[str, Any]) -> Roster:
+    return Roster(
+        group_id=item["group_id"],
+        group_name=item.get("group_name", ""),
+        members=tuple(Member(m["id"], m.get("name", "")) for m in item.get("members", [])),
+        position=item.get("position", 0),
+    )

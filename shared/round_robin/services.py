@@ -1,4 +1,7 @@
-"""Wiring: builds the service objects once per cold start from Settings, lazily, with cached AWS clients."""
+"""Wiring: builds the service objects once per cold start from Settings, lazily, with cached AWS clients.
+
+Nothing here runs at import; each factory runs on first use and is cached for the warm Lambda's lifetime.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +9,23 @@ import json
 from collections.abc import Callable
 from functools import lru_cache
 
+import requests
 from aws_lambda_powertools.utilities import parameters
 
 from round_robin import aws
+from round_robin.assignments import Assigner, AssignmentStore
 from round_robin.connect import Connector
+from round_robin.errors import SettingsError
+from round_robin.leases import LeaseStore
 from round_robin.oauth import OAuthClient
 from round_robin.oauth_state import StateStore
+from round_robin.queue import AssignmentQueue
 from round_robin.registry import AccountRegistry
 from round_robin.rosters import RosterStore
 from round_robin.settings import Settings, get_settings
+from round_robin.tokens import TokenManager
 from round_robin.vault import TokenVault
+from round_robin.webhook import WebhookReceiver
 from round_robin.zendesk import ZendeskClient, new_session
 
 SECRET_CACHE_SECONDS = 300
@@ -30,13 +40,48 @@ def client_secret(settings: Settings) -> str:
 
 
 @lru_cache(maxsize=1)
-def http_session():
+def http_session() -> requests.Session:
     return new_session()
 
 
 @lru_cache(maxsize=1)
 def vault() -> TokenVault:
     return TokenVault(get_settings().secret_prefix, aws.client("secretsmanager"))
+
+
+@lru_cache(maxsize=1)
+def registry() -> AccountRegistry:
+    return AccountRegistry(get_settings().table_name, aws.client("dynamodb"))
+
+
+@lru_cache(maxsize=1)
+def rosters() -> RosterStore:
+    return RosterStore(get_settings().table_name, aws.client("dynamodb"))
+
+
+@lru_cache(maxsize=1)
+def oauth_client() -> OAuthClient:
+    settings = get_settings()
+    return OAuthClient(
+        base_url_for=settings.zendesk_base_url,
+        client_id=settings.client_id,
+        client_secret=lambda: client_secret(settings),  # read only when a token is requested
+        session=http_session(),
+    )
+
+
+@lru_cache(maxsize=1)
+def tokens() -> TokenManager:
+    return TokenManager(vault=vault(), oauth=oauth_client(),
+                        leases=LeaseStore(get_settings().table_name, aws.client("dynamodb")))
+
+
+@lru_cache(maxsize=1)
+def queue() -> AssignmentQueue:
+    settings = get_settings()
+    if not settings.queue_url:
+        raise SettingsError("environment variable QUEUE_URL is required by this function")
+    return AssignmentQueue(aws.client("sqs"), settings.queue_url)
 
 
 def zendesk_factory(settings: Settings, *, max_retry_wait: float) -> Callable[[str, Callable[[], str]], ZendeskClient]:
@@ -46,7 +91,7 @@ def zendesk_factory(settings: Settings, *, max_retry_wait: float) -> Callable[[s
     def make(subdomain: str, authorization: Callable[[], str]) -> ZendeskClient:
         return ZendeskClient(
             settings.zendesk_base_url(subdomain), authorization, session=http_session(),
-            extra_headers=extra, max_retry_wait=max_retry_wait,
+            extra_headers=extra, max_retry_wait=max_retry_wait, read_timeout=settings.zendesk_timeout,
         )
 
     return make
@@ -55,21 +100,46 @@ def zendesk_factory(settings: Settings, *, max_retry_wait: float) -> Callable[[s
 @lru_cache(maxsize=1)
 def connector() -> Connector:
     settings = get_settings()
-    dynamodb = aws.client("dynamodb")
     state_key = str(parameters.get_secret(settings.state_key_secret_arn, max_age=SECRET_CACHE_SECONDS))
     return Connector(
         settings=settings,
-        states=StateStore(settings.table_name, dynamodb),
+        states=StateStore(settings.table_name, aws.client("dynamodb")),
         vault=vault(),
-        registry=AccountRegistry(settings.table_name, dynamodb),
-        rosters=RosterStore(settings.table_name, dynamodb),
-        oauth=OAuthClient(
-            base_url_for=settings.zendesk_base_url,
-            client_id=settings.client_id,
-            client_secret=lambda: client_secret(settings),  # read only when a token is requested
-            session=http_session(),
-        ),
+        registry=registry(),
+        rosters=rosters(),
+        oauth=oauth_client(),
         # The callback runs behind API Gateway's 30 s limit: wait out only short Retry-After values.
         zendesk=zendesk_factory(settings, max_retry_wait=8),
         state_key=state_key.encode(),
     )
+
+
+@lru_cache(maxsize=1)
+def receiver() -> WebhookReceiver:
+    return WebhookReceiver(vault=vault(), queue=queue())
+
+
+def _excluded_agents(subdomain: str) -> tuple[int, ...]:
+    account = registry().get(subdomain)
+    return account.excluded_agent_ids if account else ()
+
+
+@lru_cache(maxsize=1)
+def assigner() -> Assigner:
+    settings = get_settings()
+    return Assigner(
+        store=AssignmentStore(settings.table_name, aws.client("dynamodb")),
+        rosters=rosters(),
+        tokens=tokens(),
+        # Never wait out a rate limit in the worker: the queue message is delayed instead.
+        zendesk=zendesk_factory(settings, max_retry_wait=0),
+        excluded_agents=_excluded_agents,
+    )
+
+
+def reset() -> None:
+    """Forget every cached object and setting (tests, and the local stack between configurations)."""
+    for factory in (http_session, vault, registry, rosters, oauth_client, tokens, queue, connector, receiver,
+                    assigner, get_settings, aws.client):
+        factory.cache_clear()
+    parameters.clear_caches()

@@ -40,6 +40,9 @@ class Settings:
     state_key_secret_arn: str
     public_base_url: str | None
     marketplace: MarketplaceHeaders | None
+    queue_url: str | None = None  # the assignment queue (webhook receiver, worker, sweep)
+    max_receive_count: int = 5  # the queue's redrive maxReceiveCount: the worker's retry budget
+    zendesk_timeout: float = 10.0  # read timeout of Zendesk calls, seconds
 
     def zendesk_base_url(self, subdomain: str) -> str:
         """The account's base URL (no trailing slash): OAuth at `<base>/oauth/...`, API at `<base>/api/v2/...`."""
@@ -81,6 +84,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"set all three Marketplace variables or none; missing {', '.join(missing)}")
     marketplace = MarketplaceHeaders(*values) if all(values) else None
 
+    try:
+        max_receive_count = int(env.get("MAX_RECEIVE_COUNT", "").strip() or 5)
+        zendesk_timeout = float(env.get("ZENDESK_TIMEOUT_SECONDS", "").strip() or 10)
+    except ValueError as exc:
+        raise SettingsError(f"MAX_RECEIVE_COUNT and ZENDESK_TIMEOUT_SECONDS must be numbers ({exc})") from None
+    if max_receive_count < 1 or not 0 < zendesk_timeout <= 60:
+        raise SettingsError("MAX_RECEIVE_COUNT must be at least 1 and ZENDESK_TIMEOUT_SECONDS within (0, 60]")
+
     return Settings(
         table_name=_required(env, "TABLE_NAME"),
         secret_prefix=_required(env, "SECRET_PREFIX"),
@@ -90,6 +101,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         state_key_secret_arn=_required(env, "STATE_KEY_SECRET_ARN"),
         public_base_url=public_base_url,
         marketplace=marketplace,
+        queue_url=env.get("QUEUE_URL", "").strip() or None,
+        max_receive_count=max_receive_count,
+        zendesk_timeout=zendesk_timeout,
     )
 
 

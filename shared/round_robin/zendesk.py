@@ -21,7 +21,7 @@ from round_robin.errors import (
     ZendeskUnprocessableError,
 )
 
-TIMEOUT = (3.05, 10)  # connect, read (seconds)
+CONNECT_TIMEOUT = 3.05
 PAGE_SIZE = 100  # the cursor-pagination maximum
 _IDEMPOTENT = {"GET", "PUT", "DELETE", "HEAD"}
 _BY_STATUS: dict[int, type[ZendeskError]] = {
@@ -57,6 +57,7 @@ class ZendeskClient:
         extra_headers: dict[str, str] | None = None,
         max_attempts: int = 3,
         max_retry_wait: float = 0.0,
+        read_timeout: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -65,6 +66,7 @@ class ZendeskClient:
         self._extra_headers = dict(extra_headers or {})
         self._max_attempts = max_attempts
         self._max_retry_wait = max_retry_wait
+        self._timeout = (CONNECT_TIMEOUT, read_timeout)
         self._sleep = sleep
 
     def __repr__(self) -> str:
@@ -82,7 +84,7 @@ class ZendeskClient:
             headers = {"Authorization": self._authorization(), "Accept": "application/json", **self._extra_headers}
             try:
                 response = self._session.request(
-                    method, url, params=params, json=json, headers=headers, timeout=TIMEOUT
+                    method, url, params=params, json=json, headers=headers, timeout=self._timeout
                 )
             except requests.RequestException as exc:
                 # A POST is only retried when the connection never opened (nothing reached Zendesk).
@@ -168,6 +170,27 @@ class ZendeskClient:
 
     def group_memberships(self) -> Iterator[dict[str, Any]]:
         return self.paginate("/api/v2/group_memberships.json", "group_memberships")
+
+    def group(self, group_id: int | str) -> dict[str, Any]:
+        return self.get(f"/api/v2/groups/{group_id}.json")["group"]
+
+    def memberships_of_group(self, group_id: int | str) -> Iterator[dict[str, Any]]:
+        return self.paginate(f"/api/v2/groups/{group_id}/memberships.json", "group_memberships")
+
+    def users_by_id(self, user_ids: list[int]) -> list[dict[str, Any]]:
+        """Users by id, 100 per call (show_many's limit)."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(user_ids), 100):
+            chunk = ",".join(str(i) for i in user_ids[start:start + 100])
+            found += self.get("/api/v2/users/show_many.json", {"ids": chunk}).get("users", [])
+        return found
+
+    def ticket(self, ticket_id: int) -> dict[str, Any]:
+        return self.get(f"/api/v2/tickets/{ticket_id}.json")["ticket"]
+
+    def update_ticket(self, ticket_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        """PUT the changes; with `safe_update` and `updated_stamp` Zendesk answers 409 if the ticket moved on."""
+        return self.put(f"/api/v2/tickets/{ticket_id}.json", {"ticket": changes}).get("ticket", {})
 
     def webhooks_named(self, name: str) -> list[dict[str, Any]]:
         return [w for w in self.paginate("/api/v2/webhooks", "webhooks", {"filter[name_contains]": name})

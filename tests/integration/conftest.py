@@ -12,11 +12,9 @@ from typing import Any
 import boto3
 import pytest
 import responses
-from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
-from round_robin import aws, services
-from round_robin.settings import get_settings
+from round_robin import services
 from round_robin_local.provision import table_definition
 from round_robin_local.sandbox.model import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from round_robin_local.template import load_template, resources_of
@@ -42,15 +40,6 @@ class Aws:
         return [n for n in names if n.startswith(PREFIX)]
 
 
-def _clear_caches() -> None:
-    get_settings.cache_clear()
-    aws.client.cache_clear()
-    services.connector.cache_clear()
-    services.vault.cache_clear()
-    services.http_session.cache_clear()
-    parameters.clear_caches()
-
-
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     with mock_aws():
@@ -73,9 +62,9 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
         }.items():
             monkeypatch.setenv(name, value)
-        _clear_caches()
+        services.reset()
         yield Aws(dynamodb, secretsmanager, TABLE, state_key)
-        _clear_caches()
+        services.reset()
 
 
 @pytest.fixture

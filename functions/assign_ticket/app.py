@@ -1,0 +1,113 @@
+"""Assigning new tickets: two Lambda handlers over the same code.
+
+- `webhook_handler`, POST /webhooks/zendesk/<subdomain>: verifies Zendesk's delivery and queues the ticket
+  (never calls Zendesk, so it answers at once whatever Zendesk's rate limits do);
+- `worker_handler`, the assignment queue's consumer: assigns each queued ticket exactly once, delaying a
+  message by Zendesk's Retry-After or a backoff when it cannot finish now.
+"""
+
+import json
+import random
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import single_metric
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from round_robin import services
+from round_robin.assignments import ASSIGNED, PARKED, RetryLaterError
+from round_robin.errors import StorageError
+from round_robin.observability import MetricUnit, logger, metrics, tracer
+from round_robin.queue import AssignmentRequest
+from round_robin.settings import get_settings
+from round_robin.webhook import WebhookRejectedError
+
+settings = get_settings()  # fails the cold start with a message naming a missing or bad variable
+app = APIGatewayHttpResolver()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+# -- the webhook receiver ------------------------------------------------------------------------------------
+
+@app.post("/webhooks/zendesk/<subdomain>")
+def webhook(subdomain: str) -> Response:
+    event = app.current_event
+    request = services.receiver().accept(subdomain, event.headers, event.body, event.is_base64_encoded)
+    if request is None:
+        return _json(200, {"status": "ignored", "reason": "not a ticket.created event"})
+    logger.info("ticket queued", subdomain=request.subdomain, ticket_id=request.ticket_id,
+                invocation_id=request.invocation_id)
+    return _json(202, {"status": "queued", "ticket_id": request.ticket_id})
+
+
+@app.exception_handler(WebhookRejectedError)
+def rejected(exc: WebhookRejectedError) -> Response:
+    logger.warning("webhook rejected", reason=exc.reason, status=exc.status)
+    with single_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1,
+                       namespace=metrics.namespace) as metric:
+        metric.add_dimension(name="reason", value=exc.reason)
+    return _json(exc.status, {"message": str(exc)})
+
+
+@app.exception_handler(StorageError)
+def unavailable(exc: StorageError) -> Response:
+    # Zendesk retries a 503 that carries a short Retry-After.
+    logger.error("webhook not queued", error=str(exc))
+    return Response(status_code=503, content_type="application/json", body='{"message": "try again"}',
+                    headers={"Retry-After": "5"})
+
+
+def _json(status: int, body: dict) -> Response:
+    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def webhook_handler(event, context):
+    return app.resolve(event, context)
+
+
+# -- the assignment worker -----------------------------------------------------------------------------------
+
+def assign_record(record: SQSRecord) -> None:
+    try:
+        request = AssignmentRequest.from_json(record.body)
+    except (ValueError, KeyError, TypeError):
+        logger.error("unreadable queue message dropped", message_id=record.message_id)
+        return
+    logger.append_keys(subdomain=request.subdomain, ticket_id=request.ticket_id)
+    receive_count = int(record.attributes.approximate_receive_count)
+    try:
+        outcome = services.assigner().assign(request)
+    except (RetryLaterError, StorageError) as exc:
+        metrics.add_metric(name="AssignmentRetried", unit=MetricUnit.Count, value=1)
+        if receive_count >= settings.max_receive_count:
+            metrics.add_metric(name="AssignmentFailed", unit=MetricUnit.Count, value=1)
+            logger.error("ticket not assigned after every retry; its message goes to the dead-letter queue",
+                         reason=str(exc), attempts=receive_count)
+            raise
+        delay = getattr(exc, "delay", None)
+        if delay is None:  # exponential backoff with jitter: about 5 s, 10 s, 20 s, ...
+            delay = min(900.0, 5.0 * 2 ** (receive_count - 1)) * random.uniform(0.8, 1.2)
+        logger.warning("assignment postponed", reason=str(exc), retry_in=round(delay, 1), attempt=receive_count)
+        services.queue().delay(record.receipt_handle, delay)
+        raise
+    if outcome.status == ASSIGNED:
+        assert outcome.choice is not None
+        metrics.add_metric(name="TicketsAssigned", unit=MetricUnit.Count, value=1)
+        logger.info("ticket assigned", agent_id=outcome.choice.agent.id, group_id=outcome.choice.group_id,
+                    position=outcome.choice.position, attempts=outcome.attempts, source=request.source)
+    elif outcome.status == PARKED:
+        metrics.add_metric(name="AssignmentFailed", unit=MetricUnit.Count, value=1)
+        logger.error("ticket parked: the connection is broken, reconnect the account", reason=outcome.reason)
+    else:
+        logger.info("ticket not assigned", outcome=outcome.status, reason=outcome.reason)
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def worker_handler(event, context):
+    return process_partial_response(event=event, record_handler=assign_record, processor=processor, context=context)

@@ -1,0 +1,98 @@
+"""Lambda's event source mappings, locally: SQS queues polled and delivered to their function in batches.
+
+As Lambda's SQS poller does: long-poll up to BatchSize messages, invoke the function with them, delete the
+ones it did not report in `batchItemFailures` (ReportBatchItemFailures). Failed messages come back after their
+visibility timeout (which the function may change), and the queue's redrive policy moves a message to its
+dead-letter queue after maxReceiveCount receives. One poller per execution environment of the function.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import boto3
+
+from round_robin_local.functions import InvocationError, LocalFunction
+from round_robin_local.template import PSEUDO, Resolver
+
+log = logging.getLogger("round_robin_local.event_sources")
+
+
+class SqsEventSource:
+    def __init__(self, function: LocalFunction, queue_url: str, queue_arn: str, batch_size: int,
+                 endpoint_url: str) -> None:
+        self.function = function
+        self.queue_url = queue_url
+        self.queue_arn = queue_arn
+        self.batch_size = max(1, min(10, batch_size))
+        self._sqs = boto3.client("sqs", region_name=PSEUDO["AWS::Region"], endpoint_url=endpoint_url)
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._poll, name=f"sqs-{function.logical_id}-{i}", daemon=True)
+                         for i in range(function.concurrency)]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            try:
+                answer = self._sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size,
+                                                   WaitTimeSeconds=1, AttributeNames=["All"],
+                                                   MessageAttributeNames=["All"])
+            except Exception:  # noqa: BLE001 - the emulator going away at shutdown
+                if not self._stop.is_set():
+                    log.exception("polling %s failed", self.queue_url)
+                    self._stop.wait(1)
+                continue
+            messages = answer.get("Messages", [])
+            if messages:
+                self._deliver(messages)
+
+    def _deliver(self, messages: list[dict[str, Any]]) -> None:
+        event = {"Records": [self._record(m) for m in messages]}
+        try:
+            result = self.function.invoke(event) or {}
+        except InvocationError as exc:
+            log.error("%s failed on a batch of %d; the messages will be retried: %s\n%s",
+                      self.function.logical_id, len(messages), exc, exc.trace)
+            return
+        failed = {f.get("itemIdentifier") for f in result.get("batchItemFailures", [])}
+        done = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                for i, m in enumerate(messages) if m["MessageId"] not in failed]
+        if done:
+            self._sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=done)
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn,
+            "awsRegion": PSEUDO["AWS::Region"],
+        }
+
+
+def sqs_event_sources(functions: dict[str, LocalFunction], resolver: Resolver,
+                      endpoint_url: str) -> list[SqsEventSource]:
+    sources = []
+    for function in functions.values():
+        for event in function.events.values():
+            if event["Type"] != "SQS":
+                continue
+            properties = event["Properties"]
+            arn = resolver.resolve(properties["Queue"])
+            url = next(url for name, url in resolver.refs.items() if resolver.attributes.get((name, "Arn")) == arn)
+            sources.append(SqsEventSource(function, url, arn, int(properties.get("BatchSize", 10)), endpoint_url))
+    return sources

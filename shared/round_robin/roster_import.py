@@ -1,0 +1,29 @@
+"""Importing rotation rosters from Zendesk: the whole account (connect, scheduled re-sync) or one group
+(when Zendesk says an agent is no longer in the group, or a ticket names a group we have not seen)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from round_robin.errors import ZendeskNotFoundError
+from round_robin.rosters import ACCOUNT_WIDE, Roster, build_rosters
+from round_robin.zendesk import ZendeskClient
+
+
+def import_rosters(client: ZendeskClient, excluded: Iterable[int] = ()) -> list[Roster]:
+    """Every group's roster plus the account-wide one (agents, groups and memberships, cursor-paginated)."""
+    return build_rosters(client.agents(), client.groups(), client.group_memberships(), excluded)
+
+
+def import_group_roster(client: ZendeskClient, group_id: str, excluded: Iterable[int] = ()) -> Roster | None:
+    """One group's roster as Zendesk has it now; None if the group no longer exists."""
+    if group_id == ACCOUNT_WIDE:
+        return build_rosters(client.agents(), [], [], excluded)[-1]
+    try:
+        group = client.group(group_id)
+    except ZendeskNotFoundError:
+        return None
+    memberships = list(client.memberships_of_group(group_id))
+    users = client.users_by_id(sorted({m["user_id"] for m in memberships}))
+    rosters = build_rosters(users, [group], memberships, excluded)
+    return next((r for r in rosters if r.group_id == str(group_id)), None)

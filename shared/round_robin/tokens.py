@@ -1,0 +1,122 @@
+"""Access tokens for API calls, and the single-flight refresh shared by every function.
+
+Zendesk's refresh tokens are single-use: a successful refresh deletes the previous access AND refresh tokens
+(support.zendesk.com/hc/en-us/articles/9182123625370). Two processes refreshing with the same refresh token
+would leave one of them with `invalid_grant`, and, if it then overwrote storage, the account disconnected.
+So a refresh runs under a per-account DynamoDB lease; the holder re-reads the stored tokens first (someone may
+have just refreshed), refreshes, persists the new pair before anything uses it, and releases. The others wait
+briefly and re-read.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+
+from round_robin.errors import ConnectionBrokenError, OAuthError, StorageError
+from round_robin.leases import LeaseStore
+from round_robin.oauth import OAuthClient
+from round_robin.observability import logger
+from round_robin.registry import account_pk
+from round_robin.vault import Credentials, TokenVault
+
+EXPIRY_LEEWAY = 120.0  # refresh this long before the access token expires
+LEASE_SECONDS = 30.0
+WAIT_FOR_OTHER_REFRESH = 15.0
+SAVE_ATTEMPTS = 3
+
+
+class TokenManager:
+    def __init__(
+        self,
+        *,
+        vault: TokenVault,
+        oauth: OAuthClient,
+        leases: LeaseStore,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._vault = vault
+        self._oauth = oauth
+        self._leases = leases
+        self._clock = clock
+        self._sleep = sleep
+        self._owner = uuid.uuid4().hex
+
+    def credentials(self, subdomain: str) -> Credentials:
+        """The account's credentials, refreshed first if the access token is about to expire."""
+        credentials = self._vault.load(subdomain)
+        tokens = credentials.tokens
+        if credentials.auth_method == "oauth" and tokens is not None \
+                and tokens.is_expired(self._clock(), EXPIRY_LEEWAY):
+            credentials = self.refresh(subdomain, tokens.access_token)
+        return credentials
+
+    def authorization(self, subdomain: str) -> str:
+        """The Authorization header value for the account's next API call."""
+        return self.credentials(subdomain).authorization()
+
+    def refresh(self, subdomain: str, stale_access_token: str | None, *, force: bool = False) -> Credentials:
+        """Replace `stale_access_token` (expired, or answered 401) once, whoever asks and however many at once.
+
+        `force` refreshes even a token that still looks valid (the schedule's refresh-token upkeep).
+        Raises ConnectionBrokenError when Zendesk no longer accepts the refresh token.
+        """
+        pk = account_pk(subdomain)
+        deadline = self._clock() + WAIT_FOR_OTHER_REFRESH
+        while True:
+            if self._leases.acquire(pk, "refresh", self._owner, self._clock(), LEASE_SECONDS):
+                try:
+                    return self._refresh_holding_lease(subdomain, stale_access_token, force)
+                finally:
+                    self._leases.release(pk, "refresh", self._owner)
+            current = self._vault.load(subdomain, fresh=True)
+            if self._replaced(current, stale_access_token):
+                return current
+            if self._clock() >= deadline:
+                raise StorageError("another process's token refresh did not finish in time")
+            self._sleep(0.2)
+
+    def _replaced(self, credentials: Credentials, stale_access_token: str | None) -> bool:
+        tokens = credentials.tokens
+        if credentials.auth_method != "oauth" or tokens is None:
+            return True  # nothing to refresh (API-token account)
+        return tokens.access_token != stale_access_token and not tokens.is_expired(self._clock(), 0)
+
+    def _refresh_holding_lease(self, subdomain: str, stale_access_token: str | None, force: bool) -> Credentials:
+        current = self._vault.load(subdomain, fresh=True)
+        if not force and self._replaced(current, stale_access_token):
+            return current  # someone refreshed while we waited for the lease
+        if current.auth_method != "oauth" or current.tokens is None:
+            return current
+        if not current.tokens.refresh_token:
+            raise ConnectionBrokenError(subdomain, "no_refresh_token")
+        try:
+            tokens = self._oauth.refresh(subdomain, current.tokens.refresh_token)
+        except OAuthError as exc:
+            if exc.error != "invalid_grant":
+                raise
+            again = self._vault.load(subdomain, fresh=True)  # one re-read: did another refresh land meanwhile?
+            if again.tokens is not None and again.tokens.refresh_token != current.tokens.refresh_token:
+                return again
+            raise ConnectionBrokenError(subdomain, "invalid_grant") from exc
+        updated = replace(current, tokens=tokens)
+        self._save(subdomain, updated)
+        logger.info("token refreshed", subdomain=subdomain, access_expires_at=tokens.access_expires_at,
+                    refresh_expires_at=tokens.refresh_expires_at)
+        return updated
+
+    def _save(self, subdomain: str, credentials: Credentials) -> None:
+        """Persist the new pair before anything uses it: the old pair no longer works anywhere."""
+        for attempt in range(1, SAVE_ATTEMPTS + 1):
+            try:
+                self._vault.save(subdomain, credentials)
+                return
+            except StorageError:
+                if attempt == SAVE_ATTEMPTS:
+                    logger.critical("refreshed tokens could not be stored; the account must reconnect",
+                                    subdomain=subdomain)
+                    raise
+                self._sleep(0.5 * attempt)
