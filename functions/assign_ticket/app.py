@@ -11,7 +11,6 @@ import random
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -25,7 +24,8 @@ from round_robin.webhook import WebhookRejectedError
 
 settings = get_settings()  # fails the cold start with a message naming a missing or bad variable
 app = APIGatewayHttpResolver()
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every ticket was postponed is not a function error: each message already carries its delay.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 # -- the webhook receiver ------------------------------------------------------------------------------------
@@ -34,6 +34,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 def webhook(subdomain: str) -> Response:
     event = app.current_event
     request = services.receiver().accept(subdomain, event.headers, event.body, event.is_base64_encoded)
+    metrics.add_metric(name="WebhookAccepted", unit=MetricUnit.Count, value=1)
     if request is None:
         return _json(200, {"status": "ignored", "reason": "not a ticket.created event"})
     logger.info("ticket queued", subdomain=request.subdomain, ticket_id=request.ticket_id,
@@ -44,9 +45,8 @@ def webhook(subdomain: str) -> Response:
 @app.exception_handler(WebhookRejectedError)
 def rejected(exc: WebhookRejectedError) -> Response:
     logger.warning("webhook rejected", reason=exc.reason, status=exc.status)
-    with single_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1,
-                       namespace=metrics.namespace) as metric:
-        metric.add_dimension(name="reason", value=exc.reason)
+    metrics.add_dimension(name="reason", value=exc.reason)  # the only metric of this invocation
+    metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
     return _json(exc.status, {"message": str(exc)})
 
 
@@ -76,6 +76,7 @@ def assign_record(record: SQSRecord) -> None:
         request = AssignmentRequest.from_json(record.body)
     except (ValueError, KeyError, TypeError):
         logger.error("unreadable queue message dropped", message_id=record.message_id)
+        metrics.add_metric(name="AssignmentFailed", unit=MetricUnit.Count, value=1)
         return
     logger.append_keys(subdomain=request.subdomain, ticket_id=request.ticket_id)
     receive_count = int(record.attributes.approximate_receive_count)
@@ -103,6 +104,7 @@ def assign_record(record: SQSRecord) -> None:
         metrics.add_metric(name="AssignmentFailed", unit=MetricUnit.Count, value=1)
         logger.error("ticket parked: the connection is broken, reconnect the account", reason=outcome.reason)
     else:
+        metrics.add_metric(name="AssignmentSkipped", unit=MetricUnit.Count, value=1)
         logger.info("ticket not assigned", outcome=outcome.status, reason=outcome.reason)
 
 

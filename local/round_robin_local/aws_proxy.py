@@ -1,9 +1,14 @@
 """A pass-through proxy in front of the AWS emulator that counts the AWS calls the handlers make, by service
 and operation, so the benchmark can report calls per assignment. The stack's own plumbing (provisioning,
-the SQS event source) talks to the emulator directly and is not counted."""
+the SQS event source) talks to the emulator directly and is not counted.
+
+It also runs DynamoDB requests one at a time: DynamoDB applies each request atomically (a conditional write
+or an ADD is never interleaved with another on the same item), but the emulator's threaded server does not
+guarantee that, and the service's exactly-once logic depends on it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -22,6 +27,7 @@ class CountingProxy:
         self.target = target.rstrip("/")
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._dynamodb = threading.Lock()
         self._session = requests.Session()
 
     def snapshot(self) -> dict[str, int]:
@@ -33,15 +39,16 @@ class CountingProxy:
         if request.path == "/_stats":
             return Response(json.dumps(self.snapshot()), content_type="application/json")(environ, start_response)
         body = request.get_data()
-        self._count(request, body)
-        answer = self._session.request(
-            request.method, f"{self.target}{request.full_path.rstrip('?')}", data=body,
-            headers={k: v for k, v in request.headers.items() if k.lower() != "host"}, timeout=60,
-        )
+        service = self._count(request, body)
+        with self._dynamodb if service == "dynamodb" else contextlib.nullcontext():
+            answer = self._session.request(
+                request.method, f"{self.target}{request.full_path.rstrip('?')}", data=body,
+                headers={k: v for k, v in request.headers.items() if k.lower() != "host"}, timeout=60,
+            )
         headers = [(k, v) for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP]
         return Response(answer.content, status=answer.status_code, headers=headers)(environ, start_response)
 
-    def _count(self, request: Request, body: bytes) -> None:
+    def _count(self, request: Request, body: bytes) -> str:
         match = _SCOPE.search(request.headers.get("Authorization", ""))
         service = match.group(1) if match else "unknown"
         target = request.headers.get("X-Amz-Target", "")
@@ -51,3 +58,4 @@ class CountingProxy:
             operation = request.values.get("Action") or request.method
         with self._lock:
             self.counts[f"{service}:{operation}"] += 1
+        return service

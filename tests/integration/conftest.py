@@ -5,6 +5,7 @@ The table is created from the schema in template.yaml, so a drift between code a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,12 @@ class Aws:
     secretsmanager: Any
     table: str
     state_key: str
+    sqs: Any
+    queue_url: str
+
+    def queued(self) -> list[dict[str, Any]]:
+        answer = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        return [json.loads(m["Body"]) for m in answer.get("Messages", [])]
 
     def items(self) -> list[dict[str, Any]]:
         return self.dynamodb.scan(TableName=self.table)["Items"]
@@ -50,6 +57,8 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         dynamodb.create_table(TableName=TABLE, **table_definition(table_resource["Properties"]))
         client_secret = secretsmanager.create_secret(Name="zendesk-client", SecretString=DEFAULT_CLIENT_SECRET)
         client_secret_arn = client_secret["ARN"]
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        queue_url = sqs.create_queue(QueueName="rr-test-assignments")["QueueUrl"]
         state_key = "k" * 64
         state_key_arn = secretsmanager.create_secret(Name="state-key", SecretString=state_key)["ARN"]
         for name, value in {
@@ -60,10 +69,11 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             "ZENDESK_CLIENT_SECRET_ARN": client_secret_arn,
             "STATE_KEY_SECRET_ARN": state_key_arn,
             "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+            "QUEUE_URL": queue_url,
         }.items():
             monkeypatch.setenv(name, value)
         services.reset()
-        yield Aws(dynamodb, secretsmanager, TABLE, state_key)
+        yield Aws(dynamodb, secretsmanager, TABLE, state_key, sqs, queue_url)
         services.reset()
 
 

@@ -28,6 +28,8 @@ class Override:
     body: Any
     error: Exception | None
     remaining: int
+    headers: dict[str, str]
+    action: Any
 
 
 @dataclass
@@ -39,9 +41,11 @@ class FakeZendesk:
     overrides: list[Override]
 
     def override(self, method: str, path: str, *, status: int = 500, body: Any = None,
-                 error: Exception | None = None, times: int = 1000) -> None:
-        """Answer requests whose path matches the regex `path` with `status`/`body`, or raise `error`."""
-        self.overrides.append(Override(method, re.compile(path), status, body, error, times))
+                 error: Exception | None = None, times: int = 1000, headers: dict[str, str] | None = None,
+                 action: Any = None) -> None:
+        """Answer requests whose path matches the regex `path` with `status`/`body`, or raise `error`;
+        `action()` runs first (e.g. a person changing the ticket at that moment)."""
+        self.overrides.append(Override(method, re.compile(path), status, body, error, times, headers or {}, action))
 
     def account(self, subdomain: str = "acme") -> Account:
         return self.sandbox.accounts[subdomain]
@@ -65,9 +69,12 @@ def start_fake_zendesk(mock: responses.RequestsMock, *, redirect_uri: str, auto_
         for rule in overrides:
             if rule.remaining > 0 and rule.method == request.method and rule.path.search(parts.path):
                 rule.remaining -= 1
+                if rule.action is not None:
+                    rule.action()
                 if rule.error is not None:
                     raise rule.error
-                return rule.status, {"Content-Type": "application/json"}, json.dumps(rule.body or {}).encode()
+                return (rule.status, {"Content-Type": "application/json", **rule.headers},
+                        json.dumps(rule.body or {}).encode())
         body = request.body.encode() if isinstance(request.body, str) else request.body
         answer = client.open(parts.path, method=request.method, query_string=parts.query,
                              headers=dict(request.headers), data=body, base_url=BASE)

@@ -329,6 +329,21 @@ class SandboxApp:
                 roles = request.args.getlist("role[]") or request.args.getlist("role")
                 users = [u for u in account.users.values() if not roles or u["role"] in roles]
                 return self._list(request, account, "users", users)
+            case ["users", "show_many"] if method == "GET":
+                ids = {i.strip() for i in (request.args.get("ids") or "").split(",") if i.strip()}
+                if len(ids) > 100:
+                    raise ApiError(400, {"error": "TooManyValues", "description": "ids: too many values (max 100)"})
+                return _json({"users": [u for u in account.users.values() if str(u["id"]) in ids]})
+            case ["users", user_id] if method == "GET":
+                found = account.users.get(_int(user_id) or -1)
+                if found is None:
+                    raise _not_found()
+                return _json({"user": found})
+            case ["groups", group_id] if method == "GET":
+                group = account.groups.get(_int(group_id) or -1)
+                if group is None or group["deleted"]:
+                    raise _not_found()
+                return _json({"group": group})
             case ["groups"] if method == "GET":
                 return self._list(request, account, "groups", [g for g in account.groups.values() if not g["deleted"]])
             case ["group_memberships"] if method == "GET":

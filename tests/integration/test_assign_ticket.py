@@ -1,0 +1,426 @@
+"""The webhook receiver and the assignment worker in-process: AWS via moto, Zendesk via the sandbox."""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from round_robin import aws, services
+from round_robin.assignments import ASSIGNED, DUPLICATE, SKIPPED, AssignmentStore, RetryLaterError
+from round_robin.queue import AssignmentRequest
+from round_robin.vault import Credentials
+from round_robin.webhook import signature_of
+from tests.integration.conftest import PREFIX, TABLE
+from tests.integration.flows import connect
+from tests.support.lambda_env import LambdaContext, http_event, load_handler
+from tests.support.logs import captured_logs
+
+ROUTE = "/webhooks/zendesk/{subdomain}"
+
+
+@pytest.fixture
+def account(aws_env, zendesk):
+    """A connected sandbox account `acme` (through the real handlers)."""
+    page, _ = connect(load_handler("oauth_start"), load_handler("oauth_callback"), zendesk)
+    assert page["statusCode"] == 200
+    services.reset()  # as a fresh worker would start
+    sandbox_account = zendesk.account()
+    return {
+        "zendesk": zendesk,
+        "model": sandbox_account,
+        "groups": {g["name"]: g["id"] for g in sandbox_account.groups.values()},
+        "users": {u["name"]: u["id"] for u in sandbox_account.users.values()},
+        "secret": credentials(aws_env).webhook_secret,
+    }
+
+
+def credentials(aws_env) -> Credentials:
+    return Credentials.from_json(aws_env.secretsmanager.get_secret_value(SecretId=f"{PREFIX}acme")["SecretString"])
+
+
+def new_ticket(account, group: str | None = "Support", **fields):
+    spec = {"subject": "Help", **fields}
+    if group:
+        spec["group_id"] = account["groups"][group]
+    zendesk = account["zendesk"]
+    with zendesk.sandbox.lock:
+        return zendesk.app.create_ticket(account["model"], spec, account["users"]["Hana Customer"], channel="web")
+
+
+def request_for(ticket_id: int) -> AssignmentRequest:
+    return AssignmentRequest(subdomain="acme", ticket_id=ticket_id, source="webhook", received_at=0.0)
+
+
+def position(aws_env, group_id) -> int:
+    item = aws_env.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "ACCOUNT#acme"},
+                                                            "sk": {"S": f"ROSTER#{group_id}"}})["Item"]
+    return int(item["position"]["N"])
+
+
+def record(ticket_id: int) -> dict:
+    return AssignmentStore(TABLE, aws.client("dynamodb")).get("acme", ticket_id)
+
+
+def assignee(account, ticket_id: int) -> int | None:
+    return account["model"].tickets[ticket_id]["assignee_id"]
+
+
+# -- the webhook receiver ------------------------------------------------------------------------------------
+
+def deliver(body: bytes | str, secret: str | None, *, subdomain: str = "acme", timestamp: str | None = None,
+            base64_body: bool = False, headers: dict | None = None) -> dict:
+    raw = body.encode() if isinstance(body, str) else body
+    stamp = timestamp or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    sent = {"content-type": "application/json", "x-zendesk-webhook-invocation-id": "inv-1",
+            "x-zendesk-webhook-signature-timestamp": stamp}
+    if secret is not None:
+        sent["x-zendesk-webhook-signature"] = signature_of(secret, stamp, raw)
+    sent.update(headers or {})
+    event = http_event("POST", f"/webhooks/zendesk/{subdomain}", body=raw, headers=sent,
+                       path_parameters={"subdomain": subdomain}, base64_body=base64_body, route=ROUTE)
+    return load_handler("assign_ticket").webhook_handler(event, LambdaContext())
+
+
+def trigger_body(ticket_id) -> str:
+    return json.dumps({"source": "round-robin-trigger", "ticket_id": str(ticket_id), "group_id": "",
+                       "assignee_id": "", "status": "New", "updated_at": ""})
+
+
+def test_a_signed_delivery_is_acknowledged_and_queued(aws_env, account):
+    answer = deliver(trigger_body(17), account["secret"])
+    assert answer["statusCode"] == 202
+    (queued,) = aws_env.queued()
+    assert (queued["subdomain"], queued["ticket_id"], queued["invocation_id"]) == ("acme", 17, "inv-1")
+
+
+def test_a_base64_encoded_body_is_verified_on_its_decoded_bytes(aws_env, account):
+    assert deliver(trigger_body(18), account["secret"], base64_body=True)["statusCode"] == 202
+
+
+def test_an_event_subscription_delivery_is_queued(aws_env, account):
+    body = json.dumps({"type": "zen:event-type:ticket.created", "detail": {"id": "19", "group_id": None},
+                       "subject": "zen:ticket:19", "account_id": 1, "id": "e1", "time": "2026-11-21T10:00:00Z",
+                       "zendesk_event_version": "2022-11-06"})
+    assert deliver(body, account["secret"])["statusCode"] == 202
+    assert aws_env.queued()[0]["ticket_id"] == 19
+
+
+def _now_minus(minutes: int) -> str:
+    return (datetime.now(UTC) - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.mark.parametrize("case", ["wrong_secret", "no_signature", "no_timestamp", "tampered", "old", "ahead",
+                                  "unknown_account", "bad_subdomain"])
+def test_unauthentic_deliveries_are_401_and_change_nothing(aws_env, account, case):
+    items_before = aws_env.items()
+    body, secret, kwargs = trigger_body(20), account["secret"], {}
+    if case == "wrong_secret":
+        secret = "not-the-secret"
+    elif case == "no_signature":
+        secret = None
+    elif case == "no_timestamp":
+        kwargs["headers"] = {"x-zendesk-webhook-signature-timestamp": ""}
+    elif case == "tampered":
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        kwargs["timestamp"] = stamp
+        kwargs["headers"] = {"x-zendesk-webhook-signature": signature_of(secret, stamp, trigger_body(21).encode())}
+    elif case == "old":
+        kwargs["timestamp"] = _now_minus(10)
+    elif case == "ahead":
+        kwargs["timestamp"] = _now_minus(-10)
+    elif case == "unknown_account":
+        kwargs["subdomain"] = "globex"
+    elif case == "bad_subdomain":
+        kwargs["subdomain"] = "acme.evil.com"
+
+    answer = deliver(body, secret, **kwargs)
+
+    assert answer["statusCode"] == 401
+    assert aws_env.queued() == []
+    assert aws_env.items() == items_before  # rotation and records unchanged
+
+
+@pytest.mark.parametrize("body", ['{"ticket_id": "1"', '{"group_id": "5"}', '{"ticket_id": "abc"}'])
+def test_signed_but_unusable_bodies_are_400(aws_env, account, body):
+    assert deliver(body, account["secret"])["statusCode"] == 400
+    assert aws_env.queued() == []
+
+
+def test_a_body_over_256_kb_is_413(aws_env, account):
+    body = json.dumps({"ticket_id": "5", "padding": "x" * (300 * 1024)})
+    assert deliver(body, account["secret"])["statusCode"] == 413
+    assert aws_env.queued() == []
+
+
+def test_other_event_types_are_acknowledged_and_ignored(aws_env, account):
+    body = json.dumps({"type": "zen:event-type:user.active_changed", "detail": {"id": "1"}})
+    assert deliver(body, account["secret"])["statusCode"] == 200
+    assert aws_env.queued() == []
+
+
+# -- the worker ----------------------------------------------------------------------------------------------
+
+def count_dynamodb_calls() -> Counter:
+    calls: Counter = Counter()
+    aws.client("dynamodb").meta.events.register("before-call.dynamodb",
+                                                lambda model, **_: calls.update([model.name]))
+    return calls
+
+
+def test_a_new_ticket_goes_to_the_next_agent_with_one_read_one_write_and_three_dynamodb_calls(aws_env, account):
+    ticket = new_ticket(account)
+    zendesk = account["zendesk"]
+    calls_before = len(zendesk.mock.calls)
+    assigner = services.assigner()
+    dynamodb_calls = count_dynamodb_calls()
+
+    outcome = assigner.assign(request_for(ticket["id"]))
+
+    assert outcome.status == ASSIGNED and outcome.choice.agent.name == "Ada Admin"
+    assert assignee(account, ticket["id"]) == account["users"]["Ada Admin"]
+    zendesk_calls = [(c.request.method, c.request.url.split("?")[0]) for c in zendesk.mock.calls[calls_before:]]
+    assert [m for m, _ in zendesk_calls] == ["GET", "PUT"]
+    assert sum(dynamodb_calls.values()) == 3
+    saved = record(ticket["id"])
+    assert saved["status"] == "assigned" and saved["agent_id"] == account["users"]["Ada Admin"]
+    assert saved["group_id"] == str(account["groups"]["Support"]) and saved["position"] == 1
+    assert saved["attempts"] == 1 and saved["finished_at"] > 0
+    assert 89 * 86400 < saved["ttl"] - saved["finished_at"] <= 90 * 86400
+
+
+def test_strict_rotation_across_the_group(aws_env, account):
+    names = []
+    for _ in range(7):
+        ticket = new_ticket(account, "Billing")
+        names.append(services.assigner().assign(request_for(ticket["id"])).choice.agent.name)
+    assert names == ["Dev Agent", "Eve Agent", "Ivy Agent"] * 2 + ["Dev Agent"]
+
+
+def test_a_ticket_without_a_group_uses_the_account_wide_rotation(aws_env, account):
+    ticket = new_ticket(account, group=None)
+    outcome = services.assigner().assign(request_for(ticket["id"]))
+    assert outcome.status == ASSIGNED and outcome.choice.group_id == "*"
+
+
+def test_a_duplicate_delivery_never_advances_the_rotation(aws_env, account):
+    ticket = new_ticket(account)
+    assigner = services.assigner()
+    assert assigner.assign(request_for(ticket["id"])).status == ASSIGNED
+
+    again = assigner.assign(AssignmentRequest("acme", ticket["id"], "webhook", 0.0, invocation_id="other"))
+
+    assert again.status == DUPLICATE
+    assert position(aws_env, account["groups"]["Support"]) == 1
+
+
+@pytest.mark.parametrize("change, reason", [({"assignee_id": "Ben Agent"}, "already_assigned"),
+                                            ({"status": "solved"}, "ticket_solved")])
+def test_a_ticket_that_no_longer_needs_assigning_is_left_alone(aws_env, account, change, reason):
+    ticket = new_ticket(account)
+    stored = account["model"].tickets[ticket["id"]]
+    stored.update({k: account["users"].get(v, v) for k, v in change.items()})
+
+    outcome = services.assigner().assign(request_for(ticket["id"]))
+
+    assert (outcome.status, outcome.reason) == (SKIPPED, reason)
+    assert position(aws_env, account["groups"]["Support"]) == 0
+    assert record(ticket["id"])["status"] == "skipped"
+
+
+def test_a_person_assigning_meanwhile_wins_on_409(aws_env, account):
+    ticket = new_ticket(account)
+    ben = account["users"]["Ben Agent"]
+
+    def person_assigns():
+        account["model"].tickets[ticket["id"]]["assignee_id"] = ben
+
+    account["zendesk"].override("PUT", rf"/tickets/{ticket['id']}\.json$", status=409, times=1,
+                                body={"error": "UpdateConflict"}, action=person_assigns)
+
+    outcome = services.assigner().assign(request_for(ticket["id"]))
+
+    assert (outcome.status, outcome.reason) == (SKIPPED, "already_assigned")
+    assert assignee(account, ticket["id"]) == ben
+
+
+def test_a_409_without_a_new_assignee_is_retried_with_the_same_agent(aws_env, account):
+    ticket = new_ticket(account)
+    account["zendesk"].override("PUT", rf"/tickets/{ticket['id']}\.json$", status=409, times=1,
+                                body={"error": "UpdateConflict"})
+    outcome = services.assigner().assign(request_for(ticket["id"]))
+    assert outcome.status == ASSIGNED and outcome.choice.agent.name == "Ada Admin"
+    assert position(aws_env, account["groups"]["Support"]) == 1
+
+
+def test_an_agent_who_left_the_group_is_dropped_and_the_next_one_chosen_on_422(aws_env, account):
+    model, support = account["model"], account["groups"]["Support"]
+    ada = account["users"]["Ada Admin"]
+    for membership_id, membership in list(model.memberships.items()):
+        if membership["user_id"] == ada and membership["group_id"] == support:
+            del model.memberships[membership_id]  # Ada left Support in Zendesk; our roster still has her
+    ticket = new_ticket(account)
+
+    outcome = services.assigner().assign(request_for(ticket["id"]))
+
+    assert outcome.status == ASSIGNED and outcome.choice.agent.name != "Ada Admin"
+    roster = services.rosters().list("acme")
+    assert "Ada Admin" not in [m.name for r in roster if r.group_id == str(support) for m in r.members]
+
+
+def test_a_group_created_after_the_import_gets_its_roster_on_first_use(aws_env, account):
+    zendesk = account["zendesk"]
+    night = zendesk.sandbox.add_group(account["model"], "Night shift")
+    zendesk.sandbox.add_membership(account["model"], account["users"]["Eve Agent"], night["id"])
+    ticket = zendesk.app.create_ticket(account["model"], {"subject": "Late", "group_id": night["id"]},
+                                       account["users"]["Hana Customer"], channel="web")
+    outcome = services.assigner().assign(request_for(ticket["id"]))
+    assert outcome.status == ASSIGNED and outcome.choice.agent.name == "Eve Agent"
+
+
+def test_a_rate_limit_postpones_by_retry_after_and_the_retry_keeps_the_agent(aws_env, account):
+    ticket = new_ticket(account)
+    account["zendesk"].override("PUT", rf"/tickets/{ticket['id']}\.json$", status=429, times=1,
+                                headers={"Retry-After": "37"}, body={"error": "APIRateLimitExceeded"})
+    assigner = services.assigner()
+
+    with pytest.raises(RetryLaterError) as caught:
+        assigner.assign(request_for(ticket["id"]))
+    assert caught.value.delay == 37.0
+    pending = record(ticket["id"])
+    assert pending["status"] == "pending" and pending["agent_id"] == account["users"]["Ada Admin"]
+
+    outcome = assigner.assign(request_for(ticket["id"]))
+
+    assert outcome.status == ASSIGNED and outcome.choice.agent.name == "Ada Admin" and outcome.attempts == 2
+    assert position(aws_env, account["groups"]["Support"]) == 1  # nobody was skipped
+
+
+@pytest.mark.parametrize("fault", [{"status": 503}, {"error": requests.ReadTimeout("read timed out")}])
+def test_zendesk_outages_are_retried_later_and_the_ticket_still_assigned(aws_env, account, fault):
+    ticket = new_ticket(account)
+    account["zendesk"].override("PUT", rf"/tickets/{ticket['id']}\.json$", times=3, **fault)
+    assigner = services.assigner()
+    with pytest.raises(RetryLaterError) as caught:
+        assigner.assign(request_for(ticket["id"]))
+    assert caught.value.reason == "zendesk_unavailable" and caught.value.delay is None
+
+    outcome = assigner.assign(request_for(ticket["id"]))
+
+    assert outcome.status == ASSIGNED and assignee(account, ticket["id"]) == account["users"]["Ada Admin"]
+
+
+def test_a_401_refreshes_the_token_once_and_retries(aws_env, account):
+    zendesk = account["zendesk"]
+    ticket = new_ticket(account)
+    before = credentials(aws_env).tokens
+    del account["model"].tokens[before.access_token]  # Zendesk no longer takes it; the refresh token still works
+    refreshes_before = len(zendesk.calls("POST", "/oauth/tokens"))
+
+    outcome = services.assigner().assign(request_for(ticket["id"]))
+
+    assert outcome.status == ASSIGNED
+    assert len(zendesk.calls("POST", "/oauth/tokens")) - refreshes_before == 1
+    after = credentials(aws_env).tokens
+    assert after.access_token != before.access_token and after.refresh_token != before.refresh_token
+
+
+class AtomicRequests:
+    """DynamoDB applies each request atomically; moto's in-process backend does not under threads. This
+    wrapper gives the client that guarantee (one request at a time), and nothing more."""
+
+    def __init__(self, client):
+        self._client = client
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name):
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args, **kwargs):
+            with self._lock:
+                return attribute(*args, **kwargs)
+
+        return call
+
+
+def test_concurrent_and_duplicate_deliveries_assign_each_ticket_once_with_spread_at_most_one(aws_env, account,
+                                                                                            monkeypatch):
+    tickets = [new_ticket(account, "Support")["id"] for _ in range(20)]
+    deliveries = [request_for(t) for t in tickets for _ in range(2)]  # every ticket delivered twice
+    original = aws.client
+    atomic = AtomicRequests(original("dynamodb"))
+    monkeypatch.setattr(aws, "client", functools.cache(lambda s: atomic if s == "dynamodb" else original(s)))
+    services.reset()
+    assigner = services.assigner()
+
+    def run(request):
+        return assigner.assign(request)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(run, deliveries))
+
+    assert sum(o.status == ASSIGNED for o in outcomes) == 20
+    assert all(o.status in (ASSIGNED, DUPLICATE) for o in outcomes)
+    per_agent = Counter(assignee(account, t) for t in tickets)
+    assert None not in per_agent
+    assert max(per_agent.values()) - min(per_agent.values()) <= 1 and len(per_agent) == 3
+    put_calls = [c for c in account["zendesk"].mock.calls if c.request.method == "PUT" and "/tickets/" in c.request.url]
+    assert len(put_calls) == 20  # no ticket written twice
+
+
+# -- the worker handler over SQS events ----------------------------------------------------------------------
+
+def sqs_event(aws_env, request: AssignmentRequest, receive_count: int) -> dict:
+    aws_env.sqs.send_message(QueueUrl=aws_env.queue_url, MessageBody=request.to_json())
+    message = aws_env.sqs.receive_message(QueueUrl=aws_env.queue_url, AttributeNames=["All"])["Messages"][0]
+    attributes = {**message["Attributes"], "ApproximateReceiveCount": str(receive_count)}
+    return {"Records": [{"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
+                         "body": message["Body"], "attributes": attributes, "messageAttributes": {},
+                         "md5OfBody": message["MD5OfBody"], "eventSource": "aws:sqs",
+                         "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:rr-test-assignments",
+                         "awsRegion": "us-east-1"}]}
+
+
+def test_the_worker_reports_a_postponed_ticket_as_a_batch_failure_and_delays_it(aws_env, account, capsys):
+    ticket = new_ticket(account)
+    account["zendesk"].override("PUT", rf"/tickets/{ticket['id']}\.json$", status=429, times=1,
+                                headers={"Retry-After": "30"})
+    event = sqs_event(aws_env, request_for(ticket["id"]), receive_count=1)
+
+    result = load_handler("assign_ticket").worker_handler(event, LambdaContext())
+
+    assert result["batchItemFailures"] == [{"itemIdentifier": event["Records"][0]["messageId"]}]
+    assert aws_env.sqs.receive_message(QueueUrl=aws_env.queue_url).get("Messages", []) == []  # delayed 30 s
+    assert '"AssignmentRetried"' in capsys.readouterr().out
+
+
+def test_the_last_attempt_logs_the_ticket_and_counts_a_failure(aws_env, account, capsys):
+    ticket = new_ticket(account)
+    account["zendesk"].override("PUT", rf"/tickets/{ticket['id']}\.json$", status=503, times=3)
+    event = sqs_event(aws_env, request_for(ticket["id"]), receive_count=5)
+    handler = load_handler("assign_ticket")
+
+    with captured_logs() as logs:
+        result = handler.worker_handler(event, LambdaContext())
+
+    assert len(result["batchItemFailures"]) == 1
+    assert '"AssignmentFailed"' in capsys.readouterr().out
+    failure = logs.find("after every retry")
+    assert failure["level"] == "ERROR" and failure["ticket_id"] == ticket["id"] and failure["subdomain"] == "acme"
+
+
+def test_the_worker_assigns_and_counts_it(aws_env, account, capsys):
+    ticket = new_ticket(account)
+    result = load_handler("assign_ticket").worker_handler(sqs_event(aws_env, request_for(ticket["id"]), 1),
+                                                          LambdaContext())
+    assert result == {"batchItemFailures": []}
+    assert '"TicketsAssigned"' in capsys.readouterr().out
+    assert assignee(account, ticket["id"]) == account["users"]["Ada Admin"]

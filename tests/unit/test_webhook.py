@@ -1,0 +1,115 @@
+import base64
+import json
+
+import pytest
+
+from round_robin.webhook import (
+    MAX_BODY_BYTES,
+    TicketEvent,
+    WebhookRejectedError,
+    check_size,
+    parse_ticket_event,
+    parse_timestamp,
+    raw_body,
+    signature_of,
+    verify,
+)
+
+TEST_SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
+ISO_NOW = "2026-11-21T10:00:00Z"
+NOW = parse_timestamp(ISO_NOW)
+
+
+def rejected(call, *args, **kwargs) -> WebhookRejectedError:
+    with pytest.raises(WebhookRejectedError) as caught:
+        call(*args, **kwargs)
+    return caught.value
+
+
+def test_signature_matches_zendesks_documented_vector():
+    body = b'{"event_type": "foo.bar","data": {"key": "value"}}'
+    assert signature_of(TEST_SECRET, "1531420618", body) == "qtmu3iClLKujnujOBkwe7yjI34o5CzsLD04Uy4LbE2A="
+
+
+def test_the_key_is_the_secret_strings_bytes_not_its_base64_decoding():
+    body = b"{}"
+    decoded_key = base64.b64decode(TEST_SECRET).decode()
+    assert signature_of(TEST_SECRET, ISO_NOW, body) != signature_of(decoded_key, ISO_NOW, body)
+
+
+def test_the_legacy_body_then_timestamp_order_is_refused():
+    # The old docs' example signs body + timestamp; the current formula is timestamp + body.
+    error = rejected(verify, "HRkRd4BeOAoUkfZr-mhauJT64rvBASlJRoIyPsd3zeA=",
+                     "tRDSF7URY8BLCDlaBcQ7FHu051Zk+aAB0NKMP53teMw=", "2021-07-25T10:00:00Z", b'{"say": "hello"}',
+                     now=parse_timestamp("2021-07-25T10:00:00Z"))
+    assert error.reason == "bad_signature"
+
+
+def test_a_fresh_correct_signature_passes():
+    body = b'{"ticket_id":"5"}'
+    verify(TEST_SECRET, signature_of(TEST_SECRET, ISO_NOW, body), ISO_NOW, body, now=NOW + 10)
+
+
+@pytest.mark.parametrize("signature, timestamp, body, reason", [
+    (None, ISO_NOW, b"{}", "missing_signature"),
+    ("x", None, b"{}", "missing_signature"),
+    ("", ISO_NOW, b"{}", "missing_signature"),
+    (signature_of("another-secret", ISO_NOW, b"{}"), ISO_NOW, b"{}", "bad_signature"),
+    (signature_of(TEST_SECRET, ISO_NOW, b"{}"), ISO_NOW, b"{ }", "bad_signature"),
+    (signature_of(TEST_SECRET, "2026-11-21T09:50:00Z", b"{}"), "2026-11-21T09:50:00Z", b"{}", "stale_timestamp"),
+    (signature_of(TEST_SECRET, "2026-11-21T10:10:00Z", b"{}"), "2026-11-21T10:10:00Z", b"{}", "stale_timestamp"),
+    (signature_of(TEST_SECRET, "yesterday", b"{}"), "yesterday", b"{}", "bad_timestamp"),
+    (signature_of(TEST_SECRET, "2026-11-21T10:00:00", b"{}"), "2026-11-21T10:00:00", b"{}", "bad_timestamp"),
+])
+def test_bad_deliveries_are_401(signature, timestamp, body, reason):
+    error = rejected(verify, TEST_SECRET, signature, timestamp, body, now=NOW)
+    assert (error.status, error.reason) == (401, reason)
+
+
+def test_base64_bodies_from_api_gateway_are_decoded_before_checking():
+    body = b'{"ticket_id":"5"}'
+    assert raw_body(base64.b64encode(body).decode(), True) == body
+    assert raw_body(body.decode(), False) == body
+    assert rejected(raw_body, "***", True).status == 400
+
+
+def test_bodies_over_256_kb_are_413():
+    check_size(b"x" * MAX_BODY_BYTES)
+    assert rejected(check_size, b"x" * (MAX_BODY_BYTES + 1)).status == 413
+
+
+def test_the_projects_trigger_body_gives_the_ticket():
+    body = json.dumps({"source": "round-robin-trigger", "ticket_id": "42", "group_id": "", "assignee_id": "",
+                       "status": "New"}).encode()
+    assert parse_ticket_event(body) == TicketEvent(42, None)
+
+
+def test_the_ticket_created_event_subscription_payload_gives_the_ticket():
+    body = json.dumps({
+        "account_id": 22129848, "detail": {"id": "5158", "group_id": "8447320466430", "assignee_id": None,
+                                           "status": "NEW"},
+        "id": "cbe4028c-7239-495d-b020-f22348516046", "subject": "zen:ticket:5158",
+        "time": "2025-01-08T10:12:07.672717030Z", "type": "zen:event-type:ticket.created",
+        "zendesk_event_version": "2022-11-06"}).encode()
+    assert parse_ticket_event(body) == TicketEvent(5158, "8447320466430")
+
+
+def test_other_event_types_are_ignored():
+    body = json.dumps({"type": "zen:event-type:user.active_changed", "detail": {"id": "1"}}).encode()
+    assert parse_ticket_event(body) is None
+
+
+@pytest.mark.parametrize("body, reason", [
+    (b"{not json", "malformed_json"),
+    (b"[1, 2]", "malformed_json"),
+    (b"\xff\xfe", "malformed_json"),
+    (b'{"group_id": "1"}', "no_ticket_id"),
+    (b'{"ticket_id": ""}', "no_ticket_id"),
+    (b'{"ticket_id": "12a"}', "bad_ticket_id"),
+    (b'{"ticket_id": "-3"}', "bad_ticket_id"),
+    (b'{"ticket_id": true}', "bad_ticket_id"),
+    (b'{"ticket_id": "99999999999999999999999"}', "bad_ticket_id"),
+])
+def test_unusable_bodies_are_400(body, reason):
+    error = rejected(parse_ticket_event, body)
+    assert (error.status, error.reason) == (400, reason)
