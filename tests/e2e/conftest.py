@@ -45,6 +45,22 @@ class Stack:
     def zendesk_account(self, subdomain: str) -> dict[str, Any]:
         return requests.get(f"{self.sandbox}/_sandbox/accounts/{subdomain}", timeout=10).json()
 
+    def create_tickets(self, subdomain: str, group: str | None, count: int) -> list[int]:
+        """Tickets submitted from the sandbox's new-ticket page, as a person would."""
+        groups = {g["name"]: g["id"] for g in self.zendesk_account(subdomain)["groups"]}
+        before = {t["id"] for t in self.zendesk_account(subdomain)["tickets"]}
+        for n in range(count):
+            answer = requests.post(f"{self.sandbox}/{subdomain}/tickets/new", allow_redirects=False, timeout=10,
+                                   data={"subject": f"Ticket {n}", "group_id": groups[group] if group else ""})
+            assert answer.status_code == 303
+        return sorted({t["id"] for t in self.zendesk_account(subdomain)["tickets"]} - before)
+
+    def zendesk_requests(self, subdomain: str) -> list[dict[str, Any]]:
+        return requests.get(f"{self.sandbox}/_sandbox/accounts/{subdomain}/requests", timeout=10).json()["requests"]
+
+    def sandbox_control(self, subdomain: str, what: str, body: dict[str, Any]) -> None:
+        requests.post(f"{self.sandbox}/_sandbox/accounts/{subdomain}/{what}", json=body, timeout=10).raise_for_status()
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -85,3 +101,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def wait_for(condition, *, timeout: float, what: str, interval: float = 0.25):
+    """Poll `condition()` until it returns something truthy, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)  # polling with a deadline

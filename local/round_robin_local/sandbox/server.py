@@ -249,6 +249,15 @@ class SandboxApp:
 
     def api(self, request: Request, account: Account, parts: list[str]) -> Response:
         path = "/api/v2/" + "/".join(parts)
+        try:
+            return self._api(request, account, parts, path)
+        except ApiError as exc:
+            with self.sandbox.lock:
+                account.request_log.append({"method": request.method, "path": path, "status": exc.status,
+                                            "at": time.time(), "retry_after": exc.headers.get("Retry-After")})
+            raise
+
+    def _api(self, request: Request, account: Account, parts: list[str], path: str) -> Response:
         if parts and parts[-1].endswith(".json"):
             parts = [*parts[:-1], parts[-1][: -len(".json")]]
         fault = self._take_fault(account, request.method, path)
@@ -270,8 +279,13 @@ class SandboxApp:
             response = self.dispatch(request, account, user, parts)
             for key, value in limit_headers.items():
                 response.headers.setdefault(key, value)
-            account.request_log.append((request.method, path, response.status_code))
+            self._log_request(account, request.method, path, response)
             return response
+
+    def _log_request(self, account: Account, method: str, path: str, response: Response) -> None:
+        """What the service asked of Zendesk and when (for tests and the benchmark's call counts)."""
+        account.request_log.append({"method": method, "path": path, "status": response.status_code,
+                                    "at": time.time(), "retry_after": response.headers.get("Retry-After")})
 
     def _take_fault(self, account: Account, method: str, path: str) -> Fault | None:
         with self.sandbox.lock:
@@ -786,7 +800,7 @@ class SandboxApp:
             case ["deliveries"] if request.method == "GET":
                 return _json({"deliveries": account.deliveries})
             case ["requests"] if request.method == "GET":
-                return _json({"requests": [{"method": m, "path": p, "status": s} for m, p, s in account.request_log]})
+                return _json({"requests": account.request_log})
             case ["session"] if request.method == "POST":
                 account.signed_in_user_id = int(body["user_id"])
                 return _json({"signed_in_user_id": account.signed_in_user_id})
@@ -797,6 +811,8 @@ class SandboxApp:
                     account.update_window.limit = int(body["ticket_updates"])
                 if "search_lag" in body:
                     account.search_lag = float(body["search_lag"])
+                if "window" in body:
+                    account.account_window.window = account.update_window.window = float(body["window"])
                 return _json({"account": account.account_window.limit, "ticket_updates": account.update_window.limit})
         raise _not_found()
 

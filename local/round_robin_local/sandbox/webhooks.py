@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import re
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -178,6 +179,8 @@ class Dispatcher:
             if self._stopped.is_set():
                 return
             timestamp = self._sandbox.clock.iso()
+            with self._sandbox.lock:
+                record.setdefault("sent_at", time.time())
             headers = {
                 "Content-Type": "application/json; charset=utf-8",
                 "User-Agent": "Zendesk Webhook",
