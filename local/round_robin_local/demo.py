@@ -1,9 +1,13 @@
 """`make demo`: start the local stack with its embedded sandbox, connect the sandbox account `acme` through the
-real OAuth redirects (clicking Allow on the consent page as a browser would), and print what was imported."""
+real OAuth redirects (clicking Allow on the consent page as a browser would), create tickets in two groups
+from the sandbox's new-ticket page, wait until Zendesk's signed webhooks have had them assigned, and print
+tickets per agent and the spread."""
 
 from __future__ import annotations
 
 import os
+import time
+from collections import Counter
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
@@ -15,6 +19,8 @@ from round_robin_local.stack import LocalStack, StackConfig
 from round_robin_local.template import PSEUDO
 
 SUBDOMAIN = "acme"
+TICKETS = {"Support": 10, "Billing": 10}
+ASSIGN_DEADLINE = 60.0
 
 
 class _FormFields(HTMLParser):
@@ -89,9 +95,45 @@ def run_demo(port: int | None = None) -> int:
         left_out = [f"{u['name']} ({_why(u)})" for u in account.users.values() if u["id"] not in in_rotation]
         if left_out:
             print(f"Not in rotation: {', '.join(left_out)}")
-        return 0
+        return _assign_tickets(stack, account)
     finally:
         stack.stop()
+
+
+def _assign_tickets(stack: LocalStack, account) -> int:
+    assert stack.sandbox is not None
+    groups = {g["name"]: g["id"] for g in account.groups.values()}
+    names = {u["id"]: u["name"] for u in account.users.values()}
+    started = time.monotonic()
+    for group, count in TICKETS.items():
+        for n in range(count):
+            answer = requests.post(f"{stack.sandbox.url}/{SUBDOMAIN}/tickets/new", allow_redirects=False, timeout=10,
+                                   data={"subject": f"{group} question {n + 1}", "group_id": groups[group]})
+            answer.raise_for_status()
+    total = sum(TICKETS.values())
+    print(f"\nCreated {total} tickets in the sandbox ({', '.join(f'{n} in {g}' for g, n in TICKETS.items())}); "
+          "waiting for the webhooks ...")
+    deadline = time.monotonic() + ASSIGN_DEADLINE
+    while True:
+        with stack.sandbox.sandbox.lock:
+            tickets = [dict(t) for t in account.tickets.values()]
+        if all(t["assignee_id"] for t in tickets) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)  # polling the sandbox, bounded by the deadline
+    elapsed = time.monotonic() - started
+    assigned = [t for t in tickets if t["assignee_id"]]
+    print(f"{len(assigned)} of {len(tickets)} tickets assigned in {elapsed:.1f} s.\n")
+    ok = len(assigned) == len(tickets)
+    for group, group_id in groups.items():
+        counts = Counter(names[t["assignee_id"]] for t in assigned if t["group_id"] == group_id)
+        spread = max(counts.values()) - min(counts.values()) if counts else 0
+        ok = ok and spread <= 1
+        print(f"  {group}")
+        for name, count in sorted(counts.items()):
+            print(f"    {name:<12} {count:>2}  {'#' * count}")
+        print(f"    spread (most - fewest): {spread}")
+    print("\nEvery ticket was assigned once, fairly." if ok else "\nFAILED: not every ticket was assigned fairly.")
+    return 0 if ok else 1
 
 
 def _why(user: dict) -> str:
