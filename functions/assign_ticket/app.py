@@ -1,16 +1,10 @@
-"""Assigning new tickets: two Lambda handlers over the same code.
-
-- `webhook_handler`, POST /webhooks/zendesk/<subdomain>: verifies Zendesk's delivery and queues the ticket
-  (never calls Zendesk, so it answers at once whatever Zendesk's rate limits do);
-- `worker_handler`, the assignment queue's consumer: assigns each queued ticket exactly once, delaying a
-  message by Zendesk's Retry-After or a backoff when it cannot finish now.
+"""The assignment worker, consumer of the assignment queue: assigns each queued ticket exactly once (see
+round_robin/assignments.py), delaying a message by Zendesk's Retry-After or a backoff when it cannot finish
+now. Its sibling webhook.py receives Zendesk's deliveries and queues them.
 """
 
-import json
 import random
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -20,56 +14,11 @@ from round_robin.errors import StorageError
 from round_robin.observability import MetricUnit, logger, metrics, tracer
 from round_robin.queue import AssignmentRequest
 from round_robin.settings import get_settings
-from round_robin.webhook import WebhookRejectedError
 
 settings = get_settings()  # fails the cold start with a message naming a missing or bad variable
-app = APIGatewayHttpResolver()
 # A batch whose every ticket was postponed is not a function error: each message already carries its delay.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
-
-# -- the webhook receiver ------------------------------------------------------------------------------------
-
-@app.post("/webhooks/zendesk/<subdomain>")
-def webhook(subdomain: str) -> Response:
-    event = app.current_event
-    request = services.receiver().accept(subdomain, event.headers, event.body, event.is_base64_encoded)
-    metrics.add_metric(name="WebhookAccepted", unit=MetricUnit.Count, value=1)
-    if request is None:
-        return _json(200, {"status": "ignored", "reason": "not a ticket.created event"})
-    logger.info("ticket queued", subdomain=request.subdomain, ticket_id=request.ticket_id,
-                invocation_id=request.invocation_id)
-    return _json(202, {"status": "queued", "ticket_id": request.ticket_id})
-
-
-@app.exception_handler(WebhookRejectedError)
-def rejected(exc: WebhookRejectedError) -> Response:
-    logger.warning("webhook rejected", reason=exc.reason, status=exc.status)
-    metrics.add_dimension(name="reason", value=exc.reason)  # the only metric of this invocation
-    metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
-    return _json(exc.status, {"message": str(exc)})
-
-
-@app.exception_handler(StorageError)
-def unavailable(exc: StorageError) -> Response:
-    # Zendesk retries a 503 that carries a short Retry-After.
-    logger.error("webhook not queued", error=str(exc))
-    return Response(status_code=503, content_type="application/json", body='{"message": "try again"}',
-                    headers={"Retry-After": "5"})
-
-
-def _json(status: int, body: dict) -> Response:
-    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
-
-
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
-def webhook_handler(event, context):
-    return app.resolve(event, context)
-
-
-# -- the assignment worker -----------------------------------------------------------------------------------
 
 def assign_record(record: SQSRecord) -> None:
     try:
@@ -111,5 +60,5 @@ def assign_record(record: SQSRecord) -> None:
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
-def worker_handler(event, context):
+def lambda_handler(event, context):
     return process_partial_response(event=event, record_handler=assign_record, processor=processor, context=context)

@@ -120,7 +120,7 @@ class LocalStack:
             "MarketplaceOrganizationId": "",
             "MarketplaceAppId": "",
             "LogLevel": os.environ.get("LOG_LEVEL", "INFO"),
-        })
+        }, conditions=template.get("Conditions", {}))
         provision(template, self.resolver, self.emulator_url)
         os.environ.update(function_environment(template, self.resolver))  # inherited by every environment
         self.functions = load_functions(template)

@@ -54,6 +54,24 @@ class Resolver:
     parameters: dict[str, str]
     refs: dict[str, str] = field(default_factory=dict)
     attributes: dict[tuple[str, str], str] = field(default_factory=dict)
+    conditions: dict[str, Any] = field(default_factory=dict)  # the template's Conditions section
+
+    def condition(self, name: str) -> bool:
+        return self._truth(self.conditions[name])
+
+    def _truth(self, expression: Any) -> bool:
+        (key, arg), = expression.items()
+        if key == "Fn::Equals":
+            return str(self.resolve(arg[0])) == str(self.resolve(arg[1]))
+        if key == "Fn::Not":
+            return not self._truth(arg[0])
+        if key == "Fn::And":
+            return all(self._truth(a) for a in arg)
+        if key == "Fn::Or":
+            return any(self._truth(a) for a in arg)
+        if key == "Condition":
+            return self.condition(arg)
+        raise KeyError(f"unsupported condition function {key}")
 
     def ref(self, name: str) -> str:
         if name == "AWS::StackName":
@@ -74,6 +92,8 @@ class Resolver:
                 return self.ref(arg)
             if key == "Fn::GetAtt":
                 return self.attributes[(arg[0], arg[1])]
+            if key == "Fn::If":
+                return self.resolve(arg[1] if self.condition(arg[0]) else arg[2])
             if key == "Fn::Join":
                 return arg[0].join(str(self.resolve(v)) for v in arg[1])
             if key == "Fn::Sub":

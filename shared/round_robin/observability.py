@@ -1,15 +1,43 @@
 """The one place that creates the Powertools logger, metrics and tracer.
 
 Names come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE set in template.yaml Globals.
+
+The tracer is Powertools' Tracer only when X-Ray subsegments are on (POWERTOOLS_TRACE_DISABLED=false, the
+template's `XRaySubsegments` parameter): Powertools' Tracer imports the X-Ray SDK even when disabled, about
+150 ms of every cold start (see bench/). With it off, Lambda's active tracing still records each invocation.
 """
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+import os
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+
+
+class TracingOff:
+    """Stands in for Powertools' Tracer when tracing is off: its decorators leave functions as they are."""
+
+    def capture_lambda_handler(self, lambda_handler: Callable | None = None, **_options: Any) -> Any:
+        return lambda_handler if lambda_handler is not None else (lambda handler: handler)
+
+    def capture_method(self, method: Callable | None = None, **_options: Any) -> Any:
+        return method if method is not None else (lambda function: function)
+
+
+def _tracer() -> Any:
+    if os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in ("1", "true", "yes", "on"):
+        return TracingOff()
+    from aws_lambda_powertools import Tracer  # noqa: PLC0415 - only when tracing is on (cold-start cost)
+
+    return Tracer()
+
+
+tracer = _tracer()
 
 __all__ = ["MetricUnit", "logger", "metrics", "tracer"]

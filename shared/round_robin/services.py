@@ -5,35 +5,45 @@ Nothing here runs at import; each factory runs on first use and is cached for th
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import lru_cache
-
-import requests
-from aws_lambda_powertools.utilities import parameters
+from typing import TYPE_CHECKING
 
 from round_robin import aws
-from round_robin.assignments import Assigner, AssignmentStore
-from round_robin.connect import Connector
 from round_robin.errors import SettingsError
-from round_robin.leases import LeaseStore
-from round_robin.oauth import OAuthClient
-from round_robin.oauth_state import StateStore
-from round_robin.queue import AssignmentQueue
-from round_robin.registry import AccountRegistry
-from round_robin.rosters import RosterStore
 from round_robin.settings import Settings, get_settings
-from round_robin.tokens import TokenManager
-from round_robin.vault import TokenVault
-from round_robin.webhook import WebhookReceiver
-from round_robin.zendesk import ZendeskClient, new_session
+
+# Each function imports only what it uses, at first use: the webhook receiver never loads the Zendesk client
+# (requests) and the worker never loads the OAuth pages. The imports below are for type checkers only.
+if TYPE_CHECKING:
+    import requests
+
+    from round_robin.assignments import Assigner
+    from round_robin.connect import Connector
+    from round_robin.oauth import OAuthClient
+    from round_robin.queue import AssignmentQueue
+    from round_robin.registry import AccountRegistry
+    from round_robin.rosters import RosterStore
+    from round_robin.tokens import TokenManager
+    from round_robin.vault import TokenVault
+    from round_robin.webhook import WebhookReceiver
+    from round_robin.zendesk import ZendeskClient
 
 SECRET_CACHE_SECONDS = 300
 
 
+def _secret(arn: str) -> str:
+    """A secret's value through Powertools' parameters utility (cached SECRET_CACHE_SECONDS)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    return str(parameters.get_secret(arn, max_age=SECRET_CACHE_SECONDS))
+
+
 def client_secret(settings: Settings) -> str:
     """The OAuth client secret: the secret's plain string, or its `client_secret` key if it holds JSON."""
-    raw = str(parameters.get_secret(settings.client_secret_arn, max_age=SECRET_CACHE_SECONDS))
+    import json
+
+    raw = _secret(settings.client_secret_arn)
     if raw.lstrip().startswith("{"):
         return str(json.loads(raw)["client_secret"])
     return raw
@@ -41,26 +51,36 @@ def client_secret(settings: Settings) -> str:
 
 @lru_cache(maxsize=1)
 def http_session() -> requests.Session:
+    from round_robin.zendesk import new_session
+
     return new_session()
 
 
 @lru_cache(maxsize=1)
 def vault() -> TokenVault:
+    from round_robin.vault import TokenVault
+
     return TokenVault(get_settings().secret_prefix, aws.client("secretsmanager"))
 
 
 @lru_cache(maxsize=1)
 def registry() -> AccountRegistry:
+    from round_robin.registry import AccountRegistry
+
     return AccountRegistry(get_settings().table_name, aws.client("dynamodb"))
 
 
 @lru_cache(maxsize=1)
 def rosters() -> RosterStore:
+    from round_robin.rosters import RosterStore
+
     return RosterStore(get_settings().table_name, aws.client("dynamodb"))
 
 
 @lru_cache(maxsize=1)
 def oauth_client() -> OAuthClient:
+    from round_robin.oauth import OAuthClient
+
     settings = get_settings()
     return OAuthClient(
         base_url_for=settings.zendesk_base_url,
@@ -72,12 +92,17 @@ def oauth_client() -> OAuthClient:
 
 @lru_cache(maxsize=1)
 def tokens() -> TokenManager:
+    from round_robin.leases import LeaseStore
+    from round_robin.tokens import TokenManager
+
     return TokenManager(vault=vault(), oauth=oauth_client(),
                         leases=LeaseStore(get_settings().table_name, aws.client("dynamodb")))
 
 
 @lru_cache(maxsize=1)
 def queue() -> AssignmentQueue:
+    from round_robin.queue import AssignmentQueue
+
     settings = get_settings()
     if not settings.queue_url:
         raise SettingsError("environment variable QUEUE_URL is required by this function")
@@ -86,6 +111,8 @@ def queue() -> AssignmentQueue:
 
 def zendesk_factory(settings: Settings, *, max_retry_wait: float) -> Callable[[str, Callable[[], str]], ZendeskClient]:
     """Makes ZendeskClients for an account, with the Marketplace headers when configured."""
+    from round_robin.zendesk import ZendeskClient
+
     extra = settings.marketplace.as_headers() if settings.marketplace else {}
 
     def make(subdomain: str, authorization: Callable[[], str]) -> ZendeskClient:
@@ -99,8 +126,11 @@ def zendesk_factory(settings: Settings, *, max_retry_wait: float) -> Callable[[s
 
 @lru_cache(maxsize=1)
 def connector() -> Connector:
+    from round_robin.connect import Connector
+    from round_robin.oauth_state import StateStore
+
     settings = get_settings()
-    state_key = str(parameters.get_secret(settings.state_key_secret_arn, max_age=SECRET_CACHE_SECONDS))
+    state_key = _secret(settings.state_key_secret_arn)
     return Connector(
         settings=settings,
         states=StateStore(settings.table_name, aws.client("dynamodb")),
@@ -116,6 +146,8 @@ def connector() -> Connector:
 
 @lru_cache(maxsize=1)
 def receiver() -> WebhookReceiver:
+    from round_robin.webhook import WebhookReceiver
+
     return WebhookReceiver(vault=vault(), queue=queue())
 
 
@@ -126,6 +158,8 @@ def _excluded_agents(subdomain: str) -> tuple[int, ...]:
 
 @lru_cache(maxsize=1)
 def assigner() -> Assigner:
+    from round_robin.assignments import Assigner, AssignmentStore
+
     settings = get_settings()
     return Assigner(
         store=AssignmentStore(settings.table_name, aws.client("dynamodb")),
@@ -142,4 +176,6 @@ def reset() -> None:
     for factory in (http_session, vault, registry, rosters, oauth_client, tokens, queue, connector, receiver,
                     assigner, get_settings, aws.client):
         factory.cache_clear()
+    from aws_lambda_powertools.utilities import parameters
+
     parameters.clear_caches()

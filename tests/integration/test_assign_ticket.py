@@ -85,7 +85,7 @@ def deliver(body: bytes | str, secret: str | None, *, subdomain: str = "acme", t
     sent.update(headers or {})
     event = http_event("POST", f"/webhooks/zendesk/{subdomain}", body=raw, headers=sent,
                        path_parameters={"subdomain": subdomain}, base64_body=base64_body, route=ROUTE)
-    return load_handler("assign_ticket").webhook_handler(event, LambdaContext())
+    return load_handler("assign_ticket", "webhook").lambda_handler(event, LambdaContext())
 
 
 def trigger_body(ticket_id) -> str:
@@ -395,7 +395,7 @@ def test_the_worker_reports_a_postponed_ticket_as_a_batch_failure_and_delays_it(
                                 headers={"Retry-After": "30"})
     event = sqs_event(aws_env, request_for(ticket["id"]), receive_count=1)
 
-    result = load_handler("assign_ticket").worker_handler(event, LambdaContext())
+    result = load_handler("assign_ticket").lambda_handler(event, LambdaContext())
 
     assert result["batchItemFailures"] == [{"itemIdentifier": event["Records"][0]["messageId"]}]
     assert aws_env.sqs.receive_message(QueueUrl=aws_env.queue_url).get("Messages", []) == []  # delayed 30 s
@@ -409,7 +409,7 @@ def test_the_last_attempt_logs_the_ticket_and_counts_a_failure(aws_env, account,
     handler = load_handler("assign_ticket")
 
     with captured_logs() as logs:
-        result = handler.worker_handler(event, LambdaContext())
+        result = handler.lambda_handler(event, LambdaContext())
 
     assert len(result["batchItemFailures"]) == 1
     assert '"AssignmentFailed"' in capsys.readouterr().out
@@ -419,7 +419,7 @@ def test_the_last_attempt_logs_the_ticket_and_counts_a_failure(aws_env, account,
 
 def test_the_worker_assigns_and_counts_it(aws_env, account, capsys):
     ticket = new_ticket(account)
-    result = load_handler("assign_ticket").worker_handler(sqs_event(aws_env, request_for(ticket["id"]), 1),
+    result = load_handler("assign_ticket").lambda_handler(sqs_event(aws_env, request_for(ticket["id"]), 1),
                                                           LambdaContext())
     assert result == {"batchItemFailures": []}
     assert '"TicketsAssigned"' in capsys.readouterr().out

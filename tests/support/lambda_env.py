@@ -57,9 +57,9 @@ def http_event(method: str, path: str, *, query: dict[str, str] | None = None, b
     return event
 
 
-def load_handler(function: str) -> ModuleType:
-    """Import functions/<function>/app.py afresh (its module-level settings are read at import, as at cold start)."""
-    path = ROOT / "functions" / function / "app.py"
+def load_handler(function: str, module: str = "app") -> ModuleType:
+    """Import functions/<function>/<module>.py afresh (module-level settings are read at import, as at cold start)."""
+    path = ROOT / "functions" / function / f"{module}.py"
     spec = importlib.util.spec_from_file_location(f"test_{function}_app_{uuid.uuid4().hex}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
