@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 lint: install
-	$(BIN)/ruff check shared functions local tests
+	$(BIN)/ruff check shared functions local tests bench
 	$(BIN)/cfn-lint template.yaml
 
 test: lint
@@ -28,6 +28,10 @@ run: install
 
 demo: install
 	$(BIN)/python -m round_robin_local demo
+
+# Performance figures for the README, all from one run against the local stack (not part of `make test`).
+bench: install
+	$(BIN)/python bench/assign_bench.py
 
 # Deploy to AWS with the SAM CLI (installed into .venv-sam when it is not on PATH). Without Python 3.13 on
 # PATH, `sam build` builds in a container (Docker needed); see README "Deploy".
