@@ -25,7 +25,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from round_robin.aws import storage_error
-from round_robin.dynamo import deserialize, is_conditional_failure, serialize
+from round_robin.dynamo import conditional_write, deserialize, serialize
 from round_robin.errors import (
     ConnectionBrokenError,
     RoundRobinError,
@@ -90,32 +90,27 @@ class AssignmentStore:
 
     def claim(self, request: AssignmentRequest, now: float) -> Claim | None:
         """Take the ticket for this attempt; None if it is done or another worker holds it."""
-        try:
-            answer = self._dynamodb.update_item(
-                TableName=self._table,
-                Key=self._key(request.subdomain, request.ticket_id),
-                UpdateExpression=(
-                    "SET #status = :working, lease_until = :until, ticket_id = :ticket, updated_at = :now, "
-                    "#source = if_not_exists(#source, :source), received_at = if_not_exists(received_at, :received), "
-                    "#ttl = :ttl ADD attempts :one"
-                ),
-                ConditionExpression=(
-                    "attribute_not_exists(pk) OR #status = :pending OR (#status = :working AND lease_until < :now)"
-                ),
-                ExpressionAttributeNames={"#status": "status", "#source": "source", "#ttl": "ttl"},
-                ExpressionAttributeValues=serialize({
-                    ":working": "in_progress", ":pending": "pending", ":until": now + CLAIM_LEASE,
-                    ":ticket": request.ticket_id, ":now": now, ":source": request.source,
-                    ":received": request.received_at, ":ttl": int(now + RECORD_TTL), ":one": 1,
-                }),
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if is_conditional_failure(exc):
-                return None
-            raise storage_error(exc, "claiming the ticket") from exc
-        except BotoCoreError as exc:
-            raise storage_error(exc, "claiming the ticket") from exc
+        answer = conditional_write(lambda: self._dynamodb.update_item(
+            TableName=self._table,
+            Key=self._key(request.subdomain, request.ticket_id),
+            UpdateExpression=(
+                "SET #status = :working, lease_until = :until, ticket_id = :ticket, updated_at = :now, "
+                "#source = if_not_exists(#source, :source), received_at = if_not_exists(received_at, :received), "
+                "#ttl = :ttl ADD attempts :one"
+            ),
+            ConditionExpression=(
+                "attribute_not_exists(pk) OR #status = :pending OR (#status = :working AND lease_until < :now)"
+            ),
+            ExpressionAttributeNames={"#status": "status", "#source": "source", "#ttl": "ttl"},
+            ExpressionAttributeValues=serialize({
+                ":working": "in_progress", ":pending": "pending", ":until": now + CLAIM_LEASE,
+                ":ticket": request.ticket_id, ":now": now, ":source": request.source,
+                ":received": request.received_at, ":ttl": int(now + RECORD_TTL), ":one": 1,
+            }),
+            ReturnValues="ALL_NEW",
+        ), "claiming the ticket")
+        if answer is None:
+            return None
         item = deserialize(answer["Attributes"]) or {}
         choice = None
         if "agent_id" in item and "position" in item:
@@ -152,20 +147,14 @@ class AssignmentStore:
         return deserialize(answer.get("Item"))
 
     def _update(self, subdomain: str, ticket_id: int, update: str, values: dict[str, Any], action: str) -> None:
-        try:
-            self._dynamodb.update_item(
-                TableName=self._table, Key=self._key(subdomain, ticket_id), UpdateExpression=update,
-                ConditionExpression="#status = :working",
-                ExpressionAttributeNames={"#status": "status", "#position": "position"} if "#position" in update
-                else {"#status": "status"},
-                ExpressionAttributeValues=serialize(values),
-            )
-        except ClientError as exc:
-            if is_conditional_failure(exc):
-                raise RetryLaterError("the claim was lost (lease expired)") from None
-            raise storage_error(exc, action) from exc
-        except BotoCoreError as exc:
-            raise storage_error(exc, action) from exc
+        names = {"#status": "status", "#position": "position"} if "#position" in update else {"#status": "status"}
+        answer = conditional_write(lambda: self._dynamodb.update_item(
+            TableName=self._table, Key=self._key(subdomain, ticket_id), UpdateExpression=update,
+            ConditionExpression="#status = :working", ExpressionAttributeNames=names,
+            ExpressionAttributeValues=serialize(values),
+        ), action)
+        if answer is None:
+            raise RetryLaterError("the claim was lost (lease expired)")
 
 
 class Assigner:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
+
+from round_robin.aws import storage_error
+
+T = TypeVar("T")
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -46,3 +51,18 @@ def deserialize(item: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def is_conditional_failure(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def conditional_write(call: Callable[[], T], action: str) -> T | None:
+    """Run a conditional DynamoDB request: its answer, or None when its condition did not hold.
+
+    Any other failure becomes StorageError naming `action`.
+    """
+    try:
+        return call()
+    except ClientError as exc:
+        if is_conditional_failure(exc):
+            return None
+        raise storage_error(exc, action) from exc
+    except BotoCoreError as exc:
+        raise storage_error(exc, action) from exc

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from round_robin.aws import storage_error
-from round_robin.dynamo import is_conditional_failure, serialize
+from round_robin.dynamo import conditional_write, serialize
 
 
 class LeaseStore:
@@ -17,33 +14,20 @@ class LeaseStore:
 
     def acquire(self, pk: str, name: str, owner: str, now: float, seconds: float) -> bool:
         """Take the lease `name` under `pk` if it is free or expired; False if someone else holds it."""
-        try:
-            self._dynamodb.put_item(
-                TableName=self._table,
-                Item=serialize({"pk": pk, "sk": f"LEASE#{name}", "owner": owner, "expires_at": now + seconds,
-                                "ttl": int(now + seconds + 3600)}),
-                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR #owner = :owner",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues=serialize({":now": now, ":owner": owner}),
-            )
-        except ClientError as exc:
-            if is_conditional_failure(exc):
-                return False
-            raise storage_error(exc, "taking a lease") from exc
-        except BotoCoreError as exc:
-            raise storage_error(exc, "taking a lease") from exc
-        return True
+        answer = conditional_write(lambda: self._dynamodb.put_item(
+            TableName=self._table,
+            Item=serialize({"pk": pk, "sk": f"LEASE#{name}", "owner": owner, "expires_at": now + seconds,
+                            "ttl": int(now + seconds + 3600)}),
+            ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR #owner = :owner",
+            ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues=serialize({":now": now, ":owner": owner}),
+        ), "taking a lease")
+        return answer is not None
 
     def release(self, pk: str, name: str, owner: str) -> None:
         """Give the lease back, if still ours (an expired lease may already belong to someone else)."""
-        try:
-            self._dynamodb.delete_item(
-                TableName=self._table, Key=serialize({"pk": pk, "sk": f"LEASE#{name}"}),
-                ConditionExpression="#owner = :owner", ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues=serialize({":owner": owner}),
-            )
-        except ClientError as exc:
-            if not is_conditional_failure(exc):
-                raise storage_error(exc, "releasing a lease") from exc
-        except BotoCoreError as exc:
-            raise storage_error(exc, "releasing a lease") from exc
+        conditional_write(lambda: self._dynamodb.delete_item(
+            TableName=self._table, Key=serialize({"pk": pk, "sk": f"LEASE#{name}"}),
+            ConditionExpression="#owner = :owner", ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues=serialize({":owner": owner}),
+        ), "releasing a lease")

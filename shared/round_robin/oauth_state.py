@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from round_robin.aws import storage_error
-from round_robin.dynamo import deserialize, is_conditional_failure, serialize
+from round_robin.dynamo import conditional_write, deserialize, serialize
 from round_robin.errors import StateError
 from round_robin.oauth import check_state_format, new_state, state_key
 
@@ -57,19 +57,14 @@ class StateStore:
         """Delete the state and return what it stood for; raise StateError if unknown, used or expired."""
         check_state_format(state)
         assert state is not None
-        try:
-            answer = self._dynamodb.delete_item(
-                TableName=self._table,
-                Key=serialize({"pk": f"STATE#{state_key(state)}", "sk": "STATE"}),
-                ConditionExpression="attribute_exists(pk)",
-                ReturnValues="ALL_OLD",
-            )
-        except ClientError as exc:
-            if is_conditional_failure(exc):
-                raise StateError("this sign-in link is unknown or was already used") from None
-            raise storage_error(exc, "reading the sign-in state") from exc
-        except BotoCoreError as exc:
-            raise storage_error(exc, "reading the sign-in state") from exc
+        answer = conditional_write(lambda: self._dynamodb.delete_item(
+            TableName=self._table,
+            Key=serialize({"pk": f"STATE#{state_key(state)}", "sk": "STATE"}),
+            ConditionExpression="attribute_exists(pk)",
+            ReturnValues="ALL_OLD",
+        ), "reading the sign-in state")
+        if answer is None:
+            raise StateError("this sign-in link is unknown or was already used")
         item = deserialize(answer.get("Attributes")) or {}
         if now >= item.get("expires_at", 0):
             raise StateError("this sign-in link has expired (links are valid for 10 minutes)")

@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from round_robin.aws import storage_error
-from round_robin.dynamo import deserialize, is_conditional_failure, serialize
+from round_robin.dynamo import conditional_write, deserialize, serialize
 from round_robin.registry import account_pk
 
 ACCOUNT_WIDE = "*"
@@ -112,22 +112,17 @@ class RosterStore:
         The members come from the same write as the position (ReturnValues ALL_NEW), so the agent chosen from
         them is consistent with the counter. None if the group has no roster.
         """
-        try:
-            answer = self._dynamodb.update_item(
-                TableName=self._table,
-                Key=serialize({"pk": account_pk(subdomain), "sk": f"ROSTER#{group_id}"}),
-                UpdateExpression="ADD #position :one",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#position": "position"},
-                ExpressionAttributeValues=serialize({":one": 1}),
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if is_conditional_failure(exc):
-                return None
-            raise storage_error(exc, "advancing the rotation") from exc
-        except BotoCoreError as exc:
-            raise storage_error(exc, "advancing the rotation") from exc
+        answer = conditional_write(lambda: self._dynamodb.update_item(
+            TableName=self._table,
+            Key=serialize({"pk": account_pk(subdomain), "sk": f"ROSTER#{group_id}"}),
+            UpdateExpression="ADD #position :one",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#position": "position"},
+            ExpressionAttributeValues=serialize({":one": 1}),
+            ReturnValues="ALL_NEW",
+        ), "advancing the rotation")
+        if answer is None:
+            return None
         return _roster(deserialize(answer["Attributes"]) or {})
 
     def sync(self, subdomain: str, imported: list[Roster], now: float, *, prune: bool = True) -> list[Roster]:
