@@ -52,6 +52,7 @@ def assign_record(record: SQSRecord) -> None:
     elif outcome.status == PARKED:
         metrics.add_metric(name="AssignmentFailed", unit=MetricUnit.Count, value=1)
         logger.error("ticket parked: the connection is broken, reconnect the account", reason=outcome.reason)
+        services.health().broken(request.subdomain, outcome.reason)
     else:
         metrics.add_metric(name="AssignmentSkipped", unit=MetricUnit.Count, value=1)
         logger.info("ticket not assigned", outcome=outcome.status, reason=outcome.reason)

@@ -8,7 +8,9 @@ dead-letter queue after maxReceiveCount receives. One poller per execution envir
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
 from typing import Any
 
@@ -95,4 +97,46 @@ def sqs_event_sources(functions: dict[str, LocalFunction], resolver: Resolver,
             arn = resolver.resolve(properties["Queue"])
             url = next(url for name, url in resolver.refs.items() if resolver.attributes.get((name, "Arn")) == arn)
             sources.append(SqsEventSource(function, url, arn, int(properties.get("BatchSize", 10)), endpoint_url))
+    return sources
+
+
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours)\)")
+
+
+class ScheduleSource:
+    """An EventBridge Scheduler schedule (`rate(...)` expressions): invokes its function on that rate."""
+
+    def __init__(self, function: LocalFunction, expression: str, payload: Any) -> None:
+        match = _RATE.fullmatch(expression.strip())
+        if not match:
+            raise ValueError(f"the local stack runs rate(...) schedules only, not {expression!r}")
+        self.function = function
+        self.period = int(match.group(1)) * (3600 if match.group(2).startswith("hour") else 60)
+        self.payload = payload
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"schedule-{function.logical_id}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period):
+            try:
+                self.function.invoke(self.payload)
+            except InvocationError as exc:
+                log.error("scheduled %s failed: %s\n%s", self.function.logical_id, exc, exc.trace)
+
+
+def schedule_sources(functions: dict[str, LocalFunction], resolver: Resolver) -> list[ScheduleSource]:
+    sources = []
+    for function in functions.values():
+        for event in function.events.values():
+            if event["Type"] in ("ScheduleV2", "Schedule"):
+                properties = resolver.resolve(event["Properties"])
+                payload = json.loads(properties["Input"]) if properties.get("Input") else {}
+                sources.append(ScheduleSource(function, properties["ScheduleExpression"], payload))
     return sources

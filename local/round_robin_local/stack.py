@@ -12,7 +12,7 @@ from moto.server import ThreadedMotoServer
 
 from round_robin_local.api import ApiGateway
 from round_robin_local.aws_proxy import CountingProxy
-from round_robin_local.event_sources import SqsEventSource, sqs_event_sources
+from round_robin_local.event_sources import ScheduleSource, SqsEventSource, schedule_sources, sqs_event_sources
 from round_robin_local.functions import LocalFunction, function_environment, load_functions
 from round_robin_local.provision import create_secret, provision
 from round_robin_local.sandbox.model import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
@@ -63,8 +63,9 @@ class LocalStack:
         self.counter: CountingProxy | None = None
         self.api: LoopbackServer | None = None
         self.functions: dict[str, LocalFunction] = {}
-        self.event_sources: list[SqsEventSource] = []
+        self.event_sources: list[SqsEventSource | ScheduleSource] = []
         self.resolver: Resolver | None = None
+        self._function_environment: dict[str, str] = {}
 
     @property
     def url(self) -> str:
@@ -122,13 +123,15 @@ class LocalStack:
             "LogLevel": os.environ.get("LOG_LEVEL", "INFO"),
         }, conditions=template.get("Conditions", {}))
         provision(template, self.resolver, self.emulator_url)
-        os.environ.update(function_environment(template, self.resolver))  # inherited by every environment
+        self._function_environment = function_environment(template, self.resolver)
+        os.environ.update(self._function_environment)  # inherited by every execution environment
         self.functions = load_functions(template)
         for function in self.functions.values():
             function.start()
         with ThreadPoolExecutor(max_workers=len(self.functions)) as warming:  # cold starts, in parallel
             list(warming.map(lambda f: f.warm(), self.functions.values()))
-        self.event_sources = sqs_event_sources(self.functions, self.resolver, self.emulator_url)
+        self.event_sources = [*sqs_event_sources(self.functions, self.resolver, self.emulator_url),
+                              *schedule_sources(self.functions, self.resolver)]
         for source in self.event_sources:
             source.start()
         self._gateway = ApiGateway(self.functions, self.info)
@@ -153,6 +156,9 @@ class LocalStack:
             "secret_prefix": f"{STACK_NAME}/accounts/",
             "functions": sorted(self.functions),
             "aws_calls": self.counter.snapshot() if self.counter else {},
+            # What the functions are configured with (names and ARNs, no secret values), so that the operator
+            # CLI can use the same resources: `round-robin --local <api url> ...`.
+            "environment": {k: v for k, v in self._function_environment.items()},
         }
 
     def stop(self) -> None:

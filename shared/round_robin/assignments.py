@@ -132,11 +132,63 @@ class AssignmentStore:
         values: dict[str, Any] = {":status": outcome.status, ":working": "in_progress", ":now": now,
                                   ":reason": outcome.reason or outcome.status}
         update = "SET #status = :status, finished_at = :now, updated_at = :now, reason = :reason"
+        if outcome.status in (ASSIGNED, PARKED):  # indexed: the latest assignment, the parked tickets
+            update += ", gsi1pk = :index, gsi1sk = :when"
+            values.update({":index": f"{outcome.status.upper()}#{subdomain}", ":when": f"{now:017.3f}"})
         if outcome.choice is not None:
             update += ", agent_id = :agent, agent_name = :name, #position = :position, group_id = :group"
             values.update({":agent": outcome.choice.agent.id, ":name": outcome.choice.agent.name,
                            ":position": outcome.choice.position, ":group": outcome.choice.group_id})
         self._update(subdomain, ticket_id, update + " REMOVE lease_until", values, "recording the assignment")
+
+    def unfinished(self, subdomain: str, ticket_ids: list[int]) -> list[int]:
+        """Of these tickets, those never claimed or waiting for a retry (the sweep queues these)."""
+        found: dict[int, str] = {}
+        for start in range(0, len(ticket_ids), 100):
+            keys = [self._key(subdomain, t) for t in ticket_ids[start:start + 100]]
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ProjectionExpression": "ticket_id, #s",
+                                                     "ExpressionAttributeNames": {"#s": "status"}}}
+            try:
+                while request:
+                    answer = self._dynamodb.batch_get_item(RequestItems=request)
+                    for item in answer.get("Responses", {}).get(self._table, []):
+                        data = deserialize(item) or {}
+                        found[data["ticket_id"]] = data.get("status", "")
+                    request = answer.get("UnprocessedKeys") or {}
+            except (ClientError, BotoCoreError) as exc:
+                raise storage_error(exc, "reading the assignments") from exc
+        return [t for t in ticket_ids if found.get(t, "pending") == "pending"]
+
+    def indexed(self, subdomain: str, status: str, *, newest_first: bool = True,
+                limit: int | None = None) -> list[dict[str, Any]]:
+        """Records of `status` ASSIGNED or PARKED, by time (the gsi1 index)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table, "IndexName": "gsi1", "KeyConditionExpression": "gsi1pk = :index",
+            "ExpressionAttributeValues": serialize({":index": f"{status.upper()}#{subdomain}"}),
+            "ScanIndexForward": not newest_first,
+        }
+        if limit:
+            kwargs["Limit"] = limit
+        items: list[dict[str, Any]] = []
+        try:
+            while True:
+                page = self._dynamodb.query(**kwargs)
+                items += [deserialize(i) or {} for i in page.get("Items", [])]
+                if limit or "LastEvaluatedKey" not in page:
+                    return items
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as exc:
+            raise storage_error(exc, "reading the assignments") from exc
+
+    def reopen(self, subdomain: str, ticket_id: int, now: float) -> bool:
+        """A parked ticket becomes claimable again (after a reconnect); False if it was not parked."""
+        answer = conditional_write(lambda: self._dynamodb.update_item(
+            TableName=self._table, Key=self._key(subdomain, ticket_id),
+            UpdateExpression="SET #status = :pending, updated_at = :now REMOVE gsi1pk, gsi1sk",
+            ConditionExpression="#status = :parked", ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=serialize({":pending": "pending", ":parked": PARKED, ":now": now}),
+        ), "reopening a parked ticket")
+        return answer is not None
 
     def get(self, subdomain: str, ticket_id: int) -> dict[str, Any] | None:
         try:

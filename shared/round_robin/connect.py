@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from round_robin.assignments import PARKED, AssignmentStore
 from round_robin.errors import NotAdminError, RoundRobinError, ZendeskError
-from round_robin.oauth import OAuthClient, TokenSet, authorize_url, code_challenge, code_verifier_for
+from round_robin.oauth import OAuthClient, authorize_url, code_challenge, code_verifier_for
 from round_robin.oauth_state import StateStore
 from round_robin.observability import logger
+from round_robin.queue import AssignmentQueue, AssignmentRequest
 from round_robin.registry import CONNECTED, Account, AccountRegistry
 from round_robin.roster_import import import_rosters
 from round_robin.rosters import Roster, RosterStore
@@ -39,6 +41,16 @@ class ConnectionReport:
     rosters: list[Roster]
     webhook_action: str
     trigger_action: str
+    auth_method: str = "oauth"
+    requeued: int = 0  # parked tickets sent back to the queue
+
+
+class AlreadyOnOAuthError(RoundRobinError):
+    """The account already uses OAuth: registering an API token would be a step back."""
+
+    def __init__(self, subdomain: str) -> None:
+        super().__init__(f"{subdomain} already uses OAuth; an API token is not needed")
+        self.subdomain = subdomain
 
 
 class Connector:
@@ -53,6 +65,8 @@ class Connector:
         oauth: OAuthClient,
         zendesk: ZendeskFactory,
         state_key: bytes,
+        assignments: AssignmentStore | None = None,
+        queue: AssignmentQueue | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
@@ -63,6 +77,8 @@ class Connector:
         self._oauth = oauth
         self._zendesk = zendesk
         self._state_key = state_key
+        self._assignments = assignments
+        self._queue = queue
         self._clock = clock
 
     def __repr__(self) -> str:
@@ -94,24 +110,36 @@ class Connector:
         )
         client = self._zendesk(subdomain, lambda: f"Bearer {tokens.access_token}")
         try:
-            me = client.me()
-            if me.get("role") != "admin":
-                raise NotAdminError(str(me.get("name") or ""), str(me.get("role") or "unknown"))
-            setup = self._prepare(subdomain, client, tokens, me, webhook_base_url)
+            setup = self._prepare(subdomain, client, Credentials("oauth", tokens), webhook_base_url)
         except RoundRobinError:
             _revoke_quietly(client, subdomain)
             raise
         return self._persist(setup)
 
-    def _prepare(
-        self, subdomain: str, client: ZendeskClient, tokens: TokenSet, me: dict[str, Any], webhook_base_url: str
-    ) -> _Setup:
-        """Everything on the Zendesk side: expiry times, the import, the webhook and the trigger."""
-        if tokens.access_expires_at is None or tokens.refresh_expires_at is None:
+    def connect_with_api_token(self, raw_subdomain: str | None, *, email: str, api_token: str,
+                               webhook_base_url: str) -> ConnectionReport:
+        """Register an account that still uses an API token (email + token, Basic auth); it then works for
+        assignment like an OAuth account until it migrates. Refused for an account already on OAuth."""
+        subdomain = normalize_subdomain(raw_subdomain)
+        previous = self._registry.get(subdomain)
+        if previous is not None and previous.auth_method == "oauth":
+            raise AlreadyOnOAuthError(subdomain)
+        credentials = Credentials("api_token", api_email=email, api_token=api_token)
+        client = self._zendesk(subdomain, credentials.authorization)
+        return self._persist(self._prepare(subdomain, client, credentials, webhook_base_url))
+
+    def _prepare(self, subdomain: str, client: ZendeskClient, credentials: Credentials,
+                 webhook_base_url: str) -> _Setup:
+        """Everything on the Zendesk side: the admin check, expiry times, the import, the webhook, the trigger."""
+        me = client.me()
+        if me.get("role") != "admin":
+            raise NotAdminError(str(me.get("name") or ""), str(me.get("role") or "unknown"))
+        tokens = credentials.tokens
+        if tokens is not None and (tokens.access_expires_at is None or tokens.refresh_expires_at is None):
             current = client.current_token()  # Zendesk's authoritative expiry times
-            tokens = tokens.with_expiry(
+            credentials = replace(credentials, tokens=tokens.with_expiry(
                 _epoch(current.get("expires_at")), _epoch(current.get("refresh_token_expires_at"))
-            )
+            ))
         previous = self._registry.get(subdomain)
         imported = import_rosters(client, previous.excluded_agent_ids if previous else ())
         endpoint = f"{webhook_base_url}/webhooks/zendesk/{subdomain}"
@@ -119,29 +147,28 @@ class Connector:
             client, endpoint, previous.webhook_id if previous else None
         )
         trigger_id, trigger_action = ensure_trigger(client, webhook_id, previous.trigger_id if previous else None)
-        return _Setup(subdomain, tokens, me, imported, previous, webhook_id, signing_secret, webhook_action,
+        return _Setup(subdomain, credentials, me, imported, previous, webhook_id, signing_secret, webhook_action,
                       trigger_id, trigger_action)
 
     def _persist(self, setup: _Setup) -> ConnectionReport:
         """Our side, secret first so that the registry never points at missing credentials."""
-        subdomain, me = setup.subdomain, setup.me
+        subdomain, me, previous = setup.subdomain, setup.me, setup.previous
         now = int(self._clock())
-        self._vault.save(
-            subdomain,
-            Credentials(
-                auth_method="oauth", tokens=setup.tokens, connected_user_id=me["id"],
-                webhook_id=setup.webhook_id, webhook_secret=setup.signing_secret,
-            ),
-        )
+        credentials = replace(setup.credentials, connected_user_id=me["id"], webhook_id=setup.webhook_id,
+                              webhook_secret=setup.signing_secret)
+        migrating = previous is not None and previous.auth_method == "api_token" and credentials.auth_method == "oauth"
+        # A migration also drops the secret's previous version, which holds the API token.
+        self._vault.save(subdomain, credentials, forget_previous=migrating)
         self._registry.save(
             Account(
-                subdomain=subdomain, status=CONNECTED, auth_method="oauth", connected_user_id=me["id"],
+                subdomain=subdomain, status=CONNECTED, auth_method=credentials.auth_method,
+                connected_user_id=me["id"],
                 connected_user_name=me.get("name"), connected_at=now, updated_at=now,
                 webhook_id=setup.webhook_id, trigger_id=setup.trigger_id,
             )
         )
         stored = self._rosters.sync(subdomain, setup.imported, now)
-        previous = setup.previous
+        requeued = self._requeue_parked(subdomain)
         report = ConnectionReport(
             subdomain=subdomain,
             user_name=str(me.get("name") or me["id"]),
@@ -150,19 +177,37 @@ class Connector:
             rosters=stored,
             webhook_action=setup.webhook_action,
             trigger_action=setup.trigger_action,
+            auth_method=credentials.auth_method,
+            requeued=requeued,
         )
         logger.info(
             "account connected", subdomain=subdomain, connected_user_id=me["id"], reconnected=report.reconnected,
+            auth_method=credentials.auth_method, requeued_parked_tickets=requeued,
             groups=len(stored) - 1, agents=len(stored[-1].members), webhook=setup.webhook_action,
             trigger=setup.trigger_action,
         )
         return report
 
 
+    def _requeue_parked(self, subdomain: str) -> int:
+        """Tickets parked while the connection was broken go back to the queue."""
+        if self._assignments is None or self._queue is None:
+            return 0
+        now = self._clock()
+        requeued = 0
+        for record in self._assignments.indexed(subdomain, PARKED, newest_first=False):
+            ticket_id = int(record["ticket_id"])
+            if self._assignments.reopen(subdomain, ticket_id, now):
+                self._queue.send(AssignmentRequest(subdomain=subdomain, ticket_id=ticket_id, source="reconnect",
+                                                   received_at=now))
+                requeued += 1
+        return requeued
+
+
 @dataclass(frozen=True)
 class _Setup:
     subdomain: str
-    tokens: TokenSet
+    credentials: Credentials
     me: dict[str, Any]
     imported: list[Roster]
     previous: Account | None

@@ -95,6 +95,7 @@ class TokenSet:
     refresh_expires_at: float | None
     scope: str
     token_type: str = "bearer"
+    issued_at: float | None = None
 
     @classmethod
     def from_response(cls, payload: dict[str, Any], now: float, previous_refresh: str | None = None) -> TokenSet:
@@ -111,6 +112,7 @@ class TokenSet:
             refresh_expires_at=now + float(refresh_in) if refresh_in is not None else None,
             scope=str(payload.get("scope", "")),
             token_type=str(payload.get("token_type", "bearer")).lower(),
+            issued_at=now,
         )
 
     def with_expiry(self, access_expires_at: float | None, refresh_expires_at: float | None) -> TokenSet:
@@ -125,6 +127,12 @@ class TokenSet:
         """True when the access token expires within `leeway` seconds (refresh early, never late)."""
         return self.access_expires_at is not None and now >= self.access_expires_at - leeway
 
+    def refresh_token_age(self, now: float) -> float:
+        """How much of the refresh token's lifetime has passed, 0.0 to 1.0 (0.0 when unknown)."""
+        if self.refresh_expires_at is None or self.issued_at is None or self.refresh_expires_at <= self.issued_at:
+            return 0.0
+        return min(1.0, max(0.0, (now - self.issued_at) / (self.refresh_expires_at - self.issued_at)))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "access_token": self.access_token,
@@ -133,6 +141,7 @@ class TokenSet:
             "refresh_expires_at": self.refresh_expires_at,
             "scope": self.scope,
             "token_type": self.token_type,
+            "issued_at": self.issued_at,
         }
 
     @classmethod
@@ -144,6 +153,7 @@ class TokenSet:
             refresh_expires_at=data.get("refresh_expires_at"),
             scope=data.get("scope", ""),
             token_type=data.get("token_type", "bearer"),
+            issued_at=data.get("issued_at"),
         )
 
 

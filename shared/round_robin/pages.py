@@ -38,8 +38,10 @@ def connected_page(report: ConnectionReport) -> str:
     """The confirmation: who connected, what was imported, what was set up in Zendesk."""
     verb = "reconnected" if report.reconnected else "connected"
     intro = f"{report.subdomain}.zendesk.com is {verb} by {report.user_name}."
-    if report.previous_auth_method == "api_token":
+    if report.previous_auth_method == "api_token" and report.auth_method == "oauth":
         intro += " It now uses OAuth; the stored API token was deleted."
+    if report.requeued:
+        intro += f" {report.requeued} ticket(s) parked while the connection was broken are being assigned now."
     rows = []
     for roster in report.rosters:
         names = ", ".join(m.name for m in roster.members) or "no eligible agents"

@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from round_robin.aws import storage_error
-from round_robin.dynamo import deserialize, serialize
+from round_robin.dynamo import conditional_write, deserialize, serialize
 
 CONNECTED = "connected"
 NEEDS_RECONNECT = "needs_reconnect"
@@ -31,6 +31,11 @@ class Account:
     webhook_id: str | None = None
     trigger_id: str | None = None
     excluded_agent_ids: tuple[int, ...] = ()  # account setting: never in rotation
+    broken_reason: str | None = None  # why the account needs reconnecting (cleared by connecting)
+    broken_at: int | None = None
+    last_refresh_at: int | None = None  # maintenance facts, written by record_maintenance only
+    health: str | None = None
+    health_checked_at: int | None = None
 
 
 class AccountRegistry:
@@ -50,15 +55,13 @@ class AccountRegistry:
         item = deserialize(answer.get("Item"))
         if item is None:
             return None
-        fields = Account.__dataclass_fields__
-        values = {k: v for k, v in item.items() if k in fields and k != "subdomain"}
-        values["excluded_agent_ids"] = tuple(values.get("excluded_agent_ids", ()))
-        return Account(subdomain=subdomain, **values)
+        return _account(subdomain, item)
 
     def save(self, account: Account) -> None:
         """Write the account's record; `first_connected_at` survives reconnects."""
         # Settings (excluded agents) are changed by set_excluded only, so a reconnect keeps them.
-        kept = ("subdomain", "first_connected_at", "excluded_agent_ids")
+        kept = ("subdomain", "first_connected_at", "excluded_agent_ids", "last_refresh_at", "health",
+                "health_checked_at")
         values = {k: v for k, v in asdict(account).items() if k not in kept}
         names = {f"#{k}": k for k in values}
         expression = ", ".join(f"#{k} = :{k}" for k in values if values[k] is not None)
@@ -94,3 +97,55 @@ class AccountRegistry:
             )
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "saving the account's settings") from exc
+
+    def list(self) -> list[Account]:
+        """Every account ever connected (the gsi1 index, partition ACCOUNTS), by subdomain."""
+        accounts: list[Account] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table, "IndexName": "gsi1",
+            "KeyConditionExpression": "gsi1pk = :accounts",
+            "ExpressionAttributeValues": serialize({":accounts": "ACCOUNTS"}),
+        }
+        try:
+            while True:
+                page = self._dynamodb.query(**kwargs)
+                for item in page.get("Items", []):
+                    data = deserialize(item) or {}
+                    accounts.append(_account(data["gsi1sk"], data))
+                if "LastEvaluatedKey" not in page:
+                    return accounts
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as exc:
+            raise storage_error(exc, "listing the accounts") from exc
+
+    def mark_needs_reconnect(self, subdomain: str, reason: str, now: float) -> bool:
+        """Flag a connected account as broken; True if this call changed it (so alert once, not per ticket)."""
+        answer = conditional_write(lambda: self._dynamodb.update_item(
+            TableName=self._table,
+            Key=serialize({"pk": account_pk(subdomain), "sk": "ACCOUNT"}),
+            UpdateExpression="SET #status = :broken, broken_reason = :reason, broken_at = :now, updated_at = :now",
+            ConditionExpression="#status = :connected",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=serialize({":broken": NEEDS_RECONNECT, ":connected": CONNECTED,
+                                                 ":reason": reason, ":now": int(now)}),
+        ), "flagging the account")
+        return answer is not None
+
+    def record_maintenance(self, subdomain: str, now: float, *, refreshed: bool, health: str) -> None:
+        """What the scheduled run found: last refresh time and health."""
+        update = "SET health = :health, health_checked_at = :now"
+        if refreshed:
+            update += ", last_refresh_at = :now"
+        conditional_write(lambda: self._dynamodb.update_item(
+            TableName=self._table,
+            Key=serialize({"pk": account_pk(subdomain), "sk": "ACCOUNT"}),
+            UpdateExpression=update, ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=serialize({":health": health, ":now": int(now)}),
+        ), "recording the maintenance")
+
+
+def _account(subdomain: str, item: dict[str, Any]) -> Account:
+    fields = Account.__dataclass_fields__
+    values = {k: v for k, v in item.items() if k in fields and k != "subdomain"}
+    values["excluded_agent_ids"] = tuple(values.get("excluded_agent_ids", ()))
+    return Account(subdomain=subdomain, **values)

@@ -18,8 +18,11 @@ from round_robin.settings import Settings, get_settings
 if TYPE_CHECKING:
     import requests
 
-    from round_robin.assignments import Assigner
+    from round_robin.assignments import Assigner, AssignmentStore
     from round_robin.connect import Connector
+    from round_robin.health import ConnectionHealth
+    from round_robin.maintenance import Maintainer
+    from round_robin.migration import Migrator
     from round_robin.oauth import OAuthClient
     from round_robin.queue import AssignmentQueue
     from round_robin.registry import AccountRegistry
@@ -130,6 +133,7 @@ def connector() -> Connector:
     from round_robin.oauth_state import StateStore
 
     settings = get_settings()
+    parked = (assignment_store(), queue()) if settings.queue_url else (None, None)
     state_key = _secret(settings.state_key_secret_arn)
     return Connector(
         settings=settings,
@@ -141,6 +145,8 @@ def connector() -> Connector:
         # The callback runs behind API Gateway's 30 s limit: wait out only short Retry-After values.
         zendesk=zendesk_factory(settings, max_retry_wait=8),
         state_key=state_key.encode(),
+        assignments=parked[0],
+        queue=parked[1],
     )
 
 
@@ -157,12 +163,47 @@ def _excluded_agents(subdomain: str) -> tuple[int, ...]:
 
 
 @lru_cache(maxsize=1)
+def assignment_store() -> AssignmentStore:
+    from round_robin.assignments import AssignmentStore
+
+    return AssignmentStore(get_settings().table_name, aws.client("dynamodb"))
+
+
+@lru_cache(maxsize=1)
+def health() -> ConnectionHealth:
+    from round_robin.health import ConnectionHealth
+
+    settings = get_settings()
+    return ConnectionHealth(registry=registry(), sns=aws.client("sns"), topic_arn=settings.alerts_topic_arn,
+                            public_base_url=settings.public_base_url)
+
+
+@lru_cache(maxsize=1)
+def maintainer() -> Maintainer:
+    from round_robin.maintenance import Maintainer
+
+    settings = get_settings()
+    return Maintainer(registry=registry(), tokens=tokens(), rosters=rosters(), assignments=assignment_store(),
+                      queue=queue(), health=health(), zendesk=zendesk_factory(settings, max_retry_wait=10),
+                      interval=settings.maintenance_interval, sweep_min_age=settings.sweep_min_age)
+
+
+@lru_cache(maxsize=1)
+def migrator() -> Migrator:
+    from round_robin.migration import Migrator
+
+    settings = get_settings()
+    return Migrator(vault=vault(), registry=registry(), zendesk=zendesk_factory(settings, max_retry_wait=10),
+                    client_identifier=settings.client_id)
+
+
+@lru_cache(maxsize=1)
 def assigner() -> Assigner:
-    from round_robin.assignments import Assigner, AssignmentStore
+    from round_robin.assignments import Assigner
 
     settings = get_settings()
     return Assigner(
-        store=AssignmentStore(settings.table_name, aws.client("dynamodb")),
+        store=assignment_store(),
         rosters=rosters(),
         tokens=tokens(),
         # Never wait out a rate limit in the worker: the queue message is delayed instead.
@@ -174,7 +215,7 @@ def assigner() -> Assigner:
 def reset() -> None:
     """Forget every cached object and setting (tests, and the local stack between configurations)."""
     for factory in (http_session, vault, registry, rosters, oauth_client, tokens, queue, connector, receiver,
-                    assigner, get_settings, aws.client):
+                    assigner, assignment_store, health, maintainer, migrator, get_settings, aws.client):
         factory.cache_clear()
     from aws_lambda_powertools.utilities import parameters
 

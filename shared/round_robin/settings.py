@@ -43,6 +43,9 @@ class Settings:
     queue_url: str | None = None  # the assignment queue (webhook receiver, worker, sweep)
     max_receive_count: int = 5  # the queue's redrive maxReceiveCount: the worker's retry budget
     zendesk_timeout: float = 10.0  # read timeout of Zendesk calls, seconds
+    alerts_topic_arn: str | None = None  # SNS topic for operators (broken connections)
+    maintenance_interval: float = 600.0  # seconds between scheduled maintenance runs
+    sweep_min_age: float = 180.0  # the sweep queues unassigned tickets older than this (seconds)
 
     def zendesk_base_url(self, subdomain: str) -> str:
         """The account's base URL (no trailing slash): OAuth at `<base>/oauth/...`, API at `<base>/api/v2/...`."""
@@ -84,11 +87,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"set all three Marketplace variables or none; missing {', '.join(missing)}")
     marketplace = MarketplaceHeaders(*values) if all(values) else None
 
-    try:
-        max_receive_count = int(env.get("MAX_RECEIVE_COUNT", "").strip() or 5)
-        zendesk_timeout = float(env.get("ZENDESK_TIMEOUT_SECONDS", "").strip() or 10)
-    except ValueError as exc:
-        raise SettingsError(f"MAX_RECEIVE_COUNT and ZENDESK_TIMEOUT_SECONDS must be numbers ({exc})") from None
+    numbers = {}
+    defaults = {"MAX_RECEIVE_COUNT": 5, "ZENDESK_TIMEOUT_SECONDS": 10, "MAINTENANCE_INTERVAL_MINUTES": 10,
+                "SWEEP_MIN_AGE_SECONDS": 180}
+    for name, default in defaults.items():
+        try:
+            numbers[name] = float(env.get(name, "").strip() or default)
+        except ValueError:
+            raise SettingsError(f"environment variable {name} must be a number") from None
+    max_receive_count, zendesk_timeout = int(numbers["MAX_RECEIVE_COUNT"]), numbers["ZENDESK_TIMEOUT_SECONDS"]
     if max_receive_count < 1 or not 0 < zendesk_timeout <= 60:
         raise SettingsError("MAX_RECEIVE_COUNT must be at least 1 and ZENDESK_TIMEOUT_SECONDS within (0, 60]")
 
@@ -104,6 +111,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         queue_url=env.get("QUEUE_URL", "").strip() or None,
         max_receive_count=max_receive_count,
         zendesk_timeout=zendesk_timeout,
+        alerts_topic_arn=env.get("ALERTS_TOPIC_ARN", "").strip() or None,
+        maintenance_interval=numbers["MAINTENANCE_INTERVAL_MINUTES"] * 60,
+        sweep_min_age=numbers["SWEEP_MIN_AGE_SECONDS"],
     )
 
 

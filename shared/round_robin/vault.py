@@ -102,13 +102,19 @@ class TokenVault:
         self._remember(subdomain, credentials, now)
         return credentials
 
-    def save(self, subdomain: str, credentials: Credentials) -> None:
-        """Replace the account's secret (creating it on first connect); the cache then holds the new value."""
+    def save(self, subdomain: str, credentials: Credentials, *, forget_previous: bool = False) -> None:
+        """Replace the account's secret (creating it on first connect); the cache then holds the new value.
+
+        `forget_previous` also takes the AWSPREVIOUS label off the version replaced, so Secrets Manager deletes
+        it (used when an API token is replaced by OAuth: the token must not linger in the version history).
+        """
         name = self.secret_name(subdomain)
         value = credentials.to_json()
         try:
             try:
-                self._sm.put_secret_value(SecretId=name, SecretString=value)
+                answer = self._sm.put_secret_value(SecretId=name, SecretString=value)
+                if forget_previous:
+                    self._drop_previous(name, answer["VersionId"])
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
                     raise
@@ -121,6 +127,13 @@ class TokenVault:
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "saving the account's secret") from exc
         self._remember(subdomain, credentials, self._clock())
+
+    def _drop_previous(self, name: str, current_version: str) -> None:
+        versions = self._sm.list_secret_version_ids(SecretId=name).get("Versions", [])
+        for version in versions:
+            if "AWSPREVIOUS" in version.get("VersionStages", []) and version["VersionId"] != current_version:
+                self._sm.update_secret_version_stage(SecretId=name, VersionStage="AWSPREVIOUS",
+                                                     RemoveFromVersionId=version["VersionId"])
 
     def forget(self, subdomain: str) -> None:
         """Drop the cached copy (after another process may have rotated the tokens)."""

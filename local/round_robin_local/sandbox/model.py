@@ -218,7 +218,7 @@ class Sandbox:
 
     def issue_token(self, account: Account, client: str, user_id: int, scopes: list[str], *,
                     expires_in: int | None = None, refresh_expires_in: int | None = None,
-                    with_refresh: bool = True) -> Token:
+                    with_refresh: bool = True, expires: bool = True) -> Token:
         now = self.clock.now()
         access_life = _clamp(expires_in, ACCESS_TOKEN_LIFETIME, ACCESS_TOKEN_RANGE)
         refresh_life = _clamp(refresh_expires_in, REFRESH_TOKEN_LIFETIME, REFRESH_TOKEN_RANGE)
@@ -230,7 +230,7 @@ class Sandbox:
             user_id=user_id,
             scopes=scopes,
             created_at=now,
-            expires_at=now + access_life,
+            expires_at=now + access_life if expires else None,
             refresh_expires_at=now + refresh_life if with_refresh else None,
         )
         account.tokens[token.access_token] = token

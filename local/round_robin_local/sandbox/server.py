@@ -27,6 +27,7 @@ from round_robin_local.sandbox.model import (
     Account,
     AuthCode,
     Fault,
+    OAuthClientRecord,
     Sandbox,
     Token,
 )
@@ -321,7 +322,7 @@ class SandboxApp:
     @staticmethod
     def _authorize_scope(method: str, parts: list[str], user: dict[str, Any], scopes: list[str]) -> None:
         resource = parts[0] if parts else ""
-        if resource == "oauth" and parts[1:2] == ["tokens"]:
+        if resource == "oauth" and parts[1:2] == ["tokens"] and method != "POST":
             return  # a token may always read and revoke itself (checked in the handler)
         access = "read" if method in ("GET", "HEAD") else "write"
         allowed = access in scopes or (resource in SCOPED_RESOURCES and f"{resource}:{access}" in scopes)
@@ -369,6 +370,12 @@ class SandboxApp:
                 return _json({"token": self._token_view(account, self._current_token(request, account))})
             case ["oauth", "tokens", token_id] if method == "DELETE":
                 return self._revoke(request, account, user, token_id)
+            case ["oauth", "tokens"] if method == "POST":
+                return self._create_token(request, account, user)
+            case ["oauth", "clients"] if method == "GET":
+                return self._list(request, account, "clients", [self._client_view(c) for c in account.clients.values()])
+            case ["oauth", "clients"] if method == "POST":
+                return self._create_client(request, account, user)
             case ["webhooks", *rest]:
                 return self.webhooks(request, account, user, rest)
             case ["triggers", *rest]:
@@ -413,6 +420,40 @@ class SandboxApp:
             raise ApiError(403, {"error": "Forbidden", "description": "You do not have access to this page."})
         self.sandbox.revoke(account, target)
         return Response(status=204)
+
+    @staticmethod
+    def _client_view(client: OAuthClientRecord) -> dict[str, Any]:
+        return {"id": client.id, "identifier": client.identifier, "name": client.name, "kind": client.kind,
+                "redirect_uri": client.redirect_uris}
+
+    def _create_client(self, request: Request, account: Account, user: dict[str, Any]) -> Response:
+        spec = self._body(request, "client")
+        identifier, name = str(spec.get("identifier") or "").strip(), str(spec.get("name") or "").strip()
+        if not identifier or not name:
+            raise _record_invalid("Name and identifier are required", "identifier")
+        if identifier in account.clients:
+            raise _record_invalid("Identifier: has already been taken", "identifier")
+        kind = spec.get("kind", "confidential")
+        if kind not in ("public", "confidential"):
+            raise _record_invalid("Kind: is invalid", "kind")
+        client = OAuthClientRecord(id=self.sandbox.next_id(), identifier=identifier, name=name, kind=kind,
+                                   secret=secrets.token_hex(32), redirect_uris=list(spec.get("redirect_uri") or []))
+        account.clients[identifier] = client
+        return _json({"client": {**self._client_view(client), "secret": client.secret, "user_id": user["id"]}}, 201)
+
+    def _create_token(self, request: Request, account: Account, user: dict[str, Any]) -> Response:
+        """The OAuth Tokens API: an access token for a client, no refresh token, no expiry (admins only)."""
+        if user["role"] != "admin":
+            raise ApiError(403, {"error": "Forbidden", "description": "You do not have access to this page."})
+        spec = self._body(request, "token")
+        client = next((c for c in account.clients.values() if c.id == _int(spec.get("client_id"))), None)
+        if client is None:
+            raise _record_invalid("Client: is invalid", "client_id")
+        scopes = [str(s) for s in spec.get("scopes") or ["read", "write"]]
+        token = self.sandbox.issue_token(account, client.identifier, user["id"], scopes, with_refresh=False,
+                                         expires=False)
+        view = self._token_view(account, token)
+        return _json({"token": {**view, "full_token": token.access_token, "refresh_token": None}}, 201)
 
     def _list(self, request: Request, account: Account, key: str, records: list[dict[str, Any]]) -> Response:
         """Cursor pagination (page[size], page[after]) or, without page[...] parameters, offset pagination."""
@@ -801,6 +842,14 @@ class SandboxApp:
                 return _json({"deliveries": account.deliveries})
             case ["requests"] if request.method == "GET":
                 return _json({"requests": account.request_log})
+            case ["api-tokens"] if request.method == "POST":
+                # Admin Center's "add API token", for tests and the demo of the migration.
+                user_id = int(body["user_id"])
+                if user_id not in account.users:
+                    raise _not_found()
+                token = secrets.token_hex(20)
+                account.api_tokens[token] = user_id
+                return _json({"api_token": token, "email": account.users[user_id]["email"]}, 201)
             case ["session"] if request.method == "POST":
                 account.signed_in_user_id = int(body["user_id"])
                 return _json({"signed_in_user_id": account.signed_in_user_id})
