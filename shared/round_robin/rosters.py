@@ -15,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from round_robin.aws import storage_error
 from round_robin.dynamo import conditional_write, deserialize, serialize
+from round_robin.errors import StorageError
 from round_robin.registry import account_pk
 
 ACCOUNT_WIDE = "*"
@@ -71,6 +72,25 @@ def merge_members(previous: Iterable[Member], current: Iterable[Member]) -> tupl
     kept = [now[m.id] for m in previous if m.id in now]
     kept_ids = {m.id for m in kept}
     return tuple(kept + [m for m in now.values() if m.id not in kept_ids])
+
+
+def rebase_position(previous: tuple[Member, ...], position: int, current: tuple[Member, ...]) -> int:
+    """The counter value under which `current` continues the rotation where `previous` stood.
+
+    With counter value p the next assignment goes to index p % k. When members leave or join, that mapping
+    would shift and skip (or repeat) someone; instead the agent who was next stays next: the first member, from
+    the one that was next onwards in the old order, who is still in the roster. Newcomers, at the end, wait
+    their turn.
+    """
+    if not previous or not current:
+        return 0
+    staying = {m.id for m in current}
+    start = position % len(previous)
+    for offset in range(len(previous)):
+        candidate = previous[(start + offset) % len(previous)]
+        if candidate.id in staying:
+            return next(i for i, m in enumerate(current) if m.id == candidate.id)
+    return 0
 
 
 def _group_sort_key(group_id: str) -> tuple[int, str]:
@@ -135,25 +155,7 @@ class RosterStore:
         stored: list[Roster] = []
         try:
             for roster in imported:
-                old = previous.pop(roster.group_id, None)
-                members = merge_members(old.members, roster.members) if old else roster.members
-                self._dynamodb.update_item(
-                    TableName=self._table,
-                    Key=serialize({"pk": account_pk(subdomain), "sk": f"ROSTER#{roster.group_id}"}),
-                    UpdateExpression=(
-                        "SET group_id = :gid, group_name = :name, members = :members, updated_at = :now, "
-                        "#position = if_not_exists(#position, :zero)"
-                    ),
-                    ExpressionAttributeNames={"#position": "position"},
-                    ExpressionAttributeValues=serialize({
-                        ":gid": roster.group_id,
-                        ":name": roster.group_name,
-                        ":members": [{"id": m.id, "name": m.name} for m in members],
-                        ":now": int(now),
-                        ":zero": 0,
-                    }),
-                )
-                stored.append(Roster(roster.group_id, roster.group_name, members, old.position if old else 0))
+                stored.append(self._store(subdomain, roster, previous.pop(roster.group_id, None), now))
             for gone in previous.values() if prune else ():
                 self._dynamodb.delete_item(
                     TableName=self._table,
@@ -162,6 +164,49 @@ class RosterStore:
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "saving the rosters") from exc
         return stored
+
+    def _store(self, subdomain: str, roster: Roster, old: Roster | None, now: float, attempts: int = 5) -> Roster:
+        """Write one roster; when its members change, re-base the counter in the same conditional write (it must
+        not have moved since we read it: a concurrent assignment makes us read again and retry)."""
+        key = serialize({"pk": account_pk(subdomain), "sk": f"ROSTER#{roster.group_id}"})
+        for _ in range(attempts):
+            members = merge_members(old.members, roster.members) if old else roster.members
+            values: dict[str, Any] = {
+                ":gid": roster.group_id, ":name": roster.group_name, ":now": int(now),
+                ":members": [{"id": m.id, "name": m.name} for m in members],
+            }
+            update = "SET group_id = :gid, group_name = :name, members = :members, updated_at = :now"
+            if old is None:
+                position, condition = 0, "attribute_not_exists(#position)"
+                update += ", #position = :position"
+                values[":position"] = 0
+            elif [m.id for m in members] == [m.id for m in old.members]:
+                position, condition = old.position, None  # same people: the counter is left alone
+            else:
+                position = rebase_position(old.members, old.position, members)
+                condition = "#position = :old"
+                update += ", #position = :position"
+                values.update({":position": position, ":old": old.position})
+            arguments: dict[str, Any] = {"TableName": self._table, "Key": key, "UpdateExpression": update,
+                                         "ExpressionAttributeValues": serialize(values)}
+            if "#position" in update or condition:
+                arguments["ExpressionAttributeNames"] = {"#position": "position"}
+            if condition:
+                arguments["ConditionExpression"] = condition
+            if conditional_write(lambda a=arguments: self._dynamodb.update_item(**a), "saving the rosters") is not None:
+                return Roster(roster.group_id, roster.group_name, members, position)
+            old = self._get(subdomain, roster.group_id)  # the counter moved (or the roster appeared): read again
+        raise StorageError("the rotation kept moving while the roster was being updated")
+
+    def _get(self, subdomain: str, group_id: str) -> Roster | None:
+        try:
+            answer = self._dynamodb.get_item(
+                TableName=self._table, ConsistentRead=True,
+                Key=serialize({"pk": account_pk(subdomain), "sk": f"ROSTER#{group_id}"}))
+        except (ClientError, BotoCoreError) as exc:
+            raise storage_error(exc, "reading the roster") from exc
+        item = deserialize(answer.get("Item"))
+        return _roster(item) if item else None
 
 
 def _roster(item: dict[str, Any]) -> Roster:

@@ -1,4 +1,4 @@
-from round_robin.rosters import ACCOUNT_WIDE, Member, build_rosters, is_eligible, merge_members
+from round_robin.rosters import ACCOUNT_WIDE, Member, build_rosters, is_eligible, merge_members, rebase_position
 
 
 def user(uid, role="agent", active=True, suspended=False, name=None):
@@ -33,3 +33,44 @@ def test_merge_keeps_order_of_stayers_drops_leavers_and_appends_newcomers():
     previous = [Member(3, "C"), Member(1, "A"), Member(2, "B")]
     current = [Member(1, "A2"), Member(2, "B"), Member(5, "E"), Member(4, "D")]
     assert merge_members(previous, current) == (Member(1, "A2"), Member(2, "B"), Member(5, "E"), Member(4, "D"))
+
+
+def members(*ids):
+    return tuple(Member(i, f"A{i}") for i in ids)
+
+
+def next_up(roster, position):
+    return roster[position % len(roster)].id
+
+
+def test_rebasing_keeps_the_agent_who_was_next():
+    old = members(1, 2, 3)
+    # after 4 assignments (1, 2, 3, 1), agent 2 is next
+    assert next_up(old, 4) == 2
+    assert next_up(members(1, 2, 3, 9), rebase_position(old, 4, members(1, 2, 3, 9))) == 2  # newcomer waits
+    assert next_up(members(1, 2), rebase_position(old, 4, members(1, 2))) == 2
+
+
+def test_when_the_next_agent_leaves_the_one_after_them_is_next():
+    old = members(1, 2, 3)
+    assert next_up(members(1, 3), rebase_position(old, 4, members(1, 3))) == 3
+    assert next_up(members(1), rebase_position(old, 5, members(1))) == 1
+
+
+def test_rebasing_an_emptied_roster_starts_over():
+    assert rebase_position(members(1, 2), 7, ()) == 0
+    assert rebase_position((), 7, members(1)) == 0
+
+
+def test_fairness_among_those_who_stay_survives_a_leaver():
+    # A, B, C rotate; B leaves after 4 assignments; over the next 6, A and C share evenly with what they had.
+    roster, position, counts = members(1, 2, 3), 0, {1: 0, 2: 0, 3: 0}
+    for _ in range(4):
+        position += 1
+        counts[roster[(position - 1) % len(roster)].id] += 1
+    new = members(1, 3)
+    position = rebase_position(roster, position, new)
+    for _ in range(6):
+        position += 1
+        counts[new[(position - 1) % len(new)].id] += 1
+    assert abs(counts[1] - counts[3]) <= 1
