@@ -19,6 +19,8 @@ from round_robin import services
 from round_robin_local.provision import table_definition
 from round_robin_local.sandbox.model import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from round_robin_local.template import load_template, resources_of
+from tests.integration.flows import connect
+from tests.support.lambda_env import load_handler
 from tests.support.zendesk import URL_TEMPLATE, FakeZendesk, start_fake_zendesk
 
 TABLE = "rr-test"
@@ -81,3 +83,26 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 def zendesk() -> Iterator[FakeZendesk]:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield start_fake_zendesk(mock, redirect_uri=f"{PUBLIC_BASE_URL}/oauth/callback")
+
+
+@pytest.fixture
+def account(aws_env, zendesk):
+    """A connected sandbox account `acme` (through the real handlers)."""
+    page, _ = connect(load_handler("oauth_start"), load_handler("oauth_callback"), zendesk)
+    assert page["statusCode"] == 200
+    services.reset()  # as a fresh worker would start
+    sandbox_account = zendesk.account()
+    return {
+        "zendesk": zendesk,
+        "model": sandbox_account,
+        "groups": {g["name"]: g["id"] for g in sandbox_account.groups.values()},
+        "users": {u["name"]: u["id"] for u in sandbox_account.users.values()},
+        "secret": _webhook_secret(aws_env),
+    }
+
+
+def _webhook_secret(aws_env) -> str:
+    from round_robin.vault import Credentials
+
+    value = aws_env.secretsmanager.get_secret_value(SecretId=f"{PREFIX}acme")["SecretString"]
+    return Credentials.from_json(value).webhook_secret

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -13,63 +11,22 @@ import pytest
 import requests
 
 from round_robin import aws, services
-from round_robin.assignments import ASSIGNED, DUPLICATE, SKIPPED, AssignmentStore, RetryLaterError
+from round_robin.assignments import ASSIGNED, DUPLICATE, SKIPPED, RetryLaterError
 from round_robin.queue import AssignmentRequest
-from round_robin.vault import Credentials
 from round_robin.webhook import signature_of
-from tests.integration.conftest import PREFIX, TABLE
-from tests.integration.flows import connect
+from tests.integration.helpers import (
+    assignee,
+    atomic_dynamodb,
+    credentials,
+    new_ticket,
+    position,
+    record,
+    request_for,
+)
 from tests.support.lambda_env import LambdaContext, http_event, load_handler
 from tests.support.logs import captured_logs
 
 ROUTE = "/webhooks/zendesk/{subdomain}"
-
-
-@pytest.fixture
-def account(aws_env, zendesk):
-    """A connected sandbox account `acme` (through the real handlers)."""
-    page, _ = connect(load_handler("oauth_start"), load_handler("oauth_callback"), zendesk)
-    assert page["statusCode"] == 200
-    services.reset()  # as a fresh worker would start
-    sandbox_account = zendesk.account()
-    return {
-        "zendesk": zendesk,
-        "model": sandbox_account,
-        "groups": {g["name"]: g["id"] for g in sandbox_account.groups.values()},
-        "users": {u["name"]: u["id"] for u in sandbox_account.users.values()},
-        "secret": credentials(aws_env).webhook_secret,
-    }
-
-
-def credentials(aws_env) -> Credentials:
-    return Credentials.from_json(aws_env.secretsmanager.get_secret_value(SecretId=f"{PREFIX}acme")["SecretString"])
-
-
-def new_ticket(account, group: str | None = "Support", **fields):
-    spec = {"subject": "Help", **fields}
-    if group:
-        spec["group_id"] = account["groups"][group]
-    zendesk = account["zendesk"]
-    with zendesk.sandbox.lock:
-        return zendesk.app.create_ticket(account["model"], spec, account["users"]["Hana Customer"], channel="web")
-
-
-def request_for(ticket_id: int) -> AssignmentRequest:
-    return AssignmentRequest(subdomain="acme", ticket_id=ticket_id, source="webhook", received_at=0.0)
-
-
-def position(aws_env, group_id) -> int:
-    item = aws_env.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "ACCOUNT#acme"},
-                                                            "sk": {"S": f"ROSTER#{group_id}"}})["Item"]
-    return int(item["position"]["N"])
-
-
-def record(ticket_id: int) -> dict:
-    return AssignmentStore(TABLE, aws.client("dynamodb")).get("acme", ticket_id)
-
-
-def assignee(account, ticket_id: int) -> int | None:
-    return account["model"].tickets[ticket_id]["assignee_id"]
 
 
 # -- the webhook receiver ------------------------------------------------------------------------------------
@@ -331,34 +288,11 @@ def test_a_401_refreshes_the_token_once_and_retries(aws_env, account):
     assert after.access_token != before.access_token and after.refresh_token != before.refresh_token
 
 
-class AtomicRequests:
-    """DynamoDB applies each request atomically; moto's in-process backend does not under threads. This
-    wrapper gives the client that guarantee (one request at a time), and nothing more."""
-
-    def __init__(self, client):
-        self._client = client
-        self._lock = threading.Lock()
-
-    def __getattr__(self, name):
-        attribute = getattr(self._client, name)
-        if not callable(attribute):
-            return attribute
-
-        def call(*args, **kwargs):
-            with self._lock:
-                return attribute(*args, **kwargs)
-
-        return call
-
-
 def test_concurrent_and_duplicate_deliveries_assign_each_ticket_once_with_spread_at_most_one(aws_env, account,
                                                                                             monkeypatch):
     tickets = [new_ticket(account, "Support")["id"] for _ in range(20)]
     deliveries = [request_for(t) for t in tickets for _ in range(2)]  # every ticket delivered twice
-    original = aws.client
-    atomic = AtomicRequests(original("dynamodb"))
-    monkeypatch.setattr(aws, "client", functools.cache(lambda s: atomic if s == "dynamodb" else original(s)))
-    services.reset()
+    atomic_dynamodb(monkeypatch)
     assigner = services.assigner()
 
     def run(request):

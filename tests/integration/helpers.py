@@ -1,0 +1,72 @@
+"""Helpers shared by the integration tests of assignment and maintenance."""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+from round_robin import aws, services
+from round_robin.assignments import AssignmentStore
+from round_robin.queue import AssignmentRequest
+from round_robin.vault import Credentials
+from tests.integration.conftest import PREFIX, TABLE
+
+
+def credentials(aws_env) -> Credentials:
+    return Credentials.from_json(aws_env.secretsmanager.get_secret_value(SecretId=f"{PREFIX}acme")["SecretString"])
+
+
+def new_ticket(account, group: str | None = "Support", **fields):
+    spec = {"subject": "Help", **fields}
+    if group:
+        spec["group_id"] = account["groups"][group]
+    zendesk = account["zendesk"]
+    with zendesk.sandbox.lock:
+        return zendesk.app.create_ticket(account["model"], spec, account["users"]["Hana Customer"], channel="web")
+
+
+def request_for(ticket_id: int) -> AssignmentRequest:
+    return AssignmentRequest(subdomain="acme", ticket_id=ticket_id, source="webhook", received_at=0.0)
+
+
+def position(aws_env, group_id) -> int:
+    item = aws_env.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "ACCOUNT#acme"},
+                                                            "sk": {"S": f"ROSTER#{group_id}"}})["Item"]
+    return int(item["position"]["N"])
+
+
+def record(ticket_id: int) -> dict:
+    return AssignmentStore(TABLE, aws.client("dynamodb")).get("acme", ticket_id)
+
+
+def assignee(account, ticket_id: int) -> int | None:
+    return account["model"].tickets[ticket_id]["assignee_id"]
+
+
+class AtomicRequests:
+    """DynamoDB applies each request atomically; moto's in-process backend does not under threads. This
+    wrapper gives the client that guarantee (one request at a time), and nothing more."""
+
+    def __init__(self, client):
+        self._client = client
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name):
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args, **kwargs):
+            with self._lock:
+                return attribute(*args, **kwargs)
+
+        return call
+
+
+
+def atomic_dynamodb(monkeypatch) -> None:
+    """Route the service's DynamoDB client through AtomicRequests (see there), then rebuild the services."""
+    original = aws.client
+    atomic = AtomicRequests(original("dynamodb"))
+    monkeypatch.setattr(aws, "client", functools.cache(lambda s: atomic if s == "dynamodb" else original(s)))
+    services.reset()
