@@ -118,7 +118,7 @@ class Maintainer:
         return report
 
     def _upkeep_tokens(self, subdomain: str) -> bool:
-        credentials = self._tokens.credentials(subdomain)
+        credentials = self._tokens.stored(subdomain)
         tokens = credentials.tokens
         if credentials.auth_method != "oauth" or tokens is None or not tokens.refresh_token:
             return False  # API-token accounts, and tokens made by the migration API, have nothing to refresh

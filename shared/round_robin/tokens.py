@@ -43,7 +43,6 @@ class TokenManager:
         self._leases = leases
         self._clock = clock
         self._sleep = sleep
-        self._owner = uuid.uuid4().hex
 
     def credentials(self, subdomain: str) -> Credentials:
         """The account's credentials, refreshed first if the access token is about to expire."""
@@ -53,6 +52,10 @@ class TokenManager:
                 and tokens.is_expired(self._clock(), EXPIRY_LEEWAY):
             credentials = self.refresh(subdomain, tokens.access_token)
         return credentials
+
+    def stored(self, subdomain: str) -> Credentials:
+        """The credentials as stored now (a fresh read, no refresh)."""
+        return self._vault.load(subdomain, fresh=True)
 
     def authorization(self, subdomain: str) -> str:
         """The Authorization header value for the account's next API call."""
@@ -65,13 +68,14 @@ class TokenManager:
         Raises ConnectionBrokenError when Zendesk no longer accepts the refresh token.
         """
         pk = account_pk(subdomain)
+        owner = uuid.uuid4().hex  # this attempt's own: concurrent callers in one process must not share it
         deadline = self._clock() + WAIT_FOR_OTHER_REFRESH
         while True:
-            if self._leases.acquire(pk, "refresh", self._owner, self._clock(), LEASE_SECONDS):
+            if self._leases.acquire(pk, "refresh", owner, self._clock(), LEASE_SECONDS):
                 try:
                     return self._refresh_holding_lease(subdomain, stale_access_token, force)
                 finally:
-                    self._leases.release(pk, "refresh", self._owner)
+                    self._leases.release(pk, "refresh", owner)
             current = self._vault.load(subdomain, fresh=True)
             if self._replaced(current, stale_access_token):
                 return current

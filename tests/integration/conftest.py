@@ -36,6 +36,12 @@ class Aws:
     state_key: str
     sqs: Any
     queue_url: str
+    operator_inbox: str
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """What the operators received on the alerts topic."""
+        answer = self.sqs.receive_message(QueueUrl=self.operator_inbox, MaxNumberOfMessages=10)
+        return [json.loads(m["Body"]) for m in answer.get("Messages", [])]
 
     def queued(self) -> list[dict[str, Any]]:
         answer = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
@@ -61,6 +67,11 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         client_secret_arn = client_secret["ARN"]
         sqs = boto3.client("sqs", region_name="us-east-1")
         queue_url = sqs.create_queue(QueueName="rr-test-assignments")["QueueUrl"]
+        sns = boto3.client("sns", region_name="us-east-1")
+        topic_arn = sns.create_topic(Name="rr-test-alerts")["TopicArn"]
+        inbox_url = sqs.create_queue(QueueName="rr-test-operators")["QueueUrl"]  # an operator subscribed
+        inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn)
         state_key = "k" * 64
         state_key_arn = secretsmanager.create_secret(Name="state-key", SecretString=state_key)["ARN"]
         for name, value in {
@@ -72,10 +83,11 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             "STATE_KEY_SECRET_ARN": state_key_arn,
             "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
             "QUEUE_URL": queue_url,
+            "ALERTS_TOPIC_ARN": topic_arn,
         }.items():
             monkeypatch.setenv(name, value)
         services.reset()
-        yield Aws(dynamodb, secretsmanager, TABLE, state_key, sqs, queue_url)
+        yield Aws(dynamodb, secretsmanager, TABLE, state_key, sqs, queue_url, inbox_url)
         services.reset()
 
 

@@ -129,6 +129,7 @@ class Account:
     delivery_faults: dict[str, int] = field(default_factory=lambda: {"drop": 0, "duplicate": 0})
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     signed_in_user_id: int | None = None
+    access_token_lifetime: int | None = None  # when the token request names none (tests: short-lived tokens)
     search_lag: float = 0.0
     account_window: RateWindow = field(default_factory=lambda: RateWindow(ACCOUNT_RATE_LIMIT))
     update_window: RateWindow = field(default_factory=lambda: RateWindow(TICKET_UPDATE_RATE_LIMIT))

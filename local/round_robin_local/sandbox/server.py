@@ -230,7 +230,7 @@ class SandboxApp:
         if code.challenge and _pkce_s256(str(data.get("code_verifier", ""))) != code.challenge:
             raise invalid
         return self.sandbox.issue_token(account, client, code.user_id, code.scopes,
-                                        expires_in=_int(data.get("expires_in")),
+                                        expires_in=_int(data.get("expires_in")) or account.access_token_lifetime,
                                         refresh_expires_in=_int(data.get("refresh_token_expires_in")))
 
     def _grant_refresh(self, account: Account, client: str, data: dict[str, Any]) -> Token:
@@ -243,7 +243,7 @@ class SandboxApp:
         # Rotation: the previous access AND refresh tokens are deleted.
         self.sandbox.revoke(account, old)
         return self.sandbox.issue_token(account, client, old.user_id, old.scopes,
-                                        expires_in=_int(data.get("expires_in")),
+                                        expires_in=_int(data.get("expires_in")) or account.access_token_lifetime,
                                         refresh_expires_in=_int(data.get("refresh_token_expires_in")))
 
     # -- API -------------------------------------------------------------------------------------------
@@ -860,6 +860,8 @@ class SandboxApp:
                     account.update_window.limit = int(body["ticket_updates"])
                 if "search_lag" in body:
                     account.search_lag = float(body["search_lag"])
+                if "access_token_lifetime" in body:
+                    account.access_token_lifetime = int(body["access_token_lifetime"])
                 if "window" in body:
                     account.account_window.window = account.update_window.window = float(body["window"])
                 return _json({"account": account.account_window.limit, "ticket_updates": account.update_window.limit})

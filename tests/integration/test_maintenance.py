@@ -1,0 +1,365 @@
+"""Keeping connections healthy: the scheduled maintenance, single-flight refresh, broken connections,
+re-sync, the missed-ticket sweep, and migration from API tokens. AWS via moto, Zendesk via the sandbox."""
+
+from __future__ import annotations
+
+import base64
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from botocore.exceptions import ClientError
+
+from round_robin import aws, services
+from round_robin.assignments import ASSIGNED, PARKED, Assigner
+from round_robin.leases import LeaseStore
+from round_robin.maintenance import Maintainer
+from round_robin.oauth import OAuthClient
+from round_robin.queue import AssignmentRequest
+from round_robin.registry import AccountRegistry
+from round_robin.tokens import TokenManager
+from round_robin.vault import TokenVault
+from tests.integration.conftest import PREFIX, PUBLIC_BASE_URL, TABLE
+from tests.integration.flows import connect
+from tests.integration.helpers import assignee, atomic_dynamodb, credentials, new_ticket, request_for
+from tests.support.lambda_env import LambdaContext, load_handler
+
+
+def token_calls(zendesk) -> int:
+    return len(zendesk.calls("POST", "/oauth/tokens"))
+
+
+def status_of(subdomain="acme"):
+    return services.registry().get(subdomain)
+
+
+class SimulatedServices:
+    """The service's parts on the sandbox's clock, so that an hour can pass in a second."""
+
+    def __init__(self, zendesk) -> None:
+        settings = services.get_settings()
+        clock = zendesk.sandbox.clock.now
+        dynamodb = aws.client("dynamodb")
+        self.vault = TokenVault(settings.secret_prefix, aws.client("secretsmanager"), clock=clock)
+        oauth = OAuthClient(base_url_for=settings.zendesk_base_url, client_id=settings.client_id,
+                            client_secret=lambda: services.client_secret(settings), session=services.http_session(),
+                            clock=clock)
+        self.tokens = TokenManager(vault=self.vault, oauth=oauth, leases=LeaseStore(TABLE, dynamodb), clock=clock)
+        zendesk_factory = services.zendesk_factory(settings, max_retry_wait=0)
+        self.assigner = Assigner(store=services.assignment_store(), rosters=services.rosters(), tokens=self.tokens,
+                                 zendesk=zendesk_factory, clock=clock)
+        self.maintainer = Maintainer(registry=services.registry(), tokens=self.tokens, rosters=services.rosters(),
+                                     assignments=services.assignment_store(), queue=services.queue(),
+                                     health=services.health(), zendesk=zendesk_factory, interval=600,
+                                     sweep_min_age=180, clock=clock)
+
+
+# -- single-flight refresh -----------------------------------------------------------------------------------
+
+def test_many_concurrent_callers_with_an_expired_token_cause_exactly_one_refresh(aws_env, account, monkeypatch):
+    atomic_dynamodb(monkeypatch)
+    zendesk = account["zendesk"]
+    before = credentials(aws_env).tokens
+    zendesk.sandbox.clock.offset += 1800  # the access token has expired, on both sides
+    parts = SimulatedServices(zendesk)
+    calls_before = token_calls(zendesk)
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        seen = list(pool.map(lambda _: parts.tokens.authorization("acme"), range(24)))
+
+    assert token_calls(zendesk) - calls_before == 1
+    after = credentials(aws_env).tokens
+    assert after.access_token != before.access_token
+    assert set(seen) == {f"Bearer {after.access_token}"}
+
+
+def test_five_minute_tokens_stay_valid_through_an_hour_of_simulated_time(aws_env, zendesk):
+    zendesk.account().access_token_lifetime = 300
+    page, _ = connect(load_handler("oauth_start"), load_handler("oauth_callback"), zendesk)
+    assert page["statusCode"] == 200
+    services.reset()
+    parts = SimulatedServices(zendesk)
+    model = zendesk.account()
+    support = next(g["id"] for g in model.groups.values() if g["name"] == "Support")
+    hana = next(u["id"] for u in model.users.values() if u["name"] == "Hana Customer")
+
+    outcomes = []
+    for minute in range(0, 61, 2):
+        zendesk.sandbox.clock.offset = minute * 60
+        if minute % 10 == 0:
+            parts.maintainer.run()  # the schedule, every 10 minutes
+        with zendesk.sandbox.lock:
+            ticket = zendesk.app.create_ticket(model, {"subject": f"at {minute}", "group_id": support}, hana,
+                                               channel="web")
+        outcomes.append(parts.assigner.assign(request_for(ticket["id"])).status)
+
+    assert outcomes == [ASSIGNED] * 31
+    assert status_of().status == "connected"
+    assert credentials(aws_env).tokens.access_expires_at > zendesk.sandbox.clock.now()
+
+
+# -- refresh faults ------------------------------------------------------------------------------------------
+
+def test_a_zendesk_outage_during_refresh_is_retried_and_the_account_stays_connected(aws_env, account):
+    zendesk = account["zendesk"]
+    zendesk.sandbox.clock.offset += 1500  # the token expires before the next run: refresh due
+    parts = SimulatedServices(zendesk)
+    zendesk.override("POST", r"/oauth/tokens$", status=503, times=2)  # the client's own retries absorb two
+
+    (report,) = parts.maintainer.run()
+
+    assert report["refreshed"] is True and report["status"] == "connected" and report["errors"] == []
+
+
+def test_a_longer_outage_fails_the_run_for_that_account_only_and_the_next_run_refreshes(aws_env, account):
+    zendesk = account["zendesk"]
+    zendesk.sandbox.clock.offset += 1500
+    parts = SimulatedServices(zendesk)
+    before = credentials(aws_env).tokens.access_token
+    zendesk.override("POST", r"/oauth/tokens$", status=503, times=3)
+
+    (failed,) = parts.maintainer.run()
+    assert failed["refreshed"] is False and failed["errors"] and status_of().status == "connected"
+    assert credentials(aws_env).tokens.access_token == before  # nothing was lost
+
+    (retried,) = parts.maintainer.run()
+    assert retried["refreshed"] is True and credentials(aws_env).tokens.access_token != before
+
+
+class ThrottledOnce:
+    """Secrets Manager answering ThrottlingException to the first PutSecretValue (botocore's own retries used)."""
+
+    def __init__(self, client):
+        self._client = client
+        self.throttled = 0
+
+    def put_secret_value(self, **kwargs):
+        if self.throttled < 1:
+            self.throttled += 1
+            raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+                              "PutSecretValue")
+        return self._client.put_secret_value(**kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def test_secrets_manager_throttling_while_storing_a_refresh_is_retried(aws_env, account):
+    zendesk = account["zendesk"]
+    zendesk.sandbox.clock.offset += 1500
+    parts = SimulatedServices(zendesk)
+    throttled = ThrottledOnce(aws.client("secretsmanager"))
+    parts.vault._sm = throttled
+    before = credentials(aws_env).tokens.access_token
+
+    (report,) = parts.maintainer.run()
+
+    assert throttled.throttled == 1
+    assert report["refreshed"] is True and status_of().status == "connected"
+    stored = credentials(aws_env).tokens.access_token
+    assert stored != before and f"Bearer {stored}" == f"Bearer {next(iter(zendesk.account().tokens))}"
+
+
+def test_an_idle_accounts_refresh_token_is_renewed_at_two_thirds_of_its_life(aws_env, account):
+    zendesk = account["zendesk"]
+    parts = SimulatedServices(zendesk)
+    first = credentials(aws_env).tokens
+    zendesk.sandbox.clock.offset += 19 * 86400  # 19 of 30 days: not yet two thirds
+    credentials_now = parts.vault.load("acme", fresh=True)
+    assert credentials_now.tokens.refresh_token_age(zendesk.sandbox.clock.now()) < 2 / 3
+    zendesk.sandbox.clock.offset += 2 * 86400  # 21 days
+
+    (report,) = parts.maintainer.run()
+
+    assert report["refreshed"] is True
+    assert credentials(aws_env).tokens.refresh_token != first.refresh_token
+
+
+# -- broken connections --------------------------------------------------------------------------------------
+
+def test_a_revoked_connection_is_detected_in_one_run_then_restored_by_reconnecting(aws_env, account):
+    zendesk, model = account["zendesk"], account["model"]
+    model.tokens.clear()
+    model.refresh_tokens.clear()  # an admin revoked the service's access in Zendesk
+
+    (report,) = services.maintainer().run()
+
+    assert report["status"] == "needs_reconnect" and report["health"] == "invalid_grant"
+    account_record = status_of()
+    assert account_record.status == "needs_reconnect" and account_record.broken_reason == "invalid_grant"
+    (notification,) = aws_env.notifications()
+    assert "Reconnect acme.zendesk.com" in notification["Subject"]
+    assert f"{PUBLIC_BASE_URL}/oauth/start?subdomain=acme" in notification["Message"]
+
+    # a new ticket meanwhile is acknowledged and parked
+    ticket = new_ticket(account)
+    assert services.assigner().assign(request_for(ticket["id"])).status == PARKED
+    assert assignee(account, ticket["id"]) is None
+
+    # reconnecting restores the account and queues the parked ticket, which then gets assigned
+    page, _ = connect(load_handler("oauth_start"), load_handler("oauth_callback"), zendesk)
+    assert page["statusCode"] == 200 and "parked" in page["body"]
+    assert status_of().status == "connected" and status_of().broken_reason is None
+    (queued,) = aws_env.queued()
+    assert queued["ticket_id"] == ticket["id"] and queued["source"] == "reconnect"
+    services.reset()
+    assert services.assigner().assign(AssignmentRequest.from_json(json.dumps(queued))).status == ASSIGNED
+    assert assignee(account, ticket["id"]) is not None
+
+
+def test_the_connecting_user_losing_admin_marks_the_account_once(aws_env, account):
+    model = account["model"]
+    model.users[account["users"]["Ada Admin"]]["role"] = "agent"
+
+    first, = services.maintainer().run()
+    second, = services.maintainer().run()
+
+    assert first["status"] == "needs_reconnect" and first["health"] == "not_admin"
+    assert second["status"] == "needs_reconnect"
+    assert len(aws_env.notifications()) == 1  # one page, not one per run
+
+
+def test_a_parked_ticket_flags_the_account_from_the_worker(aws_env, account):
+    model = account["model"]
+    model.tokens.clear()
+    model.refresh_tokens.clear()
+    ticket = new_ticket(account)
+    event_record = {"messageId": "m1", "receiptHandle": "r1", "body": request_for(ticket["id"]).to_json(),
+                    "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "md5OfBody": "",
+                    "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+                    "awsRegion": "us-east-1"}
+
+    result = load_handler("assign_ticket").lambda_handler({"Records": [event_record]}, LambdaContext())
+
+    assert result == {"batchItemFailures": []}  # parked, not retried
+    assert status_of().status == "needs_reconnect"
+    assert len(aws_env.notifications()) == 1
+
+
+# -- agents re-sync ------------------------------------------------------------------------------------------
+
+def test_resync_drops_leavers_and_demoted_agents_adds_newcomers_at_the_end_and_keeps_whos_next(aws_env, account):
+    zendesk, model, users = account["zendesk"], account["model"], account["users"]
+    support = account["groups"]["Support"]
+    first = [services.assigner().assign(request_for(new_ticket(account)["id"])).choice.agent.name for _ in range(2)]
+    assert first == ["Ada Admin", "Ben Agent"]  # Cleo is next
+    model.users[users["Ben Agent"]]["suspended"] = True
+    zed = zendesk.sandbox.add_user(model, "Zed Newcomer", "agent")
+    zendesk.sandbox.add_membership(model, zed["id"], support)
+    model.users[users["Eve Agent"]]["role"] = "end-user"  # demoted
+
+    (report,) = services.maintainer().run()
+
+    assert report["roster_changes"]["joined"] >= 1 and report["roster_changes"]["left"] >= 2
+    rosters = {r.group_name: [m.name for m in r.members] for r in services.rosters().list("acme")}
+    assert rosters["Support"] == ["Ada Admin", "Cleo Agent", "Zed Newcomer"]
+    assert "Eve Agent" not in rosters["Billing"]
+    services.reset()
+    after = [services.assigner().assign(request_for(new_ticket(account)["id"])).choice.agent.name for _ in range(3)]
+    assert after == ["Cleo Agent", "Zed Newcomer", "Ada Admin"]
+
+
+# -- the missed-ticket sweep ---------------------------------------------------------------------------------
+
+def test_the_sweep_queues_a_ticket_whose_webhook_never_came_and_only_once(aws_env, account):
+    zendesk = account["zendesk"]
+    handled = new_ticket(account)
+    services.assigner().assign(request_for(handled["id"]))
+    missed = new_ticket(account)  # its webhook was lost
+    zendesk.sandbox.clock.offset += 600  # both are 10 minutes old now
+    parts = SimulatedServices(zendesk)
+
+    (report,) = parts.maintainer.run()
+
+    assert report["swept"] == 1
+    (queued,) = aws_env.queued()
+    assert (queued["ticket_id"], queued["source"]) == (missed["id"], "sweep")
+    assert parts.assigner.assign(AssignmentRequest.from_json(json.dumps(queued))).status == ASSIGNED
+    aws_env.sqs.purge_queue(QueueUrl=aws_env.queue_url)
+    (again,) = parts.maintainer.run()
+    assert again["swept"] == 0
+
+
+def test_the_sweep_leaves_young_tickets_to_their_webhooks(aws_env, account):
+    new_ticket(account)
+    (report,) = services.maintainer().run()
+    assert report["swept"] == 0 and aws_env.queued() == []
+
+
+# -- API tokens and migration --------------------------------------------------------------------------------
+
+@pytest.fixture
+def api_token_account(aws_env, zendesk):
+    model = zendesk.account()
+    ada = next(u for u in model.users.values() if u["name"] == "Ada Admin")
+    model.api_tokens["legacy-api-token"] = ada["id"]
+    report = services.connector().connect_with_api_token("acme", email=ada["email"], api_token="legacy-api-token",
+                                                         webhook_base_url=PUBLIC_BASE_URL)
+    assert report.auth_method == "api_token"
+    services.reset()
+    return {"zendesk": zendesk, "model": model, "ada": ada}
+
+
+def secret_versions(aws_env) -> list[dict]:
+    return aws_env.secretsmanager.list_secret_version_ids(SecretId=f"{PREFIX}acme")["Versions"]
+
+
+def test_an_api_token_account_assigns_tickets_with_basic_auth(aws_env, api_token_account):
+    zendesk, model = api_token_account["zendesk"], api_token_account["model"]
+    support = next(g["id"] for g in model.groups.values() if g["name"] == "Support")
+    with zendesk.sandbox.lock:
+        ticket = zendesk.app.create_ticket(model, {"subject": "x", "group_id": support}, api_token_account["ada"]["id"],
+                                           channel="web")
+    assert services.assigner().assign(request_for(ticket["id"])).status == ASSIGNED
+    put = zendesk.calls("PUT", f"/tickets/{ticket['id']}")[-1]
+    assert put.request.headers["Authorization"].startswith("Basic ")
+    assert base64.b64decode(put.request.headers["Authorization"][6:]).decode().endswith("/token:legacy-api-token")
+
+
+def test_migration_by_command_switches_to_oauth_deletes_the_api_token_and_is_idempotent(aws_env, api_token_account):
+    zendesk = api_token_account["zendesk"]
+
+    first = services.migrator().migrate("acme")
+    second = services.migrator().migrate("acme")
+
+    assert first.changed is True and first.token_id
+    assert second.changed is False and "already" in second.detail
+    stored = credentials(aws_env)
+    assert stored.auth_method == "oauth" and stored.api_token is None and stored.tokens.access_token
+    assert services.registry().get("acme").auth_method == "oauth"
+    assert all("AWSPREVIOUS" not in v.get("VersionStages", []) for v in secret_versions(aws_env))
+    assert len(zendesk.account().clients) == 1  # the service's client was found, not created again
+    assert len([t for t in zendesk.account().tokens.values() if t.expires_at is None]) == 1
+    assert all("legacy-api-token" not in json.dumps(i) for i in aws_env.items())
+    ticket = new_ticket({**api_token_account, "groups": {"Support": next(
+        g["id"] for g in zendesk.account().groups.values() if g["name"] == "Support")},
+        "users": {"Hana Customer": api_token_account["ada"]["id"]}})
+    services.reset()
+    assert services.assigner().assign(request_for(ticket["id"])).status == ASSIGNED
+
+
+def test_migration_by_link_switches_to_oauth_and_a_second_run_changes_nothing_more(aws_env, api_token_account):
+    zendesk = api_token_account["zendesk"]
+    handlers = load_handler("oauth_start"), load_handler("oauth_callback")
+
+    page, _ = connect(*handlers, zendesk)
+    assert page["statusCode"] == 200 and "API token was deleted" in page["body"]
+    stored = credentials(aws_env)
+    assert stored.auth_method == "oauth" and stored.api_token is None
+    assert all("AWSPREVIOUS" not in v.get("VersionStages", []) for v in secret_versions(aws_env))
+
+    again, _ = connect(*handlers, zendesk)
+    assert again["statusCode"] == 200 and "API token" not in again["body"]
+    assert len(zendesk.account().webhooks) == 1 and len(zendesk.account().triggers) == 1
+    assert services.registry().get("acme").auth_method == "oauth"
+
+
+def test_registering_an_api_token_for_an_oauth_account_is_refused(aws_env, account):
+    from round_robin.connect import AlreadyOnOAuthError
+
+    with pytest.raises(AlreadyOnOAuthError):
+        services.connector().connect_with_api_token("acme", email="x@y", api_token="t", webhook_base_url="https://x")
+
+
+def test_registry_lists_accounts(aws_env, account):
+    assert [a.subdomain for a in AccountRegistry(TABLE, aws.client("dynamodb")).list()] == ["acme"]
