@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--stack", help="a deployed CloudFormation stack's name")
     where.add_argument("--local", metavar="URL", help="the local stack's API URL, e.g. http://127.0.0.1:3000")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--verbose", action="store_true", help="show the service's log lines (on stderr)")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("accounts", help="list accounts: auth method, status, token expiry, last refresh, "
                                          "last assignment, health").set_defaults(run=accounts)
@@ -156,6 +157,11 @@ def main(argv: list[str] | None = None) -> int:
     command.add_argument("--none", action="store_true", help="exclude nobody")
     command.set_defaults(run=exclude)
     args = parser.parse_args(argv)
+    # The service's structured log lines go to stderr here, so that stdout holds only the command's answer.
+    from round_robin.observability import logger
+
+    logger.registered_handler.setStream(sys.stderr)
+    logger.setLevel("INFO" if args.verbose else "WARNING")
 
     try:
         if args.local:

@@ -61,6 +61,18 @@ class Stack:
     def sandbox_control(self, subdomain: str, what: str, body: dict[str, Any]) -> None:
         requests.post(f"{self.sandbox}/_sandbox/accounts/{subdomain}/{what}", json=body, timeout=10).raise_for_status()
 
+    def invoke(self, function: str, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run a scheduled function now (POST /_local/invoke/<function>)."""
+        answer = requests.post(f"{self.url}/_local/invoke/{function}", json=event or {}, timeout=120)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """The operator's command line against this stack."""
+        command = [str(Path(sys.executable).with_name("round-robin")), "--local", self.url, *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, **(env or {})})
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -77,7 +89,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     log_path = tmp_path_factory.mktemp("stack") / "stack.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZENDESK_", "PUBLIC_BASE_URL", "AWS_"))}
     # Log everything the service logs, at its most verbose, so the secrets test sees the worst case.
-    env.update({"PORT": str(port), "LOG_LEVEL": "DEBUG", "LOCAL_LOG_LEVEL": "DEBUG", "PYTHONUNBUFFERED": "1"})
+    env.update({"PORT": str(port), "LOG_LEVEL": "DEBUG", "LOCAL_LOG_LEVEL": "DEBUG", "PYTHONUNBUFFERED": "1",
+                # the sweep takes tickets older than this; 3 minutes by default, too long for a test
+                "SWEEP_MIN_AGE_SECONDS": "2"})
     with log_path.open("wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "round_robin_local", "run"], env=env, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
