@@ -5,6 +5,7 @@ tickets per agent and the spread."""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import Counter
@@ -64,6 +65,7 @@ def run_demo(port: int | None = None) -> int:
     # Keep the handlers' JSON logs and metrics out of the demo's output (`make run` shows them).
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    logging.getLogger("round_robin_local.access").setLevel(logging.WARNING)
     chosen = port if port is not None else int(os.environ.get("PORT") or 0)
     config = StackConfig.from_env(port=chosen, zendesk_url_template=None)
     stack = LocalStack(config).start()

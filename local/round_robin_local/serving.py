@@ -14,6 +14,8 @@ access_log = logging.getLogger("round_robin_local.access")
 
 class QuietRequestHandler(WSGIRequestHandler):
     def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        if getattr(self.server, "access_log", True) is False:
+            return
         path = self.path.split("?", 1)[0]
         access_log.info("%s %s %s", self.command, path, getattr(code, "value", code))
 
@@ -25,8 +27,9 @@ class QuietRequestHandler(WSGIRequestHandler):
 class LoopbackServer:
     """A WSGI app on 127.0.0.1:<port> (0 = any free port) served by a daemon thread."""
 
-    def __init__(self, app: Any, port: int = 0, name: str = "http") -> None:
+    def __init__(self, app: Any, port: int = 0, name: str = "http", *, access_log: bool = True) -> None:
         self._server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietRequestHandler)
+        self._server.access_log = access_log  # type: ignore[attr-defined]
         self.port = self._server.server_port
         self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
 

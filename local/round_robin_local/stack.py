@@ -95,7 +95,7 @@ class LocalStack:
         self.emulator_url = f"http://{host}:{port}"
         # The handlers reach the emulator through a proxy that counts their AWS calls (see aws_proxy.py).
         self.counter = CountingProxy(self.emulator_url)
-        self.proxy = LoopbackServer(self.counter, name="aws-proxy")
+        self.proxy = LoopbackServer(self.counter, name="aws-proxy", access_log=False)
         self.proxy.start()
         os.environ.update({
             "AWS_ENDPOINT_URL": self.proxy.url,
