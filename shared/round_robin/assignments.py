@@ -25,7 +25,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from round_robin.aws import storage_error
-from round_robin.dynamo import conditional_write, deserialize, serialize
+from round_robin.dynamo import conditional_write, deserialize, query_all, serialize
 from round_robin.errors import (
     ConnectionBrokenError,
     RoundRobinError,
@@ -162,23 +162,11 @@ class AssignmentStore:
     def indexed(self, subdomain: str, status: str, *, newest_first: bool = True,
                 limit: int | None = None) -> list[dict[str, Any]]:
         """Records of `status` ASSIGNED or PARKED, by time (the gsi1 index)."""
-        kwargs: dict[str, Any] = {
-            "TableName": self._table, "IndexName": "gsi1", "KeyConditionExpression": "gsi1pk = :index",
-            "ExpressionAttributeValues": serialize({":index": f"{status.upper()}#{subdomain}"}),
-            "ScanIndexForward": not newest_first,
-        }
-        if limit:
-            kwargs["Limit"] = limit
-        items: list[dict[str, Any]] = []
-        try:
-            while True:
-                page = self._dynamodb.query(**kwargs)
-                items += [deserialize(i) or {} for i in page.get("Items", [])]
-                if limit or "LastEvaluatedKey" not in page:
-                    return items
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except (ClientError, BotoCoreError) as exc:
-            raise storage_error(exc, "reading the assignments") from exc
+        return query_all(
+            self._dynamodb, "reading the assignments", limit=limit, TableName=self._table, IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :index", ScanIndexForward=not newest_first,
+            ExpressionAttributeValues=serialize({":index": f"{status.upper()}#{subdomain}"}),
+        )
 
     def reopen(self, subdomain: str, ticket_id: int, now: float) -> bool:
         """A parked ticket becomes claimable again (after a reconnect); False if it was not parked."""

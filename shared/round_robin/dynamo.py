@@ -66,3 +66,19 @@ def conditional_write(call: Callable[[], T], action: str) -> T | None:
         raise storage_error(exc, action) from exc
     except BotoCoreError as exc:
         raise storage_error(exc, action) from exc
+
+
+def query_all(dynamodb: Any, action: str, *, limit: int | None = None, **query: Any) -> list[dict[str, Any]]:
+    """Every item a Query matches (following LastEvaluatedKey), deserialised; at most `limit` when given."""
+    if limit:
+        query["Limit"] = limit
+    items: list[dict[str, Any]] = []
+    try:
+        while True:
+            page = dynamodb.query(**query)
+            items += [deserialize(i) or {} for i in page.get("Items", [])]
+            if limit or "LastEvaluatedKey" not in page:
+                return items
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    except (ClientError, BotoCoreError) as exc:
+        raise storage_error(exc, action) from exc

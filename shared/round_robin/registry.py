@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from round_robin.aws import storage_error
-from round_robin.dynamo import conditional_write, deserialize, serialize
+from round_robin.dynamo import conditional_write, deserialize, query_all, serialize
 
 CONNECTED = "connected"
 NEEDS_RECONNECT = "needs_reconnect"
@@ -100,23 +100,10 @@ class AccountRegistry:
 
     def list(self) -> list[Account]:
         """Every account ever connected (the gsi1 index, partition ACCOUNTS), by subdomain."""
-        accounts: list[Account] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table, "IndexName": "gsi1",
-            "KeyConditionExpression": "gsi1pk = :accounts",
-            "ExpressionAttributeValues": serialize({":accounts": "ACCOUNTS"}),
-        }
-        try:
-            while True:
-                page = self._dynamodb.query(**kwargs)
-                for item in page.get("Items", []):
-                    data = deserialize(item) or {}
-                    accounts.append(_account(data["gsi1sk"], data))
-                if "LastEvaluatedKey" not in page:
-                    return accounts
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except (ClientError, BotoCoreError) as exc:
-            raise storage_error(exc, "listing the accounts") from exc
+        items = query_all(self._dynamodb, "listing the accounts", TableName=self._table, IndexName="gsi1",
+                          KeyConditionExpression="gsi1pk = :accounts",
+                          ExpressionAttributeValues=serialize({":accounts": "ACCOUNTS"}))
+        return [_account(item["gsi1sk"], item) for item in items]
 
     def mark_needs_reconnect(self, subdomain: str, reason: str, now: float) -> bool:
         """Flag a connected account as broken; True if this call changed it (so alert once, not per ticket)."""

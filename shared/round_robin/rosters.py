@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from round_robin.aws import storage_error
-from round_robin.dynamo import conditional_write, deserialize, serialize
+from round_robin.dynamo import conditional_write, deserialize, query_all, serialize
 from round_robin.errors import StorageError
 from round_robin.registry import account_pk
 
@@ -106,22 +106,11 @@ class RosterStore:
 
     def list(self, subdomain: str) -> list[Roster]:
         """Every roster of the account, account-wide last."""
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self._table,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": serialize({":pk": account_pk(subdomain), ":prefix": "ROSTER#"}),
-            "ConsistentRead": True,
-        }
-        try:
-            while True:
-                page = self._dynamodb.query(**kwargs)
-                items.extend(deserialize(i) for i in page.get("Items", []))
-                if "LastEvaluatedKey" not in page:
-                    break
-                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        except (ClientError, BotoCoreError) as exc:
-            raise storage_error(exc, "reading the rosters") from exc
+        items = query_all(
+            self._dynamodb, "reading the rosters", TableName=self._table, ConsistentRead=True,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=serialize({":pk": account_pk(subdomain), ":prefix": "ROSTER#"}),
+        )
         rosters = [_roster(i) for i in items]
         rosters.sort(key=lambda r: (r.group_id == ACCOUNT_WIDE, _group_sort_key(r.group_id)))
         return rosters
