@@ -15,10 +15,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 
-from round_robin.errors import ConnectionBrokenError, OAuthError, StorageError
+from round_robin.errors import ConnectionBrokenError, OAuthError, OAuthUnavailableError, StorageError
 from round_robin.leases import LeaseStore
 from round_robin.oauth import OAuthClient
-from round_robin.observability import logger
+from round_robin.observability import MetricUnit, logger, metrics
 from round_robin.registry import account_pk
 from round_robin.vault import Credentials, TokenVault
 
@@ -99,7 +99,11 @@ class TokenManager:
             raise ConnectionBrokenError(subdomain, "no_refresh_token")
         try:
             tokens = self._oauth.refresh(subdomain, current.tokens.refresh_token)
+        except OAuthUnavailableError:
+            metrics.add_metric(name="TokenRefreshFailed", unit=MetricUnit.Count, value=1)
+            raise
         except OAuthError as exc:
+            metrics.add_metric(name="TokenRefreshFailed", unit=MetricUnit.Count, value=1)
             if exc.error != "invalid_grant":
                 raise
             again = self._vault.load(subdomain, fresh=True)  # one re-read: did another refresh land meanwhile?
@@ -108,6 +112,7 @@ class TokenManager:
             raise ConnectionBrokenError(subdomain, "invalid_grant") from exc
         updated = replace(current, tokens=tokens)
         self._save(subdomain, updated)
+        metrics.add_metric(name="TokenRefreshed", unit=MetricUnit.Count, value=1)
         logger.info("token refreshed", subdomain=subdomain, access_expires_at=tokens.access_expires_at,
                     refresh_expires_at=tokens.refresh_expires_at)
         return updated

@@ -60,6 +60,12 @@ def test_an_api_token_account_is_registered_and_migrated_by_command_then_nothing
     ids = stack.create_tickets("e2e-migrate", "Support", 2)  # and on the OAuth token after the migration
     wait_for(lambda: all(t["assignee_id"] for t in stack.zendesk_account("e2e-migrate")["tickets"] if t["id"] in ids),
              timeout=60, what="tickets of the migrated account to be assigned")
+    stored = json.loads(stack.aws("secretsmanager").get_secret_value(
+        SecretId=f"{stack.info['secret_prefix']}e2e-migrate")["SecretString"])
+    logs = stack.log_text()
+    leaked = [name for name, value in (("API token", token), ("OAuth token", stored["tokens"]["access_token"]))
+              if value in logs]
+    assert leaked == []
 
 
 def test_an_api_token_account_migrates_by_opening_the_connect_link(stack):
