@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from round_robin.assignments import PARKED, AssignmentStore
-from round_robin.errors import NotAdminError, RoundRobinError, ZendeskError
+from round_robin.errors import AccountNotFoundError, NotAdminError, RoundRobinError, ZendeskError
 from round_robin.oauth import OAuthClient, authorize_url, code_challenge, code_verifier_for
 from round_robin.oauth_state import StateStore
 from round_robin.observability import logger
@@ -157,8 +157,11 @@ class Connector:
         credentials = replace(setup.credentials, connected_user_id=me["id"], webhook_id=setup.webhook_id,
                               webhook_secret=setup.signing_secret)
         migrating = previous is not None and previous.auth_method == "api_token" and credentials.auth_method == "oauth"
+        replaced = self._stored_credentials(subdomain) if previous is not None else None
         # A migration also drops the secret's previous version, which holds the API token.
         self._vault.save(subdomain, credentials, forget_previous=migrating)
+        if replaced is not None:
+            self._retire(subdomain, replaced, credentials)
         self._registry.save(
             Account(
                 subdomain=subdomain, status=CONNECTED, auth_method=credentials.auth_method,
@@ -188,6 +191,26 @@ class Connector:
         )
         return report
 
+
+    def _stored_credentials(self, subdomain: str) -> Credentials | None:
+        try:
+            return self._vault.load(subdomain, fresh=True)
+        except AccountNotFoundError:
+            return None
+
+    def _retire(self, subdomain: str, old: Credentials, new: Credentials) -> None:
+        """Best effort: revoke the OAuth token a reconnect replaced, so no unused grant stays valid in Zendesk.
+        (An API token replaced by a migration is the customer's and is left alone.)"""
+        if old.auth_method != "oauth" or old.tokens is None or new.tokens is None:
+            return
+        if old.tokens.access_token == new.tokens.access_token:
+            return
+        previous = self._zendesk(subdomain, lambda: f"Bearer {old.tokens.access_token}")
+        current = self._zendesk(subdomain, new.authorization)
+        try:
+            current.revoke_token(previous.current_token()["id"])
+        except (ZendeskError, KeyError) as exc:  # expired or already revoked: nothing left to retire
+            logger.info("previous token not revoked", subdomain=subdomain, reason=type(exc).__name__)
 
     def _requeue_parked(self, subdomain: str) -> int:
         """Tickets parked while the connection was broken go back to the queue."""

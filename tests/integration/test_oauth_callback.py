@@ -106,6 +106,7 @@ def test_reconnecting_replaces_tokens_updates_zendesk_in_place_and_keeps_rotatio
     assert len(account.webhooks) == 1 and len(account.triggers) == 1
     second = stored_credentials(aws_env)
     assert second.tokens.access_token != first.tokens.access_token
+    assert list(account.tokens) == [second.tokens.access_token]  # the replaced token was revoked in Zendesk
     assert second.webhook_id == first.webhook_id
     support = items_by_sk(aws_env)[f"ROSTER#{support_id}"]
     members = [m["M"]["name"]["S"] for m in support["members"]["L"]]
