@@ -42,7 +42,7 @@ from round_robin.roster_import import import_group_roster
 from round_robin.rosters import Member, RosterStore
 from round_robin.rotation import Choice, next_agent, roster_key
 from round_robin.tokens import TokenManager
-from round_robin.zendesk import ZendeskClient
+from round_robin.zendesk import ZendeskClient, ZendeskFactory
 
 RECORD_TTL = 90 * 86400
 CLAIM_LEASE = 120.0  # at least the worker's timeout; SQS's visibility timeout is longer still
@@ -204,7 +204,7 @@ class Assigner:
         store: AssignmentStore,
         rosters: RosterStore,
         tokens: TokenManager,
-        zendesk: Callable[[str, Callable[[], str]], ZendeskClient],
+        zendesk: ZendeskFactory,
         excluded_agents: Callable[[str], tuple[int, ...]] = lambda _subdomain: (),
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -288,18 +288,10 @@ class Assigner:
         try:
             return operation(attempt.client)
         except ZendeskUnauthorizedError:
-            if attempt.refreshed:
+            if attempt.refreshed:  # one refresh per attempt
                 raise ConnectionBrokenError(attempt.request.subdomain, "unauthorized") from None
             attempt.refreshed = True
-            subdomain = attempt.request.subdomain
-            credentials = self._tokens.credentials(subdomain)
-            if credentials.auth_method != "oauth" or credentials.tokens is None:
-                raise ConnectionBrokenError(subdomain, "unauthorized") from None
-            self._tokens.refresh(subdomain, credentials.tokens.access_token)
-            try:
-                return operation(attempt.client)
-            except ZendeskUnauthorizedError:
-                raise ConnectionBrokenError(subdomain, "unauthorized") from None
+            return self._tokens.after_unauthorized(attempt.request.subdomain, lambda: operation(attempt.client))
 
 
 class _Attempt:

@@ -24,10 +24,8 @@ from round_robin.rosters import Roster, RosterStore
 from round_robin.settings import Settings
 from round_robin.subdomain import normalize_subdomain
 from round_robin.vault import Credentials, TokenVault
-from round_robin.zendesk import ZendeskClient
+from round_robin.zendesk import ZendeskClient, ZendeskFactory
 from round_robin.zendesk_hooks import ensure_trigger, ensure_webhook
-
-ZendeskFactory = Callable[[str, Callable[[], str]], ZendeskClient]
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from round_robin.registry import CONNECTED, Account, AccountRegistry
 from round_robin.roster_import import import_rosters
 from round_robin.rosters import RosterStore
 from round_robin.tokens import TokenManager
-from round_robin.zendesk import ZendeskClient
+from round_robin.zendesk import ZendeskClient, ZendeskFactory
 
 REFRESH_MARGIN = 300.0  # refresh when the access token would expire within the next run + this
 REFRESH_TOKEN_AGE = 2 / 3  # of its lifetime
@@ -61,7 +61,7 @@ class Maintainer:
         assignments: AssignmentStore,
         queue: AssignmentQueue,
         health: ConnectionHealth,
-        zendesk: Callable[[str, Callable[[], str]], ZendeskClient],
+        zendesk: ZendeskFactory,
         interval: float,
         sweep_min_age: float,
         clock: Callable[[], float] = time.time,
@@ -135,14 +135,7 @@ class Maintainer:
         try:
             me = client.me()
         except ZendeskUnauthorizedError:
-            credentials = self._tokens.credentials(subdomain)
-            if credentials.tokens is None or not credentials.tokens.refresh_token:
-                raise ConnectionBrokenError(subdomain, "unauthorized") from None
-            self._tokens.refresh(subdomain, credentials.tokens.access_token)  # one retry with a fresh token
-            try:
-                me = client.me()
-            except ZendeskUnauthorizedError:
-                raise ConnectionBrokenError(subdomain, "unauthorized") from None
+            me = self._tokens.after_unauthorized(subdomain, client.me)
         if me.get("role") != "admin" or not me.get("active", True):
             raise ConnectionBrokenError(subdomain, "not_admin")
         return "ok"

@@ -22,7 +22,7 @@ from round_robin.oauth import SCOPES, TokenSet
 from round_robin.observability import logger
 from round_robin.registry import AccountRegistry
 from round_robin.vault import TokenVault
-from round_robin.zendesk import ZendeskClient
+from round_robin.zendesk import ZendeskClient, ZendeskFactory
 
 CLIENT_NAME = "Round Robin for Zendesk"
 
@@ -42,7 +42,7 @@ class MigrationReport:
 
 class Migrator:
     def __init__(self, *, vault: TokenVault, registry: AccountRegistry,
-                 zendesk: Callable[[str, Callable[[], str]], ZendeskClient], client_identifier: str,
+                 zendesk: ZendeskFactory, client_identifier: str,
                  clock: Callable[[], float] = time.time) -> None:
         self._vault = vault
         self._registry = registry

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from round_robin.tokens import TokenManager
     from round_robin.vault import TokenVault
     from round_robin.webhook import WebhookReceiver
-    from round_robin.zendesk import ZendeskClient
+    from round_robin.zendesk import ZendeskClient, ZendeskFactory
 
 SECRET_CACHE_SECONDS = 300
 
@@ -112,7 +112,7 @@ def queue() -> AssignmentQueue:
     return AssignmentQueue(aws.client("sqs"), settings.queue_url)
 
 
-def zendesk_factory(settings: Settings, *, max_retry_wait: float) -> Callable[[str, Callable[[], str]], ZendeskClient]:
+def zendesk_factory(settings: Settings, *, max_retry_wait: float) -> ZendeskFactory:
     """Makes ZendeskClients for an account, with the Marketplace headers when configured."""
     from round_robin.zendesk import ZendeskClient
 

@@ -14,13 +14,22 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TypeVar
 
-from round_robin.errors import ConnectionBrokenError, OAuthError, OAuthUnavailableError, StorageError
+from round_robin.errors import (
+    ConnectionBrokenError,
+    OAuthError,
+    OAuthUnavailableError,
+    StorageError,
+    ZendeskUnauthorizedError,
+)
 from round_robin.leases import LeaseStore
 from round_robin.oauth import OAuthClient
 from round_robin.observability import MetricUnit, logger, metrics
 from round_robin.registry import account_pk
 from round_robin.vault import Credentials, TokenVault
+
+T = TypeVar("T")
 
 EXPIRY_LEEWAY = 120.0  # refresh this long before the access token expires
 LEASE_SECONDS = 30.0
@@ -56,6 +65,22 @@ class TokenManager:
     def stored(self, subdomain: str) -> Credentials:
         """The credentials as stored now (a fresh read, no refresh)."""
         return self._vault.load(subdomain, fresh=True)
+
+    def after_unauthorized(self, subdomain: str, operation: Callable[[], T]) -> T:
+        """A Zendesk call answered 401: refresh the token once (single-flight) and run it again.
+
+        Nothing to refresh with (an API token, a token without refresh token), or a second 401, means Zendesk no
+        longer accepts the account's credentials: ConnectionBrokenError.
+        """
+        credentials = self.credentials(subdomain)
+        tokens = credentials.tokens
+        if credentials.auth_method != "oauth" or tokens is None or not tokens.refresh_token:
+            raise ConnectionBrokenError(subdomain, "unauthorized")
+        self.refresh(subdomain, tokens.access_token)
+        try:
+            return operation()
+        except ZendeskUnauthorizedError:
+            raise ConnectionBrokenError(subdomain, "unauthorized") from None
 
     def authorization(self, subdomain: str) -> str:
         """The Authorization header value for the account's next API call."""

@@ -255,3 +255,7 @@ def _describe(response: requests.Response) -> str:
     if isinstance(error, dict):  # {"error": {"title": ..., "message": ...}}
         return f"{error.get('title', '')}: {error.get('message', '')}".strip(": ")
     return ": ".join(str(p) for p in (error, payload.get("description")) if p)
+
+
+ZendeskFactory = Callable[[str, Callable[[], str]], ZendeskClient]
+"""Makes the client of an account: (subdomain, Authorization header provider) -> ZendeskClient."""
