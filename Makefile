@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 lint: install
-	$(BIN)/ruff check shared functions local tests bench
+	$(BIN)/ruff check shared functions local cli tests bench
 	$(BIN)/cfn-lint template.yaml
 
 test: lint

@@ -1,5 +1,5 @@
 """The assignment worker, consumer of the assignment queue: assigns each queued ticket exactly once (see
-round_robin/assignments.py), delaying a message by Zendesk's Retry-After or a backoff when it cannot finish
+round_robin/assignment/assigner.py), delaying a message by Zendesk's Retry-After or a backoff when it cannot finish
 now. Its sibling webhook.py receives Zendesk's deliveries and queues them.
 """
 
@@ -8,11 +8,11 @@ import random
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from round_robin import services
-from round_robin.assignments import ASSIGNED, PARKED, RetryLaterError
+from round_robin import wiring
+from round_robin.assignment.claims import ASSIGNED, PARKED, RetryLaterError
+from round_robin.aws.queue import AssignmentRequest
 from round_robin.errors import StorageError
 from round_robin.observability import MetricUnit, logger, metrics, tracer
-from round_robin.queue import AssignmentRequest
 from round_robin.settings import get_settings
 
 settings = get_settings()  # fails the cold start with a message naming a missing or bad variable
@@ -30,7 +30,7 @@ def assign_record(record: SQSRecord) -> None:
     logger.append_keys(subdomain=request.subdomain, ticket_id=request.ticket_id)
     receive_count = int(record.attributes.approximate_receive_count)
     try:
-        outcome = services.assigner().assign(request)
+        outcome = wiring.assigner().assign(request)
     except (RetryLaterError, StorageError) as exc:
         metrics.add_metric(name="AssignmentRetried", unit=MetricUnit.Count, value=1)
         if receive_count >= settings.max_receive_count:
@@ -42,7 +42,7 @@ def assign_record(record: SQSRecord) -> None:
         if delay is None:  # exponential backoff with jitter: about 5 s, 10 s, 20 s, ...
             delay = min(900.0, 5.0 * 2 ** (receive_count - 1)) * random.uniform(0.8, 1.2)
         logger.warning("assignment postponed", reason=str(exc), retry_in=round(delay, 1), attempt=receive_count)
-        services.queue().delay(record.receipt_handle, delay)
+        wiring.queue().delay(record.receipt_handle, delay)
         raise
     if outcome.status == ASSIGNED:
         assert outcome.choice is not None
@@ -52,7 +52,7 @@ def assign_record(record: SQSRecord) -> None:
     elif outcome.status == PARKED:
         metrics.add_metric(name="AssignmentFailed", unit=MetricUnit.Count, value=1)
         logger.error("ticket parked: the connection is broken, reconnect the account", reason=outcome.reason)
-        services.health().broken(request.subdomain, outcome.reason)
+        wiring.alerts().broken(request.subdomain, outcome.reason)
     else:
         metrics.add_metric(name="AssignmentSkipped", unit=MetricUnit.Count, value=1)
         logger.info("ticket not assigned", outcome=outcome.status, reason=outcome.reason)

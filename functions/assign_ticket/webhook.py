@@ -6,11 +6,11 @@ import json
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
-from round_robin import services
+from round_robin import wiring
+from round_robin.assignment.webhook import WebhookRejectedError
 from round_robin.errors import StorageError
 from round_robin.observability import MetricUnit, logger, metrics, tracer
 from round_robin.settings import get_settings
-from round_robin.webhook import WebhookRejectedError
 
 settings = get_settings()  # fails the cold start with a message naming a missing or bad variable
 app = APIGatewayHttpResolver()
@@ -19,7 +19,7 @@ app = APIGatewayHttpResolver()
 @app.post("/webhooks/zendesk/<subdomain>")
 def webhook(subdomain: str) -> Response:
     event = app.current_event
-    request = services.receiver().accept(subdomain, event.headers, event.body, event.is_base64_encoded)
+    request = wiring.receiver().accept(subdomain, event.headers, event.body, event.is_base64_encoded)
     metrics.add_metric(name="WebhookAccepted", unit=MetricUnit.Count, value=1)
     if request is None:
         return _json(200, {"status": "ignored", "reason": "not a ticket.created event"})

@@ -3,7 +3,8 @@
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 
-from round_robin import services
+from round_robin import wiring
+from round_robin.connect.pages import connected_page, message_page
 from round_robin.errors import (
     NotAdminError,
     OAuthError,
@@ -13,7 +14,6 @@ from round_robin.errors import (
     ZendeskError,
 )
 from round_robin.observability import MetricUnit, logger, metrics, tracer
-from round_robin.pages import connected_page, message_page
 from round_robin.settings import get_settings
 from round_robin.web import html, public_base_url
 
@@ -27,7 +27,7 @@ def callback():
     query = app.current_event.get_query_string_value
     state, code, error = query("state"), query("code"), query("error")
     if error:
-        subdomain = services.connector().cancel(state)
+        subdomain = wiring.connector().cancel(state)
         _failed("consent_" + ("denied" if error == "access_denied" else "error"), subdomain=subdomain, error=error)
         if error == "access_denied":
             return html(403, message_page(
@@ -46,7 +46,7 @@ def callback():
                                       "Zendesk's answer has no authorization code.", START_AGAIN))
 
     base = public_base_url(settings, app.current_event.request_context.domain_name)
-    report = services.connector().complete(
+    report = wiring.connector().complete(
         state=state, code=code, redirect_uri=f"{base}/oauth/callback", webhook_base_url=base
     )
     metrics.add_metric(name="AccountConnected", unit=MetricUnit.Count, value=1)

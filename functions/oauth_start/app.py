@@ -3,10 +3,10 @@
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 
-from round_robin import services
+from round_robin import wiring
+from round_robin.connect.pages import message_page
 from round_robin.errors import InvalidSubdomainError, StorageError
 from round_robin.observability import MetricUnit, logger, metrics, tracer
-from round_robin.pages import message_page
 from round_robin.settings import get_settings
 from round_robin.web import html, public_base_url, redirect
 
@@ -18,7 +18,7 @@ app = APIGatewayHttpResolver()
 def start():
     base = public_base_url(settings, app.current_event.request_context.domain_name)
     raw = app.current_event.get_query_string_value("subdomain")
-    url = services.connector().authorization_url(raw, f"{base}/oauth/callback")
+    url = wiring.connector().authorization_url(raw, f"{base}/oauth/callback")
     metrics.add_metric(name="ConnectStarted", unit=MetricUnit.Count, value=1)
     return redirect(url)
 

@@ -6,7 +6,7 @@ The schedule's input may name accounts: {"subdomains": ["acme"]}; without it eve
 
 import time
 
-from round_robin import services
+from round_robin import wiring
 from round_robin.observability import logger, metrics, tracer
 from round_robin.settings import get_settings
 
@@ -20,7 +20,7 @@ SAFETY_MARGIN_MS = 20_000  # stop starting new accounts this long before the fun
 def lambda_handler(event, context):
     subdomains = event.get("subdomains") if isinstance(event, dict) else None
     deadline = time.monotonic() + max(0, context.get_remaining_time_in_millis() - SAFETY_MARGIN_MS) / 1000
-    reports = services.maintainer().run(subdomains, deadline=deadline)
+    reports = wiring.maintainer().run(subdomains, deadline=deadline)
     logger.info("maintenance done", accounts=len(reports),
                 needs_reconnect=[r["subdomain"] for r in reports if r["status"] != "connected"],
                 swept=sum(r["swept"] for r in reports))

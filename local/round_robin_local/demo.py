@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 import boto3
 import requests
 
-from round_robin.rosters import RosterStore
+from round_robin.assignment.rosters import RosterStore
 from round_robin_local.stack import LocalStack, StackConfig
 from round_robin_local.template import PSEUDO
 

@@ -17,7 +17,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from round_robin.assignments import AssignmentStore
+from round_robin.accounts.alerts import ConnectionAlerts
+from round_robin.accounts.registry import CONNECTED, Account, AccountRegistry
+from round_robin.accounts.tokens import TokenManager
+from round_robin.assignment.claims import AssignmentStore
+from round_robin.assignment.roster_import import import_rosters
+from round_robin.assignment.rosters import RosterStore
+from round_robin.aws.queue import AssignmentQueue, AssignmentRequest
 from round_robin.errors import (
     ConnectionBrokenError,
     OAuthError,
@@ -26,14 +32,8 @@ from round_robin.errors import (
     ZendeskError,
     ZendeskUnauthorizedError,
 )
-from round_robin.health import ConnectionHealth
 from round_robin.observability import MetricUnit, logger, metrics
-from round_robin.queue import AssignmentQueue, AssignmentRequest
-from round_robin.registry import CONNECTED, Account, AccountRegistry
-from round_robin.roster_import import import_rosters
-from round_robin.rosters import RosterStore
-from round_robin.tokens import TokenManager
-from round_robin.zendesk import ZendeskClient, ZendeskFactory
+from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
 
 REFRESH_MARGIN = 300.0  # refresh when the access token would expire within the next run + this
 REFRESH_TOKEN_AGE = 2 / 3  # of its lifetime
@@ -60,7 +60,7 @@ class Maintainer:
         rosters: RosterStore,
         assignments: AssignmentStore,
         queue: AssignmentQueue,
-        health: ConnectionHealth,
+        alerts: ConnectionAlerts,
         zendesk: ZendeskFactory,
         interval: float,
         sweep_min_age: float,
@@ -71,7 +71,7 @@ class Maintainer:
         self._rosters = rosters
         self._assignments = assignments
         self._queue = queue
-        self._health = health
+        self._alerts = alerts
         self._zendesk = zendesk
         self._interval = interval
         self._sweep_min_age = sweep_min_age
@@ -106,7 +106,7 @@ class Maintainer:
             report.roster_changes = self._resync(account, client)
             report.swept = self._sweep(subdomain, client)
         except ConnectionBrokenError as exc:
-            self._health.broken(subdomain, exc.reason)
+            self._alerts.broken(subdomain, exc.reason)
             report.status, report.health = "needs_reconnect", exc.reason
         except (OAuthError, OAuthUnavailableError, ZendeskError, StorageError) as exc:
             # Transient (Zendesk down, throttled storage): the account stays connected; the next run retries.

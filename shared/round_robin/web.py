@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response
 
-from round_robin.pages import HEADERS
+from round_robin.connect.pages import HEADERS
 from round_robin.settings import Settings
 
 

@@ -15,7 +15,7 @@ import pytest
 import responses
 from moto import mock_aws
 
-from round_robin import services
+from round_robin import wiring
 from round_robin_local.provision import table_definition
 from round_robin_local.sandbox.model import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from round_robin_local.template import load_template, resources_of
@@ -86,9 +86,9 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             "ALERTS_TOPIC_ARN": topic_arn,
         }.items():
             monkeypatch.setenv(name, value)
-        services.reset()
+        wiring.reset()
         yield Aws(dynamodb, secretsmanager, TABLE, state_key, sqs, queue_url, inbox_url)
-        services.reset()
+        wiring.reset()
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def account(aws_env, zendesk):
     """A connected sandbox account `acme` (through the real handlers)."""
     page, _ = connect(load_handler("oauth_start"), load_handler("oauth_callback"), zendesk)
     assert page["statusCode"] == 200
-    services.reset()  # as a fresh worker would start
+    wiring.reset()  # as a fresh worker would start
     sandbox_account = zendesk.account()
     return {
         "zendesk": zendesk,
@@ -114,7 +114,7 @@ def account(aws_env, zendesk):
 
 
 def _webhook_secret(aws_env) -> str:
-    from round_robin.vault import Credentials
+    from round_robin.accounts.credentials import Credentials
 
     value = aws_env.secretsmanager.get_secret_value(SecretId=f"{PREFIX}acme")["SecretString"]
     return Credentials.from_json(value).webhook_secret

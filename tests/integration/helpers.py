@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 import threading
 
-from round_robin import aws, services
-from round_robin.assignments import AssignmentStore
-from round_robin.queue import AssignmentRequest
-from round_robin.vault import Credentials
+from round_robin import wiring
+from round_robin.accounts.credentials import Credentials
+from round_robin.assignment.claims import AssignmentStore
+from round_robin.aws import clients
+from round_robin.aws.queue import AssignmentRequest
 from tests.integration.conftest import PREFIX, TABLE
 
 
@@ -36,7 +37,7 @@ def position(aws_env, group_id) -> int:
 
 
 def record(ticket_id: int) -> dict:
-    return AssignmentStore(TABLE, aws.client("dynamodb")).get("acme", ticket_id)
+    return AssignmentStore(TABLE, clients.client("dynamodb")).get("acme", ticket_id)
 
 
 def assignee(account, ticket_id: int) -> int | None:
@@ -65,8 +66,8 @@ class AtomicRequests:
 
 
 def atomic_dynamodb(monkeypatch) -> None:
-    """Route the service's DynamoDB client through AtomicRequests (see there), then rebuild the services."""
-    original = aws.client
+    """Route the service's DynamoDB client through AtomicRequests (see there), then rebuild the wiring."""
+    original = clients.client
     atomic = AtomicRequests(original("dynamodb"))
-    monkeypatch.setattr(aws, "client", functools.cache(lambda s: atomic if s == "dynamodb" else original(s)))
-    services.reset()
+    monkeypatch.setattr(clients, "client", functools.cache(lambda s: atomic if s == "dynamodb" else original(s)))
+    wiring.reset()

@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from round_robin import aws, services
-from round_robin.assignments import ASSIGNED, DUPLICATE, SKIPPED, RetryLaterError
-from round_robin.queue import AssignmentRequest
-from round_robin.webhook import signature_of
+from round_robin import wiring
+from round_robin.assignment.claims import ASSIGNED, DUPLICATE, SKIPPED, RetryLaterError
+from round_robin.assignment.webhook import signature_of
+from round_robin.aws import clients
+from round_robin.aws.queue import AssignmentRequest
 from tests.integration.helpers import (
     assignee,
     atomic_dynamodb,
@@ -126,7 +127,7 @@ def test_other_event_types_are_acknowledged_and_ignored(aws_env, account):
 
 def count_dynamodb_calls() -> Counter:
     calls: Counter = Counter()
-    aws.client("dynamodb").meta.events.register("before-call.dynamodb",
+    clients.client("dynamodb").meta.events.register("before-call.dynamodb",
                                                 lambda model, **_: calls.update([model.name]))
     return calls
 
@@ -135,7 +136,7 @@ def test_a_new_ticket_goes_to_the_next_agent_with_one_read_one_write_and_three_d
     ticket = new_ticket(account)
     zendesk = account["zendesk"]
     calls_before = len(zendesk.mock.calls)
-    assigner = services.assigner()
+    assigner = wiring.assigner()
     dynamodb_calls = count_dynamodb_calls()
 
     outcome = assigner.assign(request_for(ticket["id"]))
@@ -156,19 +157,19 @@ def test_strict_rotation_across_the_group(aws_env, account):
     names = []
     for _ in range(7):
         ticket = new_ticket(account, "Billing")
-        names.append(services.assigner().assign(request_for(ticket["id"])).choice.agent.name)
+        names.append(wiring.assigner().assign(request_for(ticket["id"])).choice.agent.name)
     assert names == ["Dev Agent", "Eve Agent", "Ivy Agent"] * 2 + ["Dev Agent"]
 
 
 def test_a_ticket_without_a_group_uses_the_account_wide_rotation(aws_env, account):
     ticket = new_ticket(account, group=None)
-    outcome = services.assigner().assign(request_for(ticket["id"]))
+    outcome = wiring.assigner().assign(request_for(ticket["id"]))
     assert outcome.status == ASSIGNED and outcome.choice.group_id == "*"
 
 
 def test_a_duplicate_delivery_never_advances_the_rotation(aws_env, account):
     ticket = new_ticket(account)
-    assigner = services.assigner()
+    assigner = wiring.assigner()
     assert assigner.assign(request_for(ticket["id"])).status == ASSIGNED
 
     again = assigner.assign(AssignmentRequest("acme", ticket["id"], "webhook", 0.0, invocation_id="other"))
@@ -184,7 +185,7 @@ def test_a_ticket_that_no_longer_needs_assigning_is_left_alone(aws_env, account,
     stored = account["model"].tickets[ticket["id"]]
     stored.update({k: account["users"].get(v, v) for k, v in change.items()})
 
-    outcome = services.assigner().assign(request_for(ticket["id"]))
+    outcome = wiring.assigner().assign(request_for(ticket["id"]))
 
     assert (outcome.status, outcome.reason) == (SKIPPED, reason)
     assert position(aws_env, account["groups"]["Support"]) == 0
@@ -201,7 +202,7 @@ def test_a_person_assigning_meanwhile_wins_on_409(aws_env, account):
     account["zendesk"].override("PUT", rf"/tickets/{ticket['id']}\.json$", status=409, times=1,
                                 body={"error": "UpdateConflict"}, action=person_assigns)
 
-    outcome = services.assigner().assign(request_for(ticket["id"]))
+    outcome = wiring.assigner().assign(request_for(ticket["id"]))
 
     assert (outcome.status, outcome.reason) == (SKIPPED, "already_assigned")
     assert assignee(account, ticket["id"]) == ben
@@ -211,7 +212,7 @@ def test_a_409_without_a_new_assignee_is_retried_with_the_same_agent(aws_env, ac
     ticket = new_ticket(account)
     account["zendesk"].override("PUT", rf"/tickets/{ticket['id']}\.json$", status=409, times=1,
                                 body={"error": "UpdateConflict"})
-    outcome = services.assigner().assign(request_for(ticket["id"]))
+    outcome = wiring.assigner().assign(request_for(ticket["id"]))
     assert outcome.status == ASSIGNED and outcome.choice.agent.name == "Ada Admin"
     assert position(aws_env, account["groups"]["Support"]) == 1
 
@@ -224,10 +225,10 @@ def test_an_agent_who_left_the_group_is_dropped_and_the_next_one_chosen_on_422(a
             del model.memberships[membership_id]  # Ada left Support in Zendesk; our roster still has her
     ticket = new_ticket(account)
 
-    outcome = services.assigner().assign(request_for(ticket["id"]))
+    outcome = wiring.assigner().assign(request_for(ticket["id"]))
 
     assert outcome.status == ASSIGNED and outcome.choice.agent.name != "Ada Admin"
-    roster = services.rosters().list("acme")
+    roster = wiring.rosters().list("acme")
     assert "Ada Admin" not in [m.name for r in roster if r.group_id == str(support) for m in r.members]
 
 
@@ -237,7 +238,7 @@ def test_a_group_created_after_the_import_gets_its_roster_on_first_use(aws_env, 
     zendesk.sandbox.add_membership(account["model"], account["users"]["Eve Agent"], night["id"])
     ticket = zendesk.app.create_ticket(account["model"], {"subject": "Late", "group_id": night["id"]},
                                        account["users"]["Hana Customer"], channel="web")
-    outcome = services.assigner().assign(request_for(ticket["id"]))
+    outcome = wiring.assigner().assign(request_for(ticket["id"]))
     assert outcome.status == ASSIGNED and outcome.choice.agent.name == "Eve Agent"
 
 
@@ -245,7 +246,7 @@ def test_a_rate_limit_postpones_by_retry_after_and_the_retry_keeps_the_agent(aws
     ticket = new_ticket(account)
     account["zendesk"].override("PUT", rf"/tickets/{ticket['id']}\.json$", status=429, times=1,
                                 headers={"Retry-After": "37"}, body={"error": "APIRateLimitExceeded"})
-    assigner = services.assigner()
+    assigner = wiring.assigner()
 
     with pytest.raises(RetryLaterError) as caught:
         assigner.assign(request_for(ticket["id"]))
@@ -263,7 +264,7 @@ def test_a_rate_limit_postpones_by_retry_after_and_the_retry_keeps_the_agent(aws
 def test_zendesk_outages_are_retried_later_and_the_ticket_still_assigned(aws_env, account, fault):
     ticket = new_ticket(account)
     account["zendesk"].override("PUT", rf"/tickets/{ticket['id']}\.json$", times=3, **fault)
-    assigner = services.assigner()
+    assigner = wiring.assigner()
     with pytest.raises(RetryLaterError) as caught:
         assigner.assign(request_for(ticket["id"]))
     assert caught.value.reason == "zendesk_unavailable" and caught.value.delay is None
@@ -280,7 +281,7 @@ def test_a_401_refreshes_the_token_once_and_retries(aws_env, account):
     del account["model"].tokens[before.access_token]  # Zendesk no longer takes it; the refresh token still works
     refreshes_before = len(zendesk.calls("POST", "/oauth/tokens"))
 
-    outcome = services.assigner().assign(request_for(ticket["id"]))
+    outcome = wiring.assigner().assign(request_for(ticket["id"]))
 
     assert outcome.status == ASSIGNED
     assert len(zendesk.calls("POST", "/oauth/tokens")) - refreshes_before == 1
@@ -293,7 +294,7 @@ def test_concurrent_and_duplicate_deliveries_assign_each_ticket_once_with_spread
     tickets = [new_ticket(account, "Support")["id"] for _ in range(20)]
     deliveries = [request_for(t) for t in tickets for _ in range(2)]  # every ticket delivered twice
     atomic_dynamodb(monkeypatch)
-    assigner = services.assigner()
+    assigner = wiring.assigner()
 
     def run(request):
         return assigner.assign(request)

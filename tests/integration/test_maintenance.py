@@ -10,15 +10,17 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from botocore.exceptions import ClientError
 
-from round_robin import aws, services
-from round_robin.assignments import ASSIGNED, PARKED, Assigner
-from round_robin.leases import LeaseStore
+from round_robin import wiring
+from round_robin.accounts.registry import AccountRegistry
+from round_robin.accounts.tokens import TokenManager
+from round_robin.accounts.vault import TokenVault
+from round_robin.assignment.assigner import Assigner
+from round_robin.assignment.claims import ASSIGNED, PARKED
+from round_robin.aws import clients
+from round_robin.aws.leases import LeaseStore
+from round_robin.aws.queue import AssignmentRequest
 from round_robin.maintenance import Maintainer
-from round_robin.oauth import OAuthClient
-from round_robin.queue import AssignmentRequest
-from round_robin.registry import AccountRegistry
-from round_robin.tokens import TokenManager
-from round_robin.vault import TokenVault
+from round_robin.zendesk.oauth import OAuthClient
 from tests.integration.conftest import PREFIX, PUBLIC_BASE_URL, TABLE
 from tests.integration.flows import connect
 from tests.integration.helpers import assignee, atomic_dynamodb, credentials, new_ticket, request_for
@@ -30,27 +32,27 @@ def token_calls(zendesk) -> int:
 
 
 def status_of(subdomain="acme"):
-    return services.registry().get(subdomain)
+    return wiring.registry().get(subdomain)
 
 
 class SimulatedServices:
     """The service's parts on the sandbox's clock, so that an hour can pass in a second."""
 
     def __init__(self, zendesk) -> None:
-        settings = services.get_settings()
+        settings = wiring.get_settings()
         clock = zendesk.sandbox.clock.now
-        dynamodb = aws.client("dynamodb")
-        self.vault = TokenVault(settings.secret_prefix, aws.client("secretsmanager"), clock=clock)
+        dynamodb = clients.client("dynamodb")
+        self.vault = TokenVault(settings.secret_prefix, clients.client("secretsmanager"), clock=clock)
         oauth = OAuthClient(base_url_for=settings.zendesk_base_url, client_id=settings.client_id,
-                            client_secret=lambda: services.client_secret(settings), session=services.http_session(),
+                            client_secret=lambda: wiring.client_secret(settings), session=wiring.http_session(),
                             clock=clock)
         self.tokens = TokenManager(vault=self.vault, oauth=oauth, leases=LeaseStore(TABLE, dynamodb), clock=clock)
-        zendesk_factory = services.zendesk_factory(settings, max_retry_wait=0)
-        self.assigner = Assigner(store=services.assignment_store(), rosters=services.rosters(), tokens=self.tokens,
+        zendesk_factory = wiring.zendesk_factory(settings, max_retry_wait=0)
+        self.assigner = Assigner(store=wiring.assignment_store(), rosters=wiring.rosters(), tokens=self.tokens,
                                  zendesk=zendesk_factory, clock=clock)
-        self.maintainer = Maintainer(registry=services.registry(), tokens=self.tokens, rosters=services.rosters(),
-                                     assignments=services.assignment_store(), queue=services.queue(),
-                                     health=services.health(), zendesk=zendesk_factory, interval=600,
+        self.maintainer = Maintainer(registry=wiring.registry(), tokens=self.tokens, rosters=wiring.rosters(),
+                                     assignments=wiring.assignment_store(), queue=wiring.queue(),
+                                     alerts=wiring.alerts(), zendesk=zendesk_factory, interval=600,
                                      sweep_min_age=180, clock=clock)
 
 
@@ -77,7 +79,7 @@ def test_five_minute_tokens_stay_valid_through_an_hour_of_simulated_time(aws_env
     zendesk.account().access_token_lifetime = 300
     page, _ = connect(load_handler("oauth_start"), load_handler("oauth_callback"), zendesk)
     assert page["statusCode"] == 200
-    services.reset()
+    wiring.reset()
     parts = SimulatedServices(zendesk)
     model = zendesk.account()
     support = next(g["id"] for g in model.groups.values() if g["name"] == "Support")
@@ -148,7 +150,7 @@ def test_secrets_manager_throttling_while_storing_a_refresh_is_retried(aws_env, 
     zendesk = account["zendesk"]
     zendesk.sandbox.clock.offset += 1500
     parts = SimulatedServices(zendesk)
-    throttled = ThrottledOnce(aws.client("secretsmanager"))
+    throttled = ThrottledOnce(clients.client("secretsmanager"))
     parts.vault._sm = throttled
     before = credentials(aws_env).tokens.access_token
 
@@ -182,7 +184,7 @@ def test_a_revoked_connection_is_detected_in_one_run_then_restored_by_reconnecti
     model.tokens.clear()
     model.refresh_tokens.clear()  # an admin revoked the service's access in Zendesk
 
-    (report,) = services.maintainer().run()
+    (report,) = wiring.maintainer().run()
 
     assert report["status"] == "needs_reconnect" and report["health"] == "invalid_grant"
     account_record = status_of()
@@ -193,7 +195,7 @@ def test_a_revoked_connection_is_detected_in_one_run_then_restored_by_reconnecti
 
     # a new ticket meanwhile is acknowledged and parked
     ticket = new_ticket(account)
-    assert services.assigner().assign(request_for(ticket["id"])).status == PARKED
+    assert wiring.assigner().assign(request_for(ticket["id"])).status == PARKED
     assert assignee(account, ticket["id"]) is None
 
     # reconnecting restores the account and queues the parked ticket, which then gets assigned
@@ -202,8 +204,8 @@ def test_a_revoked_connection_is_detected_in_one_run_then_restored_by_reconnecti
     assert status_of().status == "connected" and status_of().broken_reason is None
     (queued,) = aws_env.queued()
     assert queued["ticket_id"] == ticket["id"] and queued["source"] == "reconnect"
-    services.reset()
-    assert services.assigner().assign(AssignmentRequest.from_json(json.dumps(queued))).status == ASSIGNED
+    wiring.reset()
+    assert wiring.assigner().assign(AssignmentRequest.from_json(json.dumps(queued))).status == ASSIGNED
     assert assignee(account, ticket["id"]) is not None
 
 
@@ -211,8 +213,8 @@ def test_the_connecting_user_losing_admin_marks_the_account_once(aws_env, accoun
     model = account["model"]
     model.users[account["users"]["Ada Admin"]]["role"] = "agent"
 
-    first, = services.maintainer().run()
-    second, = services.maintainer().run()
+    first, = wiring.maintainer().run()
+    second, = wiring.maintainer().run()
 
     assert first["status"] == "needs_reconnect" and first["health"] == "not_admin"
     assert second["status"] == "needs_reconnect"
@@ -241,21 +243,21 @@ def test_a_parked_ticket_flags_the_account_from_the_worker(aws_env, account):
 def test_resync_drops_leavers_and_demoted_agents_adds_newcomers_at_the_end_and_keeps_whos_next(aws_env, account):
     zendesk, model, users = account["zendesk"], account["model"], account["users"]
     support = account["groups"]["Support"]
-    first = [services.assigner().assign(request_for(new_ticket(account)["id"])).choice.agent.name for _ in range(2)]
+    first = [wiring.assigner().assign(request_for(new_ticket(account)["id"])).choice.agent.name for _ in range(2)]
     assert first == ["Ada Admin", "Ben Agent"]  # Cleo is next
     model.users[users["Ben Agent"]]["suspended"] = True
     zed = zendesk.sandbox.add_user(model, "Zed Newcomer", "agent")
     zendesk.sandbox.add_membership(model, zed["id"], support)
     model.users[users["Eve Agent"]]["role"] = "end-user"  # demoted
 
-    (report,) = services.maintainer().run()
+    (report,) = wiring.maintainer().run()
 
     assert report["roster_changes"]["joined"] >= 1 and report["roster_changes"]["left"] >= 2
-    rosters = {r.group_name: [m.name for m in r.members] for r in services.rosters().list("acme")}
+    rosters = {r.group_name: [m.name for m in r.members] for r in wiring.rosters().list("acme")}
     assert rosters["Support"] == ["Ada Admin", "Cleo Agent", "Zed Newcomer"]
     assert "Eve Agent" not in rosters["Billing"]
-    services.reset()
-    after = [services.assigner().assign(request_for(new_ticket(account)["id"])).choice.agent.name for _ in range(3)]
+    wiring.reset()
+    after = [wiring.assigner().assign(request_for(new_ticket(account)["id"])).choice.agent.name for _ in range(3)]
     assert after == ["Cleo Agent", "Zed Newcomer", "Ada Admin"]
 
 
@@ -264,7 +266,7 @@ def test_resync_drops_leavers_and_demoted_agents_adds_newcomers_at_the_end_and_k
 def test_the_sweep_queues_a_ticket_whose_webhook_never_came_and_only_once(aws_env, account):
     zendesk = account["zendesk"]
     handled = new_ticket(account)
-    services.assigner().assign(request_for(handled["id"]))
+    wiring.assigner().assign(request_for(handled["id"]))
     missed = new_ticket(account)  # its webhook was lost
     zendesk.sandbox.clock.offset += 600  # both are 10 minutes old now
     parts = SimulatedServices(zendesk)
@@ -282,7 +284,7 @@ def test_the_sweep_queues_a_ticket_whose_webhook_never_came_and_only_once(aws_en
 
 def test_the_sweep_leaves_young_tickets_to_their_webhooks(aws_env, account):
     new_ticket(account)
-    (report,) = services.maintainer().run()
+    (report,) = wiring.maintainer().run()
     assert report["swept"] == 0 and aws_env.queued() == []
 
 
@@ -293,10 +295,10 @@ def api_token_account(aws_env, zendesk):
     model = zendesk.account()
     ada = next(u for u in model.users.values() if u["name"] == "Ada Admin")
     model.api_tokens["legacy-api-token"] = ada["id"]
-    report = services.connector().connect_with_api_token("acme", email=ada["email"], api_token="legacy-api-token",
+    report = wiring.connector().connect_with_api_token("acme", email=ada["email"], api_token="legacy-api-token",
                                                          webhook_base_url=PUBLIC_BASE_URL)
     assert report.auth_method == "api_token"
-    services.reset()
+    wiring.reset()
     return {"zendesk": zendesk, "model": model, "ada": ada}
 
 
@@ -310,7 +312,7 @@ def test_an_api_token_account_assigns_tickets_with_basic_auth(aws_env, api_token
     with zendesk.sandbox.lock:
         ticket = zendesk.app.create_ticket(model, {"subject": "x", "group_id": support}, api_token_account["ada"]["id"],
                                            channel="web")
-    assert services.assigner().assign(request_for(ticket["id"])).status == ASSIGNED
+    assert wiring.assigner().assign(request_for(ticket["id"])).status == ASSIGNED
     put = zendesk.calls("PUT", f"/tickets/{ticket['id']}")[-1]
     assert put.request.headers["Authorization"].startswith("Basic ")
     assert base64.b64decode(put.request.headers["Authorization"][6:]).decode().endswith("/token:legacy-api-token")
@@ -319,14 +321,14 @@ def test_an_api_token_account_assigns_tickets_with_basic_auth(aws_env, api_token
 def test_migration_by_command_switches_to_oauth_deletes_the_api_token_and_is_idempotent(aws_env, api_token_account):
     zendesk = api_token_account["zendesk"]
 
-    first = services.migrator().migrate("acme")
-    second = services.migrator().migrate("acme")
+    first = wiring.migrator().migrate("acme")
+    second = wiring.migrator().migrate("acme")
 
     assert first.changed is True and first.token_id
     assert second.changed is False and "already" in second.detail
     stored = credentials(aws_env)
     assert stored.auth_method == "oauth" and stored.api_token is None and stored.tokens.access_token
-    assert services.registry().get("acme").auth_method == "oauth"
+    assert wiring.registry().get("acme").auth_method == "oauth"
     assert all("AWSPREVIOUS" not in v.get("VersionStages", []) for v in secret_versions(aws_env))
     assert len(zendesk.account().clients) == 1  # the service's client was found, not created again
     assert len([t for t in zendesk.account().tokens.values() if t.expires_at is None]) == 1
@@ -334,8 +336,8 @@ def test_migration_by_command_switches_to_oauth_deletes_the_api_token_and_is_ide
     ticket = new_ticket({**api_token_account, "groups": {"Support": next(
         g["id"] for g in zendesk.account().groups.values() if g["name"] == "Support")},
         "users": {"Hana Customer": api_token_account["ada"]["id"]}})
-    services.reset()
-    assert services.assigner().assign(request_for(ticket["id"])).status == ASSIGNED
+    wiring.reset()
+    assert wiring.assigner().assign(request_for(ticket["id"])).status == ASSIGNED
 
 
 def test_migration_by_link_switches_to_oauth_and_a_second_run_changes_nothing_more(aws_env, api_token_account):
@@ -351,15 +353,15 @@ def test_migration_by_link_switches_to_oauth_and_a_second_run_changes_nothing_mo
     again, _ = connect(*handlers, zendesk)
     assert again["statusCode"] == 200 and "API token" not in again["body"]
     assert len(zendesk.account().webhooks) == 1 and len(zendesk.account().triggers) == 1
-    assert services.registry().get("acme").auth_method == "oauth"
+    assert wiring.registry().get("acme").auth_method == "oauth"
 
 
 def test_registering_an_api_token_for_an_oauth_account_is_refused(aws_env, account):
-    from round_robin.connect import AlreadyOnOAuthError
+    from round_robin.connect.connector import AlreadyOnOAuthError
 
     with pytest.raises(AlreadyOnOAuthError):
-        services.connector().connect_with_api_token("acme", email="x@y", api_token="t", webhook_base_url="https://x")
+        wiring.connector().connect_with_api_token("acme", email="x@y", api_token="t", webhook_base_url="https://x")
 
 
 def test_registry_lists_accounts(aws_env, account):
-    assert [a.subdomain for a in AccountRegistry(TABLE, aws.client("dynamodb")).list()] == ["acme"]
+    assert [a.subdomain for a in AccountRegistry(TABLE, clients.client("dynamodb")).list()] == ["acme"]

@@ -5,8 +5,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from round_robin.oauth_state import StateStore
-from round_robin.vault import Credentials
+from round_robin.accounts.credentials import Credentials
+from round_robin.connect.states import StateStore
 from round_robin_local.sandbox.server import SandboxApp
 from tests.integration.conftest import PREFIX, PUBLIC_BASE_URL
 from tests.integration.flows import callback, connect, consent, start
@@ -142,9 +142,9 @@ def test_a_missing_or_unknown_state_gets_400_and_nothing_stored(aws_env, zendesk
 
 
 def test_an_expired_state_gets_400_and_nothing_stored(aws_env, zendesk, handlers):
-    from round_robin import aws
+    from round_robin.aws import clients
 
-    state = StateStore(aws_env.table, aws.client("dynamodb")).create("acme", now=time.time() - 601)
+    state = StateStore(aws_env.table, clients.client("dynamodb")).create("acme", now=time.time() - 601)
     page = callback(handlers[1], {"code": "abc", "state": state})
     assert page["statusCode"] == 400 and "expired" in page["body"]
     assert_nothing_stored(aws_env)

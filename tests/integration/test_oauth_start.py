@@ -3,7 +3,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from round_robin.oauth import code_challenge, code_verifier_for, state_key
+from round_robin.connect.pkce import code_challenge, code_verifier_for, state_key
 from tests.integration.conftest import PUBLIC_BASE_URL
 from tests.integration.flows import start
 from tests.support.lambda_env import load_handler

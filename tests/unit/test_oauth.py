@@ -2,10 +2,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from round_robin.errors import OAuthError, StateError
-from round_robin.oauth import (
-    SCOPES,
-    TokenSet,
+from round_robin.accounts.credentials import TokenSet
+from round_robin.connect.pkce import (
     authorize_url,
     check_state_format,
     code_challenge,
@@ -13,6 +11,8 @@ from round_robin.oauth import (
     new_state,
     state_key,
 )
+from round_robin.errors import OAuthError, StateError
+from round_robin.zendesk.oauth import SCOPES
 
 
 def test_states_are_long_random_and_url_safe():

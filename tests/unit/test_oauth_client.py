@@ -5,7 +5,7 @@ import requests
 import responses
 
 from round_robin.errors import OAuthError, OAuthUnavailableError
-from round_robin.oauth import OAuthClient
+from round_robin.zendesk.oauth import OAuthClient
 
 TOKEN_URL = "https://acme.zendesk.com/oauth/tokens"
 

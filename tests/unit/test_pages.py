@@ -1,6 +1,6 @@
-from round_robin.connect import ConnectionReport
-from round_robin.pages import connected_page, message_page
-from round_robin.rosters import Member, Roster
+from round_robin.assignment.rotation import Member, Roster
+from round_robin.connect.connector import ConnectionReport
+from round_robin.connect.pages import connected_page, message_page
 
 
 def test_names_from_zendesk_are_escaped():

@@ -1,4 +1,5 @@
-from round_robin.rosters import ACCOUNT_WIDE, Member, build_rosters, is_eligible, merge_members, rebase_position
+from round_robin.assignment.rosters import build_rosters, is_eligible
+from round_robin.assignment.rotation import ACCOUNT_WIDE, Member, merge_members, rebase_position
 
 
 def user(uid, role="agent", active=True, suspended=False, name=None):

@@ -2,8 +2,7 @@ import math
 
 import pytest
 
-from round_robin.rosters import ACCOUNT_WIDE, Member
-from round_robin.rotation import pick, roster_key
+from round_robin.assignment.rotation import ACCOUNT_WIDE, Member, pick, roster_key
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 5, 7])

@@ -1,7 +1,7 @@
 import pytest
 
 from round_robin.errors import InvalidSubdomainError
-from round_robin.subdomain import normalize_subdomain
+from round_robin.zendesk.subdomain import normalize_subdomain
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from round_robin.webhook import (
+from round_robin.assignment.webhook import (
     MAX_BODY_BYTES,
     TicketEvent,
     WebhookRejectedError,

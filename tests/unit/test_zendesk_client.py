@@ -12,7 +12,7 @@ from round_robin.errors import (
     ZendeskUnavailableError,
     ZendeskUnprocessableError,
 )
-from round_robin.zendesk import ZendeskClient, new_session
+from round_robin.zendesk.client import ZendeskClient, new_session
 
 BASE = "https://acme.zendesk.com"
 

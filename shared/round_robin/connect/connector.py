@@ -12,20 +12,23 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from round_robin.assignments import PARKED, AssignmentStore
+from round_robin.accounts.credentials import Credentials
+from round_robin.accounts.registry import CONNECTED, Account, AccountRegistry
+from round_robin.accounts.vault import TokenVault
+from round_robin.assignment.claims import PARKED, AssignmentStore
+from round_robin.assignment.roster_import import import_rosters
+from round_robin.assignment.rosters import RosterStore
+from round_robin.assignment.rotation import Roster
+from round_robin.aws.queue import AssignmentQueue, AssignmentRequest
+from round_robin.connect.pkce import authorize_url, code_challenge, code_verifier_for
+from round_robin.connect.states import StateStore
 from round_robin.errors import AccountNotFoundError, NotAdminError, RoundRobinError, ZendeskError
-from round_robin.oauth import OAuthClient, authorize_url, code_challenge, code_verifier_for
-from round_robin.oauth_state import StateStore
 from round_robin.observability import logger
-from round_robin.queue import AssignmentQueue, AssignmentRequest
-from round_robin.registry import CONNECTED, Account, AccountRegistry
-from round_robin.roster_import import import_rosters
-from round_robin.rosters import Roster, RosterStore
 from round_robin.settings import Settings
-from round_robin.subdomain import normalize_subdomain
-from round_robin.vault import Credentials, TokenVault
-from round_robin.zendesk import ZendeskClient, ZendeskFactory
-from round_robin.zendesk_hooks import ensure_trigger, ensure_webhook
+from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
+from round_robin.zendesk.hooks import ensure_trigger, ensure_webhook
+from round_robin.zendesk.oauth import OAuthClient
+from round_robin.zendesk.subdomain import normalize_subdomain
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from round_robin.aws import storage_error
+from round_robin.aws.clients import storage_error
 
 T = TypeVar("T")
 

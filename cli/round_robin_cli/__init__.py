@@ -18,7 +18,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from round_robin import services
+from round_robin import wiring
 from round_robin.errors import RoundRobinError
 
 
@@ -50,19 +50,19 @@ def _when(epoch: float | None) -> str:
 
 
 def accounts(_args: argparse.Namespace) -> list[dict[str, Any]]:
-    from round_robin.assignments import ASSIGNED
+    from round_robin.assignment.claims import ASSIGNED
 
     rows = []
-    for account in services.registry().list():
+    for account in wiring.registry().list():
         try:
-            credentials = services.vault().load(account.subdomain, fresh=True)
+            credentials = wiring.vault().load(account.subdomain, fresh=True)
             expiry = credentials.tokens.access_expires_at if credentials.tokens else None
             token = _when(expiry) if credentials.auth_method == "oauth" else "(API token)"
             if credentials.auth_method == "oauth" and credentials.tokens and expiry is None:
                 token = "no expiry"
         except RoundRobinError as exc:
             token = f"unreadable ({exc})"
-        latest = services.assignment_store().indexed(account.subdomain, ASSIGNED, limit=1)
+        latest = wiring.assignment_store().indexed(account.subdomain, ASSIGNED, limit=1)
         rows.append({
             "subdomain": account.subdomain,
             "auth": account.auth_method,
@@ -77,10 +77,10 @@ def accounts(_args: argparse.Namespace) -> list[dict[str, Any]]:
 
 def register_api_token(args: argparse.Namespace) -> dict[str, Any]:
     token = os.environ.get("ZENDESK_API_TOKEN") or getpass.getpass("Zendesk API token: ")
-    settings = services.get_settings()
+    settings = wiring.get_settings()
     if not settings.public_base_url:
         raise RoundRobinError("PUBLIC_BASE_URL is not known: the webhook needs the service's address")
-    report = services.connector().connect_with_api_token(args.subdomain, email=args.email, api_token=token,
+    report = wiring.connector().connect_with_api_token(args.subdomain, email=args.email, api_token=token,
                                                          webhook_base_url=settings.public_base_url)
     return {"subdomain": report.subdomain, "auth": report.auth_method, "connected_by": report.user_name,
             "reconnected": report.reconnected, "webhook": report.webhook_action, "trigger": report.trigger_action,
@@ -88,30 +88,30 @@ def register_api_token(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def migrate(args: argparse.Namespace) -> dict[str, Any]:
-    return services.migrator().migrate(args.subdomain).as_dict()
+    return wiring.migrator().migrate(args.subdomain).as_dict()
 
 
 def resync(args: argparse.Namespace) -> dict[str, Any]:
-    account = services.registry().get(args.subdomain)
+    account = wiring.registry().get(args.subdomain)
     if account is None:
         raise RoundRobinError(f"{args.subdomain} is not registered")
-    from round_robin.roster_import import import_rosters
-    from round_robin.services import zendesk_factory
+    from round_robin.assignment.roster_import import import_rosters
+    from round_robin.wiring import zendesk_factory
 
-    client = zendesk_factory(services.get_settings(), max_retry_wait=10)(
-        args.subdomain, lambda: services.tokens().authorization(args.subdomain))
-    stored = services.rosters().sync(args.subdomain, import_rosters(client, account.excluded_agent_ids),
+    client = zendesk_factory(wiring.get_settings(), max_retry_wait=10)(
+        args.subdomain, lambda: wiring.tokens().authorization(args.subdomain))
+    stored = wiring.rosters().sync(args.subdomain, import_rosters(client, account.excluded_agent_ids),
                                      datetime.now(UTC).timestamp())
     return {r.group_name: [m.name for m in r.members] for r in stored}
 
 
 def maintain(args: argparse.Namespace) -> list[dict[str, Any]]:
-    return services.maintainer().run(args.subdomains or None)
+    return wiring.maintainer().run(args.subdomains or None)
 
 
 def exclude(args: argparse.Namespace) -> dict[str, Any]:
     ids = [] if args.none else args.agent_ids
-    services.registry().set_excluded(args.subdomain, ids, datetime.now(UTC).timestamp())
+    wiring.registry().set_excluded(args.subdomain, ids, datetime.now(UTC).timestamp())
     return {"subdomain": args.subdomain, "excluded_agent_ids": sorted(set(ids)),
             "note": "applied at the next re-sync (round-robin resync, or the schedule)"}
 
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.update(_from_local(args.local))
         elif args.stack:
             os.environ.update(_from_stack(args.stack))
-        services.reset()
+        wiring.reset()
         _print(args.run(args), args.json)
     except RoundRobinError as exc:
         print(f"round-robin: {exc}", file=sys.stderr)

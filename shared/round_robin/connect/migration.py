@@ -17,12 +17,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
+from round_robin.accounts.credentials import TokenSet
+from round_robin.accounts.registry import AccountRegistry
+from round_robin.accounts.vault import TokenVault
 from round_robin.errors import NotAdminError, RoundRobinError, ZendeskError, ZendeskUnprocessableError
-from round_robin.oauth import SCOPES, TokenSet
 from round_robin.observability import logger
-from round_robin.registry import AccountRegistry
-from round_robin.vault import TokenVault
-from round_robin.zendesk import ZendeskClient, ZendeskFactory
+from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
+from round_robin.zendesk.oauth import SCOPES
 
 CLIENT_NAME = "Round Robin for Zendesk"
 

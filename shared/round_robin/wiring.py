@@ -9,7 +9,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from round_robin import aws
+from round_robin.aws import clients
 from round_robin.errors import SettingsError
 from round_robin.settings import Settings, get_settings
 
@@ -18,19 +18,20 @@ from round_robin.settings import Settings, get_settings
 if TYPE_CHECKING:
     import requests
 
-    from round_robin.assignments import Assigner, AssignmentStore
-    from round_robin.connect import Connector
-    from round_robin.health import ConnectionHealth
+    from round_robin.accounts.alerts import ConnectionAlerts
+    from round_robin.accounts.registry import AccountRegistry
+    from round_robin.accounts.tokens import TokenManager
+    from round_robin.accounts.vault import TokenVault
+    from round_robin.assignment.assigner import Assigner
+    from round_robin.assignment.claims import AssignmentStore
+    from round_robin.assignment.rosters import RosterStore
+    from round_robin.assignment.webhook import WebhookReceiver
+    from round_robin.aws.queue import AssignmentQueue
+    from round_robin.connect.connector import Connector
+    from round_robin.connect.migration import Migrator
     from round_robin.maintenance import Maintainer
-    from round_robin.migration import Migrator
-    from round_robin.oauth import OAuthClient
-    from round_robin.queue import AssignmentQueue
-    from round_robin.registry import AccountRegistry
-    from round_robin.rosters import RosterStore
-    from round_robin.tokens import TokenManager
-    from round_robin.vault import TokenVault
-    from round_robin.webhook import WebhookReceiver
-    from round_robin.zendesk import ZendeskClient, ZendeskFactory
+    from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
+    from round_robin.zendesk.oauth import OAuthClient
 
 SECRET_CACHE_SECONDS = 300
 
@@ -54,35 +55,35 @@ def client_secret(settings: Settings) -> str:
 
 @lru_cache(maxsize=1)
 def http_session() -> requests.Session:
-    from round_robin.zendesk import new_session
+    from round_robin.zendesk.client import new_session
 
     return new_session()
 
 
 @lru_cache(maxsize=1)
 def vault() -> TokenVault:
-    from round_robin.vault import TokenVault
+    from round_robin.accounts.vault import TokenVault
 
-    return TokenVault(get_settings().secret_prefix, aws.client("secretsmanager"))
+    return TokenVault(get_settings().secret_prefix, clients.client("secretsmanager"))
 
 
 @lru_cache(maxsize=1)
 def registry() -> AccountRegistry:
-    from round_robin.registry import AccountRegistry
+    from round_robin.accounts.registry import AccountRegistry
 
-    return AccountRegistry(get_settings().table_name, aws.client("dynamodb"))
+    return AccountRegistry(get_settings().table_name, clients.client("dynamodb"))
 
 
 @lru_cache(maxsize=1)
 def rosters() -> RosterStore:
-    from round_robin.rosters import RosterStore
+    from round_robin.assignment.rosters import RosterStore
 
-    return RosterStore(get_settings().table_name, aws.client("dynamodb"))
+    return RosterStore(get_settings().table_name, clients.client("dynamodb"))
 
 
 @lru_cache(maxsize=1)
 def oauth_client() -> OAuthClient:
-    from round_robin.oauth import OAuthClient
+    from round_robin.zendesk.oauth import OAuthClient
 
     settings = get_settings()
     return OAuthClient(
@@ -95,26 +96,26 @@ def oauth_client() -> OAuthClient:
 
 @lru_cache(maxsize=1)
 def tokens() -> TokenManager:
-    from round_robin.leases import LeaseStore
-    from round_robin.tokens import TokenManager
+    from round_robin.accounts.tokens import TokenManager
+    from round_robin.aws.leases import LeaseStore
 
     return TokenManager(vault=vault(), oauth=oauth_client(),
-                        leases=LeaseStore(get_settings().table_name, aws.client("dynamodb")))
+                        leases=LeaseStore(get_settings().table_name, clients.client("dynamodb")))
 
 
 @lru_cache(maxsize=1)
 def queue() -> AssignmentQueue:
-    from round_robin.queue import AssignmentQueue
+    from round_robin.aws.queue import AssignmentQueue
 
     settings = get_settings()
     if not settings.queue_url:
         raise SettingsError("environment variable QUEUE_URL is required by this function")
-    return AssignmentQueue(aws.client("sqs"), settings.queue_url)
+    return AssignmentQueue(clients.client("sqs"), settings.queue_url)
 
 
 def zendesk_factory(settings: Settings, *, max_retry_wait: float) -> ZendeskFactory:
     """Makes ZendeskClients for an account, with the Marketplace headers when configured."""
-    from round_robin.zendesk import ZendeskClient
+    from round_robin.zendesk.client import ZendeskClient
 
     extra = settings.marketplace.as_headers() if settings.marketplace else {}
 
@@ -129,15 +130,15 @@ def zendesk_factory(settings: Settings, *, max_retry_wait: float) -> ZendeskFact
 
 @lru_cache(maxsize=1)
 def connector() -> Connector:
-    from round_robin.connect import Connector
-    from round_robin.oauth_state import StateStore
+    from round_robin.connect.connector import Connector
+    from round_robin.connect.states import StateStore
 
     settings = get_settings()
     parked = (assignment_store(), queue()) if settings.queue_url else (None, None)
     state_key = _secret(settings.state_key_secret_arn)
     return Connector(
         settings=settings,
-        states=StateStore(settings.table_name, aws.client("dynamodb")),
+        states=StateStore(settings.table_name, clients.client("dynamodb")),
         vault=vault(),
         registry=registry(),
         rosters=rosters(),
@@ -152,7 +153,7 @@ def connector() -> Connector:
 
 @lru_cache(maxsize=1)
 def receiver() -> WebhookReceiver:
-    from round_robin.webhook import WebhookReceiver
+    from round_robin.assignment.webhook import WebhookReceiver
 
     return WebhookReceiver(vault=vault(), queue=queue())
 
@@ -164,17 +165,17 @@ def _excluded_agents(subdomain: str) -> tuple[int, ...]:
 
 @lru_cache(maxsize=1)
 def assignment_store() -> AssignmentStore:
-    from round_robin.assignments import AssignmentStore
+    from round_robin.assignment.claims import AssignmentStore
 
-    return AssignmentStore(get_settings().table_name, aws.client("dynamodb"))
+    return AssignmentStore(get_settings().table_name, clients.client("dynamodb"))
 
 
 @lru_cache(maxsize=1)
-def health() -> ConnectionHealth:
-    from round_robin.health import ConnectionHealth
+def alerts() -> ConnectionAlerts:
+    from round_robin.accounts.alerts import ConnectionAlerts
 
     settings = get_settings()
-    return ConnectionHealth(registry=registry(), sns=aws.client("sns"), topic_arn=settings.alerts_topic_arn,
+    return ConnectionAlerts(registry=registry(), sns=clients.client("sns"), topic_arn=settings.alerts_topic_arn,
                             public_base_url=settings.public_base_url)
 
 
@@ -184,13 +185,13 @@ def maintainer() -> Maintainer:
 
     settings = get_settings()
     return Maintainer(registry=registry(), tokens=tokens(), rosters=rosters(), assignments=assignment_store(),
-                      queue=queue(), health=health(), zendesk=zendesk_factory(settings, max_retry_wait=10),
+                      queue=queue(), alerts=alerts(), zendesk=zendesk_factory(settings, max_retry_wait=10),
                       interval=settings.maintenance_interval, sweep_min_age=settings.sweep_min_age)
 
 
 @lru_cache(maxsize=1)
 def migrator() -> Migrator:
-    from round_robin.migration import Migrator
+    from round_robin.connect.migration import Migrator
 
     settings = get_settings()
     return Migrator(vault=vault(), registry=registry(), zendesk=zendesk_factory(settings, max_retry_wait=10),
@@ -199,7 +200,7 @@ def migrator() -> Migrator:
 
 @lru_cache(maxsize=1)
 def assigner() -> Assigner:
-    from round_robin.assignments import Assigner
+    from round_robin.assignment.assigner import Assigner
 
     settings = get_settings()
     return Assigner(
@@ -215,7 +216,7 @@ def assigner() -> Assigner:
 def reset() -> None:
     """Forget every cached object and setting (tests, and the local stack between configurations)."""
     for factory in (http_session, vault, registry, rosters, oauth_client, tokens, queue, connector, receiver,
-                    assigner, assignment_store, health, maintainer, migrator, get_settings, aws.client):
+                    assigner, assignment_store, alerts, maintainer, migrator, get_settings, clients.client):
         factory.cache_clear()
     from aws_lambda_powertools.utilities import parameters
 

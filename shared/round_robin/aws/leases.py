@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from round_robin.dynamo import conditional_write, serialize
+from round_robin.aws.dynamo import conditional_write, serialize
+from round_robin.table import lease_sk
 
 
 class LeaseStore:
@@ -16,7 +17,7 @@ class LeaseStore:
         """Take the lease `name` under `pk` if it is free or expired; False if someone else holds it."""
         answer = conditional_write(lambda: self._dynamodb.put_item(
             TableName=self._table,
-            Item=serialize({"pk": pk, "sk": f"LEASE#{name}", "owner": owner, "expires_at": now + seconds,
+            Item=serialize({"pk": pk, "sk": lease_sk(name), "owner": owner, "expires_at": now + seconds,
                             "ttl": int(now + seconds + 3600)}),
             ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR #owner = :owner",
             ExpressionAttributeNames={"#owner": "owner"},
@@ -27,7 +28,7 @@ class LeaseStore:
     def release(self, pk: str, name: str, owner: str) -> None:
         """Give the lease back, if still ours (an expired lease may already belong to someone else)."""
         conditional_write(lambda: self._dynamodb.delete_item(
-            TableName=self._table, Key=serialize({"pk": pk, "sk": f"LEASE#{name}"}),
+            TableName=self._table, Key=serialize({"pk": pk, "sk": lease_sk(name)}),
             ConditionExpression="#owner = :owner", ExpressionAttributeNames={"#owner": "owner"},
             ExpressionAttributeValues=serialize({":owner": owner}),
         ), "releasing a lease")

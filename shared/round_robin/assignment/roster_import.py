@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from round_robin.assignment.rosters import build_rosters
+from round_robin.assignment.rotation import ACCOUNT_WIDE, Roster
 from round_robin.errors import ZendeskNotFoundError
-from round_robin.rosters import ACCOUNT_WIDE, Roster, build_rosters
-from round_robin.zendesk import ZendeskClient
+from round_robin.zendesk.client import ZendeskClient
 
 
 def import_rosters(client: ZendeskClient, excluded: Iterable[int] = ()) -> list[Roster]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from round_robin.aws import storage_error
+from round_robin.aws.clients import storage_error
 
 MAX_DELAY = 12 * 3600  # SQS's longest visibility timeout
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from round_robin.accounts.registry import AccountRegistry
 from round_robin.observability import MetricUnit, logger, metrics
-from round_robin.registry import AccountRegistry
 
 
-class ConnectionHealth:
+class ConnectionAlerts:
     def __init__(self, *, registry: AccountRegistry, sns: Any, topic_arn: str | None, public_base_url: str | None,
                  clock: Callable[[], float] = time.time) -> None:
         self._registry = registry

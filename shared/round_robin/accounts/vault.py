@@ -7,69 +7,19 @@ credentials of an account not yet migrated), and the signing secret of the proje
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from round_robin.aws import storage_error
-from round_robin.errors import AccountNotFoundError, StorageError
-from round_robin.oauth import TokenSet
+from round_robin.accounts.credentials import Credentials
+from round_robin.aws.clients import storage_error
+from round_robin.errors import AccountNotFoundError
 
 CACHE_SECONDS = 300  # re-read at least this often, so a refresh made by another process is picked up
 EXPIRY_LEEWAY = 60
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """An account's secret material."""
-
-    auth_method: str  # "oauth" or "api_token"
-    tokens: TokenSet | None = None
-    api_email: str | None = None
-    api_token: str | None = field(default=None, repr=False)
-    connected_user_id: int | None = None
-    webhook_id: str | None = None
-    webhook_secret: str | None = field(default=None, repr=False)
-
-    def authorization(self) -> str:
-        """The Authorization header value for API calls."""
-        if self.auth_method == "oauth" and self.tokens is not None:
-            return f"Bearer {self.tokens.access_token}"
-        if self.auth_method == "api_token" and self.api_email and self.api_token:
-            raw = f"{self.api_email}/token:{self.api_token}".encode()
-            return "Basic " + base64.b64encode(raw).decode("ascii")
-        raise StorageError(f"the stored credentials (auth method {self.auth_method!r}) are incomplete")
-
-    def to_json(self) -> str:
-        data: dict[str, Any] = {"auth_method": self.auth_method, "connected_user_id": self.connected_user_id}
-        if self.tokens is not None:
-            data["tokens"] = self.tokens.to_dict()
-        if self.api_token is not None:
-            data["api_token"] = {"email": self.api_email, "token": self.api_token}
-        if self.webhook_id is not None:
-            data["webhook"] = {"id": self.webhook_id, "signing_secret": self.webhook_secret}
-        return json.dumps(data)
-
-    @classmethod
-    def from_json(cls, text: str) -> Credentials:
-        data = json.loads(text)
-        api = data.get("api_token") or {}
-        webhook = data.get("webhook") or {}
-        return cls(
-            auth_method=data["auth_method"],
-            tokens=TokenSet.from_dict(data["tokens"]) if data.get("tokens") else None,
-            api_email=api.get("email"),
-            api_token=api.get("token"),
-            connected_user_id=data.get("connected_user_id"),
-            webhook_id=webhook.get("id"),
-            webhook_secret=webhook.get("signing_secret"),
-        )
 
 
 class TokenVault:
@@ -134,11 +84,6 @@ class TokenVault:
             if "AWSPREVIOUS" in version.get("VersionStages", []) and version["VersionId"] != current_version:
                 self._sm.update_secret_version_stage(SecretId=name, VersionStage="AWSPREVIOUS",
                                                      RemoveFromVersionId=version["VersionId"])
-
-    def forget(self, subdomain: str) -> None:
-        """Drop the cached copy (after another process may have rotated the tokens)."""
-        with self._lock:
-            self._cache.pop(subdomain, None)
 
     def _remember(self, subdomain: str, credentials: Credentials, now: float) -> None:
         valid_until = now + CACHE_SECONDS

@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from round_robin.errors import ZendeskNotFoundError
-from round_robin.zendesk import ZendeskClient
+from round_robin.zendesk.client import ZendeskClient
 
 WEBHOOK_NAME = "Round Robin for Zendesk"
 TRIGGER_TITLE = "Round Robin for Zendesk: assign new unassigned tickets"

@@ -8,32 +8,25 @@ rotation position and the order of the agents who stay; newcomers join at the en
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from round_robin.aws import storage_error
-from round_robin.dynamo import conditional_write, deserialize, query_all, serialize
+from round_robin.assignment.rotation import (
+    ACCOUNT_WIDE,
+    Choice,
+    Member,
+    Roster,
+    merge_members,
+    pick,
+    rebase_position,
+)
+from round_robin.aws.clients import storage_error
+from round_robin.aws.dynamo import conditional_write, deserialize, query_all, serialize
 from round_robin.errors import StorageError
-from round_robin.registry import account_pk
+from round_robin.table import ROSTER_PREFIX, account_pk, roster_sk
 
-ACCOUNT_WIDE = "*"
 _ROLES = {"agent", "admin"}
-
-
-@dataclass(frozen=True)
-class Member:
-    id: int
-    name: str
-
-
-@dataclass(frozen=True)
-class Roster:
-    group_id: str  # a Zendesk group id, or ACCOUNT_WIDE
-    group_name: str
-    members: tuple[Member, ...]
-    position: int = field(default=0, compare=False)
 
 
 def is_eligible(user: dict[str, Any]) -> bool:
@@ -66,33 +59,6 @@ def build_rosters(
     return rosters
 
 
-def merge_members(previous: Iterable[Member], current: Iterable[Member]) -> tuple[Member, ...]:
-    """Keep the previous order for those who stay (with fresh names), drop leavers, append newcomers."""
-    now = {m.id: m for m in current}
-    kept = [now[m.id] for m in previous if m.id in now]
-    kept_ids = {m.id for m in kept}
-    return tuple(kept + [m for m in now.values() if m.id not in kept_ids])
-
-
-def rebase_position(previous: tuple[Member, ...], position: int, current: tuple[Member, ...]) -> int:
-    """The counter value under which `current` continues the rotation where `previous` stood.
-
-    With counter value p the next assignment goes to index p % k. When members leave or join, that mapping
-    would shift and skip (or repeat) someone; instead the agent who was next stays next: the first member, from
-    the one that was next onwards in the old order, who is still in the roster. Newcomers, at the end, wait
-    their turn.
-    """
-    if not previous or not current:
-        return 0
-    staying = {m.id for m in current}
-    start = position % len(previous)
-    for offset in range(len(previous)):
-        candidate = previous[(start + offset) % len(previous)]
-        if candidate.id in staying:
-            return next(i for i, m in enumerate(current) if m.id == candidate.id)
-    return 0
-
-
 def _group_sort_key(group_id: str) -> tuple[int, str]:
     return (int(group_id), "") if group_id.isdigit() else (0, group_id)
 
@@ -109,7 +75,7 @@ class RosterStore:
         items = query_all(
             self._dynamodb, "reading the rosters", TableName=self._table, ConsistentRead=True,
             KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues=serialize({":pk": account_pk(subdomain), ":prefix": "ROSTER#"}),
+            ExpressionAttributeValues=serialize({":pk": account_pk(subdomain), ":prefix": ROSTER_PREFIX}),
         )
         rosters = [_roster(i) for i in items]
         rosters.sort(key=lambda r: (r.group_id == ACCOUNT_WIDE, _group_sort_key(r.group_id)))
@@ -123,7 +89,7 @@ class RosterStore:
         """
         answer = conditional_write(lambda: self._dynamodb.update_item(
             TableName=self._table,
-            Key=serialize({"pk": account_pk(subdomain), "sk": f"ROSTER#{group_id}"}),
+            Key=serialize({"pk": account_pk(subdomain), "sk": roster_sk(group_id)}),
             UpdateExpression="ADD #position :one",
             ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeNames={"#position": "position"},
@@ -133,6 +99,13 @@ class RosterStore:
         if answer is None:
             return None
         return _roster(deserialize(answer["Attributes"]) or {})
+
+    def next_choice(self, subdomain: str, group_id: str) -> Choice | None:
+        """Advance the group's rotation by one and return who is next; None if it has no roster or nobody in it."""
+        roster = self.advance(subdomain, group_id)
+        if roster is None or not roster.members:
+            return None
+        return Choice(pick(roster.members, roster.position), roster.position, group_id)
 
     def sync(self, subdomain: str, imported: list[Roster], now: float, *, prune: bool = True) -> list[Roster]:
         """Store freshly imported rosters, keeping positions and the order of staying members.
@@ -148,7 +121,7 @@ class RosterStore:
             for gone in previous.values() if prune else ():
                 self._dynamodb.delete_item(
                     TableName=self._table,
-                    Key=serialize({"pk": account_pk(subdomain), "sk": f"ROSTER#{gone.group_id}"}),
+                    Key=serialize({"pk": account_pk(subdomain), "sk": roster_sk(gone.group_id)}),
                 )
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "saving the rosters") from exc
@@ -157,7 +130,7 @@ class RosterStore:
     def _store(self, subdomain: str, roster: Roster, old: Roster | None, now: float, attempts: int = 5) -> Roster:
         """Write one roster; when its members change, re-base the counter in the same conditional write (it must
         not have moved since we read it: a concurrent assignment makes us read again and retry)."""
-        key = serialize({"pk": account_pk(subdomain), "sk": f"ROSTER#{roster.group_id}"})
+        key = serialize({"pk": account_pk(subdomain), "sk": roster_sk(roster.group_id)})
         for _ in range(attempts):
             members = merge_members(old.members, roster.members) if old else roster.members
             values: dict[str, Any] = {
@@ -191,7 +164,7 @@ class RosterStore:
         try:
             answer = self._dynamodb.get_item(
                 TableName=self._table, ConsistentRead=True,
-                Key=serialize({"pk": account_pk(subdomain), "sk": f"ROSTER#{group_id}"}))
+                Key=serialize({"pk": account_pk(subdomain), "sk": roster_sk(group_id)}))
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "reading the roster") from exc
         item = deserialize(answer.get("Item"))

@@ -11,10 +11,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from round_robin.aws import storage_error
-from round_robin.dynamo import conditional_write, deserialize, serialize
+from round_robin.aws.clients import storage_error
+from round_robin.aws.dynamo import conditional_write, deserialize, serialize
+from round_robin.connect.pkce import check_state_format, new_state, state_key
 from round_robin.errors import StateError
-from round_robin.oauth import check_state_format, new_state, state_key
+from round_robin.table import STATE_SK, state_pk
 
 STATE_LIFETIME = 600  # seconds
 
@@ -38,8 +39,8 @@ class StateStore:
         state = new_state()
         created = int(now)
         item = {
-            "pk": f"STATE#{state_key(state)}",
-            "sk": "STATE",
+            "pk": state_pk(state_key(state)),
+            "sk": STATE_SK,
             "subdomain": subdomain,
             "created_at": created,
             "expires_at": created + STATE_LIFETIME,
@@ -59,7 +60,7 @@ class StateStore:
         assert state is not None
         answer = conditional_write(lambda: self._dynamodb.delete_item(
             TableName=self._table,
-            Key=serialize({"pk": f"STATE#{state_key(state)}", "sk": "STATE"}),
+            Key=serialize({"pk": state_pk(state_key(state)), "sk": STATE_SK}),
             ConditionExpression="attribute_exists(pk)",
             ReturnValues="ALL_OLD",
         ), "reading the sign-in state")

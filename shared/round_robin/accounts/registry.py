@@ -7,15 +7,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from round_robin.aws import storage_error
-from round_robin.dynamo import conditional_write, deserialize, query_all, serialize
+from round_robin.aws.clients import storage_error
+from round_robin.aws.dynamo import conditional_write, deserialize, query_all, serialize
+from round_robin.table import ACCOUNT_SK, ACCOUNTS_PARTITION, INDEX, account_pk
 
 CONNECTED = "connected"
 NEEDS_RECONNECT = "needs_reconnect"
-
-
-def account_pk(subdomain: str) -> str:
-    return f"ACCOUNT#{subdomain}"
 
 
 @dataclass(frozen=True)
@@ -47,7 +44,7 @@ class AccountRegistry:
         """The account's record, or None if it was never connected."""
         try:
             answer = self._dynamodb.get_item(
-                TableName=self._table, Key=serialize({"pk": account_pk(subdomain), "sk": "ACCOUNT"}),
+                TableName=self._table, Key=serialize({"pk": account_pk(subdomain), "sk": ACCOUNT_SK}),
                 ConsistentRead=True,
             )
         except (ClientError, BotoCoreError) as exc:
@@ -73,11 +70,11 @@ class AccountRegistry:
         if removed:
             update += " REMOVE " + ", ".join(removed)
         attribute_values = {f":{k}": v for k, v in values.items() if v is not None}
-        attribute_values.update({":gsi1pk": "ACCOUNTS", ":gsi1sk": account.subdomain})
+        attribute_values.update({":gsi1pk": ACCOUNTS_PARTITION, ":gsi1sk": account.subdomain})
         try:
             self._dynamodb.update_item(
                 TableName=self._table,
-                Key=serialize({"pk": account_pk(account.subdomain), "sk": "ACCOUNT"}),
+                Key=serialize({"pk": account_pk(account.subdomain), "sk": ACCOUNT_SK}),
                 UpdateExpression=update,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=serialize(attribute_values),
@@ -90,7 +87,7 @@ class AccountRegistry:
         try:
             self._dynamodb.update_item(
                 TableName=self._table,
-                Key=serialize({"pk": account_pk(subdomain), "sk": "ACCOUNT"}),
+                Key=serialize({"pk": account_pk(subdomain), "sk": ACCOUNT_SK}),
                 UpdateExpression="SET excluded_agent_ids = :ids, updated_at = :now",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues=serialize({":ids": sorted(set(agent_ids)), ":now": int(now)}),
@@ -100,16 +97,16 @@ class AccountRegistry:
 
     def list(self) -> list[Account]:
         """Every account ever connected (the gsi1 index, partition ACCOUNTS), by subdomain."""
-        items = query_all(self._dynamodb, "listing the accounts", TableName=self._table, IndexName="gsi1",
+        items = query_all(self._dynamodb, "listing the accounts", TableName=self._table, IndexName=INDEX,
                           KeyConditionExpression="gsi1pk = :accounts",
-                          ExpressionAttributeValues=serialize({":accounts": "ACCOUNTS"}))
+                          ExpressionAttributeValues=serialize({":accounts": ACCOUNTS_PARTITION}))
         return [_account(item["gsi1sk"], item) for item in items]
 
     def mark_needs_reconnect(self, subdomain: str, reason: str, now: float) -> bool:
         """Flag a connected account as broken; True if this call changed it (so alert once, not per ticket)."""
         answer = conditional_write(lambda: self._dynamodb.update_item(
             TableName=self._table,
-            Key=serialize({"pk": account_pk(subdomain), "sk": "ACCOUNT"}),
+            Key=serialize({"pk": account_pk(subdomain), "sk": ACCOUNT_SK}),
             UpdateExpression="SET #status = :broken, broken_reason = :reason, broken_at = :now, updated_at = :now",
             ConditionExpression="#status = :connected",
             ExpressionAttributeNames={"#status": "status"},
@@ -125,7 +122,7 @@ class AccountRegistry:
             update += ", last_refresh_at = :now"
         conditional_write(lambda: self._dynamodb.update_item(
             TableName=self._table,
-            Key=serialize({"pk": account_pk(subdomain), "sk": "ACCOUNT"}),
+            Key=serialize({"pk": account_pk(subdomain), "sk": ACCOUNT_SK}),
             UpdateExpression=update, ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues=serialize({":health": health, ":now": int(now)}),
         ), "recording the maintenance")

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from round_robin.accounts.vault import TokenVault
+from round_robin.aws.queue import AssignmentQueue, AssignmentRequest
 from round_robin.errors import AccountNotFoundError, InvalidSubdomainError, RoundRobinError
-from round_robin.queue import AssignmentQueue, AssignmentRequest
-from round_robin.subdomain import normalize_subdomain
-from round_robin.vault import TokenVault
+from round_robin.zendesk.subdomain import normalize_subdomain
 
 MAX_BODY_BYTES = 256 * 1024
 REPLAY_WINDOW = 300.0

@@ -16,6 +16,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
 
+from round_robin.accounts.credentials import Credentials
+from round_robin.accounts.vault import TokenVault
+from round_robin.aws.leases import LeaseStore
 from round_robin.errors import (
     ConnectionBrokenError,
     OAuthError,
@@ -23,11 +26,9 @@ from round_robin.errors import (
     StorageError,
     ZendeskUnauthorizedError,
 )
-from round_robin.leases import LeaseStore
-from round_robin.oauth import OAuthClient
 from round_robin.observability import MetricUnit, logger, metrics
-from round_robin.registry import account_pk
-from round_robin.vault import Credentials, TokenVault
+from round_robin.table import account_pk
+from round_robin.zendesk.oauth import OAuthClient
 
 T = TypeVar("T")
 

@@ -1,0 +1,1 @@
+"""AWS plumbing: cached clients, DynamoDB helpers, leases, and the assignment queue."""

@@ -1,0 +1,1 @@
+"""Talking to Zendesk: the API client, the OAuth token endpoint, our webhook and trigger, subdomains."""

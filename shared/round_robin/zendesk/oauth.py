@@ -1,0 +1,111 @@
+"""Zendesk's OAuth token endpoint, `<base>/oauth/tokens`: the code exchange and the refresh grant (RFC 6749).
+
+Maps Zendesk's answers to TokenSet or to OAuthError / OAuthUnavailableError. The PKCE helpers are in
+round_robin/connect/pkce.py; the token data in round_robin/accounts/credentials.py.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from round_robin.accounts.credentials import TokenSet
+from round_robin.errors import OAuthError, OAuthUnavailableError
+
+# What the service uses, no more: `read` (users, groups and memberships have no resource scope),
+# ticket assignment, and managing its own webhook and trigger.
+SCOPES: tuple[str, ...] = ("read", "tickets:write", "webhooks:write", "triggers:write")
+
+_TIMEOUT = (3.05, 10)
+_TRANSIENT_STATUSES = {502, 503, 504}
+
+
+class OAuthClient:
+    """Zendesk's token endpoint, `<base>/oauth/tokens`, for one OAuth client (confidential, with PKCE)."""
+
+    def __init__(
+        self,
+        *,
+        base_url_for: Callable[[str], str],
+        client_id: str,
+        client_secret: Callable[[], str],
+        session: requests.Session,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        attempts: int = 3,
+    ) -> None:
+        self._base_url_for = base_url_for
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._session = session
+        self._clock = clock
+        self._sleep = sleep
+        self._attempts = attempts
+
+    def __repr__(self) -> str:
+        return f"OAuthClient(client_id={self._client_id!r})"
+
+    def exchange_code(self, subdomain: str, *, code: str, code_verifier: str, redirect_uri: str) -> TokenSet:
+        """Trade an authorization code (valid 120 s) for a token set."""
+        body = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": self._client_id,
+            "client_secret": self._client_secret(),
+            "redirect_uri": redirect_uri,
+            "scope": " ".join(SCOPES),
+            "code_verifier": code_verifier,
+        }
+        return TokenSet.from_response(self._post(subdomain, body), self._clock())
+
+    def refresh(self, subdomain: str, refresh_token: str) -> TokenSet:
+        """Trade a refresh token for a new pair. Zendesk deletes the old access AND refresh tokens."""
+        body = {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": self._client_id,
+            "client_secret": self._client_secret(),
+        }
+        return TokenSet.from_response(self._post(subdomain, body), self._clock(), previous_refresh=refresh_token)
+
+    def _post(self, subdomain: str, body: dict[str, str]) -> dict[str, Any]:
+        url = f"{self._base_url_for(subdomain)}/oauth/tokens"
+        for attempt in range(1, self._attempts + 1):
+            try:
+                response = self._session.post(url, json=body, timeout=_TIMEOUT)
+            except requests.RequestException as exc:
+                # Only a failed connection is retried: the request never reached Zendesk, so a retry cannot
+                # spend the grant twice. A read timeout is not: the single-use code or refresh token may be gone.
+                if attempt == self._attempts or not isinstance(exc, requests.ConnectionError):
+                    raise OAuthUnavailableError(
+                        f"Zendesk's token endpoint could not be reached ({type(exc).__name__})"
+                    ) from exc
+            else:
+                if response.status_code < 400:
+                    return _json_object(response)
+                if response.status_code not in _TRANSIENT_STATUSES and response.status_code < 500:
+                    payload = _json_object(response, strict=False)
+                    raise OAuthError(
+                        str(payload.get("error") or f"http_{response.status_code}"),
+                        str(payload.get("error_description") or ""),
+                        status=response.status_code,
+                    )
+                if response.status_code not in _TRANSIENT_STATUSES or attempt == self._attempts:
+                    raise OAuthUnavailableError(f"Zendesk's token endpoint answered HTTP {response.status_code}")
+            self._sleep(0.25 * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+
+def _json_object(response: requests.Response, strict: bool = True) -> dict[str, Any]:
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict):
+        return payload
+    if strict:
+        raise OAuthUnavailableError("Zendesk's token endpoint answered with something that is not JSON")
+    return {}
