@@ -3,7 +3,8 @@
 As Lambda's SQS poller does: long-poll up to BatchSize messages, invoke the function with them, delete the
 ones it did not report in `batchItemFailures` (ReportBatchItemFailures). Failed messages come back after their
 visibility timeout (which the function may change), and the queue's redrive policy moves a message to its
-dead-letter queue after maxReceiveCount receives. One poller per execution environment of the function.
+dead-letter queue after maxReceiveCount receives. One poller per execution environment of the function, at
+most the mapping's ScalingConfig.MaximumConcurrency (Lambda never runs more batches of one queue at once).
 """
 
 from __future__ import annotations
@@ -24,15 +25,16 @@ log = logging.getLogger("round_robin_local.event_sources")
 
 class SqsEventSource:
     def __init__(self, function: LocalFunction, queue_url: str, queue_arn: str, batch_size: int,
-                 endpoint_url: str) -> None:
+                 endpoint_url: str, max_concurrency: int | None = None) -> None:
         self.function = function
         self.queue_url = queue_url
         self.queue_arn = queue_arn
         self.batch_size = max(1, min(10, batch_size))
         self._sqs = boto3.client("sqs", region_name=PSEUDO["AWS::Region"], endpoint_url=endpoint_url)
         self._stop = threading.Event()
+        self.pollers = min(function.concurrency, max_concurrency or function.concurrency)
         self._threads = [threading.Thread(target=self._poll, name=f"sqs-{function.logical_id}-{i}", daemon=True)
-                         for i in range(function.concurrency)]
+                         for i in range(self.pollers)]
 
     def start(self) -> None:
         for thread in self._threads:
@@ -93,10 +95,12 @@ def sqs_event_sources(functions: dict[str, LocalFunction], resolver: Resolver,
         for event in function.events.values():
             if event["Type"] != "SQS":
                 continue
-            properties = event["Properties"]
-            arn = resolver.resolve(properties["Queue"])
+            properties = resolver.resolve(event["Properties"])
+            arn = properties["Queue"]
             url = next(url for name, url in resolver.refs.items() if resolver.attributes.get((name, "Arn")) == arn)
-            sources.append(SqsEventSource(function, url, arn, int(properties.get("BatchSize", 10)), endpoint_url))
+            maximum = (properties.get("ScalingConfig") or {}).get("MaximumConcurrency")
+            sources.append(SqsEventSource(function, url, arn, int(properties.get("BatchSize", 10)), endpoint_url,
+                                          int(maximum) if maximum else None))
     return sources
 
 
