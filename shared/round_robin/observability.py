@@ -5,6 +5,8 @@ Names come from POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE set in te
 The tracer is Powertools' Tracer only when X-Ray subsegments are on (POWERTOOLS_TRACE_DISABLED=false, the
 template's `XRaySubsegments` parameter): Powertools' Tracer imports the X-Ray SDK even when disabled, about
 150 ms of every cold start (see bench/). With it off, Lambda's active tracing still records each invocation.
+The layer does not ship the X-Ray SDK (35 MB with botocore); subsegments need `aws-xray-sdk` added to
+shared/requirements.txt, and without it tracing stays off with one warning.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ class TracingOff:
 
 def _tracer() -> Any:
     if os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in ("1", "true", "yes", "on"):
+        return TracingOff()
+    try:
+        import aws_xray_sdk  # noqa: F401, PLC0415 - only when tracing is on (cold-start cost)
+    except ImportError:
+        logger.warning("X-Ray subsegments are on but aws-xray-sdk is not installed: add it to "
+                       "shared/requirements.txt; tracing stays off")
         return TracingOff()
     from aws_lambda_powertools import Tracer  # noqa: PLC0415 - only when tracing is on (cold-start cost)
 
