@@ -14,6 +14,8 @@ from round_robin_local.stack import LocalStack, StackConfig
 
 def run(args: argparse.Namespace) -> int:
     overrides = {"port": args.port} if args.port is not None else {}
+    print("Starting the local stack: AWS emulator, Zendesk sandbox, and each function's execution environments ...",
+          flush=True)
     stack = LocalStack(StackConfig.from_env(**overrides)).start()
     info = stack.info()
     lines = [
@@ -31,8 +33,12 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     stop.wait()
+    print("\nStopping the local stack ...", flush=True)
     stack.stop()
-    return 0
+    print("Stopped.", flush=True)
+    sys.stderr.flush()
+    # Everything is stopped in order; the interpreter's own teardown of the emulator's modules adds 1-2 s more.
+    os._exit(0)
 
 
 def demo(args: argparse.Namespace) -> int:

@@ -68,6 +68,8 @@ def run_demo(port: int | None = None) -> int:
     logging.getLogger("round_robin_local.access").setLevel(logging.WARNING)
     chosen = port if port is not None else int(os.environ.get("PORT") or 0)
     config = StackConfig.from_env(port=chosen, zendesk_url_template=None)
+    print("Starting the local stack: AWS emulator, Zendesk sandbox, and each function's execution environments ...",
+          flush=True)
     stack = LocalStack(config).start()
     try:
         info = stack.info()

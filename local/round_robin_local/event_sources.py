@@ -42,7 +42,7 @@ class SqsEventSource:
 
     def stop(self) -> None:
         self._stop.set()
-        for thread in self._threads:
+        for thread in self._threads:  # each finishes its long poll (1 s at most) and the batch it delivers
             thread.join(timeout=10)
 
     def _poll(self) -> None:

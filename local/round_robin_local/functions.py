@@ -8,6 +8,7 @@ import importlib.util
 import multiprocessing
 import os
 import re
+import signal
 import time
 import traceback
 import uuid
@@ -90,6 +91,8 @@ _spec: FunctionSpec | None = None
 
 def _cold_start(spec: FunctionSpec) -> None:
     global _handler, _spec
+    # Ctrl-C reaches the whole process group: the stack stops its environments itself, in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     path = os.path.join(spec.code_dir, f"{spec.module}.py")
     module_spec = importlib.util.spec_from_file_location(f"lambda_{spec.logical_id}", path)
     assert module_spec is not None and module_spec.loader is not None

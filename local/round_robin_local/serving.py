@@ -31,7 +31,9 @@ class LoopbackServer:
         self._server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietRequestHandler)
         self._server.access_log = access_log  # type: ignore[attr-defined]
         self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+        # A short poll interval so that stop() returns at once (Ctrl-C on `make run`).
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=name, daemon=True)
 
     @property
     def url(self) -> str:
