@@ -142,6 +142,18 @@ def test_scopes_are_enforced(zd):
     assert answer.status_code == 403
 
 
+def test_a_token_is_issued_for_an_unknown_scope_and_every_call_with_it_is_forbidden(zd):
+    _, _, client = zd
+    query = authorize(client, scope="read groups:read")  # there is no groups scope
+    assert "error" not in query
+    answer = exchange(client, query["code"])
+    assert answer.status_code == 200 and answer.json["scope"] == "read groups:read"
+    for path in ("/acme/api/v2/users/me.json", "/acme/api/v2/groups.json", "/acme/api/v2/oauth/tokens/current.json"):
+        forbidden = client.get(path, headers=auth(answer.json["access_token"]))
+        assert forbidden.status_code == 403, path
+        assert forbidden.json["error"]["title"] == "Forbidden"
+
+
 def test_api_tokens_work_with_basic_auth(zd):
     sandbox, _, client = zd
     account = sandbox.accounts["acme"]
@@ -315,6 +327,19 @@ def test_a_matching_trigger_delivers_a_signed_webhook(api):
     assert request_headers["X-Zendesk-Webhook-Signature"] == sign(secret, timestamp, body)
     assert request_headers["X-Zendesk-Webhook-Id"] == webhook["id"]
     assert request_headers["X-Zendesk-Webhook-Invocation-Id"]
+
+
+def test_resetting_a_signing_secret_answers_201_with_the_new_secret(api):
+    _, client, headers, *_ = api
+    webhook = client.post("/acme/api/v2/webhooks", headers=headers, json={"webhook": {
+        "name": "hook", "status": "active", "endpoint": "https://example.com/hook", "http_method": "POST",
+        "request_format": "json", "subscriptions": ["conditional_ticket_events"]}}).json["webhook"]
+    path = f"/acme/api/v2/webhooks/{webhook['id']}/signing_secret"
+    before = client.get(path, headers=headers).json["signing_secret"]["secret"]
+    reset = client.post(path, headers=headers)
+    assert reset.status_code == 201 and reset.json["signing_secret"]["algorithm"] == "SHA256"
+    assert reset.json["signing_secret"]["secret"] != before
+    assert client.get(path, headers=headers).json["signing_secret"]["secret"] == reset.json["signing_secret"]["secret"]
 
 
 def test_a_trigger_with_an_unknown_condition_is_refused(api):

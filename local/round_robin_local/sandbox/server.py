@@ -67,9 +67,17 @@ def _page(title: str, body: str, status: int = 200) -> Response:
     return Response(html, status=status, content_type="text/html; charset=utf-8")
 
 
-def _record_invalid(description: str, field: str = "base") -> ApiError:
+def _record_invalid(description: str, field: str = "base", error: str | None = None) -> ApiError:
+    detail = {"description": description, **({"error": error} if error else {})}
     return ApiError(422, {"error": "RecordInvalid", "description": "Record validation errors",
-                          "details": {field: [{"description": description}]}})
+                          "details": {field: [detail]}})
+
+
+def _forbidden() -> ApiError:
+    """Zendesk's 403 for a token that lacks the scope (captured in Zendesk community post 6224176367002)."""
+    return ApiError(403, {"error": {"title": "Forbidden",
+                                    "message": "You do not have access to this page. Please contact the "
+                                               "account owner of this help desk for further help."}})
 
 
 def _not_found() -> ApiError:
@@ -141,7 +149,10 @@ class SandboxApp:
         if params.get("response_type") != "code":
             return back(error="unsupported_response_type", error_description="Only response_type=code is supported")
         scopes = params.get("scope", "").split()
-        if not scopes or any(s not in KNOWN_SCOPES for s in scopes):
+        # An unknown scope is not refused here: "The endpoint returns an access token even if you specify an
+        # invalid scope ... Any request you make with the token will return a "Forbidden" error"
+        # (developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/); see _authorize_scope.
+        if not scopes:
             return back(error="invalid_scope", error_description="The requested scope is invalid")
         challenge = params.get("code_challenge")
         method = params.get("code_challenge_method")
@@ -321,6 +332,8 @@ class SandboxApp:
 
     @staticmethod
     def _authorize_scope(method: str, parts: list[str], user: dict[str, Any], scopes: list[str]) -> None:
+        if any(s not in KNOWN_SCOPES for s in scopes):
+            raise _forbidden()  # a token issued with an unknown scope is refused everywhere (see authorize)
         resource = parts[0] if parts else ""
         if resource == "oauth" and parts[1:2] == ["tokens"] and method != "POST":
             return  # a token may always read and revoke itself (checked in the handler)
@@ -512,8 +525,10 @@ class SandboxApp:
             if method == "GET":
                 return _json({"signing_secret": {"algorithm": "SHA256", "secret": account.webhook_secrets[webhook["id"]]}})
             if method == "POST":
-                account.webhook_secrets[webhook["id"]] = base64.b64encode(secrets.token_bytes(32)).decode()
-                return Response(status=204)
+                # Reset Webhook Signing Secret answers 201 with the new secret (developer.zendesk.com/api-reference/
+                # webhooks/webhooks-api/webhooks/#reset-webhook-signing-secret).
+                secret = account.webhook_secrets[webhook["id"]] = base64.b64encode(secrets.token_bytes(32)).decode()
+                return _json({"signing_secret": {"algorithm": "SHA256", "secret": secret}}, 201)
         if rest[1:]:
             raise _not_found()
         if method == "GET":
