@@ -126,6 +126,18 @@ def test_error_statuses_map_to_domain_errors(status, error):
 
 
 @responses.activate
+def test_assignable_memberships_are_read_with_cursor_pagination_for_the_account_and_for_one_group():
+    page = {"group_memberships": [{"id": 5, "user_id": 10, "group_id": 2}], "meta": {"has_more": False},
+            "links": {"next": None}}
+    cursor = responses.matchers.query_param_matcher({"page[size]": "100"})
+    responses.get(f"{BASE}/api/v2/group_memberships/assignable.json", json=page, match=[cursor])
+    responses.get(f"{BASE}/api/v2/groups/2/memberships/assignable.json", json=page, match=[cursor])
+    client, _ = make_client()
+    assert [m["user_id"] for m in client.assignable_memberships()] == [10]
+    assert [m["user_id"] for m in client.assignable_memberships_of_group("2")] == [10]
+
+
+@responses.activate
 def test_marketplace_headers_are_sent_on_every_call():
     responses.get(f"{BASE}/api/v2/users/me.json", json={"user": {"id": 1}})
     client, _ = make_client(extra_headers={"X-Zendesk-Marketplace-Name": "RR"})

@@ -379,6 +379,14 @@ class SandboxApp:
             case ["groups", group_id, "memberships"] if method == "GET":
                 members = [m for m in account.memberships.values() if str(m["group_id"]) == group_id]
                 return self._list(request, account, "group_memberships", members)
+            # List Assignable Memberships: only memberships whose agent can take tickets, cursor or offset
+            # paginated, 100 a page (developer.zendesk.com/api-reference/ticketing/groups/group_memberships/
+            # #list-assignable-memberships).
+            case ["group_memberships", "assignable"] if method == "GET":
+                return self._list(request, account, "group_memberships", account.assignable_memberships())
+            case ["groups", group_id, "memberships", "assignable"] if method == "GET":
+                return self._list(request, account, "group_memberships",
+                                  account.assignable_memberships(_int(group_id) or -1))
             case ["oauth", "tokens", "current"] if method == "GET":
                 return _json({"token": self._token_view(account, self._current_token(request, account))})
             case ["oauth", "tokens", token_id] if method == "DELETE":
@@ -713,10 +721,14 @@ class SandboxApp:
         return self._public(ticket)
 
     def _check_assignee(self, account: Account, assignee_id: int | None, group_id: int | None) -> None:
+        # 422 RecordInvalid with `details.assignee`, as captured from Zendesk (facetoe/zenpy issue #628). A light
+        # agent, chat-only agent or contributor "cannot be assigned tickets" (support.zendesk.com/hc/en-us/
+        # articles/4408821536794: reassignment skips "light agents and agents lacking permissions required to be
+        # assigned the tickets"), even in their own group.
         if assignee_id is None or not account.eligible_assignee(assignee_id):
-            raise _record_invalid("Assignee: is not an agent", "assignee_id")
+            raise _record_invalid("Assignee: is invalid", "assignee", "InvalidValue")
         if group_id is not None and not account.member_of(assignee_id, group_id):
-            raise _record_invalid("Assignee: is not a member of the group", "assignee_id")
+            raise _record_invalid("Assignee: is not a member of the group", "assignee")
 
     def update_many(self, request: Request, account: Account, user: dict[str, Any]) -> Response:
         body = request.get_json(silent=True)

@@ -172,14 +172,20 @@ class ZendeskClient:
     def groups(self) -> Iterator[dict[str, Any]]:
         return self.paginate("/api/v2/groups.json", "groups")
 
-    def group_memberships(self) -> Iterator[dict[str, Any]]:
-        return self.paginate("/api/v2/group_memberships.json", "group_memberships")
+    def assignable_memberships(self) -> Iterator[dict[str, Any]]:
+        """The memberships whose agent can be assigned tickets (no light agents or contributors), all groups.
+
+        List Assignable Memberships: cursor pagination, at most 100 a page (developer.zendesk.com/api-reference/
+        ticketing/groups/group_memberships/#list-assignable-memberships).
+        """
+        return self.paginate("/api/v2/group_memberships/assignable.json", "group_memberships")
 
     def group(self, group_id: int | str) -> dict[str, Any]:
         return self.get(f"/api/v2/groups/{group_id}.json")["group"]
 
-    def memberships_of_group(self, group_id: int | str) -> Iterator[dict[str, Any]]:
-        return self.paginate(f"/api/v2/groups/{group_id}/memberships.json", "group_memberships")
+    def assignable_memberships_of_group(self, group_id: int | str) -> Iterator[dict[str, Any]]:
+        """One group's memberships whose agent can be assigned tickets (same endpoint, per group)."""
+        return self.paginate(f"/api/v2/groups/{group_id}/memberships/assignable.json", "group_memberships")
 
     def users_by_id(self, user_ids: list[int]) -> list[dict[str, Any]]:
         """Users by id, 100 per call (show_many's limit)."""
