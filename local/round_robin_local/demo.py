@@ -16,6 +16,7 @@ import boto3
 import requests
 
 from round_robin.assignment.rosters import RosterStore
+from round_robin_local.sandbox.model import CANNOT_TAKE_TICKETS, CONTRIBUTOR, LIGHT_AGENT
 from round_robin_local.stack import LocalStack, StackConfig
 from round_robin_local.template import PSEUDO
 
@@ -143,6 +144,8 @@ def _assign_tickets(stack: LocalStack, account) -> int:
 def _why(user: dict) -> str:
     if user["role"] not in ("agent", "admin"):
         return "end user"
+    if user.get("role_type") in CANNOT_TAKE_TICKETS:  # role "agent", yet Zendesk refuses them as assignees
+        return {LIGHT_AGENT: "light agent", CONTRIBUTOR: "contributor"}.get(user["role_type"], "chat-only agent")
     if user["suspended"]:
         return "suspended"
     if not user["active"]:

@@ -67,10 +67,10 @@ class ZendeskUnprocessableError(ZendeskError):
 
 
 class ZendeskRateLimitedError(ZendeskError):
-    """429: over a rate limit; `retry_after` is Zendesk's Retry-After in seconds."""
+    """429 (over a rate limit) or 503 with Retry-After; `retry_after` is Zendesk's Retry-After in seconds."""
 
-    def __init__(self, message: str, retry_after: float, **kwargs) -> None:
-        super().__init__(message, 429, **kwargs)
+    def __init__(self, message: str, retry_after: float, status: int = 429, **kwargs) -> None:
+        super().__init__(message, status, **kwargs)
         self.retry_after = retry_after
 
 

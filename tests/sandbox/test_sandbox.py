@@ -142,6 +142,18 @@ def test_scopes_are_enforced(zd):
     assert answer.status_code == 403
 
 
+def test_a_token_is_issued_for_an_unknown_scope_and_every_call_with_it_is_forbidden(zd):
+    _, _, client = zd
+    query = authorize(client, scope="read groups:read")  # there is no groups scope
+    assert "error" not in query
+    answer = exchange(client, query["code"])
+    assert answer.status_code == 200 and answer.json["scope"] == "read groups:read"
+    for path in ("/acme/api/v2/users/me.json", "/acme/api/v2/groups.json", "/acme/api/v2/oauth/tokens/current.json"):
+        forbidden = client.get(path, headers=auth(answer.json["access_token"]))
+        assert forbidden.status_code == 403, path
+        assert forbidden.json["error"]["title"] == "Forbidden"
+
+
 def test_api_tokens_work_with_basic_auth(zd):
     sandbox, _, client = zd
     account = sandbox.accounts["acme"]
@@ -166,7 +178,53 @@ def test_cursor_pagination_visits_every_record_once(zd):
             break
         parts = urlsplit(page["links"]["next"])
         url, query = parts.path, parts.query
-    assert len(seen) == len(set(seen)) == 8  # every agent and admin, the end user left out
+    assert len(seen) == len(set(seen)) == 9  # every agent and admin (the light agent too), the end user left out
+
+
+def test_users_carry_role_type_null_for_a_plain_agent_and_1_for_a_light_agent(api):
+    _, client, headers, _, users = api
+    ben = client.get(f"/acme/api/v2/users/{users['Ben Agent']}.json", headers=headers).json["user"]
+    lena = client.get(f"/acme/api/v2/users/{users['Lena Light']}.json", headers=headers).json["user"]
+    assert (ben["role"], ben["role_type"]) == ("agent", None)
+    assert (lena["role"], lena["role_type"]) == ("agent", 1)
+
+
+def test_show_many_users_returns_the_requested_users_and_refuses_more_than_100_ids(api):
+    _, client, headers, _, users = api
+    wanted = sorted([users["Ben Agent"], users["Lena Light"]])
+    answer = client.get("/acme/api/v2/users/show_many.json", headers=headers,
+                        query_string={"ids": ",".join(map(str, [*wanted, 99]))})
+    assert answer.status_code == 200 and sorted(u["id"] for u in answer.json["users"]) == wanted
+    too_many = client.get("/acme/api/v2/users/show_many.json", headers=headers,
+                          query_string={"ids": ",".join(str(i) for i in range(1, 102))})
+    assert too_many.status_code == 400
+
+
+def listed(client, headers, path):
+    """Every record of a cursor-paginated list of memberships, one per page to exercise the cursor."""
+    found, url, query = [], path, {"page[size]": "1"}
+    while True:
+        page = client.get(url, query_string=query, headers=headers)
+        assert page.status_code == 200, page.json
+        found += page.json["group_memberships"]
+        if not page.json["meta"]["has_more"]:
+            return found
+        parts = urlsplit(page.json["links"]["next"])
+        url, query = parts.path, parts.query
+
+
+def test_assignable_memberships_leave_out_light_agents_and_people_who_cannot_take_tickets(api):
+    sandbox, client, headers, groups, users = api
+    account = sandbox.accounts["acme"]
+    names = {u["id"]: u["name"] for u in account.users.values()}
+    everyone = {(names[m["user_id"]], m["group_id"]) for m in account.memberships.values()}
+    assignable = {(names[m["user_id"]], m["group_id"])
+                  for m in listed(client, headers, "/acme/api/v2/group_memberships/assignable.json")}
+    assert everyone - assignable == {("Lena Light", groups["Support"]), ("Finn Suspended", groups["Support"]),
+                                     ("Gus Inactive", groups["Support"])}
+    support = listed(client, headers, f"/acme/api/v2/groups/{groups['Support']}/memberships/assignable.json")
+    assert sorted(names[m["user_id"]] for m in support) == ["Ada Admin", "Ben Agent", "Cleo Agent"]
+    assert {"id", "user_id", "group_id", "default", "created_at", "updated_at", "url"} <= set(support[0])
 
 
 # -- tickets ---------------------------------------------------------------------------------------------
@@ -197,16 +255,34 @@ def test_safe_update_with_a_stale_stamp_is_409(api):
     assert answer.status_code == 409
 
 
+def put_ticket(client, headers, ticket, **changes):
+    return client.put(f"/acme/api/v2/tickets/{ticket['id']}", headers=headers, json={"ticket": changes})
+
+
+def assignee_error(answer) -> str:
+    """The description Zendesk's 422 RecordInvalid gives for the assignee."""
+    assert answer.status_code == 422 and answer.json["error"] == "RecordInvalid"
+    return answer.json["details"]["assignee"][0]["description"]
+
+
 def test_an_assignee_outside_the_group_is_422_and_a_closed_ticket_cannot_change(api):
     _, client, headers, groups, users = api
     ticket = create_ticket(client, headers, group_id=groups["Support"])
-    answer = client.put(f"/acme/api/v2/tickets/{ticket['id']}", headers=headers,
-                        json={"ticket": {"assignee_id": users["Dev Agent"]}})
-    assert answer.status_code == 422 and answer.json["error"] == "RecordInvalid"
-    client.put(f"/acme/api/v2/tickets/{ticket['id']}", headers=headers, json={"ticket": {"status": "closed"}})
-    answer = client.put(f"/acme/api/v2/tickets/{ticket['id']}", headers=headers,
-                        json={"ticket": {"assignee_id": users["Ben Agent"]}})
-    assert answer.status_code == 422
+    outsider = put_ticket(client, headers, ticket, assignee_id=users["Dev Agent"])
+    assert assignee_error(outsider) == "Assignee: is not a member of the group"
+    put_ticket(client, headers, ticket, status="closed")
+    assert put_ticket(client, headers, ticket, assignee_id=users["Ben Agent"]).status_code == 422
+
+
+def test_a_light_agent_cannot_be_assigned_a_ticket_even_in_their_own_group(api):
+    _, client, headers, groups, users = api
+    ticket = create_ticket(client, headers, group_id=groups["Support"])
+    assert assignee_error(put_ticket(client, headers, ticket, assignee_id=users["Lena Light"])) == \
+        "Assignee: is invalid"
+    refused = client.post("/acme/api/v2/tickets.json", headers=headers, json={"ticket": {
+        "subject": "Hi", "group_id": groups["Support"], "assignee_id": users["Lena Light"]}})
+    assert refused.status_code == 422
+    assert client.get(f"/acme/api/v2/tickets/{ticket['id']}", headers=headers).json["ticket"]["assignee_id"] is None
 
 
 def test_ticket_updates_are_rate_limited_with_retry_after(api):
@@ -315,6 +391,19 @@ def test_a_matching_trigger_delivers_a_signed_webhook(api):
     assert request_headers["X-Zendesk-Webhook-Signature"] == sign(secret, timestamp, body)
     assert request_headers["X-Zendesk-Webhook-Id"] == webhook["id"]
     assert request_headers["X-Zendesk-Webhook-Invocation-Id"]
+
+
+def test_resetting_a_signing_secret_answers_201_with_the_new_secret(api):
+    _, client, headers, *_ = api
+    webhook = client.post("/acme/api/v2/webhooks", headers=headers, json={"webhook": {
+        "name": "hook", "status": "active", "endpoint": "https://example.com/hook", "http_method": "POST",
+        "request_format": "json", "subscriptions": ["conditional_ticket_events"]}}).json["webhook"]
+    path = f"/acme/api/v2/webhooks/{webhook['id']}/signing_secret"
+    before = client.get(path, headers=headers).json["signing_secret"]["secret"]
+    reset = client.post(path, headers=headers)
+    assert reset.status_code == 201 and reset.json["signing_secret"]["algorithm"] == "SHA256"
+    assert reset.json["signing_secret"]["secret"] != before
+    assert client.get(path, headers=headers).json["signing_secret"]["secret"] == reset.json["signing_secret"]["secret"]
 
 
 def test_a_trigger_with_an_unknown_condition_is_refused(api):

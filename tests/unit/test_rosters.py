@@ -2,8 +2,9 @@ from round_robin.assignment.rosters import build_rosters, is_eligible
 from round_robin.assignment.rotation import ACCOUNT_WIDE, Member, merge_members, rebase_position
 
 
-def user(uid, role="agent", active=True, suspended=False, name=None):
-    return {"id": uid, "role": role, "active": active, "suspended": suspended, "name": name or f"U{uid}"}
+def user(uid, role="agent", active=True, suspended=False, name=None, role_type=None):
+    return {"id": uid, "role": role, "role_type": role_type, "active": active, "suspended": suspended,
+            "name": name or f"U{uid}"}
 
 
 def test_only_active_unsuspended_agents_and_admins_are_eligible():
@@ -11,6 +12,29 @@ def test_only_active_unsuspended_agents_and_admins_are_eligible():
     assert not is_eligible(user(3, role="end-user"))
     assert not is_eligible(user(4, active=False))
     assert not is_eligible(user(5, suspended=True))
+
+
+def test_light_agents_chat_only_agents_and_contributors_are_not_eligible():
+    # role_type: 0 custom role, 1 light agent, 2 chat agent, 3 contributor, 4 admin, 5 billing admin, null plain agent
+    assert not any(is_eligible(user(1, role_type=t)) for t in (1, 2, 3))
+    assert all(is_eligible(user(1, role_type=t)) for t in (None, 0, 4, 5))
+    assert is_eligible({"id": 1, "role": "agent", "active": True, "suspended": False})  # role_type not sent at all
+
+
+def test_the_account_wide_roster_holds_only_agents_with_an_assignable_membership():
+    # given a custom-role agent (role_type 0) whose role cannot take tickets: Zendesk lists no assignable
+    # membership for them, so they are in no roster, not even the account-wide one
+    users = [user(10), user(20, role_type=0), user(30, role_type=0)]
+    assignable = [{"user_id": 10, "group_id": 1}, {"user_id": 30, "group_id": 1}]
+    rosters = build_rosters(users, [{"id": 1, "name": "Support"}], assignable)
+    assert [(r.group_id, [m.id for m in r.members]) for r in rosters] == [("1", [10, 30]), (ACCOUNT_WIDE, [10, 30])]
+
+
+def test_a_light_agent_listed_in_an_assignable_membership_is_still_left_out():
+    users = [user(10), user(20, role_type=1)]
+    assignable = [{"user_id": 10, "group_id": 1}, {"user_id": 20, "group_id": 1}]
+    rosters = build_rosters(users, [{"id": 1, "name": "Support"}], assignable)
+    assert [[m.id for m in r.members] for r in rosters] == [[10], [10]]
 
 
 def test_rosters_hold_eligible_members_in_id_order_plus_an_account_wide_roster():

@@ -53,26 +53,39 @@ def test_a_pagination_link_to_another_host_is_not_followed():
     assert len(responses.calls) == 1
 
 
+@pytest.mark.parametrize("status", [429, 503])  # a 503 with Retry-After is honoured like a 429
 @responses.activate
-def test_a_short_retry_after_is_waited_out_within_the_budget():
-    responses.get(f"{BASE}/api/v2/users/me.json", status=429, headers={"Retry-After": "2"})
+def test_a_short_retry_after_is_waited_out_within_the_budget(status):
+    responses.get(f"{BASE}/api/v2/users/me.json", status=status, headers={"Retry-After": "2"})
     responses.get(f"{BASE}/api/v2/users/me.json", json={"user": {"id": 1}})
     client, sleeps = make_client(max_retry_wait=5)
     assert client.me() == {"id": 1}
     assert sleeps == [2.0]
 
 
+@pytest.mark.parametrize("status", [429, 503])
 @responses.activate
-def test_a_retry_after_beyond_the_budget_is_raised_for_the_caller_to_reschedule():
-    responses.put(f"{BASE}/api/v2/tickets/7.json", status=429, headers={"Retry-After": "45"})
+def test_a_retry_after_beyond_the_budget_is_raised_for_the_caller_to_reschedule(status):
+    responses.put(f"{BASE}/api/v2/tickets/7.json", status=status, headers={"Retry-After": "45"})
     client, sleeps = make_client(max_retry_wait=5)
     with pytest.raises(ZendeskRateLimitedError) as caught:
         client.put("/api/v2/tickets/7.json", {"ticket": {}})
-    assert caught.value.retry_after == 45.0 and sleeps == []
+    assert (caught.value.retry_after, caught.value.status) == (45.0, status)
+    assert sleeps == [] and len(responses.calls) == 1
 
 
 @responses.activate
-def test_server_errors_on_reads_are_retried_with_backoff_then_raised():
+def test_a_503_with_retry_after_on_a_create_is_retried_after_the_wait():
+    # Retry-After says the request was not taken: unlike a bare 5xx, even a POST may be sent again
+    responses.post(f"{BASE}/api/v2/webhooks", status=503, headers={"Retry-After": "1"})
+    responses.post(f"{BASE}/api/v2/webhooks", status=201, json={"webhook": {"id": "w1"}})
+    client, sleeps = make_client(max_retry_wait=5)
+    assert client.create_webhook({"name": "x"}) == {"id": "w1"}
+    assert sleeps == [1.0]
+
+
+@responses.activate
+def test_server_errors_on_reads_are_retried_with_backoff_then_raised():  # a 503 without Retry-After
     responses.get(f"{BASE}/api/v2/users/me.json", status=503)
     client, sleeps = make_client()
     with pytest.raises(ZendeskUnavailableError):
@@ -110,6 +123,18 @@ def test_error_statuses_map_to_domain_errors(status, error):
         client.put("/api/v2/tickets/1.json", {"ticket": {}})
     assert caught.value.status == status
     assert "tok" not in str(caught.value)
+
+
+@responses.activate
+def test_assignable_memberships_are_read_with_cursor_pagination_for_the_account_and_for_one_group():
+    page = {"group_memberships": [{"id": 5, "user_id": 10, "group_id": 2}], "meta": {"has_more": False},
+            "links": {"next": None}}
+    cursor = responses.matchers.query_param_matcher({"page[size]": "100"})
+    responses.get(f"{BASE}/api/v2/group_memberships/assignable.json", json=page, match=[cursor])
+    responses.get(f"{BASE}/api/v2/groups/2/memberships/assignable.json", json=page, match=[cursor])
+    client, _ = make_client()
+    assert [m["user_id"] for m in client.assignable_memberships()] == [10]
+    assert [m["user_id"] for m in client.assignable_memberships_of_group("2")] == [10]
 
 
 @responses.activate

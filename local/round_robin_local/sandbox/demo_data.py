@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from round_robin_local.sandbox.model import LIGHT_AGENT
+
 if TYPE_CHECKING:
     from round_robin_local.sandbox.model import Account, Sandbox
 
@@ -11,8 +13,9 @@ DEMO_SUBDOMAIN = "acme"
 
 
 def seed_account(sandbox: Sandbox, account: Account) -> None:
-    """Support: Ada (admin), Ben, Cleo, and Finn (suspended). Billing: Dev, Eve, Ivy. Plus Gus (inactive agent)
-    and Hana (end user). Ada is the admin signed in to the sandbox; Ivy is an agent, not an admin."""
+    """Support: Ada (admin), Ben, Cleo, Finn (suspended) and Lena (a light agent: role agent, role_type 1, cannot
+    take tickets). Billing: Dev, Eve, Ivy. Plus Gus (inactive agent) and Hana (end user). Ada is the admin signed in
+    to the sandbox; Ivy is an agent, not an admin."""
     support = sandbox.add_group(account, "Support")
     billing = sandbox.add_group(account, "Billing")
     ada = sandbox.add_user(account, "Ada Admin", "admin")
@@ -30,4 +33,6 @@ def seed_account(sandbox: Sandbox, account: Account) -> None:
         for user in users:
             sandbox.add_membership(account, user["id"], group_id)
     sandbox.add_membership(account, gus["id"], support["id"])
+    lena = sandbox.add_user(account, "Lena Light", "agent", role_type=LIGHT_AGENT)
+    sandbox.add_membership(account, lena["id"], support["id"])
     account.signed_in_user_id = ada["id"]

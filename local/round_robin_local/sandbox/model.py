@@ -27,6 +27,13 @@ ACCOUNT_RATE_LIMIT = 700  # Enterprise plan, per minute
 TICKET_UPDATE_RATE_LIMIT = 100  # per minute per account
 RATE_WINDOW = 60.0
 
+# `role_type` of a user (developer.zendesk.com/api-reference/ticketing/users/users/#json-format): "0 for a custom
+# agent, 1 for a light agent, 2 for a chat agent, 3 for a chat agent added to the Support account as a contributor
+# (Chat Phase 4), 4 for an admin, and 5 for a billing admin"; null for a plain agent. Light agents, chat-only agents
+# and contributors keep role "agent" but cannot be assigned tickets (Zendesk answers 422).
+LIGHT_AGENT, CHAT_AGENT, CONTRIBUTOR, ADMIN_ROLE_TYPE = 1, 2, 3, 4
+CANNOT_TAKE_TICKETS = {LIGHT_AGENT, CHAT_AGENT, CONTRIBUTOR}
+
 
 class Clock:
     """Real time plus an offset that tests can advance (token expiry, code expiry, rate windows)."""
@@ -136,8 +143,16 @@ class Account:
     request_log: list[dict[str, Any]] = field(default_factory=list)
 
     def eligible_assignee(self, user_id: int) -> bool:
+        """Whether the user can be assigned tickets: an active, unsuspended agent or admin whose role can take
+        them (not a light agent, chat-only agent or contributor)."""
         user = self.users.get(user_id)
-        return bool(user and user["role"] in ("agent", "admin") and user["active"] and not user["suspended"])
+        return bool(user and user["role"] in ("agent", "admin") and user["active"] and not user["suspended"]
+                    and user.get("role_type") not in CANNOT_TAKE_TICKETS)
+
+    def assignable_memberships(self, group_id: int | None = None) -> list[dict[str, Any]]:
+        """The memberships whose agent can be assigned tickets (of one group, or of all groups)."""
+        return [m for m in self.memberships.values()
+                if (group_id is None or m["group_id"] == group_id) and self.eligible_assignee(m["user_id"])]
 
     def member_of(self, user_id: int, group_id: int) -> bool:
         return any(m["user_id"] == user_id and m["group_id"] == group_id for m in self.memberships.values())
@@ -180,7 +195,8 @@ class Sandbox:
     # -- users, groups, memberships -------------------------------------------------------------------
 
     def add_user(self, account: Account, name: str, role: str, *, active: bool = True, suspended: bool = False,
-                 email: str | None = None) -> dict[str, Any]:
+                 email: str | None = None, role_type: int | None = None) -> dict[str, Any]:
+        """A user; `role_type` defaults to 4 for an admin and null for anyone else (a plain agent)."""
         now = self.clock.iso()
         user = {
             "id": self.next_id(),
@@ -188,6 +204,7 @@ class Sandbox:
             "name": name,
             "email": email or f"{name.lower().replace(' ', '.')}@{account.subdomain}.example",
             "role": role,
+            "role_type": role_type if role_type is not None or role != "admin" else ADMIN_ROLE_TYPE,
             "active": active,
             "suspended": suspended,
             "verified": True,

@@ -67,9 +67,17 @@ def _page(title: str, body: str, status: int = 200) -> Response:
     return Response(html, status=status, content_type="text/html; charset=utf-8")
 
 
-def _record_invalid(description: str, field: str = "base") -> ApiError:
+def _record_invalid(description: str, field: str = "base", error: str | None = None) -> ApiError:
+    detail = {"description": description, **({"error": error} if error else {})}
     return ApiError(422, {"error": "RecordInvalid", "description": "Record validation errors",
-                          "details": {field: [{"description": description}]}})
+                          "details": {field: [detail]}})
+
+
+def _forbidden() -> ApiError:
+    """Zendesk's 403 for a token that lacks the scope (captured in Zendesk community post 6224176367002)."""
+    return ApiError(403, {"error": {"title": "Forbidden",
+                                    "message": "You do not have access to this page. Please contact the "
+                                               "account owner of this help desk for further help."}})
 
 
 def _not_found() -> ApiError:
@@ -141,7 +149,10 @@ class SandboxApp:
         if params.get("response_type") != "code":
             return back(error="unsupported_response_type", error_description="Only response_type=code is supported")
         scopes = params.get("scope", "").split()
-        if not scopes or any(s not in KNOWN_SCOPES for s in scopes):
+        # An unknown scope is not refused here: "The endpoint returns an access token even if you specify an
+        # invalid scope ... Any request you make with the token will return a "Forbidden" error"
+        # (developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/); see _authorize_scope.
+        if not scopes:
             return back(error="invalid_scope", error_description="The requested scope is invalid")
         challenge = params.get("code_challenge")
         method = params.get("code_challenge_method")
@@ -321,6 +332,8 @@ class SandboxApp:
 
     @staticmethod
     def _authorize_scope(method: str, parts: list[str], user: dict[str, Any], scopes: list[str]) -> None:
+        if any(s not in KNOWN_SCOPES for s in scopes):
+            raise _forbidden()  # a token issued with an unknown scope is refused everywhere (see authorize)
         resource = parts[0] if parts else ""
         if resource == "oauth" and parts[1:2] == ["tokens"] and method != "POST":
             return  # a token may always read and revoke itself (checked in the handler)
@@ -366,6 +379,14 @@ class SandboxApp:
             case ["groups", group_id, "memberships"] if method == "GET":
                 members = [m for m in account.memberships.values() if str(m["group_id"]) == group_id]
                 return self._list(request, account, "group_memberships", members)
+            # List Assignable Memberships: only memberships whose agent can take tickets, cursor or offset
+            # paginated, 100 a page (developer.zendesk.com/api-reference/ticketing/groups/group_memberships/
+            # #list-assignable-memberships).
+            case ["group_memberships", "assignable"] if method == "GET":
+                return self._list(request, account, "group_memberships", account.assignable_memberships())
+            case ["groups", group_id, "memberships", "assignable"] if method == "GET":
+                return self._list(request, account, "group_memberships",
+                                  account.assignable_memberships(_int(group_id) or -1))
             case ["oauth", "tokens", "current"] if method == "GET":
                 return _json({"token": self._token_view(account, self._current_token(request, account))})
             case ["oauth", "tokens", token_id] if method == "DELETE":
@@ -512,8 +533,10 @@ class SandboxApp:
             if method == "GET":
                 return _json({"signing_secret": {"algorithm": "SHA256", "secret": account.webhook_secrets[webhook["id"]]}})
             if method == "POST":
-                account.webhook_secrets[webhook["id"]] = base64.b64encode(secrets.token_bytes(32)).decode()
-                return Response(status=204)
+                # Reset Webhook Signing Secret answers 201 with the new secret (developer.zendesk.com/api-reference/
+                # webhooks/webhooks-api/webhooks/#reset-webhook-signing-secret).
+                secret = account.webhook_secrets[webhook["id"]] = base64.b64encode(secrets.token_bytes(32)).decode()
+                return _json({"signing_secret": {"algorithm": "SHA256", "secret": secret}}, 201)
         if rest[1:]:
             raise _not_found()
         if method == "GET":
@@ -698,10 +721,14 @@ class SandboxApp:
         return self._public(ticket)
 
     def _check_assignee(self, account: Account, assignee_id: int | None, group_id: int | None) -> None:
+        # 422 RecordInvalid with `details.assignee`, as captured from Zendesk (facetoe/zenpy issue #628). A light
+        # agent, chat-only agent or contributor "cannot be assigned tickets" (support.zendesk.com/hc/en-us/
+        # articles/4408821536794: reassignment skips "light agents and agents lacking permissions required to be
+        # assigned the tickets"), even in their own group.
         if assignee_id is None or not account.eligible_assignee(assignee_id):
-            raise _record_invalid("Assignee: is not an agent", "assignee_id")
+            raise _record_invalid("Assignee: is invalid", "assignee", "InvalidValue")
         if group_id is not None and not account.member_of(assignee_id, group_id):
-            raise _record_invalid("Assignee: is not a member of the group", "assignee_id")
+            raise _record_invalid("Assignee: is not a member of the group", "assignee")
 
     def update_many(self, request: Request, account: Account, user: dict[str, Any]) -> Response:
         body = request.get_json(silent=True)

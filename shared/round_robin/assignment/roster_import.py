@@ -12,19 +12,19 @@ from round_robin.zendesk.client import ZendeskClient
 
 
 def import_rosters(client: ZendeskClient, excluded: Iterable[int] = ()) -> list[Roster]:
-    """Every group's roster plus the account-wide one (agents, groups and memberships, cursor-paginated)."""
-    return build_rosters(client.agents(), client.groups(), client.group_memberships(), excluded)
+    """Every group's roster plus the account-wide one (agents, groups and assignable memberships, cursor-paginated)."""
+    return build_rosters(client.agents(), client.groups(), client.assignable_memberships(), excluded)
 
 
 def import_group_roster(client: ZendeskClient, group_id: str, excluded: Iterable[int] = ()) -> Roster | None:
     """One group's roster as Zendesk has it now; None if the group no longer exists."""
     if group_id == ACCOUNT_WIDE:
-        return build_rosters(client.agents(), [], [], excluded)[-1]
+        return import_rosters(client, excluded)[-1]
     try:
         group = client.group(group_id)
     except ZendeskNotFoundError:
         return None
-    memberships = list(client.memberships_of_group(group_id))
+    memberships = list(client.assignable_memberships_of_group(group_id))
     users = client.users_by_id(sorted({m["user_id"] for m in memberships}))
     rosters = build_rosters(users, [group], memberships, excluded)
     return next((r for r in rosters if r.group_id == str(group_id)), None)

@@ -1,8 +1,12 @@
 """Rotation rosters: for each Zendesk group, the eligible agents in a stable order, plus the account-wide
 roster (key `*`) used for tickets without a group.
 
-Eligible means an active, unsuspended agent or admin who is a member of the group. Re-importing keeps the
-rotation position and the order of the agents who stay; newcomers join at the end.
+Eligible means an active, unsuspended agent or admin who can be assigned tickets and holds an assignable
+membership of the group (Zendesk's List Assignable Memberships). The account-wide roster holds the eligible agents
+with at least one such membership: Zendesk requires every agent to belong to a group ("All team members must belong
+to at least one group", support.zendesk.com/hc/en-us/articles/4408821536794), so an agent with no assignable
+membership is one whose role cannot take tickets. Re-importing keeps the rotation position and the order of the
+agents who stay; newcomers join at the end.
 """
 
 from __future__ import annotations
@@ -27,20 +31,27 @@ from round_robin.errors import StorageError
 from round_robin.table import ROSTER_PREFIX, account_pk, roster_sk
 
 _ROLES = {"agent", "admin"}
+# role_type 1 light agent, 2 chat-only agent, 3 contributor: role "agent", yet Zendesk refuses them as assignees
+# (developer.zendesk.com/api-reference/ticketing/users/users/#json-format). 0 (custom role) may or may not take
+# tickets: the assignable memberships decide. Null is a plain agent; 4 and 5 are admins.
+_CANNOT_TAKE_TICKETS = {1, 2, 3}
 
 
 def is_eligible(user: dict[str, Any]) -> bool:
-    """An active, unsuspended agent or admin."""
-    return user.get("role") in _ROLES and user.get("active") is True and not user.get("suspended", False)
+    """An active, unsuspended agent or admin whose role can take tickets."""
+    return (user.get("role") in _ROLES and user.get("role_type") not in _CANNOT_TAKE_TICKETS
+            and user.get("active") is True and not user.get("suspended", False))
 
 
 def build_rosters(
     users: Iterable[dict[str, Any]], groups: Iterable[dict[str, Any]], memberships: Iterable[dict[str, Any]],
     excluded: Iterable[int] = (),
 ) -> list[Roster]:
-    """Rosters from Zendesk users, groups and group memberships (pure; members ordered by user id).
+    """Rosters from Zendesk users, groups and assignable group memberships (pure; members ordered by user id).
 
-    `excluded` are agents the account's settings keep out of every rotation.
+    `memberships` are the assignable ones (`/group_memberships/assignable`): an eligible user without one in a
+    live group is in no roster, not even the account-wide one. `excluded` are agents the account's settings keep
+    out of every rotation.
     """
     left_out = set(excluded)
     eligible = {u["id"]: Member(u["id"], u.get("name") or str(u["id"]))
@@ -55,7 +66,8 @@ def build_rosters(
         Roster(gid, live_groups[gid], tuple(eligible[uid] for uid in sorted(by_group[gid])))
         for gid in sorted(live_groups, key=_group_sort_key)
     ]
-    rosters.append(Roster(ACCOUNT_WIDE, "All agents", tuple(eligible[uid] for uid in sorted(eligible))))
+    assignable = set().union(*by_group.values())
+    rosters.append(Roster(ACCOUNT_WIDE, "All agents", tuple(eligible[uid] for uid in sorted(assignable))))
     return rosters
 
 

@@ -1,5 +1,5 @@
 """Zendesk Support API client: one requests session, timeouts, bearer auth, Marketplace headers,
-429 with Retry-After, cursor pagination, and HTTP errors mapped to domain errors in one place."""
+429 (and 503) with Retry-After, cursor pagination, and HTTP errors mapped to domain errors in one place."""
 
 from __future__ import annotations
 
@@ -44,8 +44,9 @@ class ZendeskClient:
     """The API of one Zendesk account (`base_url` = `https://<sub>.zendesk.com` or the sandbox's equivalent).
 
     `authorization` returns the Authorization header value; it is called per request so that a token
-    refreshed elsewhere is picked up. `max_retry_wait` caps how long the client itself waits on a 429:
-    a longer Retry-After raises ZendeskRateLimitedError for the caller to reschedule (0 = never wait).
+    refreshed elsewhere is picked up. `max_retry_wait` caps how long the client itself waits on a 429 (or a
+    503 with Retry-After): a longer Retry-After raises ZendeskRateLimitedError for the caller to reschedule
+    (0 = never wait).
     """
 
     def __init__(
@@ -99,15 +100,18 @@ class ZendeskClient:
             status = response.status_code
             if status < 400:
                 return _json_body(response)
-            if status == 429:
+            # A 503 with Retry-After is honoured like a 429, as Zendesk's own API client does (it retries
+            # "[429, 503]" and "uses Retry-After response header when present": zendesk/zendesk_api_client_rb
+            # issue #603). Without Retry-After a 503 is a transient 5xx (below).
+            if status == 429 or (status == 503 and "Retry-After" in response.headers):
                 retry_after = _retry_after(response)
                 if attempt < self._max_attempts and waited + retry_after <= self._max_retry_wait:
                     waited += retry_after
                     self._sleep(retry_after)
                     continue
                 raise ZendeskRateLimitedError(
-                    f"Zendesk rate limit on {method} {path}: retry after {retry_after:g}s",
-                    retry_after, method=method, path=path,
+                    f"Zendesk answered HTTP {status} to {method} {path}: retry after {retry_after:g}s",
+                    retry_after, status, method=method, path=path,
                 )
             if status >= 500:
                 if method in _IDEMPOTENT and attempt < self._max_attempts:
@@ -168,14 +172,20 @@ class ZendeskClient:
     def groups(self) -> Iterator[dict[str, Any]]:
         return self.paginate("/api/v2/groups.json", "groups")
 
-    def group_memberships(self) -> Iterator[dict[str, Any]]:
-        return self.paginate("/api/v2/group_memberships.json", "group_memberships")
+    def assignable_memberships(self) -> Iterator[dict[str, Any]]:
+        """The memberships whose agent can be assigned tickets (no light agents or contributors), all groups.
+
+        List Assignable Memberships: cursor pagination, at most 100 a page (developer.zendesk.com/api-reference/
+        ticketing/groups/group_memberships/#list-assignable-memberships).
+        """
+        return self.paginate("/api/v2/group_memberships/assignable.json", "group_memberships")
 
     def group(self, group_id: int | str) -> dict[str, Any]:
         return self.get(f"/api/v2/groups/{group_id}.json")["group"]
 
-    def memberships_of_group(self, group_id: int | str) -> Iterator[dict[str, Any]]:
-        return self.paginate(f"/api/v2/groups/{group_id}/memberships.json", "group_memberships")
+    def assignable_memberships_of_group(self, group_id: int | str) -> Iterator[dict[str, Any]]:
+        """One group's memberships whose agent can be assigned tickets (same endpoint, per group)."""
+        return self.paginate(f"/api/v2/groups/{group_id}/memberships/assignable.json", "group_memberships")
 
     def users_by_id(self, user_ids: list[int]) -> list[dict[str, Any]]:
         """Users by id, 100 per call (show_many's limit)."""
