@@ -23,6 +23,14 @@ def stored_credentials(aws_env, subdomain="acme"):
     return Credentials.from_json(value)
 
 
+def secret_values(aws_env, subdomain="acme"):
+    """Every version of the account's secret that Secrets Manager still keeps."""
+    name = f"{PREFIX}{subdomain}"
+    versions = aws_env.secretsmanager.list_secret_version_ids(SecretId=name)["Versions"]
+    return [aws_env.secretsmanager.get_secret_value(SecretId=name, VersionId=v["VersionId"])["SecretString"]
+            for v in versions if v.get("VersionStages")]
+
+
 def items_by_sk(aws_env):
     return {i["sk"]["S"]: i for i in aws_env.items()}
 
@@ -106,7 +114,12 @@ def test_reconnecting_replaces_tokens_updates_zendesk_in_place_and_keeps_rotatio
     assert len(account.webhooks) == 1 and len(account.triggers) == 1
     second = stored_credentials(aws_env)
     assert second.tokens.access_token != first.tokens.access_token
-    assert list(account.tokens) == [second.tokens.access_token]  # the replaced token was revoked in Zendesk
+    # The service cannot revoke the replaced grant (Zendesk needs the broad `write` scope): it does not try, keeps
+    # no copy of it (not even as the secret's previous version), and the grant lapses with its lifetime.
+    assert zendesk.calls("DELETE", "/oauth/tokens") == []
+    assert first.tokens.access_token in account.tokens
+    assert not any(first.tokens.refresh_token in value for value in secret_values(aws_env))
+    assert "OAuth clients" in page["body"]
     assert second.webhook_id == first.webhook_id
     support = items_by_sk(aws_env)[f"ROSTER#{support_id}"]
     members = [m["M"]["name"]["S"] for m in support["members"]["L"]]
@@ -181,8 +194,13 @@ def test_a_non_admin_approver_gets_403_and_no_token_is_kept(aws_env, zendesk, ha
     assert page["statusCode"] == 403
     assert "administrator" in page["body"] and "Ivy Agent" in page["body"]
     assert_nothing_stored(aws_env)
-    assert zendesk.account().tokens == {}  # revoked in Zendesk
     assert zendesk.account().webhooks == {}
+    # The grant cannot be revoked with the service's scopes: not tried, never stored, and the page says so
+    assert zendesk.calls("DELETE", "/oauth/tokens") == []
+    (grant,) = zendesk.account().tokens.values()
+    assert grant.user_id == ivy["id"]
+    assert "never stored" in page["body"] and "Apps and integrations &gt; APIs &gt; OAuth clients" in page["body"]
+    assert "was revoked" not in page["body"]
 
 
 def test_a_refused_token_exchange_gets_502_naming_the_problem(aws_env, zendesk, handlers):
@@ -205,14 +223,15 @@ def test_an_unreachable_zendesk_gets_502_and_nothing_stored(aws_env, zendesk, ha
     assert_nothing_stored(aws_env)
 
 
-def test_a_zendesk_failure_during_import_gets_502_stores_nothing_and_revokes_the_token(aws_env, zendesk, handlers):
+def test_a_zendesk_failure_during_import_gets_502_and_stores_nothing(aws_env, zendesk, handlers):
     zendesk.override("GET", r"/api/v2/group_memberships", status=503)
 
     page, _ = connect(*handlers, zendesk)
 
     assert page["statusCode"] == 502 and "503" in page["body"]
     assert_nothing_stored(aws_env)
-    assert zendesk.account().tokens == {}
+    assert zendesk.calls("DELETE", "/oauth/tokens") == []  # Zendesk would refuse it (403): not tried
+    assert "was revoked" not in page["body"] and "never stored" in page["body"]
 
 
 def test_an_authorization_code_works_once(aws_env, zendesk, handlers):

@@ -22,7 +22,7 @@ from round_robin.assignment.rotation import Roster
 from round_robin.aws.queue import AssignmentQueue, AssignmentRequest
 from round_robin.connect.pkce import authorize_url, code_challenge, code_verifier_for
 from round_robin.connect.states import StateStore
-from round_robin.errors import AccountNotFoundError, NotAdminError, RoundRobinError, ZendeskError
+from round_robin.errors import NotAdminError, RoundRobinError
 from round_robin.observability import logger
 from round_robin.settings import Settings
 from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
@@ -110,12 +110,10 @@ class Connector:
             subdomain, code=code, code_verifier=code_verifier_for(state, self._state_key), redirect_uri=redirect_uri
         )
         client = self._zendesk(subdomain, lambda: f"Bearer {tokens.access_token}")
-        try:
-            setup = self._prepare(subdomain, client, Credentials("oauth", tokens), webhook_base_url)
-        except RoundRobinError:
-            _revoke_quietly(client, subdomain)
-            raise
-        return self._persist(setup)
+        # A grant that is not kept (non-admin, a failure below) is not revoked: Zendesk lets only a token with the
+        # broad `write` scope revoke tokens (community post 4627188332186), and the service asks for less. It is
+        # never stored and lapses with its lifetime; an admin can revoke it in Admin Center (see pages.py).
+        return self._persist(self._prepare(subdomain, client, Credentials("oauth", tokens), webhook_base_url))
 
     def connect_with_api_token(self, raw_subdomain: str | None, *, email: str, api_token: str,
                                webhook_base_url: str) -> ConnectionReport:
@@ -157,12 +155,9 @@ class Connector:
         now = int(self._clock())
         credentials = replace(setup.credentials, connected_user_id=me["id"], webhook_id=setup.webhook_id,
                               webhook_secret=setup.signing_secret)
-        migrating = previous is not None and previous.auth_method == "api_token" and credentials.auth_method == "oauth"
-        replaced = self._stored_credentials(subdomain) if previous is not None else None
-        # A migration also drops the secret's previous version, which holds the API token.
-        self._vault.save(subdomain, credentials, forget_previous=migrating)
-        if replaced is not None:
-            self._retire(subdomain, replaced, credentials)
+        # A reconnect also drops the secret's previous version: it holds the replaced grant (still valid in Zendesk
+        # until it lapses, as the service cannot revoke it) or, for a migration, the API token.
+        self._vault.save(subdomain, credentials, forget_previous=previous is not None)
         self._registry.save(
             Account(
                 subdomain=subdomain, status=CONNECTED, auth_method=credentials.auth_method,
@@ -193,26 +188,6 @@ class Connector:
         return report
 
 
-    def _stored_credentials(self, subdomain: str) -> Credentials | None:
-        try:
-            return self._vault.load(subdomain, fresh=True)
-        except AccountNotFoundError:
-            return None
-
-    def _retire(self, subdomain: str, old: Credentials, new: Credentials) -> None:
-        """Best effort: revoke the OAuth token a reconnect replaced, so no unused grant stays valid in Zendesk.
-        (An API token replaced by a migration is the customer's and is left alone.)"""
-        if old.auth_method != "oauth" or old.tokens is None or new.tokens is None:
-            return
-        if old.tokens.access_token == new.tokens.access_token:
-            return
-        previous = self._zendesk(subdomain, lambda: f"Bearer {old.tokens.access_token}")
-        current = self._zendesk(subdomain, new.authorization)
-        try:
-            current.revoke_token(previous.current_token()["id"])
-        except (ZendeskError, KeyError) as exc:  # expired or already revoked: nothing left to retire
-            logger.info("previous token not revoked", subdomain=subdomain, reason=type(exc).__name__)
-
     def _requeue_parked(self, subdomain: str) -> int:
         """Tickets parked while the connection was broken go back to the queue."""
         if self._assignments is None or self._queue is None:
@@ -240,14 +215,6 @@ class _Setup:
     webhook_action: str = ""
     trigger_id: str = ""
     trigger_action: str = ""
-
-
-def _revoke_quietly(client: ZendeskClient, subdomain: str) -> None:
-    """Best effort: a token we will not keep should not stay valid in Zendesk."""
-    try:
-        client.revoke_token(client.current_token()["id"])
-    except (ZendeskError, KeyError) as exc:
-        logger.warning("could not revoke the unused token", subdomain=subdomain, error=type(exc).__name__)
 
 
 def _epoch(value: str | None) -> float | None:
