@@ -4,6 +4,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 
 from round_robin import wiring
+from round_robin.connect.connector import ConnectInProgressError
 from round_robin.connect.pages import UNUSED_GRANT, connected_page, message_page
 from round_robin.errors import (
     NotAdminError,
@@ -69,6 +70,13 @@ def not_admin(exc: NotAdminError):
         UNUSED_GRANT,
         "Ask an administrator of the account to open the connect link.",
     ))
+
+
+@app.exception_handler(ConnectInProgressError)
+def in_progress(exc: ConnectInProgressError):
+    _failed("in_progress")
+    return html(409, message_page("A connection is already in progress",
+                                  f"{str(exc).capitalize()}. Nothing was kept from this attempt."))
 
 
 @app.exception_handler(OAuthError)
