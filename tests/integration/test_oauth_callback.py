@@ -9,12 +9,11 @@ import requests
 from round_robin.accounts.credentials import Credentials
 from round_robin.aws.leases import LeaseStore
 from round_robin.connect.states import StateStore
-from round_robin.zendesk.hooks import trigger_definition, webhook_definition
 from round_robin_local.sandbox.server import SandboxApp
 from tests.integration.conftest import PREFIX, PUBLIC_BASE_URL
 from tests.integration.flows import callback, connect, consent, start
+from tests.integration.helpers import add_hooks
 from tests.support.lambda_env import load_handler
-from tests.support.zendesk import BASE
 
 
 @pytest.fixture
@@ -370,15 +369,3 @@ def test_a_first_connect_keeps_the_oldest_of_several_webhooks_and_points_the_tri
     assert len(triggers) == 1 and triggers[0]["actions"][0]["value"][0] == oldest
     assert stored_credentials(aws_env).webhook_id == oldest
 
-
-def add_hooks(zendesk, access_token):
-    """Create a webhook and trigger as the service does (an earlier connect's); return the webhook id."""
-    headers = {"Authorization": f"Bearer {access_token}"}
-    endpoint = f"{PUBLIC_BASE_URL}/webhooks/zendesk/acme"
-    answer = zendesk.client.post("/acme/api/v2/webhooks", json={"webhook": webhook_definition(endpoint)},
-                                 headers=headers, base_url=BASE)
-    webhook_id = answer.json["webhook"]["id"]
-    answer = zendesk.client.post("/acme/api/v2/triggers.json", json={"trigger": trigger_definition(webhook_id)},
-                                 headers=headers, base_url=BASE)
-    assert answer.status_code == 201, answer.get_data(as_text=True)
-    return webhook_id

@@ -104,7 +104,10 @@ def remove_duplicates(client: ZendeskClient, webhook_id: str, trigger_id: str) -
     if not any(str(t["id"]) == trigger_id for t in triggers):
         return 0
     _, _, removed = _ensure_trigger(client, webhook_id, trigger_id, triggers)
-    return removed + _delete_webhooks(client, extra_webhooks)
+    removed += _delete_webhooks(client, extra_webhooks)
+    if removed:
+        logger.warning("duplicate webhooks and triggers deleted", removed=removed, webhook_id=webhook_id)
+    return removed
 
 
 def _ensure_trigger(client: ZendeskClient, webhook_id: str, known_id: str | None,
