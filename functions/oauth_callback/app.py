@@ -4,7 +4,8 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 
 from round_robin import wiring
-from round_robin.connect.pages import connected_page, message_page
+from round_robin.connect.connector import ConnectInProgressError
+from round_robin.connect.pages import UNUSED_GRANT, connected_page, message_page
 from round_robin.errors import (
     NotAdminError,
     OAuthError,
@@ -66,9 +67,16 @@ def not_admin(exc: NotAdminError):
         "Only a Zendesk administrator can connect",
         f"You approved as {exc.user_name or 'a user'} (role: {exc.role}). Connecting creates a webhook and a "
         "trigger and assigns tickets on the account's behalf, which needs an administrator.",
-        "Nothing was kept and the access granted was revoked. Ask an administrator of the account to open "
-        "the connect link.",
+        UNUSED_GRANT,
+        "Ask an administrator of the account to open the connect link.",
     ))
+
+
+@app.exception_handler(ConnectInProgressError)
+def in_progress(exc: ConnectInProgressError):
+    _failed("in_progress")
+    return html(409, message_page("A connection is already in progress",
+                                  f"{str(exc).capitalize()}. Nothing was kept from this attempt."))
 
 
 @app.exception_handler(OAuthError)
@@ -94,7 +102,7 @@ def zendesk_failed(exc: ZendeskError):
     _failed("zendesk", detail=str(exc), status=exc.status)
     return html(502, message_page(
         "Zendesk failed while connecting",
-        f"{exc}. Nothing was saved and the access granted was revoked.", START_AGAIN,
+        f"{exc}. Nothing was saved.", UNUSED_GRANT, START_AGAIN,
     ))
 
 

@@ -5,7 +5,10 @@
    unused for 30 days);
 2. health: /api/v2/users/me must answer, for an admin; otherwise the account needs reconnecting;
 3. agents: re-import the rosters (leavers, suspended and demoted agents drop out; newcomers join at the end);
-4. the missed-ticket sweep: unassigned new/open tickets older than a few minutes are queued through the same
+4. the project's webhook and trigger: copies that a race or a failed connect left in Zendesk are deleted (two
+   list calls per run: under 0.1% of the smallest plan's 200 calls a minute at the default 10-minute interval,
+   so every run; a copy's deliveries fail signature checks until it is gone);
+5. the missed-ticket sweep: unassigned new/open tickets older than a few minutes are queued through the same
    idempotent path as webhooks, so a ticket whose webhook never came is still assigned, once.
 """
 
@@ -34,6 +37,7 @@ from round_robin.errors import (
 )
 from round_robin.observability import MetricUnit, logger, metrics
 from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
+from round_robin.zendesk.hooks import remove_duplicates
 
 REFRESH_MARGIN = 300.0  # refresh when the access token would expire within the next run + this
 REFRESH_TOKEN_AGE = 2 / 3  # of its lifetime
@@ -48,6 +52,7 @@ class AccountReport:
     health: str = ""
     roster_changes: dict[str, int] = field(default_factory=dict)
     swept: int = 0
+    hooks_removed: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -104,6 +109,8 @@ class Maintainer:
                 report.status = "needs_reconnect"
                 return report
             report.roster_changes = self._resync(account, client)
+            if account.webhook_id and account.trigger_id:
+                report.hooks_removed = remove_duplicates(client, account.webhook_id, account.trigger_id)
             report.swept = self._sweep(subdomain, client)
         except ConnectionBrokenError as exc:
             self._alerts.broken(subdomain, exc.reason)

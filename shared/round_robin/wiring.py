@@ -130,6 +130,7 @@ def zendesk_factory(settings: Settings, *, max_retry_wait: float) -> ZendeskFact
 
 @lru_cache(maxsize=1)
 def connector() -> Connector:
+    from round_robin.aws.leases import LeaseStore
     from round_robin.connect.connector import Connector
     from round_robin.connect.states import StateStore
 
@@ -146,6 +147,7 @@ def connector() -> Connector:
         # The callback runs behind API Gateway's 30 s limit: wait out only short Retry-After values.
         zendesk=zendesk_factory(settings, max_retry_wait=8),
         state_key=state_key.encode(),
+        leases=LeaseStore(settings.table_name, clients.client("dynamodb")),
         assignments=parked[0],
         queue=parked[1],
     )

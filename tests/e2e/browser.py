@@ -20,6 +20,15 @@ class Connection:
 
 def connect(stack_url: str, subdomain: str, *, decision: str = "allow", user_id: int | None = None) -> Connection:
     session = requests.Session()
+    back = approve(session, stack_url, subdomain, decision=decision, user_id=user_id)
+    query = {k: v[0] for k, v in parse_qs(urlsplit(back).query).items()}
+    page = session.get(back, allow_redirects=False, timeout=60)
+    return Connection(page, query.get("code"), query["state"])
+
+
+def approve(session: requests.Session, stack_url: str, subdomain: str, *, decision: str = "allow",
+            user_id: int | None = None) -> str:
+    """Start, answer the consent page; return the callback URL Zendesk redirects back to (not yet followed)."""
     start = session.get(f"{stack_url}/oauth/start", params={"subdomain": subdomain}, allow_redirects=False,
                         timeout=30)
     assert start.status_code == 302, start.text
@@ -35,6 +44,4 @@ def connect(stack_url: str, subdomain: str, *, decision: str = "allow", user_id:
     assert approved.status_code == 302
     back = approved.headers["Location"]
     assert back.startswith(f"{stack_url}/oauth/callback?")
-    query = {k: v[0] for k, v in parse_qs(urlsplit(back).query).items()}
-    page = session.get(back, allow_redirects=False, timeout=60)
-    return Connection(page, query.get("code"), query["state"])
+    return back

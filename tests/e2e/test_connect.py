@@ -2,8 +2,11 @@
 the sandbox."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
-from tests.e2e.browser import connect
+import requests
+
+from tests.e2e.browser import approve, connect
 
 
 def test_an_admin_connects_an_account_through_the_real_redirects(stack):
@@ -55,7 +58,28 @@ def test_a_non_admin_cannot_connect(stack):
     connection = connect(stack.url, "e2e-agent", user_id=ivy["id"])
 
     assert connection.page.status_code == 403 and "administrator" in connection.page.text
-    assert stack.zendesk_account("e2e-agent")["oauth_tokens"] == 0
+    # The service cannot revoke the grant (Zendesk needs the broad write scope): it stays until it lapses
+    assert "never stored" in connection.page.text and "OAuth clients" in connection.page.text
+    assert stack.zendesk_account("e2e-agent")["oauth_tokens"] == 1
+    assert not [r for r in stack.zendesk_requests("e2e-agent") if r["method"] == "DELETE"]
+
+
+def test_a_double_click_on_allow_connects_once_with_one_webhook_and_one_trigger(stack):
+    # given two approvals whose callbacks arrive at once (two execution environments of the callback)
+    stack.new_account("e2e-double")
+    browser = requests.Session()
+    callbacks = [approve(browser, stack.url, "e2e-double") for _ in range(2)]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pages = list(pool.map(lambda url: requests.get(url, allow_redirects=False, timeout=60), callbacks))
+
+    assert [p.status_code for p in pages] == [200, 200], [p.text for p in pages]
+    zendesk = stack.zendesk_account("e2e-double")
+    (webhook,) = zendesk["webhooks"]
+    (trigger,) = zendesk["triggers"]
+    assert trigger["actions"][0]["value"][0] == webhook["id"]
+    secret = stack.aws("secretsmanager").get_secret_value(SecretId=f"{stack.info['secret_prefix']}e2e-double")
+    assert json.loads(secret["SecretString"])["webhook"]["id"] == webhook["id"]
 
 
 def test_a_bad_subdomain_is_refused_without_redirect(stack):

@@ -10,7 +10,9 @@ from round_robin.accounts.credentials import Credentials
 from round_robin.assignment.claims import AssignmentStore
 from round_robin.aws import clients
 from round_robin.aws.queue import AssignmentRequest
-from tests.integration.conftest import PREFIX, TABLE
+from round_robin.zendesk.hooks import trigger_definition, webhook_definition
+from tests.integration.conftest import PREFIX, PUBLIC_BASE_URL, TABLE
+from tests.support.zendesk import BASE
 
 
 def credentials(aws_env) -> Credentials:
@@ -71,3 +73,16 @@ def atomic_dynamodb(monkeypatch) -> None:
     atomic = AtomicRequests(original("dynamodb"))
     monkeypatch.setattr(clients, "client", functools.cache(lambda s: atomic if s == "dynamodb" else original(s)))
     wiring.reset()
+
+
+def add_hooks(zendesk, access_token):
+    """Create a webhook and trigger as the service does (an earlier connect's); return the webhook id."""
+    headers = {"Authorization": f"Bearer {access_token}"}
+    endpoint = f"{PUBLIC_BASE_URL}/webhooks/zendesk/acme"
+    answer = zendesk.client.post("/acme/api/v2/webhooks", json={"webhook": webhook_definition(endpoint)},
+                                 headers=headers, base_url=BASE)
+    webhook_id = answer.json["webhook"]["id"]
+    answer = zendesk.client.post("/acme/api/v2/triggers.json", json={"trigger": trigger_definition(webhook_id)},
+                                 headers=headers, base_url=BASE)
+    assert answer.status_code == 201, answer.get_data(as_text=True)
+    return webhook_id

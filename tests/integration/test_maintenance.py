@@ -23,7 +23,7 @@ from round_robin.maintenance import Maintainer
 from round_robin.zendesk.oauth import OAuthClient
 from tests.integration.conftest import PREFIX, PUBLIC_BASE_URL, TABLE
 from tests.integration.flows import connect
-from tests.integration.helpers import assignee, atomic_dynamodb, credentials, new_ticket, request_for
+from tests.integration.helpers import add_hooks, assignee, atomic_dynamodb, credentials, new_ticket, request_for
 from tests.support.lambda_env import LambdaContext, load_handler
 
 
@@ -365,3 +365,24 @@ def test_registering_an_api_token_for_an_oauth_account_is_refused(aws_env, accou
 
 def test_registry_lists_accounts(aws_env, account):
     assert [a.subdomain for a in AccountRegistry(TABLE, clients.client("dynamodb")).list()] == ["acme"]
+
+
+# -- the project's webhook and trigger -----------------------------------------------------------------------
+
+def test_maintenance_deletes_the_webhook_and_trigger_copies_an_earlier_race_left(aws_env, account):
+    # given a connected account, and a second webhook and trigger of ours in Zendesk (a race before the lease)
+    model = account["model"]
+    stored = credentials(aws_env)
+    known_trigger = status_of().trigger_id
+    copy = add_hooks(account["zendesk"], stored.tokens.access_token)
+    assert len(model.webhooks) == 2 and len(model.triggers) == 2
+
+    # when
+    (report,) = wiring.maintainer().run()
+
+    # then the stored ones are kept and the copies gone, and a second run changes nothing
+    assert report["status"] == "connected" and report["hooks_removed"] == 2
+    assert list(model.webhooks) == [stored.webhook_id] and copy not in model.webhooks
+    assert [str(t) for t in model.triggers] == [known_trigger]
+    assert model.triggers[int(known_trigger)]["actions"][0]["value"][0] == stored.webhook_id
+    assert wiring.maintainer().run()[0]["hooks_removed"] == 0

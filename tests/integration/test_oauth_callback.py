@@ -1,4 +1,5 @@
 import json
+import threading
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -6,10 +7,12 @@ import pytest
 import requests
 
 from round_robin.accounts.credentials import Credentials
+from round_robin.aws.leases import LeaseStore
 from round_robin.connect.states import StateStore
 from round_robin_local.sandbox.server import SandboxApp
 from tests.integration.conftest import PREFIX, PUBLIC_BASE_URL
 from tests.integration.flows import callback, connect, consent, start
+from tests.integration.helpers import add_hooks
 from tests.support.lambda_env import load_handler
 
 
@@ -21,6 +24,14 @@ def handlers(aws_env):
 def stored_credentials(aws_env, subdomain="acme"):
     value = aws_env.secretsmanager.get_secret_value(SecretId=f"{PREFIX}{subdomain}")["SecretString"]
     return Credentials.from_json(value)
+
+
+def secret_values(aws_env, subdomain="acme"):
+    """Every version of the account's secret that Secrets Manager still keeps."""
+    name = f"{PREFIX}{subdomain}"
+    versions = aws_env.secretsmanager.list_secret_version_ids(SecretId=name)["Versions"]
+    return [aws_env.secretsmanager.get_secret_value(SecretId=name, VersionId=v["VersionId"])["SecretString"]
+            for v in versions if v.get("VersionStages")]
 
 
 def items_by_sk(aws_env):
@@ -106,7 +117,12 @@ def test_reconnecting_replaces_tokens_updates_zendesk_in_place_and_keeps_rotatio
     assert len(account.webhooks) == 1 and len(account.triggers) == 1
     second = stored_credentials(aws_env)
     assert second.tokens.access_token != first.tokens.access_token
-    assert list(account.tokens) == [second.tokens.access_token]  # the replaced token was revoked in Zendesk
+    # The service cannot revoke the replaced grant (Zendesk needs the broad `write` scope): it does not try, keeps
+    # no copy of it (not even as the secret's previous version), and the grant lapses with its lifetime.
+    assert zendesk.calls("DELETE", "/oauth/tokens") == []
+    assert first.tokens.access_token in account.tokens
+    assert not any(first.tokens.refresh_token in value for value in secret_values(aws_env))
+    assert "OAuth clients" in page["body"]
     assert second.webhook_id == first.webhook_id
     support = items_by_sk(aws_env)[f"ROSTER#{support_id}"]
     members = [m["M"]["name"]["S"] for m in support["members"]["L"]]
@@ -181,8 +197,13 @@ def test_a_non_admin_approver_gets_403_and_no_token_is_kept(aws_env, zendesk, ha
     assert page["statusCode"] == 403
     assert "administrator" in page["body"] and "Ivy Agent" in page["body"]
     assert_nothing_stored(aws_env)
-    assert zendesk.account().tokens == {}  # revoked in Zendesk
     assert zendesk.account().webhooks == {}
+    # The grant cannot be revoked with the service's scopes: not tried, never stored, and the page says so
+    assert zendesk.calls("DELETE", "/oauth/tokens") == []
+    (grant,) = zendesk.account().tokens.values()
+    assert grant.user_id == ivy["id"]
+    assert "never stored" in page["body"] and "Apps and integrations &gt; APIs &gt; OAuth clients" in page["body"]
+    assert "was revoked" not in page["body"]
 
 
 def test_a_refused_token_exchange_gets_502_naming_the_problem(aws_env, zendesk, handlers):
@@ -205,14 +226,15 @@ def test_an_unreachable_zendesk_gets_502_and_nothing_stored(aws_env, zendesk, ha
     assert_nothing_stored(aws_env)
 
 
-def test_a_zendesk_failure_during_import_gets_502_stores_nothing_and_revokes_the_token(aws_env, zendesk, handlers):
+def test_a_zendesk_failure_during_import_gets_502_and_stores_nothing(aws_env, zendesk, handlers):
     zendesk.override("GET", r"/api/v2/group_memberships", status=503)
 
     page, _ = connect(*handlers, zendesk)
 
     assert page["statusCode"] == 502 and "503" in page["body"]
     assert_nothing_stored(aws_env)
-    assert zendesk.account().tokens == {}
+    assert zendesk.calls("DELETE", "/oauth/tokens") == []  # Zendesk would refuse it (403): not tried
+    assert "was revoked" not in page["body"] and "never stored" in page["body"]
 
 
 def test_an_authorization_code_works_once(aws_env, zendesk, handlers):
@@ -228,3 +250,122 @@ def test_an_authorization_code_works_once(aws_env, zendesk, handlers):
 
 def test_sandbox_app_is_what_serves_zendesk(zendesk):
     assert isinstance(zendesk.app, SandboxApp)
+
+
+# -- connect races ---------------------------------------------------------------------------------------
+
+def wait_until(condition, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)  # polling, bounded by the deadline
+
+
+def hooks_in_zendesk(zendesk):
+    account = zendesk.account()
+    return list(account.webhooks.values()), list(account.triggers.values())
+
+
+def test_two_callbacks_at_once_both_succeed_and_leave_one_webhook_and_one_trigger(aws_env, zendesk, handlers,
+                                                                                   monkeypatch):
+    # given two approvals of one account (an admin double-clicking Allow), each with its own code
+    first = consent(zendesk, start(handlers[0])["headers"]["Location"])
+    second = consent(zendesk, start(handlers[0])["headers"]["Location"])
+    refused = threading.Event()
+    real_acquire = LeaseStore.acquire
+
+    def watched_acquire(self, pk, name, owner, now, seconds):
+        taken = real_acquire(self, pk, name, owner, now, seconds)
+        if name == "connect" and not taken:
+            refused.set()
+        return taken
+
+    monkeypatch.setattr(LeaseStore, "acquire", watched_acquire)
+    results = {}
+    other_environment = load_handler("oauth_callback")  # Lambda runs the second callback in another environment
+    second_callback = threading.Thread(target=lambda: results.update(second=callback(other_environment, second)))
+
+    def second_arrives():  # while the first is looking for its webhook in Zendesk
+        second_callback.start()
+        wait_until(lambda: refused.is_set() or "second" in results)
+
+    zendesk.override("GET", r"/api/v2/webhooks$", status=200, times=1, action=second_arrives,
+                     body={"webhooks": [], "meta": {"has_more": False}, "links": {}})
+
+    # when
+    results["first"] = callback(handlers[1], first)
+    second_callback.join(timeout=30)
+
+    # then both answer 200, and Zendesk has one webhook and one trigger, which the stored account uses
+    assert results["first"]["statusCode"] == 200, results["first"]["body"]
+    assert results["second"]["statusCode"] == 200, results["second"]["body"]
+    webhooks, triggers = hooks_in_zendesk(zendesk)
+    assert len(webhooks) == 1 and len(triggers) == 1
+    assert triggers[0]["actions"][0]["value"][0] == webhooks[0]["id"]
+    credentials = stored_credentials(aws_env)
+    assert credentials.webhook_id == webhooks[0]["id"]
+    assert credentials.webhook_secret == zendesk.account().webhook_secrets[webhooks[0]["id"]]
+    record = items_by_sk(aws_env)["ACCOUNT"]
+    assert record["webhook_id"]["S"] == webhooks[0]["id"] and record["trigger_id"]["S"] == str(triggers[0]["id"])
+    assert not any(sk.startswith("LEASE#") for sk in items_by_sk(aws_env))  # released
+
+
+def test_a_callback_that_cannot_get_the_lease_in_time_gets_409_and_keeps_nothing(aws_env, zendesk, handlers,
+                                                                                  monkeypatch):
+    # given another connect of acme in progress (its lease held), and a short wait for the test
+    from round_robin.aws import clients
+    from round_robin.connect import connector
+
+    monkeypatch.setattr(connector, "CONNECT_WAIT_SECONDS", 0.5, raising=False)
+    LeaseStore(aws_env.table, clients.client("dynamodb")).acquire("ACCOUNT#acme", "connect", "another-callback",
+                                                                   time.time(), 60)
+
+    # when
+    page, _ = connect(*handlers, zendesk)
+
+    # then
+    assert page["statusCode"] == 409, page["body"]
+    assert "connection of acme is already in progress" in page["body"]
+    assert "open the connect link again in a minute" in page["body"]
+    assert [i["sk"]["S"] for i in aws_env.items()] == ["LEASE#connect"]  # the other's lease, nothing of ours
+    assert aws_env.account_secrets() == []
+    assert zendesk.calls("POST", "/oauth/tokens") == []  # the code was not exchanged: no grant was made
+    assert zendesk.account().webhooks == {} and zendesk.account().triggers == {}
+
+
+def test_duplicates_left_by_an_earlier_race_are_removed_by_the_next_connect(aws_env, zendesk, handlers):
+    # given a connected account, and a second webhook and trigger of ours that an earlier race left behind
+    connect(*handlers, zendesk)
+    known = stored_credentials(aws_env)
+    known_trigger = items_by_sk(aws_env)["ACCOUNT"]["trigger_id"]["S"]
+    duplicate = add_hooks(zendesk, known.tokens.access_token)
+
+    # when
+    page, _ = connect(*handlers, zendesk)
+
+    # then the known ones are kept, the duplicates deleted
+    assert page["statusCode"] == 200
+    webhooks, triggers = hooks_in_zendesk(zendesk)
+    assert [w["id"] for w in webhooks] == [known.webhook_id]
+    assert [str(t["id"]) for t in triggers] == [known_trigger]
+    assert triggers[0]["actions"][0]["value"][0] == known.webhook_id
+    assert duplicate not in zendesk.account().webhooks
+
+
+def test_a_first_connect_keeps_the_oldest_of_several_webhooks_and_points_the_trigger_at_it(aws_env, zendesk,
+                                                                                           handlers):
+    # given two webhooks and triggers of ours in Zendesk from failed connects, and no account stored
+    ada = zendesk.sandbox.issue_token(zendesk.account(), "admin-tool", zendesk.user("Ada Admin")["id"],
+                                      ["read", "write"])
+    oldest = add_hooks(zendesk, ada.access_token)
+    zendesk.sandbox.clock.offset += 5  # created later
+    add_hooks(zendesk, ada.access_token)
+
+    page, _ = connect(*handlers, zendesk)
+
+    assert page["statusCode"] == 200
+    webhooks, triggers = hooks_in_zendesk(zendesk)
+    assert [w["id"] for w in webhooks] == [oldest]
+    assert len(triggers) == 1 and triggers[0]["actions"][0]["value"][0] == oldest
+    assert stored_credentials(aws_env).webhook_id == oldest
+

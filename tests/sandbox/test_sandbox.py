@@ -165,6 +165,56 @@ def test_api_tokens_work_with_basic_auth(zd):
     assert client.get("/acme/api/v2/users/me.json", headers={"Authorization": f"Basic {wrong}"}).status_code == 401
 
 
+def _token_id(client, access_token):
+    return client.get("/acme/api/v2/oauth/tokens/current.json", headers=auth(access_token)).json["token"]["id"]
+
+
+def test_revoking_a_token_needs_the_broad_write_scope(zd):
+    # Zendesk: a token with only resource scopes cannot revoke through the API (community post 4627188332186)
+    _, _, client = zd
+    narrow = token(client)["access_token"]  # read tickets:write webhooks:write triggers:write
+
+    answer = client.delete(f"/acme/api/v2/oauth/tokens/{_token_id(client, narrow)}.json", headers=auth(narrow))
+
+    assert answer.status_code == 403
+    assert answer.json["error"]["title"] == "Forbidden"
+    assert client.get("/acme/api/v2/users/me.json", headers=auth(narrow)).status_code == 200  # still valid
+
+
+def test_a_token_with_write_revokes_by_id_and_is_then_refused(zd):
+    _, _, client = zd
+    broad = exchange(client, authorize(client, scope="read write")["code"]).json["access_token"]
+
+    answer = client.delete(f"/acme/api/v2/oauth/tokens/{_token_id(client, broad)}.json", headers=auth(broad))
+
+    assert answer.status_code == 204
+    assert client.get("/acme/api/v2/users/me.json", headers=auth(broad)).status_code == 401
+
+
+def test_an_api_token_revokes_an_oauth_token_by_id(zd):
+    sandbox, _, client = zd
+    account = sandbox.accounts["acme"]
+    ada = next(u for u in account.users.values() if u["name"] == "Ada Admin")
+    account.api_tokens["api-token-1"] = ada["id"]
+    basic = {"Authorization": "Basic " + base64.b64encode(f"{ada['email']}/token:api-token-1".encode()).decode()}
+    narrow = token(client)["access_token"]
+
+    answer = client.delete(f"/acme/api/v2/oauth/tokens/{_token_id(client, narrow)}.json", headers=basic)
+
+    assert answer.status_code == 204
+    assert client.get("/acme/api/v2/users/me.json", headers=auth(narrow)).status_code == 401
+
+
+def test_deleting_current_json_needs_write_and_answers_204_without_revoking(zd):
+    _, _, client = zd
+    narrow = token(client)["access_token"]
+    broad = exchange(client, authorize(client, scope="read write")["code"]).json["access_token"]
+
+    assert client.delete("/acme/api/v2/oauth/tokens/current.json", headers=auth(narrow)).status_code == 403
+    assert client.delete("/acme/api/v2/oauth/tokens/current.json", headers=auth(broad)).status_code == 204
+    assert client.get("/acme/api/v2/users/me.json", headers=auth(broad)).status_code == 200  # as reported
+
+
 # -- lists -----------------------------------------------------------------------------------------------
 
 def test_cursor_pagination_visits_every_record_once(zd):

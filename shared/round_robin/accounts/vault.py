@@ -62,21 +62,31 @@ class TokenVault:
         value = credentials.to_json()
         try:
             try:
-                answer = self._sm.put_secret_value(SecretId=name, SecretString=value)
-                if forget_previous:
-                    self._drop_previous(name, answer["VersionId"])
+                self._put(name, value, forget_previous)
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                if _code(exc) != "ResourceNotFoundException":
                     raise
-                self._sm.create_secret(
-                    Name=name,
-                    SecretString=value,
-                    Description=f"Round Robin for Zendesk: credentials of {subdomain}",
-                    Tags=[{"Key": "round-robin:subdomain", "Value": subdomain}],
-                )
+                try:
+                    self._sm.create_secret(
+                        Name=name,
+                        SecretString=value,
+                        Description=f"Round Robin for Zendesk: credentials of {subdomain}",
+                        Tags=[{"Key": "round-robin:subdomain", "Value": subdomain}],
+                    )
+                except ClientError as exists:
+                    if _code(exists) != "ResourceExistsException":
+                        raise
+                    # Another first save created it since our put: write ours over it, as any later save would, and
+                    # drop the value replaced (it holds credentials nobody will use).
+                    self._put(name, value, forget_previous=True)
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "saving the account's secret") from exc
         self._remember(subdomain, credentials, self._clock())
+
+    def _put(self, name: str, value: str, forget_previous: bool) -> None:
+        answer = self._sm.put_secret_value(SecretId=name, SecretString=value)
+        if forget_previous:
+            self._drop_previous(name, answer["VersionId"])
 
     def _drop_previous(self, name: str, current_version: str) -> None:
         versions = self._sm.list_secret_version_ids(SecretId=name).get("Versions", [])
@@ -93,3 +103,7 @@ class TokenVault:
         with self._lock:
             self._cache[subdomain] = (valid_until, credentials)
 
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from round_robin.aws.dynamo import conditional_write, serialize
+from round_robin.errors import RoundRobinError
 from round_robin.table import lease_sk
+
+POLL_SECONDS = 0.25
+
+
+class LeaseBusyError(RoundRobinError):
+    """Someone else held the lease for longer than we could wait."""
 
 
 class LeaseStore:
@@ -32,3 +43,31 @@ class LeaseStore:
             ConditionExpression="#owner = :owner", ExpressionAttributeNames={"#owner": "owner"},
             ExpressionAttributeValues=serialize({":owner": owner}),
         ), "releasing a lease")
+
+    def hold(self, pk: str, name: str, *, seconds: float, wait: float, clock: Callable[[], float] = time.time,
+             sleep: Callable[[float], None] = time.sleep) -> Lease:
+        """Take the lease, waiting up to `wait` seconds for its holder to give it back (LeaseBusyError if it does
+        not); use the answer in a `with` block, which gives the lease back at its end."""
+        owner = uuid.uuid4().hex  # this attempt's own: two attempts in one process must not share it
+        deadline = clock() + wait
+        while not self.acquire(pk, name, owner, clock(), seconds):
+            if clock() >= deadline:
+                raise LeaseBusyError(f"the lease {name} of {pk} is held by another process")
+            sleep(POLL_SECONDS)  # polling, bounded by the deadline
+        return Lease(self, pk, name, owner)
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A lease taken by `LeaseStore.hold`; leaving its `with` block releases it."""
+
+    store: LeaseStore
+    pk: str
+    name: str
+    owner: str
+
+    def __enter__(self) -> Lease:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.store.release(self.pk, self.name, self.owner)

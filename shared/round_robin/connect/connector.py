@@ -2,6 +2,11 @@
 
 The callback does every Zendesk read and its own webhook/trigger upkeep first, and writes to AWS last
 (secret, then account, then rosters), so a failure part-way leaves nothing half-stored on our side.
+
+One connect at a time per account (the `LEASE#connect` lease; a double-click on Allow, or two admins): the
+second waits for the first, then finds what the first made and goes on idempotently; if it cannot get the
+lease in time it stops with ConnectInProgressError (409) and keeps nothing. Webhooks and triggers that a
+failure left in Zendesk are adopted by the next connect, and copies of them deleted (zendesk/hooks.py).
 """
 
 from __future__ import annotations
@@ -19,16 +24,25 @@ from round_robin.assignment.claims import PARKED, AssignmentStore
 from round_robin.assignment.roster_import import import_rosters
 from round_robin.assignment.rosters import RosterStore
 from round_robin.assignment.rotation import Roster
+from round_robin.aws.leases import Lease, LeaseBusyError, LeaseStore
 from round_robin.aws.queue import AssignmentQueue, AssignmentRequest
 from round_robin.connect.pkce import authorize_url, code_challenge, code_verifier_for
 from round_robin.connect.states import StateStore
-from round_robin.errors import AccountNotFoundError, NotAdminError, RoundRobinError, ZendeskError
+from round_robin.errors import NotAdminError, RoundRobinError
 from round_robin.observability import logger
 from round_robin.settings import Settings
+from round_robin.table import account_pk
 from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
-from round_robin.zendesk.hooks import ensure_trigger, ensure_webhook
+from round_robin.zendesk.hooks import ensure_hooks
 from round_robin.zendesk.oauth import OAuthClient
 from round_robin.zendesk.subdomain import normalize_subdomain
+
+# The callback's timeout is 29 s (API Gateway's limit): a lease of 30 s never expires under a running callback,
+# and one left by a crashed callback frees itself within half a minute.
+CONNECT_LEASE_SECONDS = 30.0
+# How long a second callback waits for the first: a connect takes a few seconds, and the waiting one must still
+# do its own connect within its 29 s.
+CONNECT_WAIT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,15 @@ class AlreadyOnOAuthError(RoundRobinError):
         self.subdomain = subdomain
 
 
+class ConnectInProgressError(RoundRobinError):
+    """Another connect of the account held the lease for longer than this one could wait."""
+
+    def __init__(self, subdomain: str) -> None:
+        super().__init__(f"a connection of {subdomain} is already in progress; "
+                         "open the connect link again in a minute")
+        self.subdomain = subdomain
+
+
 class Connector:
     def __init__(
         self,
@@ -66,9 +89,11 @@ class Connector:
         oauth: OAuthClient,
         zendesk: ZendeskFactory,
         state_key: bytes,
+        leases: LeaseStore,
         assignments: AssignmentStore | None = None,
         queue: AssignmentQueue | None = None,
         clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._settings = settings
         self._states = states
@@ -80,7 +105,9 @@ class Connector:
         self._state_key = state_key
         self._assignments = assignments
         self._queue = queue
+        self._leases = leases
         self._clock = clock
+        self._sleep = sleep
 
     def __repr__(self) -> str:
         return "Connector()"
@@ -106,28 +133,40 @@ class Connector:
         pending = self._states.consume(state, self._clock())
         assert state is not None
         subdomain = pending.subdomain
-        tokens = self._oauth.exchange_code(
-            subdomain, code=code, code_verifier=code_verifier_for(state, self._state_key), redirect_uri=redirect_uri
-        )
-        client = self._zendesk(subdomain, lambda: f"Bearer {tokens.access_token}")
-        try:
-            setup = self._prepare(subdomain, client, Credentials("oauth", tokens), webhook_base_url)
-        except RoundRobinError:
-            _revoke_quietly(client, subdomain)
-            raise
-        return self._persist(setup)
+        # The lease is taken before the code is exchanged. The code stays valid for 120 s and the wait is at most
+        # CONNECT_WAIT_SECONDS, so waiting first cannot lose it; and a callback refused with 409 then never
+        # turns its code into a grant, which the service could not revoke (see pages.UNUSED_GRANT).
+        with self._one_connect_at_a_time(subdomain):
+            tokens = self._oauth.exchange_code(
+                subdomain, code=code, code_verifier=code_verifier_for(state, self._state_key), redirect_uri=redirect_uri
+            )
+            client = self._zendesk(subdomain, lambda: f"Bearer {tokens.access_token}")
+            # A grant that is not kept (non-admin, a failure below) is not revoked: Zendesk lets only a token with
+            # the broad `write` scope revoke tokens (community post 4627188332186), and the service asks for less.
+            # It is never stored and lapses with its lifetime; an admin can revoke it in Admin Center (pages.py).
+            return self._persist(self._prepare(subdomain, client, Credentials("oauth", tokens), webhook_base_url))
 
     def connect_with_api_token(self, raw_subdomain: str | None, *, email: str, api_token: str,
                                webhook_base_url: str) -> ConnectionReport:
         """Register an account that still uses an API token (email + token, Basic auth); it then works for
         assignment like an OAuth account until it migrates. Refused for an account already on OAuth."""
         subdomain = normalize_subdomain(raw_subdomain)
-        previous = self._registry.get(subdomain)
-        if previous is not None and previous.auth_method == "oauth":
-            raise AlreadyOnOAuthError(subdomain)
-        credentials = Credentials("api_token", api_email=email, api_token=api_token)
-        client = self._zendesk(subdomain, credentials.authorization)
-        return self._persist(self._prepare(subdomain, client, credentials, webhook_base_url))
+        with self._one_connect_at_a_time(subdomain):
+            previous = self._registry.get(subdomain)
+            if previous is not None and previous.auth_method == "oauth":
+                raise AlreadyOnOAuthError(subdomain)
+            credentials = Credentials("api_token", api_email=email, api_token=api_token)
+            client = self._zendesk(subdomain, credentials.authorization)
+            return self._persist(self._prepare(subdomain, client, credentials, webhook_base_url))
+
+    def _one_connect_at_a_time(self, subdomain: str) -> Lease:
+        """The account's connect lease, for the whole connect (see the module docstring)."""
+        try:
+            return self._leases.hold(account_pk(subdomain), "connect", seconds=CONNECT_LEASE_SECONDS,
+                                     wait=CONNECT_WAIT_SECONDS, clock=self._clock, sleep=self._sleep)
+        except LeaseBusyError:
+            logger.warning("connect already in progress", subdomain=subdomain)
+            raise ConnectInProgressError(subdomain) from None
 
     def _prepare(self, subdomain: str, client: ZendeskClient, credentials: Credentials,
                  webhook_base_url: str) -> _Setup:
@@ -144,12 +183,10 @@ class Connector:
         previous = self._registry.get(subdomain)
         imported = import_rosters(client, previous.excluded_agent_ids if previous else ())
         endpoint = f"{webhook_base_url}/webhooks/zendesk/{subdomain}"
-        webhook_id, signing_secret, webhook_action = ensure_webhook(
-            client, endpoint, previous.webhook_id if previous else None
-        )
-        trigger_id, trigger_action = ensure_trigger(client, webhook_id, previous.trigger_id if previous else None)
-        return _Setup(subdomain, credentials, me, imported, previous, webhook_id, signing_secret, webhook_action,
-                      trigger_id, trigger_action)
+        hooks = ensure_hooks(client, endpoint, previous.webhook_id if previous else None,
+                             previous.trigger_id if previous else None)
+        return _Setup(subdomain, credentials, me, imported, previous, hooks.webhook_id, hooks.signing_secret,
+                      hooks.webhook_action, hooks.trigger_id, hooks.trigger_action)
 
     def _persist(self, setup: _Setup) -> ConnectionReport:
         """Our side, secret first so that the registry never points at missing credentials."""
@@ -157,12 +194,9 @@ class Connector:
         now = int(self._clock())
         credentials = replace(setup.credentials, connected_user_id=me["id"], webhook_id=setup.webhook_id,
                               webhook_secret=setup.signing_secret)
-        migrating = previous is not None and previous.auth_method == "api_token" and credentials.auth_method == "oauth"
-        replaced = self._stored_credentials(subdomain) if previous is not None else None
-        # A migration also drops the secret's previous version, which holds the API token.
-        self._vault.save(subdomain, credentials, forget_previous=migrating)
-        if replaced is not None:
-            self._retire(subdomain, replaced, credentials)
+        # A reconnect also drops the secret's previous version: it holds the replaced grant (still valid in Zendesk
+        # until it lapses, as the service cannot revoke it) or, for a migration, the API token.
+        self._vault.save(subdomain, credentials, forget_previous=previous is not None)
         self._registry.save(
             Account(
                 subdomain=subdomain, status=CONNECTED, auth_method=credentials.auth_method,
@@ -193,26 +227,6 @@ class Connector:
         return report
 
 
-    def _stored_credentials(self, subdomain: str) -> Credentials | None:
-        try:
-            return self._vault.load(subdomain, fresh=True)
-        except AccountNotFoundError:
-            return None
-
-    def _retire(self, subdomain: str, old: Credentials, new: Credentials) -> None:
-        """Best effort: revoke the OAuth token a reconnect replaced, so no unused grant stays valid in Zendesk.
-        (An API token replaced by a migration is the customer's and is left alone.)"""
-        if old.auth_method != "oauth" or old.tokens is None or new.tokens is None:
-            return
-        if old.tokens.access_token == new.tokens.access_token:
-            return
-        previous = self._zendesk(subdomain, lambda: f"Bearer {old.tokens.access_token}")
-        current = self._zendesk(subdomain, new.authorization)
-        try:
-            current.revoke_token(previous.current_token()["id"])
-        except (ZendeskError, KeyError) as exc:  # expired or already revoked: nothing left to retire
-            logger.info("previous token not revoked", subdomain=subdomain, reason=type(exc).__name__)
-
     def _requeue_parked(self, subdomain: str) -> int:
         """Tickets parked while the connection was broken go back to the queue."""
         if self._assignments is None or self._queue is None:
@@ -240,14 +254,6 @@ class _Setup:
     webhook_action: str = ""
     trigger_id: str = ""
     trigger_action: str = ""
-
-
-def _revoke_quietly(client: ZendeskClient, subdomain: str) -> None:
-    """Best effort: a token we will not keep should not stay valid in Zendesk."""
-    try:
-        client.revoke_token(client.current_token()["id"])
-    except (ZendeskError, KeyError) as exc:
-        logger.warning("could not revoke the unused token", subdomain=subdomain, error=type(exc).__name__)
 
 
 def _epoch(value: str | None) -> float | None:

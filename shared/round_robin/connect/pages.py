@@ -15,6 +15,15 @@ HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
 }
 
+# Zendesk lets only a token with the broad `write` scope revoke OAuth tokens (Zendesk developer advocacy,
+# support.zendesk.com/hc/en-us/community/posts/4627188332186); the service asks for less, so it cannot revoke a
+# grant it does not keep. Admins revoke tokens at this place (support.zendesk.com/hc/en-us/articles/8889508417946).
+REVOKE_IN_ADMIN_CENTER = "Admin Center > Apps and integrations > APIs > OAuth clients"
+UNUSED_GRANT = (
+    "The access granted in Zendesk was never stored and cannot be used by anyone; it expires with its "
+    f"lifetime. An administrator can revoke it now in {REVOKE_IN_ADMIN_CENTER} (the client's tokens)."
+)
+
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:46rem;margin:3rem auto;padding:0 1rem;color:#1f2328}"
     "h1{font-size:1.5rem}table{border-collapse:collapse}td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd;"
@@ -40,6 +49,9 @@ def connected_page(report: ConnectionReport) -> str:
     intro = f"{report.subdomain}.zendesk.com is {verb} by {report.user_name}."
     if report.previous_auth_method == "api_token" and report.auth_method == "oauth":
         intro += " It now uses OAuth; the stored API token was deleted."
+    if report.reconnected and report.previous_auth_method == "oauth":
+        intro += (" The access granted by the previous connection is no longer stored; it expires with its lifetime, "
+                  f"or an administrator can revoke it in {REVOKE_IN_ADMIN_CENTER}.")
     if report.requeued:
         intro += f" {report.requeued} ticket(s) parked while the connection was broken are being assigned now."
     rows = []

@@ -1,4 +1,6 @@
-"""The project's own webhook and trigger in a Zendesk account: created once, updated in place on reconnect.
+"""The project's own webhook and trigger in a Zendesk account: created once, updated in place on reconnect, and
+exactly one of each: copies that a race or a failed connect left behind are deleted by the next connect or by the
+scheduled maintenance (a delivery from a copy would carry another signing secret and be refused with 401).
 
 The trigger fires on ticket creation only (`update_type is Create`), so the service's own assignment, an
 update, never fires it again (docs: triggers run on every create and update; guard against loops).
@@ -7,9 +9,11 @@ update, never fires it again (docs: triggers run on every create and update; gua
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
-from round_robin.errors import ZendeskNotFoundError
+from round_robin.errors import ZendeskNotFoundError, ZendeskUnprocessableError
+from round_robin.observability import logger
 from round_robin.zendesk.client import ZendeskClient
 
 WEBHOOK_NAME = "Round Robin for Zendesk"
@@ -57,47 +61,104 @@ def trigger_definition(webhook_id: str) -> dict[str, Any]:
     }
 
 
-def ensure_webhook(client: ZendeskClient, endpoint: str, known_id: str | None) -> tuple[str, str, str]:
-    """Create or update the project's webhook; return (id, signing secret, "created"|"updated"|"unchanged")."""
+@dataclass(frozen=True)
+class Hooks:
+    """The project's webhook and trigger in an account after `ensure_hooks`."""
+
+    webhook_id: str
+    trigger_id: str
+    signing_secret: str = field(default="", repr=False)
+    webhook_action: str = "unchanged"  # created | updated | unchanged
+    trigger_action: str = "unchanged"
+    removed: int = 0  # duplicates deleted
+
+
+def ensure_hooks(client: ZendeskClient, endpoint: str, known_webhook_id: str | None,
+                 known_trigger_id: str | None) -> Hooks:
+    """Create or update the project's webhook and trigger, and delete duplicates an earlier race left.
+
+    One list call per object type. Of several of ours, the known one is kept, else the oldest.
+    """
     wanted = webhook_definition(endpoint)
-    existing = _find(client.get_webhook, known_id) if known_id else None
-    if existing is None:
-        named = client.webhooks_named(WEBHOOK_NAME)
-        existing = named[0] if named else None
-    if existing is None:
-        webhook_id = client.create_webhook(wanted)["id"]
-        action = "created"
+    webhook, extra_webhooks = _keep_one(client.webhooks_named(WEBHOOK_NAME), known_webhook_id)
+    if webhook is None:
+        webhook_id, webhook_action = str(client.create_webhook(wanted)["id"]), "created"
     else:
-        webhook_id = existing["id"]
-        if all(existing.get(k) == v for k, v in wanted.items() if k != "description"):
-            action = "unchanged"
-        else:
+        webhook_id, webhook_action = str(webhook["id"]), "unchanged"
+        if any(webhook.get(k) != v for k, v in wanted.items() if k != "description"):
             client.update_webhook(webhook_id, wanted)
-            action = "updated"
-    return webhook_id, client.webhook_signing_secret(webhook_id), action
+            webhook_action = "updated"
+    trigger_id, trigger_action, removed = _ensure_trigger(client, webhook_id, known_trigger_id)
+    removed += _delete_webhooks(client, extra_webhooks)
+    return Hooks(webhook_id, trigger_id, client.webhook_signing_secret(webhook_id), webhook_action, trigger_action,
+                 removed)
 
 
-def ensure_trigger(client: ZendeskClient, webhook_id: str, known_id: str | None) -> tuple[str, str]:
-    """Create or update the project's trigger; return (id, "created"|"updated"|"unchanged")."""
+def remove_duplicates(client: ZendeskClient, webhook_id: str, trigger_id: str) -> int:
+    """The scheduled repair: keep the account's known webhook and trigger, delete other copies of ours, and point
+    the trigger at the webhook; the number deleted. Nothing is created: a missing one waits for a reconnect."""
+    webhook, extra_webhooks = _keep_one(client.webhooks_named(WEBHOOK_NAME), webhook_id)
+    if webhook is None or str(webhook["id"]) != webhook_id:
+        return 0  # the known webhook is gone: only a reconnect (which stores its signing secret) can choose
+    triggers = client.triggers_titled(TRIGGER_TITLE)
+    if not any(str(t["id"]) == trigger_id for t in triggers):
+        return 0
+    _, _, removed = _ensure_trigger(client, webhook_id, trigger_id, triggers)
+    removed += _delete_webhooks(client, extra_webhooks)
+    if removed:
+        logger.warning("duplicate webhooks and triggers deleted", removed=removed, webhook_id=webhook_id)
+    return removed
+
+
+def _ensure_trigger(client: ZendeskClient, webhook_id: str, known_id: str | None,
+                    titled: list[dict[str, Any]] | None = None) -> tuple[str, str, int]:
+    """(id, "created"|"updated"|"unchanged", duplicates deleted). Duplicates go first: Zendesk refuses to delete
+    a webhook that a trigger still uses, and the duplicate triggers are what use the duplicate webhooks."""
     wanted = trigger_definition(webhook_id)
-    existing = _find(client.get_trigger, known_id) if known_id else None
-    if existing is None:
-        titled = client.triggers_titled(TRIGGER_TITLE)
-        existing = titled[0] if titled else None
-    if existing is None:
-        return str(client.create_trigger(wanted)["id"]), "created"
-    trigger_id = str(existing["id"])
-    if _same_trigger(existing, wanted):
-        return trigger_id, "unchanged"
+    trigger, extras = _keep_one(client.triggers_titled(TRIGGER_TITLE) if titled is None else titled, known_id)
+    for extra in extras:
+        _delete(client, f"/api/v2/triggers/{extra['id']}.json")
+    if trigger is None:
+        return str(client.create_trigger(wanted)["id"]), "created", len(extras)
+    trigger_id = str(trigger["id"])
+    if _same_trigger(trigger, wanted):
+        return trigger_id, "unchanged", len(extras)
     client.update_trigger(trigger_id, wanted)
-    return trigger_id, "updated"
+    return trigger_id, "updated", len(extras)
 
 
-def _find(getter: Any, resource_id: str) -> dict[str, Any] | None:
+def _keep_one(ours: list[dict[str, Any]], known_id: str | None) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The one to keep (the known one, else the oldest) and the others."""
+    if not ours:
+        return None, []
+    ordered = sorted(ours, key=lambda r: (str(r["id"]) != str(known_id), str(r.get("created_at") or ""),
+                                          _id_order(r["id"])))
+    return ordered[0], ordered[1:]
+
+
+def _id_order(resource_id: Any) -> tuple[int, str]:
+    # Trigger ids are increasing integers; webhook ids are ULIDs, whose text order is creation order.
+    text = str(resource_id)
+    return (len(text), text)
+
+
+def _delete_webhooks(client: ZendeskClient, webhooks: list[dict[str, Any]]) -> int:
+    deleted = 0
+    for webhook in webhooks:
+        try:
+            client.delete(f"/api/v2/webhooks/{webhook['id']}")
+            deleted += 1
+        except ZendeskUnprocessableError:
+            # Still used by a trigger that is not ours: leaving it is safer than breaking the customer's trigger.
+            logger.warning("duplicate webhook still in use, left in place", webhook_id=webhook["id"])
+    return deleted
+
+
+def _delete(client: ZendeskClient, path: str) -> None:
     try:
-        return getter(resource_id)
+        client.delete(path)
     except ZendeskNotFoundError:
-        return None  # deleted by someone in Zendesk: look it up by name, or create it again
+        pass  # already gone (deleted by someone, or by a concurrent repair)
 
 
 def _same_trigger(existing: dict[str, Any], wanted: dict[str, Any]) -> bool:
