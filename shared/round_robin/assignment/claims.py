@@ -3,11 +3,11 @@
 States of a record's `status`:
 
     (none) --claim--> in_progress --finish--> assigned | skipped | parked | waiting
-                         |   ^                                     |          |
-                 release |   | claim (released, waiting,           | reopen   | claim (maintenance queues it
-                         v   |  or the holder's lease expired)     v          |  once the group has an agent)
-                        pending <----------------------------------+          |
-                           ^---------------------- (claimable, like pending) -+
+                       |  ^   ^                                    |         |
+               release |  |   +------------- claim ----------------|---------+  (once its group has an agent)
+                       v  |                                        |
+                      pending <------------- reopen ---------------+  (after a reconnect)
+       claim: a released ticket, or one whose holder's lease expired (in_progress -> in_progress)
 
 A claim is a conditional update: it succeeds on a new ticket, on a `pending` one (released by a failed attempt),
 on a `waiting` one (its group had no eligible agent), or on an `in_progress` one whose lease has expired (its
