@@ -1,6 +1,7 @@
 """The assignment worker, consumer of the assignment queue: assigns each queued ticket exactly once (see
 round_robin/assignment/assigner.py), delaying a message by Zendesk's Retry-After or a backoff when it cannot finish
-now. Its sibling webhook.py receives Zendesk's deliveries and queues them.
+now. Every failure of one record is logged with its ticket id and reported as that record's batch failure.
+Its sibling webhook.py receives Zendesk's deliveries and queues them.
 """
 
 import random
@@ -9,7 +10,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from round_robin import wiring
-from round_robin.assignment.claims import ASSIGNED, PARKED, RetryLaterError
+from round_robin.assignment.claims import ASSIGNED, PARKED, WAITING, RetryLaterError
 from round_robin.aws.queue import AssignmentRequest
 from round_robin.errors import StorageError
 from round_robin.observability import MetricUnit, logger, metrics, tracer
@@ -44,6 +45,14 @@ def assign_record(record: SQSRecord) -> None:
         logger.warning("assignment postponed", reason=str(exc), retry_in=round(delay, 1), attempt=receive_count)
         wiring.queue().delay(record.receipt_handle, delay)
         raise
+    except Exception:
+        # A bug, not a Zendesk or AWS answer: logged with the ticket (appended keys), then reported as this
+        # record's failure; SQS redelivers it once the claim's lease has expired, or dead-letters it.
+        metrics.add_metric(name="AssignmentRetried", unit=MetricUnit.Count, value=1)
+        if receive_count >= settings.max_receive_count:
+            metrics.add_metric(name="AssignmentFailed", unit=MetricUnit.Count, value=1)
+        logger.exception("ticket assignment failed unexpectedly", attempts=receive_count)
+        raise
     if outcome.status == ASSIGNED:
         assert outcome.choice is not None
         metrics.add_metric(name="TicketsAssigned", unit=MetricUnit.Count, value=1)
@@ -53,6 +62,9 @@ def assign_record(record: SQSRecord) -> None:
         metrics.add_metric(name="AssignmentFailed", unit=MetricUnit.Count, value=1)
         logger.error("ticket parked: the connection is broken, reconnect the account", reason=outcome.reason)
         wiring.alerts().broken(request.subdomain, outcome.reason)
+    elif outcome.status == WAITING:
+        metrics.add_metric(name="TicketsWaiting", unit=MetricUnit.Count, value=1)
+        logger.info("ticket waiting for an eligible agent", reason=outcome.reason, group_id=outcome.group_id)
     else:
         metrics.add_metric(name="AssignmentSkipped", unit=MetricUnit.Count, value=1)
         logger.info("ticket not assigned", outcome=outcome.status, reason=outcome.reason)

@@ -18,6 +18,12 @@ projected). `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy
 | `ACCOUNTS`           | `<sub>`              | every account (ACCOUNT items)                          |
 | `ASSIGNED#<sub>`     | finish time, padded  | an account's assigned tickets, by time (TICKET items)  |
 | `PARKED#<sub>`       | finish time, padded  | tickets parked while the connection was broken         |
+| `WAITING#<sub>`      | receipt time, padded | tickets waiting for an eligible agent, oldest first    |
+
+A TICKET item's `status` is in_progress (with `lease_until`), pending, assigned, skipped, parked or waiting (with
+`reason`, e.g. no_eligible_agent, and the `group_id` it waits for); `attempts` counts claims and fences them. A
+claim removes the item from gsi1; finishing it as assigned, parked or waiting puts it back under that status.
+See assignment/claims.py for the transitions.
 """
 
 from __future__ import annotations
@@ -51,7 +57,8 @@ def state_pk(state_hash: str) -> str:
 
 
 def outcome_partition(status: str, subdomain: str) -> str:
-    """gsi1pk of an account's tickets that ended `status` (assigned, parked), sorted by finish time."""
+    """gsi1pk of an account's tickets that ended `status` (assigned, parked: by finish time; waiting: by received
+    time)."""
     return f"{status.upper()}#{subdomain}"
 
 

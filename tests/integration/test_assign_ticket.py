@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from round_robin import wiring
-from round_robin.assignment.claims import ASSIGNED, DUPLICATE, SKIPPED, RetryLaterError
+from round_robin.assignment.claims import ASSIGNED, DUPLICATE, SKIPPED, WAITING, RetryLaterError
 from round_robin.assignment.webhook import signature_of
 from round_robin.aws import clients
 from round_robin.aws.queue import AssignmentRequest
@@ -274,6 +274,44 @@ def test_zendesk_outages_are_retried_later_and_the_ticket_still_assigned(aws_env
     assert outcome.status == ASSIGNED and assignee(account, ticket["id"]) == account["users"]["Ada Admin"]
 
 
+@pytest.mark.parametrize("method, status", [("GET", 403), ("PUT", 404), ("PUT", 400), ("PUT", 418)])
+def test_an_unexpected_zendesk_answer_is_logged_releases_the_claim_and_the_retry_assigns(aws_env, account,
+                                                                                        method, status):
+    ticket = new_ticket(account)
+    path = f"/api/v2/tickets/{ticket['id']}.json"
+    account["zendesk"].override(method, rf"{path}$", status=status, times=1, body={"error": "Forbidden"})
+    assigner = wiring.assigner()
+
+    with captured_logs() as logs, pytest.raises(RetryLaterError) as caught:
+        assigner.assign(request_for(ticket["id"]))
+
+    assert caught.value.delay is None  # the worker's backoff
+    line = logs.find("unexpected Zendesk answer")
+    assert line["level"] == "ERROR" and line["ticket_id"] == ticket["id"] and line["subdomain"] == "acme"
+    assert (line["status"], line["method"], line["path"]) == (status, method, path)
+    released = record(ticket["id"])
+    assert released["status"] == "pending" and "lease_until" not in released
+
+    outcome = assigner.assign(request_for(ticket["id"]))
+
+    assert outcome.status == ASSIGNED and outcome.attempts == 2
+    assert position(aws_env, account["groups"]["Support"]) == 1  # the retry reused the position, if one was taken
+
+
+def test_a_ticket_whose_group_has_no_eligible_agent_waits_with_its_reason(aws_env, account):
+    zendesk = account["zendesk"]
+    night = zendesk.sandbox.add_group(account["model"], "Night shift")  # nobody in it
+    ticket = zendesk.app.create_ticket(account["model"], {"subject": "Late", "group_id": night["id"]},
+                                       account["users"]["Hana Customer"], channel="web")
+
+    outcome = wiring.assigner().assign(request_for(ticket["id"]))
+
+    assert (outcome.status, outcome.reason) == (WAITING, "no_eligible_agent")
+    saved = record(ticket["id"])
+    assert (saved["status"], saved["reason"], saved["group_id"]) == ("waiting", "no_eligible_agent", str(night["id"]))
+    assert [r["ticket_id"] for r in wiring.assignment_store().indexed("acme", WAITING)] == [ticket["id"]]
+
+
 def test_a_401_refreshes_the_token_once_and_retries(aws_env, account):
     zendesk = account["zendesk"]
     ticket = new_ticket(account)
@@ -350,6 +388,44 @@ def test_the_last_attempt_logs_the_ticket_and_counts_a_failure(aws_env, account,
     assert '"AssignmentFailed"' in capsys.readouterr().out
     failure = logs.find("after every retry")
     assert failure["level"] == "ERROR" and failure["ticket_id"] == ticket["id"] and failure["subdomain"] == "acme"
+
+
+def test_a_persistent_403_is_retried_with_backoff_then_dead_lettered_with_a_failure(aws_env, account, capsys):
+    ticket = new_ticket(account)
+    account["zendesk"].override("GET", rf"/tickets/{ticket['id']}\.json$", status=403,
+                                body={"error": {"title": "Forbidden", "message": "You do not have access"}})
+    handler = load_handler("assign_ticket")
+
+    first = sqs_event(aws_env, request_for(ticket["id"]), receive_count=1)
+    assert len(handler.lambda_handler(first, LambdaContext())["batchItemFailures"]) == 1
+    assert aws_env.sqs.receive_message(QueueUrl=aws_env.queue_url).get("Messages", []) == []  # delayed
+    assert '"AssignmentFailed"' not in capsys.readouterr().out
+    assert record(ticket["id"])["status"] == "pending"
+
+    last = sqs_event(aws_env, request_for(ticket["id"]), receive_count=5)
+    with captured_logs() as logs:
+        result = handler.lambda_handler(last, LambdaContext())
+
+    assert len(result["batchItemFailures"]) == 1  # SQS moves it to the dead-letter queue
+    assert '"AssignmentFailed"' in capsys.readouterr().out
+    failure = logs.find("after every retry")
+    assert failure["level"] == "ERROR" and failure["ticket_id"] == ticket["id"]
+    assert record(ticket["id"])["status"] == "pending"  # released: the sweep can still pick it up
+
+
+def test_an_unhandled_error_for_one_record_is_logged_with_its_ticket_and_fails_only_that_record(aws_env, account,
+                                                                                             monkeypatch):
+    ticket = new_ticket(account)
+    broken_json = {"ticket": {"id": ticket["id"], "status": "new"}}  # no updated_at: the worker trips on it
+    account["zendesk"].override("GET", rf"/tickets/{ticket['id']}\.json$", status=200, body=broken_json)
+    event = sqs_event(aws_env, request_for(ticket["id"]), receive_count=1)
+
+    with captured_logs() as logs:
+        result = load_handler("assign_ticket").lambda_handler(event, LambdaContext())
+
+    assert result["batchItemFailures"] == [{"itemIdentifier": event["Records"][0]["messageId"]}]
+    line = logs.find("failed unexpectedly")
+    assert line["level"] == "ERROR" and line["ticket_id"] == ticket["id"] and "KeyError" in line["exception"]
 
 
 def test_the_worker_assigns_and_counts_it(aws_env, account, capsys):

@@ -15,7 +15,7 @@ from round_robin.accounts.registry import AccountRegistry
 from round_robin.accounts.tokens import TokenManager
 from round_robin.accounts.vault import TokenVault
 from round_robin.assignment.assigner import Assigner
-from round_robin.assignment.claims import ASSIGNED, PARKED
+from round_robin.assignment.claims import ASSIGNED, CLAIM_LEASE, PARKED, SKIPPED, WAITING
 from round_robin.aws import clients
 from round_robin.aws.leases import LeaseStore
 from round_robin.aws.queue import AssignmentRequest
@@ -286,6 +286,93 @@ def test_the_sweep_leaves_young_tickets_to_their_webhooks(aws_env, account):
     new_ticket(account)
     (report,) = wiring.maintainer().run()
     assert report["swept"] == 0 and aws_env.queued() == []
+
+
+def test_the_sweep_requeues_a_claim_whose_worker_died_once_its_lease_has_expired(aws_env, account):
+    zendesk = account["zendesk"]
+    parts = SimulatedServices(zendesk)
+    ticket = new_ticket(account)
+    zendesk.sandbox.clock.offset += 600
+    # a worker claimed it, then Lambda timed it out; its message was dead-lettered
+    assert wiring.assignment_store().claim(request_for(ticket["id"]), zendesk.sandbox.clock.now()) is not None
+
+    (held,) = parts.maintainer.run()
+    assert held["swept"] == 0 and aws_env.queued() == []  # the lease is live: the worker may still finish
+
+    zendesk.sandbox.clock.offset += CLAIM_LEASE + 1
+    (report,) = parts.maintainer.run()
+
+    assert report["swept"] == 1
+    (queued,) = aws_env.queued()
+    assert (queued["ticket_id"], queued["source"]) == (ticket["id"], "sweep")
+    outcome = parts.assigner.assign(AssignmentRequest.from_json(json.dumps(queued)))
+    assert outcome.status == ASSIGNED and outcome.attempts == 2
+
+
+def test_the_sweep_pages_past_zendesks_1000_search_results(aws_env, account):
+    zendesk, model = account["zendesk"], account["model"]
+    support, hana = account["groups"]["Support"], account["users"]["Hana Customer"]
+    tickets = []
+    with zendesk.sandbox.lock:
+        for _ in range(1050):
+            zendesk.sandbox.clock.offset += 1  # one a second: search sorts and narrows by creation time
+            tickets.append(zendesk.app.create_ticket(model, {"subject": "x", "group_id": support}, hana,
+                                                     channel="web")["id"])
+    zendesk.sandbox.clock.offset += 600
+    # the oldest 1,000 were handled (and a person later unassigned them); the newest 50 were never seen
+    handled = [{"PutRequest": {"Item": {"pk": {"S": "ACCOUNT#acme"}, "sk": {"S": f"TICKET#{t}"},
+                                        "ticket_id": {"N": str(t)}, "status": {"S": "assigned"}}}}
+               for t in tickets[:1000]]
+    for start in range(0, len(handled), 25):
+        aws_env.dynamodb.batch_write_item(RequestItems={TABLE: handled[start:start + 25]})
+    parts = SimulatedServices(zendesk)
+
+    (report,) = parts.maintainer.run()
+
+    assert report["swept"] == 50 and report["errors"] == []
+    searches = [c.request.url for c in zendesk.calls("GET", "/search")]
+    assert 11 <= len(searches) <= 13
+    queued = aws_env.sqs.get_queue_attributes(QueueUrl=aws_env.queue_url,
+                                              AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    assert int(queued["ApproximateNumberOfMessages"]) == 50
+    received = {m["ticket_id"] for _ in range(10) for m in aws_env.queued()}
+    assert received <= set(tickets[1000:]) and received
+
+
+# -- waiting tickets ----------------------------------------------------------------------------------------
+
+def test_waiting_tickets_are_assigned_oldest_first_at_the_next_run_once_an_agent_joins(aws_env, account):
+    zendesk, model = account["zendesk"], account["model"]
+    parts = SimulatedServices(zendesk)
+    night = zendesk.sandbox.add_group(model, "Night shift")  # nobody in it yet
+    tickets = []
+    for _ in range(3):
+        zendesk.sandbox.clock.offset += 1
+        with zendesk.sandbox.lock:
+            ticket = zendesk.app.create_ticket(model, {"subject": "Late", "group_id": night["id"]},
+                                               account["users"]["Hana Customer"], channel="web")
+        request = AssignmentRequest("acme", ticket["id"], "webhook", zendesk.sandbox.clock.now())
+        assert parts.assigner.assign(request).status == WAITING
+        tickets.append(ticket["id"])
+    zendesk.sandbox.clock.offset += 600
+
+    (nobody_yet,) = parts.maintainer.run()
+    assert nobody_yet["requeued"] == 0 and nobody_yet["swept"] == 0 and aws_env.queued() == []
+
+    with zendesk.sandbox.lock:
+        model.tickets[tickets[1]]["status"] = "solved"  # solved meanwhile, without an assignee
+    zed = zendesk.sandbox.add_user(model, "Zed Night", "agent")
+    zendesk.sandbox.add_membership(model, zed["id"], night["id"])
+
+    (report,) = parts.maintainer.run()
+
+    assert report["requeued"] == 3 and report["swept"] == 0  # the sweep does not queue them twice
+    queued = aws_env.queued()
+    assert [(q["ticket_id"], q["source"]) for q in queued] == [(t, "waiting") for t in tickets]
+    outcomes = [parts.assigner.assign(AssignmentRequest.from_json(json.dumps(q))) for q in queued]
+    assert [o.status for o in outcomes] == [ASSIGNED, SKIPPED, ASSIGNED]
+    assert assignee(account, tickets[0]) == assignee(account, tickets[2]) == zed["id"]
+    assert wiring.assignment_store().indexed("acme", WAITING) == []
 
 
 # -- API tokens and migration --------------------------------------------------------------------------------

@@ -381,6 +381,79 @@ def test_search_finds_unassigned_open_work(api):
     assert [r["id"] for r in found["results"]] == [waiting["id"]]
 
 
+def many_tickets(zd, count: int) -> list[int]:
+    """`count` unassigned tickets created one second apart (straight into the model: no rate limit)."""
+    sandbox, app, _ = zd
+    account = sandbox.accounts["acme"]
+    customer = next(u["id"] for u in account.users.values() if u["role"] == "end-user")
+    ids = []
+    with sandbox.lock:
+        for _ in range(count):
+            sandbox.clock.offset += 1
+            ids.append(app.create_ticket(account, {"subject": "x"}, customer, channel="web")["id"])
+    return ids
+
+
+def search(client, headers, **params):
+    return client.get("/acme/api/v2/search.json", headers=headers,
+                      query_string={"query": "type:ticket status<solved assignee:none", **params})
+
+
+def test_search_pages_100_results_at_a_time_and_counts_them_all(zd, api):
+    _, client, headers, *_ = api
+    created = many_tickets(zd, 250)
+
+    first = search(client, headers).json
+    seen, page, pages = [], first, 0
+    while page is not None:
+        pages += 1
+        seen += [r["id"] for r in page["results"]]
+        next_page = page["next_page"]
+        page = client.get(next_page, headers=headers).json if next_page else None
+
+    assert first["count"] == 250 and len(first["results"]) == 100 and first["previous_page"] is None
+    assert pages == 3 and sorted(seen) == created
+
+
+def test_search_returns_at_most_1000_results_and_a_page_past_them_is_422(zd, api):
+    _, client, headers, *_ = api
+    many_tickets(zd, 1001)
+
+    tenth = search(client, headers, page=10)
+    past = search(client, headers, page=11)
+    past_by_size = search(client, headers, page=21, per_page=50)
+
+    assert tenth.status_code == 200 and len(tenth.json["results"]) == 100
+    assert tenth.json["count"] == 1001  # the real count, though only 1,000 can be read
+    assert search(client, headers, page=20, per_page=50).status_code == 200
+    for answer in (past, past_by_size):
+        assert answer.status_code == 422
+        assert answer.json == {"error": "invalid",
+                               "description": "Invalid search: Requested response size was greater than "
+                                              "Search Response Limits"}
+    assert search(client, headers, per_page=500).json["results"].__len__() == 100  # at most 100 a page
+
+
+def test_search_sorts_by_creation_time_and_narrows_by_created_after(zd, api):
+    sandbox, client, headers, *_ = api
+    created = many_tickets(zd, 5)
+    newest_first = search(client, headers, sort_by="created_at").json["results"]  # sort_order defaults to desc
+    oldest_first = search(client, headers, sort_by="created_at", sort_order="asc").json["results"]
+    after = sandbox.accounts["acme"].tickets[created[2]]["created_at"]
+    narrowed = client.get("/acme/api/v2/search.json", headers=headers, query_string={
+        "query": f"type:ticket assignee:none created>{after}", "sort_by": "created_at", "sort_order": "asc"}).json
+
+    assert [r["id"] for r in newest_first] == created[::-1]
+    assert [r["id"] for r in oldest_first] == created
+    assert [r["id"] for r in narrowed["results"]] == created[3:]
+
+
+def test_search_with_a_page_that_is_not_a_number_is_400(api):
+    _, client, headers, *_ = api
+    answer = search(client, headers, page="two")
+    assert answer.status_code == 400 and "page must be an integer" in answer.json["error"]["message"]
+
+
 def test_injected_faults_answer_the_given_status_a_given_number_of_times(api):
     _, client, headers, *_ = api
     client.post("/_sandbox/accounts/acme/faults", json={"method": "GET", "path": "/api/v2/users/me", "status": 503,

@@ -9,10 +9,13 @@ Per ticket, one DynamoDB item (`TICKET#<id>` under the account) is both the clai
    attempt already took one, which is reused so that retries never skip an agent;
 4. PUT the assignee with `safe_update` and the `updated_stamp` read in 2 (409: re-read, stop if a person
    assigned it; 422: the agent left the group, refresh the roster and pick again);
-5. record the outcome (agent, group, time, position, attempts) with a 90-day TTL.
+5. record the outcome (agent, group, time, position, attempts) with a 90-day TTL; a ticket whose group has no
+   eligible agent is recorded `waiting` (maintenance queues it again once the group has one).
 
-Happy path: 3 DynamoDB writes, 1 Zendesk read, 1 Zendesk write. Rate limits and Zendesk outages release the
-claim with the chosen agent kept and raise RetryLaterError for the caller to delay the queue message.
+Happy path: 3 DynamoDB writes, 1 Zendesk read, 1 Zendesk write. Rate limits, Zendesk outages and any Zendesk
+answer not handled above (403, a 404 on the PUT, 400, ...) release the claim with the chosen agent kept and raise
+RetryLaterError for the caller to delay the queue message; unexpected answers are logged first. A worker that
+dies or times out leaves its claim `in_progress` until its lease expires: a redelivery or the sweep reclaims it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from round_robin.assignment.claims import (
     DUPLICATE,
     PARKED,
     SKIPPED,
+    WAITING,
     AssignmentStore,
     Claim,
     Outcome,
@@ -39,12 +43,14 @@ from round_robin.aws.queue import AssignmentRequest
 from round_robin.errors import (
     ConnectionBrokenError,
     ZendeskConflictError,
+    ZendeskError,
     ZendeskNotFoundError,
     ZendeskRateLimitedError,
     ZendeskUnauthorizedError,
     ZendeskUnavailableError,
     ZendeskUnprocessableError,
 )
+from round_robin.observability import logger
 from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
 
 MAX_TURNS = 4  # 409/422 round trips before giving up for this attempt
@@ -81,14 +87,24 @@ class Assigner:
         except ConnectionBrokenError as exc:
             outcome = Outcome(PARKED, exc.reason, attempt.choice, claim.attempts)
         except ZendeskRateLimitedError as exc:
-            self._store.release(request.subdomain, request.ticket_id, attempt.choice, self._clock())
+            self._release(attempt)
             raise RetryLaterError("rate_limited", exc.retry_after) from exc
         except (ZendeskUnavailableError, RetryLaterError) as exc:
-            self._store.release(request.subdomain, request.ticket_id, attempt.choice, self._clock())
+            self._release(attempt)
             raise RetryLaterError("zendesk_unavailable" if isinstance(exc, ZendeskUnavailableError)
                                   else exc.reason) from exc
-        self._store.finish(request.subdomain, request.ticket_id, outcome, self._clock())
+        except ZendeskError as exc:  # an answer none of the above expects: 403, a 404 on the PUT, 400, ...
+            logger.error("unexpected Zendesk answer; the ticket is released and retried later",
+                         subdomain=request.subdomain, ticket_id=request.ticket_id, status=exc.status,
+                         method=exc.method, path=exc.path, error=type(exc).__name__)
+            self._release(attempt)
+            raise RetryLaterError(f"zendesk_{exc.status or 'error'}") from exc
+        self._store.finish(request.subdomain, request.ticket_id, claim, outcome, self._clock())
         return outcome
+
+    def _release(self, attempt: _Attempt) -> None:
+        request = attempt.request
+        self._store.release(request.subdomain, request.ticket_id, attempt.claim, attempt.choice, self._clock())
 
     def _assign(self, attempt: _Attempt) -> Outcome:
         request = attempt.request
@@ -103,8 +119,8 @@ class Assigner:
             group_id = roster_key(ticket.get("group_id"))
             if attempt.choice is None or attempt.choice.group_id != group_id:
                 attempt.choice = self._next_agent(attempt, group_id)
-                if attempt.choice is None:
-                    return Outcome(SKIPPED, "no_eligible_agent", None, attempt.claim.attempts)
+                if attempt.choice is None:  # nobody can take it yet: it waits (see maintenance.py)
+                    return Outcome(WAITING, "no_eligible_agent", None, attempt.claim.attempts, group_id)
             agent = attempt.choice.agent
             try:
                 self._call(attempt, lambda c, a=agent, t=ticket: c.update_ticket(request.ticket_id, {

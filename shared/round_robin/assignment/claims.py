@@ -2,17 +2,22 @@
 
 States of a record's `status`:
 
-    (none) --claim--> in_progress --finish--> assigned | skipped | parked
-                         |   ^
-                 release |   | claim (released, or the holder's lease expired)
-                         v   |
-                        pending
+    (none) --claim--> in_progress --finish--> assigned | skipped | parked | waiting
+                       |  ^   ^                                    |         |
+               release |  |   +------------- claim ----------------|---------+  (once its group has an agent)
+                       v  |                                        |
+                      pending <------------- reopen ---------------+  (after a reconnect)
+       claim: a released ticket, or one whose holder's lease expired (in_progress -> in_progress)
 
 A claim is a conditional update: it succeeds on a new ticket, on a `pending` one (released by a failed attempt),
-or on an `in_progress` one whose lease has expired (its worker died). A duplicate delivery finds the record
-claimed or finished and stops, so it never advances the rotation. A release keeps the rotation position already
-taken, so a retry reuses it and never skips an agent. `parked` records (the connection broke) go back to
-`pending` when the account is reconnected.
+on a `waiting` one (its group had no eligible agent), or on an `in_progress` one whose lease has expired (its
+worker died or timed out). A duplicate delivery finds the record claimed or finished and stops, so it never
+advances the rotation. A release keeps the rotation position already taken, so a retry reuses it and never skips
+an agent. `parked` records (the connection broke) go back to `pending` when the account is reconnected.
+
+Each claim adds one to `attempts`, which is also the claim's fencing token: only the attempt that holds the claim
+may release or finish it, so a worker whose lease expired and was taken over cannot overwrite the newer attempt.
+`is_claimable` is the claim's condition for a record read earlier (the sweep's filter).
 """
 
 from __future__ import annotations
@@ -32,10 +37,14 @@ from round_robin.table import INDEX, account_pk, outcome_partition, ticket_sk, t
 RECORD_TTL = 90 * 86400
 CLAIM_LEASE = 120.0  # at least the worker's timeout; SQS's visibility timeout is longer still
 
+IN_PROGRESS = "in_progress"
+PENDING = "pending"
 ASSIGNED = "assigned"
 SKIPPED = "skipped"
-DUPLICATE = "duplicate"
+DUPLICATE = "duplicate"  # an outcome only, never stored
 PARKED = "parked"
+WAITING = "waiting"  # no eligible agent in the ticket's group yet; `reason` says why
+INDEXED = (ASSIGNED, PARKED, WAITING)  # the statuses listed by the gsi1 index (see round_robin/table.py)
 
 
 class RetryLaterError(RoundRobinError):
@@ -49,16 +58,26 @@ class RetryLaterError(RoundRobinError):
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # ASSIGNED, SKIPPED, DUPLICATE or PARKED
+    status: str  # ASSIGNED, SKIPPED, DUPLICATE, PARKED or WAITING
     reason: str = ""
     choice: Choice | None = None
     attempts: int = 0
+    group_id: str = ""  # the roster a WAITING ticket waits for
 
 
 @dataclass(frozen=True)
 class Claim:
-    attempts: int
+    attempts: int  # this attempt's number, and its fencing token
     choice: Choice | None  # taken by an earlier attempt, to be reused
+    received_at: float = 0.0  # when the ticket was first received (orders the waiting tickets)
+
+
+def is_claimable(record: dict[str, Any] | None, now: float) -> bool:
+    """Whether claim() would take this record at `now` (the same rule as its condition, for a record read earlier)."""
+    if record is None:
+        return True
+    status = record.get("status")
+    return status in (PENDING, WAITING) or (status == IN_PROGRESS and record.get("lease_until", now) < now)
 
 
 class AssignmentStore:
@@ -79,14 +98,15 @@ class AssignmentStore:
             UpdateExpression=(
                 "SET #status = :working, lease_until = :until, ticket_id = :ticket, updated_at = :now, "
                 "#source = if_not_exists(#source, :source), received_at = if_not_exists(received_at, :received), "
-                "#ttl = :ttl ADD attempts :one"
+                "#ttl = :ttl ADD attempts :one REMOVE gsi1pk, gsi1sk"  # no longer listed as waiting
             ),
             ConditionExpression=(
-                "attribute_not_exists(pk) OR #status = :pending OR (#status = :working AND lease_until < :now)"
+                "attribute_not_exists(pk) OR #status IN (:pending, :waiting) "
+                "OR (#status = :working AND lease_until < :now)"
             ),
             ExpressionAttributeNames={"#status": "status", "#source": "source", "#ttl": "ttl"},
             ExpressionAttributeValues=serialize({
-                ":working": "in_progress", ":pending": "pending", ":until": now + CLAIM_LEASE,
+                ":working": IN_PROGRESS, ":pending": PENDING, ":waiting": WAITING, ":until": now + CLAIM_LEASE,
                 ":ticket": request.ticket_id, ":now": now, ":source": request.source,
                 ":received": request.received_at, ":ttl": int(now + RECORD_TTL), ":one": 1,
             }),
@@ -98,53 +118,60 @@ class AssignmentStore:
         choice = None
         if "agent_id" in item and "position" in item:
             choice = Choice(Member(item["agent_id"], item.get("agent_name", "")), item["position"], item["group_id"])
-        return Claim(attempts=item.get("attempts", 1), choice=choice)
+        return Claim(attempts=item.get("attempts", 1), choice=choice, received_at=item.get("received_at", now))
 
-    def release(self, subdomain: str, ticket_id: int, choice: Choice | None, now: float) -> None:
+    def release(self, subdomain: str, ticket_id: int, claim: Claim, choice: Choice | None, now: float) -> None:
         """Give the ticket back for a later attempt, keeping the rotation position already taken."""
-        values: dict[str, Any] = {":pending": "pending", ":working": "in_progress", ":now": now}
+        values: dict[str, Any] = {":pending": PENDING, ":now": now}
         update = "SET #status = :pending, updated_at = :now"
         if choice is not None:
             update += ", agent_id = :agent, agent_name = :name, #position = :position, group_id = :group"
             values.update({":agent": choice.agent.id, ":name": choice.agent.name, ":position": choice.position,
                            ":group": choice.group_id})
-        self._update(subdomain, ticket_id, update + " REMOVE lease_until", values, "releasing the ticket")
+        self._update(subdomain, ticket_id, claim, update + " REMOVE lease_until", values, "releasing the ticket")
 
-    def finish(self, subdomain: str, ticket_id: int, outcome: Outcome, now: float) -> None:
-        """Record how the ticket ended (assigned, skipped, parked): the audit record, kept 90 days."""
-        values: dict[str, Any] = {":status": outcome.status, ":working": "in_progress", ":now": now,
-                                  ":reason": outcome.reason or outcome.status}
+    def finish(self, subdomain: str, ticket_id: int, claim: Claim, outcome: Outcome, now: float) -> None:
+        """Record how the ticket ended (assigned, skipped, parked, waiting): the audit record, kept 90 days."""
+        values: dict[str, Any] = {":status": outcome.status, ":now": now, ":reason": outcome.reason or outcome.status}
         update = "SET #status = :status, finished_at = :now, updated_at = :now, reason = :reason"
-        if outcome.status in (ASSIGNED, PARKED):  # indexed: the latest assignment, the parked tickets
+        if outcome.status in INDEXED:  # the latest assignments, the parked tickets, the waiting ones oldest first
+            when = claim.received_at if outcome.status == WAITING else now
             update += ", gsi1pk = :index, gsi1sk = :when"
-            values.update({":index": outcome_partition(outcome.status, subdomain), ":when": time_sort_key(now)})
+            values.update({":index": outcome_partition(outcome.status, subdomain), ":when": time_sort_key(when)})
+        if outcome.status == WAITING and outcome.group_id:
+            update += ", group_id = :group"
+            values[":group"] = outcome.group_id
         if outcome.choice is not None:
             update += ", agent_id = :agent, agent_name = :name, #position = :position, group_id = :group"
             values.update({":agent": outcome.choice.agent.id, ":name": outcome.choice.agent.name,
                            ":position": outcome.choice.position, ":group": outcome.choice.group_id})
-        self._update(subdomain, ticket_id, update + " REMOVE lease_until", values, "recording the assignment")
+        self._update(subdomain, ticket_id, claim, update + " REMOVE lease_until", values, "recording the assignment")
 
-    def unfinished(self, subdomain: str, ticket_ids: list[int]) -> list[int]:
-        """Of these tickets, those never claimed or waiting for a retry (the sweep queues these)."""
-        found: dict[int, str] = {}
+    def claimable(self, subdomain: str, ticket_ids: list[int], now: float) -> dict[int, dict[str, Any] | None]:
+        """Of these tickets, those a claim would take now (never seen: None; else their record), in the given order.
+
+        Never claimed, released, waiting, or held by a worker whose lease expired (it died or timed out).
+        """
+        found: dict[int, dict[str, Any]] = {}
         for start in range(0, len(ticket_ids), 100):
             keys = [self._key(subdomain, t) for t in ticket_ids[start:start + 100]]
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ProjectionExpression": "ticket_id, #s",
-                                                     "ExpressionAttributeNames": {"#s": "status"}}}
+            request: dict[str, Any] = {self._table: {
+                "Keys": keys, "ConsistentRead": True, "ProjectionExpression": "ticket_id, #s, lease_until, group_id",
+                "ExpressionAttributeNames": {"#s": "status"}}}
             try:
                 while request:
                     answer = self._dynamodb.batch_get_item(RequestItems=request)
                     for item in answer.get("Responses", {}).get(self._table, []):
                         data = deserialize(item) or {}
-                        found[data["ticket_id"]] = data.get("status", "")
+                        found[data["ticket_id"]] = data
                     request = answer.get("UnprocessedKeys") or {}
             except (ClientError, BotoCoreError) as exc:
                 raise storage_error(exc, "reading the assignments") from exc
-        return [t for t in ticket_ids if found.get(t, "pending") == "pending"]
+        return {t: found.get(t) for t in ticket_ids if is_claimable(found.get(t), now)}
 
     def indexed(self, subdomain: str, status: str, *, newest_first: bool = True,
                 limit: int | None = None) -> list[dict[str, Any]]:
-        """Records of `status` ASSIGNED or PARKED, by time (the gsi1 index)."""
+        """Records of `status` ASSIGNED or PARKED (by finish time) or WAITING (by received time): the gsi1 index."""
         return query_all(
             self._dynamodb, "reading the assignments", limit=limit, TableName=self._table, IndexName=INDEX,
             KeyConditionExpression="gsi1pk = :index", ScanIndexForward=not newest_first,
@@ -157,7 +184,7 @@ class AssignmentStore:
             TableName=self._table, Key=self._key(subdomain, ticket_id),
             UpdateExpression="SET #status = :pending, updated_at = :now REMOVE gsi1pk, gsi1sk",
             ConditionExpression="#status = :parked", ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=serialize({":pending": "pending", ":parked": PARKED, ":now": now}),
+            ExpressionAttributeValues=serialize({":pending": PENDING, ":parked": PARKED, ":now": now}),
         ), "reopening a parked ticket")
         return answer is not None
 
@@ -169,12 +196,14 @@ class AssignmentStore:
             raise storage_error(exc, "reading the assignment") from exc
         return deserialize(answer.get("Item"))
 
-    def _update(self, subdomain: str, ticket_id: int, update: str, values: dict[str, Any], action: str) -> None:
+    def _update(self, subdomain: str, ticket_id: int, claim: Claim, update: str, values: dict[str, Any],
+                action: str) -> None:
+        """Apply `update` only if this attempt still holds the claim (fenced by its attempt number)."""
         names = {"#status": "status", "#position": "position"} if "#position" in update else {"#status": "status"}
         answer = conditional_write(lambda: self._dynamodb.update_item(
             TableName=self._table, Key=self._key(subdomain, ticket_id), UpdateExpression=update,
-            ConditionExpression="#status = :working", ExpressionAttributeNames=names,
-            ExpressionAttributeValues=serialize(values),
+            ConditionExpression="#status = :working AND attempts = :attempt", ExpressionAttributeNames=names,
+            ExpressionAttributeValues=serialize({**values, ":working": IN_PROGRESS, ":attempt": claim.attempts}),
         ), action)
         if answer is None:
             raise RetryLaterError("the claim was lost (lease expired)")

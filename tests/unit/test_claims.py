@@ -1,0 +1,143 @@
+"""The per-ticket claim state machine (assignment/claims.py), on a controllable clock.
+
+The claim is a set of DynamoDB conditional writes. A hand-written fake would be a second implementation of
+DynamoDB's condition expressions (and could agree with the code while DynamoDB disagrees), so these tests use
+moto's in-process `mock_aws` (no sockets), with the table created from template.yaml. Every time is passed in
+explicitly: the clock is the test's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from round_robin.assignment.claims import (
+    ASSIGNED,
+    CLAIM_LEASE,
+    PARKED,
+    SKIPPED,
+    WAITING,
+    AssignmentStore,
+    Outcome,
+    RetryLaterError,
+    is_claimable,
+)
+from round_robin.assignment.rotation import Choice, Member
+from round_robin.aws.queue import AssignmentRequest
+from round_robin_local.provision import table_definition
+from round_robin_local.template import load_template, resources_of
+
+T0 = 1_800_000_000.0
+ADA = Choice(Member(7, "Ada"), 3, "42")
+
+
+@pytest.fixture
+def store() -> Iterator[AssignmentStore]:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        (table,) = resources_of(load_template(), "AWS::DynamoDB::Table").values()
+        dynamodb.create_table(TableName="claims", **table_definition(table["Properties"]))
+        yield AssignmentStore("claims", dynamodb)
+
+
+def request(ticket_id: int = 1, received_at: float = T0) -> AssignmentRequest:
+    return AssignmentRequest("acme", ticket_id, "webhook", received_at)
+
+
+def status(store: AssignmentStore, ticket_id: int = 1) -> str:
+    return (store.get("acme", ticket_id) or {}).get("status", "")
+
+
+def test_a_new_ticket_is_claimed_with_a_lease(store):
+    claim = store.claim(request(), T0)
+    assert claim is not None and claim.attempts == 1 and claim.choice is None
+    record = store.get("acme", 1)
+    assert record["status"] == "in_progress" and record["lease_until"] == T0 + CLAIM_LEASE
+
+
+def test_a_held_claim_cannot_be_taken_until_its_lease_expires(store):
+    store.claim(request(), T0)
+    assert store.claim(request(), T0 + CLAIM_LEASE - 1) is None
+    again = store.claim(request(), T0 + CLAIM_LEASE + 1)
+    assert again is not None and again.attempts == 2
+
+
+def test_a_released_ticket_is_pending_and_the_next_claim_reuses_its_position(store):
+    claim = store.claim(request(), T0)
+    store.release("acme", 1, claim, ADA, T0 + 1)
+    assert status(store) == "pending" and "lease_until" not in store.get("acme", 1)
+    again = store.claim(request(), T0 + 2)
+    assert again is not None and again.choice == ADA and again.attempts == 2
+
+
+@pytest.mark.parametrize("ending", [ASSIGNED, SKIPPED, PARKED])
+def test_a_finished_ticket_is_never_claimed_again(store, ending):
+    claim = store.claim(request(), T0)
+    store.finish("acme", 1, claim, Outcome(ending, "", ADA if ending == ASSIGNED else None), T0 + 1)
+    assert status(store) == ending
+    assert store.claim(request(), T0 + 10 * CLAIM_LEASE) is None
+
+
+def test_a_parked_ticket_is_reopened_as_pending_then_claimable(store):
+    claim = store.claim(request(), T0)
+    store.finish("acme", 1, claim, Outcome(PARKED, "unauthorized"), T0 + 1)
+    assert [r["ticket_id"] for r in store.indexed("acme", PARKED)] == [1]
+    assert store.reopen("acme", 1, T0 + 2) is True
+    assert status(store) == "pending" and store.indexed("acme", PARKED) == []
+    assert store.claim(request(), T0 + 3) is not None
+
+
+def test_a_waiting_ticket_is_listed_oldest_first_with_its_reason_and_stays_claimable(store):
+    for ticket_id, received in ((1, T0 + 30), (2, T0 + 10), (3, T0 + 20)):
+        claim = store.claim(request(ticket_id, received), T0 + 40)
+        store.finish("acme", ticket_id, claim, Outcome(WAITING, "no_eligible_agent", group_id="42"), T0 + 41)
+
+    waiting = store.indexed("acme", WAITING, newest_first=False)
+
+    assert [r["ticket_id"] for r in waiting] == [2, 3, 1]  # by when each ticket was received
+    assert all(r["reason"] == "no_eligible_agent" and r["group_id"] == "42" for r in waiting)
+    assert store.claim(request(2), T0 + 42) is not None
+    assert [r["ticket_id"] for r in store.indexed("acme", WAITING, newest_first=False)] == [3, 1]
+
+
+def test_a_waiting_ticket_that_gets_assigned_leaves_the_waiting_list(store):
+    claim = store.claim(request(), T0)
+    store.finish("acme", 1, claim, Outcome(WAITING, "no_eligible_agent", group_id="42"), T0 + 1)
+    again = store.claim(request(), T0 + 600)
+    store.finish("acme", 1, again, Outcome(ASSIGNED, "", ADA), T0 + 601)
+    assert store.indexed("acme", WAITING) == []
+    assert [r["ticket_id"] for r in store.indexed("acme", ASSIGNED)] == [1]
+
+
+def test_a_worker_whose_lease_expired_and_was_taken_over_can_neither_finish_nor_release(store):
+    slow = store.claim(request(), T0)
+    fresh = store.claim(request(), T0 + CLAIM_LEASE + 1)  # the slow worker's lease expired: taken over
+
+    with pytest.raises(RetryLaterError):
+        store.finish("acme", 1, slow, Outcome(ASSIGNED, "", ADA), T0 + CLAIM_LEASE + 2)
+    with pytest.raises(RetryLaterError):
+        store.release("acme", 1, slow, ADA, T0 + CLAIM_LEASE + 2)
+
+    assert status(store) == "in_progress"
+    store.finish("acme", 1, fresh, Outcome(ASSIGNED, "", ADA), T0 + CLAIM_LEASE + 3)
+    assert status(store) == ASSIGNED
+
+
+@pytest.mark.parametrize("state", ["missing", "in_progress", "expired", "pending", "waiting", ASSIGNED, SKIPPED,
+                                   PARKED])
+def test_is_claimable_says_what_the_conditional_claim_does(store, state):
+    now = T0 + 10
+    if state != "missing":
+        claim = store.claim(request(), T0 - CLAIM_LEASE if state == "expired" else T0)
+        if state == "pending":
+            store.release("acme", 1, claim, None, T0)
+        elif state in (WAITING, ASSIGNED, SKIPPED, PARKED):
+            store.finish("acme", 1, claim, Outcome(state, "", ADA if state == ASSIGNED else None), T0)
+
+    predicted = is_claimable(store.get("acme", 1), now)
+
+    assert predicted == (store.claim(request(), now) is not None)
+    assert predicted == (state in ("missing", "expired", "pending", "waiting"))
