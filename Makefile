@@ -27,6 +27,7 @@ install: $(STAMP)
 lint: install
 	$(BIN)/ruff check shared functions local cli tests bench
 	$(BIN)/cfn-lint template.yaml
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest

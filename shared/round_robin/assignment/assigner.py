@@ -20,6 +20,7 @@ dies or times out leaves its claim `in_progress` until its lease expires: a rede
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -123,8 +124,9 @@ class Assigner:
                     return Outcome(WAITING, "no_eligible_agent", None, attempt.claim.attempts, group_id)
             agent = attempt.choice.agent
             try:
-                self._call(attempt, lambda c, a=agent, t=ticket: c.update_ticket(request.ticket_id, {
-                    "assignee_id": a.id, "safe_update": True, "updated_stamp": t["updated_at"]}))
+                changes = {"assignee_id": agent.id, "safe_update": True, "updated_stamp": ticket["updated_at"]}
+                self._call(attempt, functools.partial(ZendeskClient.update_ticket, ticket_id=request.ticket_id,
+                                                      changes=changes))
             except ZendeskConflictError:
                 ticket = self._call(attempt, lambda c: c.ticket(request.ticket_id))  # changed: look again
                 continue
@@ -181,3 +183,4 @@ def _why_not_assign(ticket: dict[str, Any]) -> str:
     if ticket.get("status") in CLOSED_STATUSES:
         return f"ticket_{ticket['status']}"
     return ""
+

@@ -11,6 +11,8 @@ agents who stay; newcomers join at the end.
 
 from __future__ import annotations
 
+import builtins
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -119,14 +121,15 @@ class RosterStore:
             return None
         return Choice(pick(roster.members, roster.position), roster.position, group_id)
 
-    def sync(self, subdomain: str, imported: list[Roster], now: float, *, prune: bool = True) -> list[Roster]:
+    def sync(self, subdomain: str, imported: builtins.list[Roster], now: float, *,
+             prune: bool = True) -> builtins.list[Roster]:
         """Store freshly imported rosters, keeping positions and the order of staying members.
 
         With `prune`, rosters of groups that are not in `imported` are deleted (a full import); without it only
         the given rosters are written (one group refreshed). Returns the rosters as stored.
         """
         previous = {r.group_id: r for r in self.list(subdomain)}
-        stored: list[Roster] = []
+        stored: builtins.list[Roster] = []
         try:
             for roster in imported:
                 stored.append(self._store(subdomain, roster, previous.pop(roster.group_id, None), now))
@@ -167,7 +170,8 @@ class RosterStore:
                 arguments["ExpressionAttributeNames"] = {"#position": "position"}
             if condition:
                 arguments["ConditionExpression"] = condition
-            if conditional_write(lambda a=arguments: self._dynamodb.update_item(**a), "saving the rosters") is not None:
+            update_roster = functools.partial(self._dynamodb.update_item, **arguments)
+            if conditional_write(update_roster, "saving the rosters") is not None:
                 return Roster(roster.group_id, roster.group_name, members, position)
             old = self._get(subdomain, roster.group_id)  # the counter moved (or the roster appeared): read again
         raise StorageError("the rotation kept moving while the roster was being updated")
