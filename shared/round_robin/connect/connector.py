@@ -1,7 +1,8 @@
 """Connecting a Zendesk account: the authorize link, and the callback's whole job.
 
 The callback does every Zendesk read and its own webhook/trigger upkeep first, and writes to AWS last
-(secret, then account, then rosters), so a failure part-way leaves nothing half-stored on our side.
+(tokens, then the webhook's signing secret, then account, then rosters), so a failure part-way leaves nothing
+half-stored on our side.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from round_robin.accounts.credentials import Credentials
 from round_robin.accounts.registry import CONNECTED, Account, AccountRegistry
-from round_robin.accounts.vault import TokenVault
+from round_robin.accounts.vault import SigningSecretStore, TokenVault
 from round_robin.assignment.claims import PARKED, AssignmentStore
 from round_robin.assignment.roster_import import import_rosters
 from round_robin.assignment.rosters import RosterStore
@@ -61,6 +62,7 @@ class Connector:
         settings: Settings,
         states: StateStore,
         vault: TokenVault,
+        signing_secrets: SigningSecretStore,
         registry: AccountRegistry,
         rosters: RosterStore,
         oauth: OAuthClient,
@@ -73,6 +75,7 @@ class Connector:
         self._settings = settings
         self._states = states
         self._vault = vault
+        self._signing_secrets = signing_secrets
         self._registry = registry
         self._rosters = rosters
         self._oauth = oauth
@@ -152,17 +155,21 @@ class Connector:
                       trigger_id, trigger_action)
 
     def _persist(self, setup: _Setup) -> ConnectionReport:
-        """Our side, secret first so that the registry never points at missing credentials."""
+        """Our side, secrets first so that the registry never points at missing credentials.
+
+        The signing secret goes to its own store (the webhook receiver reads only that), not with the tokens.
+        """
         subdomain, me, previous = setup.subdomain, setup.me, setup.previous
         now = int(self._clock())
         credentials = replace(setup.credentials, connected_user_id=me["id"], webhook_id=setup.webhook_id,
-                              webhook_secret=setup.signing_secret)
+                              webhook_secret=None)
         migrating = previous is not None and previous.auth_method == "api_token" and credentials.auth_method == "oauth"
         replaced = self._stored_credentials(subdomain) if previous is not None else None
         # A migration also drops the secret's previous version, which holds the API token.
         self._vault.save(subdomain, credentials, forget_previous=migrating)
         if replaced is not None:
             self._retire(subdomain, replaced, credentials)
+        self._signing_secrets.save(subdomain, setup.webhook_id, setup.signing_secret)
         self._registry.save(
             Account(
                 subdomain=subdomain, status=CONNECTED, auth_method=credentials.auth_method,
