@@ -198,7 +198,8 @@ def maintainer() -> Maintainer:
     settings = get_settings()
     return Maintainer(registry=registry(), tokens=tokens(), rosters=rosters(), assignments=assignment_store(),
                       queue=queue(), alerts=alerts(), zendesk=zendesk_factory(settings, max_retry_wait=10),
-                      interval=settings.maintenance_interval, sweep_min_age=settings.sweep_min_age)
+                      interval=settings.maintenance_interval, sweep_min_age=settings.sweep_min_age,
+                      signing_secrets=signing_secrets())
 
 
 @lru_cache(maxsize=1)

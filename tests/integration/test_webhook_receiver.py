@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from round_robin import wiring
+from round_robin.accounts.credentials import Credentials
 from round_robin.assignment.webhook import MAX_BODY_BYTES, signature_of
 from round_robin.aws import clients
-from tests.integration.conftest import WEBHOOK_PREFIX
+from tests.integration.conftest import PREFIX, WEBHOOK_PREFIX
 from tests.support.lambda_env import LambdaContext, http_event, load_handler
 
 ROUTE = "/webhooks/zendesk/{subdomain}"
@@ -185,3 +187,24 @@ def test_the_receiver_reads_only_the_signing_secrets_never_the_tokens(aws_env, a
     assert post(signed(trigger("700")), account)[0] == 202
     assert post(Delivery(trigger("701"), secret="junk", subdomain="globex"), account)[0] == 401
     assert reads and all(name.startswith(WEBHOOK_PREFIX) for name in reads), dict(reads)
+
+
+def test_an_account_connected_before_the_split_is_moved_by_the_next_maintenance_run(aws_env, account):
+    # given an account as an older version stored it: the signing secret with the tokens, no store of its own
+    sm = aws_env.secretsmanager
+    tokens = Credentials.from_json(sm.get_secret_value(SecretId=f"{PREFIX}acme")["SecretString"])
+    legacy = Credentials(**{**tokens.__dict__, "webhook_secret": account["secret"]})
+    sm.put_secret_value(SecretId=f"{PREFIX}acme", SecretString=legacy.to_json())
+    sm.delete_secret(SecretId=f"{WEBHOOK_PREFIX}acme", ForceDeleteWithoutRecovery=True)
+    wiring.reset()
+    assert post(signed(trigger("700")), account)[0] == 401  # the receiver cannot read the tokens secret
+
+    # when the scheduled maintenance runs
+    (report,) = wiring.maintainer().run()
+    assert report["errors"] == []
+
+    # then the signing secret has its own secret, and deliveries are accepted (once the short negative cache ends)
+    stored = json.loads(sm.get_secret_value(SecretId=f"{WEBHOOK_PREFIX}acme")["SecretString"])
+    assert stored == {account["webhook_id"]: account["secret"]}
+    wiring.reset()  # a receiver that has not seen the account as unknown
+    assert post(signed(trigger("700")), account)[0] == 202
