@@ -29,12 +29,14 @@ from typing import Any
 from round_robin.accounts.alerts import ConnectionAlerts
 from round_robin.accounts.registry import CONNECTED, Account, AccountRegistry
 from round_robin.accounts.tokens import TokenManager
+from round_robin.accounts.vault import SigningSecretStore
 from round_robin.assignment.claims import WAITING, AssignmentStore
 from round_robin.assignment.roster_import import import_rosters
 from round_robin.assignment.rosters import RosterStore
 from round_robin.assignment.rotation import roster_key
 from round_robin.aws.queue import AssignmentQueue, AssignmentRequest
 from round_robin.errors import (
+    AccountNotFoundError,
     ConnectionBrokenError,
     OAuthError,
     OAuthUnavailableError,
@@ -81,6 +83,7 @@ class Maintainer:
         zendesk: ZendeskFactory,
         interval: float,
         sweep_min_age: float,
+        signing_secrets: SigningSecretStore | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._registry = registry
@@ -92,6 +95,7 @@ class Maintainer:
         self._zendesk = zendesk
         self._interval = interval
         self._sweep_min_age = sweep_min_age
+        self._signing_secrets = signing_secrets
         self._clock = clock
 
     def run(self, subdomains: Iterable[str] | None = None, *, deadline: float | None = None) -> list[dict[str, Any]]:
@@ -115,6 +119,7 @@ class Maintainer:
         report = AccountReport(subdomain, CONNECTED)
         try:
             report.refreshed = self._upkeep_tokens(subdomain)
+            self._move_signing_secret(subdomain)
             client = self._zendesk(subdomain, lambda: self._tokens.authorization(subdomain))
             report.health = self._check_health(subdomain, client)
             if report.health != "ok":
@@ -152,6 +157,20 @@ class Maintainer:
             return False
         self._tokens.refresh(subdomain, tokens.access_token, force=True)  # counts TokenRefreshed / ...Failed
         return True
+
+    def _move_signing_secret(self, subdomain: str) -> None:
+        """An account connected before signing secrets had their own store keeps its one with the tokens, where
+        the webhook receiver cannot read it: copy it over (once; a reconnect writes the new store itself)."""
+        if self._signing_secrets is None:
+            return
+        legacy = self._tokens.credentials(subdomain)  # cached by the token upkeep just before
+        if not (legacy.webhook_id and legacy.webhook_secret):
+            return
+        try:
+            self._signing_secrets.load(subdomain)
+        except AccountNotFoundError:
+            self._signing_secrets.save(subdomain, legacy.webhook_id, legacy.webhook_secret)
+            logger.info("webhook signing secret moved to its own secret", subdomain=subdomain)
 
     def _check_health(self, subdomain: str, client: ZendeskClient) -> str:
         try:

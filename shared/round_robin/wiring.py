@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from round_robin.accounts.alerts import ConnectionAlerts
     from round_robin.accounts.registry import AccountRegistry
     from round_robin.accounts.tokens import TokenManager
-    from round_robin.accounts.vault import TokenVault
+    from round_robin.accounts.vault import SigningSecretStore, TokenVault
     from round_robin.assignment.assigner import Assigner
     from round_robin.assignment.claims import AssignmentStore
     from round_robin.assignment.rosters import RosterStore
@@ -65,6 +65,16 @@ def vault() -> TokenVault:
     from round_robin.accounts.vault import TokenVault
 
     return TokenVault(get_settings().secret_prefix, clients.client("secretsmanager"))
+
+
+@lru_cache(maxsize=1)
+def signing_secrets() -> SigningSecretStore:
+    from round_robin.accounts.vault import SigningSecretStore
+
+    settings = get_settings()
+    if not settings.webhook_secret_prefix:
+        raise SettingsError("environment variable WEBHOOK_SECRET_PREFIX is required by this function")
+    return SigningSecretStore(settings.webhook_secret_prefix, clients.client("secretsmanager"))
 
 
 @lru_cache(maxsize=1)
@@ -141,6 +151,7 @@ def connector() -> Connector:
         settings=settings,
         states=StateStore(settings.table_name, clients.client("dynamodb")),
         vault=vault(),
+        signing_secrets=signing_secrets(),
         registry=registry(),
         rosters=rosters(),
         oauth=oauth_client(),
@@ -157,7 +168,8 @@ def connector() -> Connector:
 def receiver() -> WebhookReceiver:
     from round_robin.assignment.webhook import WebhookReceiver
 
-    return WebhookReceiver(vault=vault(), queue=queue())
+    # Only the signing secrets: the internet-facing function cannot read (nor is given) any account's tokens.
+    return WebhookReceiver(secrets=signing_secrets(), queue=queue())
 
 
 def _excluded_agents(subdomain: str) -> tuple[int, ...]:
@@ -188,7 +200,8 @@ def maintainer() -> Maintainer:
     settings = get_settings()
     return Maintainer(registry=registry(), tokens=tokens(), rosters=rosters(), assignments=assignment_store(),
                       queue=queue(), alerts=alerts(), zendesk=zendesk_factory(settings, max_retry_wait=10),
-                      interval=settings.maintenance_interval, sweep_min_age=settings.sweep_min_age)
+                      interval=settings.maintenance_interval, sweep_min_age=settings.sweep_min_age,
+                      signing_secrets=signing_secrets())
 
 
 @lru_cache(maxsize=1)
@@ -217,8 +230,8 @@ def assigner() -> Assigner:
 
 def reset() -> None:
     """Forget every cached object and setting (tests, and the local stack between configurations)."""
-    for factory in (http_session, vault, registry, rosters, oauth_client, tokens, queue, connector, receiver,
-                    assigner, assignment_store, alerts, maintainer, migrator, get_settings, clients.client):
+    for factory in (http_session, vault, signing_secrets, registry, rosters, oauth_client, tokens, queue, connector,
+                    receiver, assigner, assignment_store, alerts, maintainer, migrator, get_settings, clients.client):
         factory.cache_clear()
     from aws_lambda_powertools.utilities import parameters
 

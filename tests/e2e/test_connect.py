@@ -98,6 +98,8 @@ def test_no_token_code_state_or_secret_reaches_the_logs(stack):
     secrets_client = stack.aws("secretsmanager")
     stored = json.loads(secrets_client.get_secret_value(
         SecretId=f"{stack.info['secret_prefix']}e2e-logs")["SecretString"])
+    signing_secrets = json.loads(secrets_client.get_secret_value(
+        SecretId=f"{stack.info['environment']['WEBHOOK_SECRET_PREFIX']}e2e-logs")["SecretString"])
     state_key = next(secrets_client.get_secret_value(SecretId=s["ARN"])["SecretString"]
                      for s in secrets_client.list_secrets()["SecretList"] if s["Name"].endswith("StateKeySecret"))
     client_secret = next(secrets_client.get_secret_value(SecretId=s["ARN"])["SecretString"]
@@ -108,7 +110,7 @@ def test_no_token_code_state_or_secret_reaches_the_logs(stack):
         "state": connection.state,
         "access token": stored["tokens"]["access_token"],
         "refresh token": stored["tokens"]["refresh_token"],
-        "webhook signing secret": stored["webhook"]["signing_secret"],
+        "webhook signing secret": next(iter(signing_secrets.values())),
         "PKCE state key": state_key,
         "OAuth client secret": client_secret,
     }

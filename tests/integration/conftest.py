@@ -25,6 +25,7 @@ from tests.support.zendesk import URL_TEMPLATE, FakeZendesk, start_fake_zendesk
 
 TABLE = "rr-test"
 PREFIX = "rr-test/accounts/"
+WEBHOOK_PREFIX = "rr-test/webhooks/"
 PUBLIC_BASE_URL = "https://rr.example.com"
 
 
@@ -77,6 +78,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         for name, value in {
             "TABLE_NAME": TABLE,
             "SECRET_PREFIX": PREFIX,
+            "WEBHOOK_SECRET_PREFIX": WEBHOOK_PREFIX,
             "ZENDESK_URL_TEMPLATE": URL_TEMPLATE,
             "ZENDESK_CLIENT_ID": DEFAULT_CLIENT_ID,
             "ZENDESK_CLIENT_SECRET_ARN": client_secret_arn,
@@ -109,12 +111,12 @@ def account(aws_env, zendesk):
         "model": sandbox_account,
         "groups": {g["name"]: g["id"] for g in sandbox_account.groups.values()},
         "users": {u["name"]: u["id"] for u in sandbox_account.users.values()},
-        "secret": _webhook_secret(aws_env),
+        **_webhook(aws_env),
     }
 
 
-def _webhook_secret(aws_env) -> str:
-    from round_robin.accounts.credentials import Credentials
-
-    value = aws_env.secretsmanager.get_secret_value(SecretId=f"{PREFIX}acme")["SecretString"]
-    return Credentials.from_json(value).webhook_secret
+def _webhook(aws_env) -> dict[str, str]:
+    """acme's one webhook id and signing secret, from the store the webhook receiver reads."""
+    value = aws_env.secretsmanager.get_secret_value(SecretId=f"{WEBHOOK_PREFIX}acme")["SecretString"]
+    ((webhook_id, secret),) = json.loads(value).items()
+    return {"webhook_id": webhook_id, "secret": secret}

@@ -10,7 +10,7 @@ from round_robin.accounts.credentials import Credentials
 from round_robin.aws.leases import LeaseStore
 from round_robin.connect.states import StateStore
 from round_robin_local.sandbox.server import SandboxApp
-from tests.integration.conftest import PREFIX, PUBLIC_BASE_URL
+from tests.integration.conftest import PREFIX, PUBLIC_BASE_URL, WEBHOOK_PREFIX
 from tests.integration.flows import callback, connect, consent, start
 from tests.integration.helpers import add_hooks
 from tests.support.lambda_env import load_handler
@@ -65,12 +65,15 @@ def test_connecting_stores_tokens_account_and_rosters_and_sets_up_zendesk(aws_en
     assert credentials.tokens.scope == "read tickets:write webhooks:write triggers:write"
     assert credentials.connected_user_id == zendesk.user("Ada Admin")["id"]
 
-    # the project's webhook and trigger in Zendesk, the signing secret kept with the tokens
+    # the project's webhook and trigger in Zendesk; the signing secret in its own secret, not with the tokens
     (webhook,) = account.webhooks.values()
     assert webhook["endpoint"] == f"{PUBLIC_BASE_URL}/webhooks/zendesk/acme"
     assert webhook["subscriptions"] == ["conditional_ticket_events"]
     assert credentials.webhook_id == webhook["id"]
-    assert credentials.webhook_secret == account.webhook_secrets[webhook["id"]]
+    signing_secrets = json.loads(aws_env.secretsmanager.get_secret_value(
+        SecretId=f"{WEBHOOK_PREFIX}acme")["SecretString"])
+    assert signing_secrets == {webhook["id"]: account.webhook_secrets[webhook["id"]]}
+    assert credentials.webhook_secret is None
     (trigger,) = account.triggers.values()
     assert {"field": "update_type", "operator": "is", "value": "Create"} in trigger["conditions"]["all"]
     assert trigger["actions"][0]["value"][0] == webhook["id"]
@@ -92,7 +95,7 @@ def test_connecting_stores_tokens_account_and_rosters_and_sets_up_zendesk(aws_en
     # no secret value in any DynamoDB item
     dumped = json.dumps(aws_env.items())
     for secret in (token.access_token, token.refresh_token, answer["code"], answer["state"],
-                   credentials.webhook_secret, aws_env.state_key):
+                   signing_secrets[webhook["id"]], aws_env.state_key):
         assert secret not in dumped
 
 
@@ -304,7 +307,8 @@ def test_two_callbacks_at_once_both_succeed_and_leave_one_webhook_and_one_trigge
     assert triggers[0]["actions"][0]["value"][0] == webhooks[0]["id"]
     credentials = stored_credentials(aws_env)
     assert credentials.webhook_id == webhooks[0]["id"]
-    assert credentials.webhook_secret == zendesk.account().webhook_secrets[webhooks[0]["id"]]
+    signing = json.loads(aws_env.secretsmanager.get_secret_value(SecretId=f"{WEBHOOK_PREFIX}acme")["SecretString"])
+    assert signing == {webhooks[0]["id"]: zendesk.account().webhook_secrets[webhooks[0]["id"]]}
     record = items_by_sk(aws_env)["ACCOUNT"]
     assert record["webhook_id"]["S"] == webhooks[0]["id"] and record["trigger_id"]["S"] == str(triggers[0]["id"])
     assert not any(sk.startswith("LEASE#") for sk in items_by_sk(aws_env))  # released

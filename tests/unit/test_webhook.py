@@ -5,6 +5,8 @@ import pytest
 
 from round_robin.assignment.webhook import (
     MAX_BODY_BYTES,
+    MAX_DEPTH,
+    TICKET_CREATED,
     TicketEvent,
     WebhookRejectedError,
     check_size,
@@ -113,3 +115,54 @@ def test_other_event_types_are_ignored():
 def test_unusable_bodies_are_400(body, reason):
     error = rejected(parse_ticket_event, body)
     assert (error.status, error.reason) == (400, reason)
+
+
+# -- hostile input: ASCII digits only, bounded nesting (issue 7, item 5) ----------------------------------
+
+NON_ASCII_DIGITS = ["²³", "²", "٧٠٠", "７００", "𝟕𝟎𝟎", "७००", "1²", "⁷⁰⁰"]
+
+
+@pytest.mark.parametrize("stamp", NON_ASCII_DIGITS)
+def test_a_timestamp_of_non_ascii_digits_is_401_not_a_crash(stamp):
+    error = rejected(verify, TEST_SECRET, "c2lnbmF0dXJl", stamp, b"{}", now=NOW)
+    assert (error.status, error.reason) == (401, "bad_timestamp")
+
+
+@pytest.mark.parametrize("ticket_id", [*NON_ASCII_DIGITS, "0", "9223372036854775808", 1.5, 7e2, [700], {"id": 7}])
+def test_a_ticket_id_that_is_not_ascii_digits_is_400(ticket_id):
+    error = rejected(parse_ticket_event, json.dumps({"ticket_id": ticket_id}).encode())
+    assert (error.status, error.reason) == (400, "bad_ticket_id")
+
+
+@pytest.mark.parametrize("group_id", ["٥", "５", "²"])
+def test_a_group_id_that_is_not_ascii_digits_is_no_group(group_id):
+    body = json.dumps({"type": TICKET_CREATED, "detail": {"id": "700", "group_id": group_id}}).encode()
+    assert parse_ticket_event(body) == TicketEvent(700, None)
+
+
+@pytest.mark.parametrize("body", [
+    b"[" * 200_000,
+    b"{" * 200_000,
+    b'{"a":' * 40_000,
+    b'{"ticket_id": "5", "x": ' + b"[" * 32 + b"]" * 32 + b"}",
+    b'{"ticket_id": "5", "x": ' + b"[{" * 16 + b"}]" * 16 + b"}",
+])
+def test_json_nested_deeper_than_the_limit_is_400_before_parsing(body):
+    error = rejected(parse_ticket_event, body)
+    assert (error.status, error.reason) == (400, "too_deep")
+
+
+def test_json_nested_exactly_to_the_limit_is_accepted():
+    inner = MAX_DEPTH - 1  # the object itself is one level
+    body = b'{"ticket_id": "5", "x": ' + b"[" * inner + b"]" * inner + b"}"
+    assert parse_ticket_event(body) == TicketEvent(5, None)
+
+
+def test_brackets_inside_strings_are_not_nesting():
+    body = json.dumps({"ticket_id": "6", "note": "[" * 5000 + '\\"{' * 100, "tags": [["a"], {"b": "]]"}]})
+    assert parse_ticket_event(body.encode()) == TicketEvent(6, None)
+
+
+@pytest.mark.parametrize("body", [b'{"ticket_id": "5"]', b'[{"ticket_id": "5"}}', b'{"a": [}'])
+def test_mismatched_brackets_are_malformed_json(body):
+    assert rejected(parse_ticket_event, body).reason == "malformed_json"

@@ -12,19 +12,23 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from round_robin.accounts.vault import TokenVault
+from round_robin.accounts.vault import SigningSecretStore
 from round_robin.aws.queue import AssignmentQueue, AssignmentRequest
 from round_robin.errors import AccountNotFoundError, InvalidSubdomainError, RoundRobinError
 from round_robin.zendesk.subdomain import normalize_subdomain
 
 MAX_BODY_BYTES = 256 * 1024
 REPLAY_WINDOW = 300.0
+MAX_DEPTH = 32  # JSON nesting we parse; Zendesk's payloads use 3 (json's recursion would fail near 1000)
+MAX_ID = 2**63 - 1  # Zendesk ids are 64-bit integers
+REREAD_SECONDS = 10  # a delivery naming a webhook we do not know re-reads the account's secrets at most this often
 TRIGGER_SOURCE = "round-robin-trigger"
 TICKET_CREATED = "zen:event-type:ticket.created"
 
@@ -36,6 +40,15 @@ class WebhookRejectedError(RoundRobinError):
         super().__init__(message)
         self.status = status
         self.reason = reason
+
+
+# One answer for every delivery we cannot authenticate, whatever the reason, so that the answer does not tell
+# which accounts are connected (the reason goes to the logs and the metric only).
+UNAUTHENTIC = "the signature is missing, wrong or stale, or the account is not connected"
+
+
+def unauthentic(reason: str) -> WebhookRejectedError:
+    return WebhookRejectedError(401, reason, UNAUTHENTIC)
 
 
 @dataclass(frozen=True)
@@ -55,7 +68,10 @@ def raw_body(body: str | None, is_base64_encoded: bool) -> bytes:
             return base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
             raise WebhookRejectedError(400, "bad_encoding", "the body is not valid base64") from None
-    return body.encode("utf-8")
+    try:
+        return body.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: bytes that were not UTF-8, and not base64-encoded either
+        raise WebhookRejectedError(400, "bad_encoding", "the body is not valid UTF-8") from None
 
 
 def check_size(body: bytes) -> None:
@@ -68,17 +84,24 @@ def signature_of(secret: str, timestamp: str, body: bytes) -> str:
                                      hashlib.sha256).digest()).decode("ascii")
 
 
+# ASCII digits only: str.isdigit() and int() also take superscripts, Arabic-Indic and full-width digits.
+_DIGITS = re.compile(r"[0-9]{1,19}")
+_MAX_TIMESTAMP_LENGTH = 40
+
+
 def parse_timestamp(value: str) -> float:
-    """Zendesk sends ISO-8601 UTC (`2021-03-25T05:09:27Z`); epoch seconds are accepted too."""
+    """Zendesk sends ISO-8601 UTC (`2021-03-25T05:09:27Z`); epoch seconds are accepted too. ASCII only."""
     text = value.strip()
-    if text.isdigit():
+    if not text.isascii() or len(text) > _MAX_TIMESTAMP_LENGTH:
+        raise unauthentic("bad_timestamp")
+    if _DIGITS.fullmatch(text):
         return float(text)
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise WebhookRejectedError(401, "bad_timestamp", "the signature timestamp is not a time") from None
+        raise unauthentic("bad_timestamp") from None
     if moment.tzinfo is None:
-        raise WebhookRejectedError(401, "bad_timestamp", "the signature timestamp has no time zone")
+        raise unauthentic("bad_timestamp")
     return moment.timestamp()
 
 
@@ -86,16 +109,44 @@ def verify(secret: str, signature: str | None, timestamp: str | None, body: byte
            window: float = REPLAY_WINDOW) -> None:
     """Raise WebhookRejectedError(401) unless `signature` is Zendesk's for `timestamp + body`, sent recently."""
     if not signature or not timestamp:
-        raise WebhookRejectedError(401, "missing_signature", "the signature headers are missing")
+        raise unauthentic("missing_signature")
     if abs(now - parse_timestamp(timestamp)) > window:
-        raise WebhookRejectedError(401, "stale_timestamp", "the signature timestamp is outside the replay window")
+        raise unauthentic("stale_timestamp")
     expected = signature_of(secret, timestamp, body)
     if not hmac.compare_digest(expected.encode("ascii"), signature.strip().encode("utf-8", "replace")):
-        raise WebhookRejectedError(401, "bad_signature", "the signature does not match")
+        raise unauthentic("bad_signature")
+
+
+# Strings are removed before brackets are counted, so `"[[["` is not nesting (RFC 8259 section 7): escapes go
+# first (`\"` is not a quote), then every other piece between quotes is a string. Linear, no regex backtracking.
+_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+# Only the depth matters here: `{}` become `[]`; mismatched pairs are json.loads's to refuse.
+_AS_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def check_depth(body: bytes, limit: int = MAX_DEPTH) -> None:
+    """Refuse JSON nested deeper than `limit` before json.loads recurses into it (a cheap scan, no parse).
+
+    Each round removes the innermost `[]` pairs, one level; a body of depth d is empty after d rounds.
+    """
+    outside_strings = b"".join((_ESCAPE.sub(b"", body) if b"\\" in body else body).split(b'"')[::2])
+    brackets = outside_strings.translate(_AS_BRACKETS, _NOT_BRACKETS)
+    if brackets.count(b"[") <= limit:
+        return  # cannot be deeper than its number of openings (every real payload ends here)
+    for _ in range(limit):
+        inner = brackets.replace(b"[]", b"")
+        if len(inner) == len(brackets):
+            break  # nothing left to close
+        brackets = inner
+    # Left over: pairs deeper than the limit, or unbalanced openings (which json.loads would recurse into too).
+    if b"[]" in brackets or brackets.count(b"[") > limit:
+        raise WebhookRejectedError(400, "too_deep", f"the body is JSON nested deeper than {limit} levels")
 
 
 def parse_ticket_event(body: bytes) -> TicketEvent | None:
     """The ticket a verified delivery is about, or None for an event type we do not act on."""
+    check_depth(body)
     try:
         payload: Any = json.loads(body)
     except (UnicodeDecodeError, ValueError):
@@ -113,22 +164,37 @@ def parse_ticket_event(body: bytes) -> TicketEvent | None:
 def _ticket_id(value: Any) -> int:
     if value is None or value == "":
         raise WebhookRejectedError(400, "no_ticket_id", "the body has no ticket id")
-    text = str(value).strip()
-    if not text.isdigit() or isinstance(value, bool) or len(text) > 19:
-        raise WebhookRejectedError(400, "bad_ticket_id", "the ticket id is not a number")
-    return int(text)
+    ticket_id = _id(value)
+    if ticket_id is None:
+        raise WebhookRejectedError(400, "bad_ticket_id", "the ticket id is not a positive whole number")
+    return ticket_id
 
 
 def _optional_id(value: Any) -> str | None:
-    text = "" if value is None else str(value).strip()
-    return text if text.isdigit() else None
+    number = _id(value)
+    return None if number is None else str(number)
+
+
+def _id(value: Any) -> int | None:
+    """A Zendesk id sent as a JSON number or a string of ASCII digits (placeholders render as strings)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return None
+    text = str(value).strip()
+    if not _DIGITS.fullmatch(text):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
 
 
 class WebhookReceiver:
-    """Checks a delivery and queues its ticket; never calls Zendesk, so it answers fast whatever Zendesk does."""
+    """Checks a delivery and queues its ticket; never calls Zendesk, so it answers fast whatever Zendesk does.
 
-    def __init__(self, *, vault: TokenVault, queue: AssignmentQueue, clock: Callable[[], float] = time.time) -> None:
-        self._vault = vault
+    It reads only the accounts' webhook signing secrets (SigningSecretStore), never their tokens.
+    """
+
+    def __init__(self, *, secrets: SigningSecretStore, queue: AssignmentQueue,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._secrets = secrets
         self._queue = queue
         self._clock = clock
 
@@ -136,21 +202,17 @@ class WebhookReceiver:
                is_base64_encoded: bool) -> AssignmentRequest | None:
         """Queue the delivery's ticket and return the request; None for an event type we ignore.
 
-        Raises WebhookRejectedError: 413 too large, 401 unknown account or bad/stale/missing signature,
-        400 a signed body without a usable ticket id. Nothing is stored for a rejected delivery.
+        Raises WebhookRejectedError: 413 too large; 401, always with the same message, for an unknown account or
+        webhook and a bad, stale or missing signature; 400 a signed body without a usable ticket id.
+        Nothing is stored for a rejected delivery.
         """
         raw = raw_body(body, is_base64_encoded)
         check_size(raw)
         subdomain = _known_subdomain(raw_subdomain)
-        try:
-            credentials = self._vault.load(subdomain)
-        except AccountNotFoundError:
-            raise WebhookRejectedError(401, "unknown_account", "unknown account") from None
-        if not credentials.webhook_secret:
-            raise WebhookRejectedError(401, "unknown_account", "the account has no webhook")
+        candidates = self._candidate_secrets(subdomain, headers.get("x-zendesk-webhook-id"))
         now = self._clock()
-        verify(credentials.webhook_secret, headers.get("x-zendesk-webhook-signature"),
-               headers.get("x-zendesk-webhook-signature-timestamp"), raw, now)
+        _verify_any(candidates, headers.get("x-zendesk-webhook-signature"),
+                    headers.get("x-zendesk-webhook-signature-timestamp"), raw, now)
         event = parse_ticket_event(raw)
         if event is None:
             return None
@@ -159,9 +221,40 @@ class WebhookReceiver:
         self._queue.send(request)
         return request
 
+    def _candidate_secrets(self, subdomain: str, webhook_id: str | None) -> list[str]:
+        """The secret of the webhook the delivery names (X-Zendesk-Webhook-Id, sent on every delivery:
+        developer.zendesk.com/documentation/webhooks/webhook-security-and-authentication/).
+
+        Without the header (a proxy in front that drops unknown headers) each of the account's secrets is tried:
+        there are at most two, each a full-strength secret of this very account, so this accepts nothing that
+        one of them alone would not.
+        """
+        try:
+            secrets = self._secrets.load(subdomain)
+            if not webhook_id:
+                return list(secrets.values())
+            if webhook_id not in secrets:  # a webhook created by a reconnect since the copy was cached?
+                secrets = self._secrets.load(subdomain, max_age=REREAD_SECONDS)
+        except AccountNotFoundError:
+            raise unauthentic("unknown_account") from None
+        if webhook_id not in secrets:
+            raise unauthentic("unknown_webhook")
+        return [secrets[webhook_id]]
+
+
+def _verify_any(secrets: list[str], signature: str | None, timestamp: str | None, body: bytes, now: float) -> None:
+    refusal = unauthentic("unknown_webhook")
+    for secret in secrets:
+        try:
+            verify(secret, signature, timestamp, body, now)
+            return
+        except WebhookRejectedError as exc:
+            refusal = exc
+    raise refusal
+
 
 def _known_subdomain(raw: str | None) -> str:
     try:
         return normalize_subdomain(raw)
     except InvalidSubdomainError:
-        raise WebhookRejectedError(401, "unknown_account", "unknown account") from None
+        raise unauthentic("unknown_account") from None

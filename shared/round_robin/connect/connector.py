@@ -1,7 +1,8 @@
 """Connecting a Zendesk account: the authorize link, and the callback's whole job.
 
 The callback does every Zendesk read and its own webhook/trigger upkeep first, and writes to AWS last
-(secret, then account, then rosters), so a failure part-way leaves nothing half-stored on our side.
+(tokens, then the webhook's signing secret, then account, then rosters), so a failure part-way leaves
+nothing half-stored on our side.
 
 One connect at a time per account (the `LEASE#connect` lease; a double-click on Allow, or two admins): the
 second waits for the first, then finds what the first made and goes on idempotently; if it cannot get the
@@ -19,7 +20,7 @@ from typing import Any
 
 from round_robin.accounts.credentials import Credentials
 from round_robin.accounts.registry import CONNECTED, Account, AccountRegistry
-from round_robin.accounts.vault import TokenVault
+from round_robin.accounts.vault import SigningSecretStore, TokenVault
 from round_robin.assignment.claims import PARKED, AssignmentStore
 from round_robin.assignment.roster_import import import_rosters
 from round_robin.assignment.rosters import RosterStore
@@ -84,6 +85,7 @@ class Connector:
         settings: Settings,
         states: StateStore,
         vault: TokenVault,
+        signing_secrets: SigningSecretStore,
         registry: AccountRegistry,
         rosters: RosterStore,
         oauth: OAuthClient,
@@ -98,6 +100,7 @@ class Connector:
         self._settings = settings
         self._states = states
         self._vault = vault
+        self._signing_secrets = signing_secrets
         self._registry = registry
         self._rosters = rosters
         self._oauth = oauth
@@ -189,14 +192,18 @@ class Connector:
                       hooks.webhook_action, hooks.trigger_id, hooks.trigger_action)
 
     def _persist(self, setup: _Setup) -> ConnectionReport:
-        """Our side, secret first so that the registry never points at missing credentials."""
+        """Our side, secrets first so that the registry never points at missing credentials.
+
+        The signing secret goes to its own store (the webhook receiver reads only that), not with the tokens.
+        """
         subdomain, me, previous = setup.subdomain, setup.me, setup.previous
         now = int(self._clock())
         credentials = replace(setup.credentials, connected_user_id=me["id"], webhook_id=setup.webhook_id,
-                              webhook_secret=setup.signing_secret)
+                              webhook_secret=None)
         # A reconnect also drops the secret's previous version: it holds the replaced grant (still valid in Zendesk
         # until it lapses, as the service cannot revoke it) or, for a migration, the API token.
         self._vault.save(subdomain, credentials, forget_previous=previous is not None)
+        self._signing_secrets.save(subdomain, setup.webhook_id, setup.signing_secret)
         self._registry.save(
             Account(
                 subdomain=subdomain, status=CONNECTED, auth_method=credentials.auth_method,

@@ -1,0 +1,65 @@
+"""Least privilege in template.yaml: the internet-facing webhook receiver holds only what it uses (issue 7, item 7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from round_robin_local.template import load_template
+
+SECRET_ARN = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${AWS::StackName}/"
+TOKENS, WEBHOOKS = SECRET_ARN + "accounts/*", SECRET_ARN + "webhooks/*"
+
+
+def grants(function: str) -> set[tuple[str, str]]:
+    """(action, resource) pairs of a function's inline policy statements, resources as written in the template."""
+    template = load_template()
+    pairs = set()
+    for policy in template["Resources"][function]["Properties"].get("Policies", []):
+        for statement in policy["Statement"]:
+            assert statement["Effect"] == "Allow"
+            for action in _list(statement["Action"]):
+                for resource in _list(statement["Resource"]):
+                    pairs.add((action, _name(resource)))
+    return pairs
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _name(resource: Any) -> str:
+    if isinstance(resource, dict) and "Fn::Sub" in resource:
+        return resource["Fn::Sub"]
+    if isinstance(resource, dict) and "Fn::GetAtt" in resource:
+        return ".".join(resource["Fn::GetAtt"]) if isinstance(resource["Fn::GetAtt"], list) else resource["Fn::GetAtt"]
+    if isinstance(resource, dict) and "Ref" in resource:
+        return resource["Ref"]
+    return str(resource)
+
+
+def test_the_webhook_receiver_reads_signing_secrets_and_queues_tickets_nothing_else():
+    assert grants("WebhookFunction") == {
+        ("secretsmanager:GetSecretValue", WEBHOOKS),
+        ("sqs:SendMessage", "AssignmentQueue.Arn"),
+    }
+
+
+@pytest.mark.parametrize("function, wanted", [
+    ("OAuthCallbackFunction", {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
+                               "secretsmanager:CreateSecret", "secretsmanager:TagResource"}),
+    ("RefreshTokensFunction", {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
+                               "secretsmanager:CreateSecret", "secretsmanager:TagResource"}),
+    ("AssignTicketFunction", set()),
+    ("OAuthStartFunction", set()),
+])
+def test_only_the_connect_flow_and_the_maintenance_touch_the_signing_secrets(function, wanted):
+    assert {action for action, resource in grants(function) if resource == WEBHOOKS} == wanted
+
+
+def test_every_function_reads_the_signing_secrets_from_the_prefix_it_is_granted():
+    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert SECRET_ARN + variables["WEBHOOK_SECRET_PREFIX"]["Fn::Sub"].removeprefix("${AWS::StackName}/") + "*" \
+        == WEBHOOKS
+    assert SECRET_ARN + variables["SECRET_PREFIX"]["Fn::Sub"].removeprefix("${AWS::StackName}/") + "*" == TOKENS
