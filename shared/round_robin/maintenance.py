@@ -128,14 +128,14 @@ class Maintainer:
         refresh_due = tokens.refresh_token_age(now) >= REFRESH_TOKEN_AGE
         if not (access_due or refresh_due):
             return False
-        self._tokens.refresh(subdomain, tokens.access_token, force=True)  # counts TokenRefreshed / ...Failed
+        self._tokens.refresh(subdomain, credentials.fingerprint())  # counts TokenRefreshed / ...Failed
         return True
 
     def _check_health(self, subdomain: str, client: ZendeskClient) -> str:
         try:
             me = client.me()
-        except ZendeskUnauthorizedError:
-            me = self._tokens.after_unauthorized(subdomain, client.me)
+        except ZendeskUnauthorizedError as exc:
+            me = self._tokens.after_unauthorized(subdomain, exc.credential, client.me)
         if me.get("role") != "admin" or not me.get("active", True):
             raise ConnectionBrokenError(subdomain, "not_admin")
         return "ok"

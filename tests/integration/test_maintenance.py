@@ -100,6 +100,81 @@ def test_five_minute_tokens_stay_valid_through_an_hour_of_simulated_time(aws_env
     assert credentials(aws_env).tokens.access_expires_at > zendesk.sandbox.clock.now()
 
 
+def refresh_grants(zendesk) -> int:
+    return len([r for r in zendesk.account().token_log if r["grant_type"] == "refresh_token" and r["status"] == 200])
+
+
+def test_a_refreshed_tokens_recorded_expiry_is_the_one_zendesk_enforces(aws_env, account):
+    zendesk = account["zendesk"]
+    zendesk.sandbox.clock.offset += 1500
+    parts = SimulatedServices(zendesk)
+
+    (report,) = parts.maintainer.run()
+
+    assert report["refreshed"] is True
+    stored = credentials(aws_env).tokens
+    enforced = zendesk.account().tokens[stored.access_token].expires_at
+    assert stored.access_expires_at is not None and stored.access_expires_at <= enforced
+
+
+def test_a_warm_worker_recovers_when_zendesk_refuses_the_token_the_schedule_just_stored(aws_env, account):
+    # given a warm worker holding the first token, and the schedule that has since rotated it
+    zendesk = account["zendesk"]
+    worker = wiring.assigner()
+    assert worker.assign(request_for(new_ticket(account)["id"])).status == ASSIGNED
+    zendesk.sandbox.clock.offset += 1500
+    (report,) = SimulatedServices(zendesk).maintainer.run()
+    assert report["refreshed"] is True
+    # when Zendesk refuses the new token before the expiry the service recorded
+    zendesk.sandbox.expire_access_tokens(zendesk.account())
+
+    outcome = worker.assign(request_for(new_ticket(account)["id"]))
+
+    # then the worker refreshes once more instead of parking the ticket
+    assert outcome.status == ASSIGNED
+    assert status_of().status == "connected" and aws_env.notifications() == []
+    assert refresh_grants(zendesk) == 2
+
+
+def test_a_second_401_in_one_attempt_refreshes_again_instead_of_parking(aws_env, account):
+    zendesk = account["zendesk"]
+    ticket = new_ticket(account)
+
+    def refuse_every_access_token():
+        zendesk.sandbox.expire_access_tokens(zendesk.account())
+
+    # Zendesk refuses the token at the read, and again (after the refresh) at the write
+    zendesk.override("GET", rf"/tickets/{ticket['id']}", status=401, times=1, action=refuse_every_access_token,
+                     body={"error": "invalid_token"})
+    zendesk.override("PUT", rf"/tickets/{ticket['id']}", status=401, times=1, action=refuse_every_access_token,
+                     body={"error": "invalid_token"})
+
+    outcome = wiring.assigner().assign(request_for(ticket["id"]))
+
+    assert outcome.status == ASSIGNED and assignee(account, ticket["id"]) is not None
+    assert status_of().status == "connected" and refresh_grants(zendesk) == 2
+
+
+def test_after_a_reconnect_a_warm_workers_revoked_token_and_the_schedules_refresh_keep_the_connection(
+        aws_env, account):
+    zendesk = account["zendesk"]
+    worker = wiring.assigner()
+    assert worker.assign(request_for(new_ticket(account)["id"])).status == ASSIGNED
+    page, _ = connect(load_handler("oauth_start"), load_handler("oauth_callback"), zendesk)
+    assert page["statusCode"] == 200  # the worker's cached token is revoked now
+    assert worker.assign(request_for(new_ticket(account)["id"])).status == ASSIGNED
+
+    zendesk.sandbox.clock.offset += 1500
+    (report,) = SimulatedServices(zendesk).maintainer.run()
+    zendesk.sandbox.clock.offset = 0
+
+    assert report["refreshed"] is True and report["status"] == "connected"
+    assert worker.assign(request_for(new_ticket(account)["id"])).status == ASSIGNED
+    assert status_of().status == "connected" and aws_env.notifications() == []
+    assert refresh_grants(zendesk) == 1
+    assert not [r for r in zendesk.account().token_log if r["error"] == "invalid_grant"]
+
+
 # -- refresh faults ------------------------------------------------------------------------------------------
 
 def test_a_zendesk_outage_during_refresh_is_retried_and_the_account_stays_connected(aws_env, account):

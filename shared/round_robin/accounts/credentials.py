@@ -4,11 +4,17 @@ API token it still uses, and the webhook's signing secret. Plain data; stored by
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from round_robin.errors import OAuthError, StorageError
+
+
+def credential_fingerprint(authorization: str) -> str:
+    """A short SHA-256 of an Authorization header value: says which credential a call used, reveals nothing."""
+    return hashlib.sha256(authorization.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,6 @@ class TokenSet:
         )
 
 
-
 @dataclass(frozen=True)
 class Credentials:
     """An account's secret material."""
@@ -104,6 +109,10 @@ class Credentials:
             raw = f"{self.api_email}/token:{self.api_token}".encode()
             return "Basic " + base64.b64encode(raw).decode("ascii")
         raise StorageError(f"the stored credentials (auth method {self.auth_method!r}) are incomplete")
+
+    def fingerprint(self) -> str:
+        """credential_fingerprint of this credential's Authorization value."""
+        return credential_fingerprint(self.authorization())
 
     def to_json(self) -> str:
         data: dict[str, Any] = {"auth_method": self.auth_method, "connected_user_id": self.connected_user_id}
