@@ -38,6 +38,9 @@ from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
 REFRESH_MARGIN = 300.0  # refresh when the access token would expire within the next run + this
 REFRESH_TOKEN_AGE = 2 / 3  # of its lifetime
 SWEEP_PAGES = 10  # search pages (100 tickets each) per account per run
+# A token without refresh token (made by the migration) dies at its expiry: the operators are told this long
+# before, once. Two weeks leave room for an administrator's holiday; reconnecting itself takes a minute.
+EXPIRY_WARNING = 14 * 86400.0
 
 
 @dataclass
@@ -120,9 +123,13 @@ class Maintainer:
     def _upkeep_tokens(self, subdomain: str) -> bool:
         credentials = self._tokens.stored(subdomain)
         tokens = credentials.tokens
-        if credentials.auth_method != "oauth" or tokens is None or not tokens.refresh_token:
-            return False  # API-token accounts, and tokens made by the migration API, have nothing to refresh
+        if credentials.auth_method != "oauth" or tokens is None:
+            return False  # API-token accounts have nothing to refresh
         now = self._clock()
+        if not tokens.refresh_token:  # made by the migration: nothing to refresh with; warn before it expires
+            if tokens.access_expires_at is not None and tokens.access_expires_at - now <= EXPIRY_WARNING:
+                self._alerts.expiring(subdomain, tokens.access_expires_at)
+            return False
         access_due = tokens.access_expires_at is not None and \
             tokens.access_expires_at <= now + self._interval + REFRESH_MARGIN
         refresh_due = tokens.refresh_token_age(now) >= REFRESH_TOKEN_AGE

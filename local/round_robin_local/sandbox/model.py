@@ -130,6 +130,7 @@ class Account:
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     signed_in_user_id: int | None = None
     access_token_lifetime: int | None = None  # when the token request names none (tests: short-lived tokens)
+    created_token_lifetime: int | None = None  # tokens of the OAuth Tokens API: None = never expire (its doc)
     search_lag: float = 0.0
     account_window: RateWindow = field(default_factory=lambda: RateWindow(ACCOUNT_RATE_LIMIT))
     update_window: RateWindow = field(default_factory=lambda: RateWindow(TICKET_UPDATE_RATE_LIMIT))

@@ -474,6 +474,8 @@ class SandboxApp:
         scopes = [str(s) for s in spec.get("scopes") or ["read", "write"]]
         token = self.sandbox.issue_token(account, client.identifier, user["id"], scopes, with_refresh=False,
                                          expires=False)
+        if account.created_token_lifetime:  # the doc says they don't expire; tests check the service copes if they do
+            token.expires_at = token.created_at + account.created_token_lifetime
         view = self._token_view(account, token)
         return _json({"token": {**view, "full_token": token.access_token, "refresh_token": None}}, 201)
 
@@ -888,6 +890,8 @@ class SandboxApp:
                     account.search_lag = float(body["search_lag"])
                 if "access_token_lifetime" in body:
                     account.access_token_lifetime = int(body["access_token_lifetime"])
+                if "created_token_lifetime" in body:
+                    account.created_token_lifetime = int(body["created_token_lifetime"]) or None
                 if "window" in body:
                     account.account_window.window = account.update_window.window = float(body["window"])
                 return _json({"account": account.account_window.limit, "ticket_updates": account.update_window.limit})

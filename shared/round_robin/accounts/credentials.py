@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from round_robin.errors import OAuthError, StorageError
@@ -15,6 +16,13 @@ from round_robin.errors import OAuthError, StorageError
 def credential_fingerprint(authorization: str) -> str:
     """A short SHA-256 of an Authorization header value: says which credential a call used, reveals nothing."""
     return hashlib.sha256(authorization.encode()).hexdigest()[:16]
+
+
+def epoch_of(value: str | None) -> float | None:
+    """Epoch seconds of a Zendesk time (ISO 8601, `Z`), None for none."""
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,10 @@ class TokenSet:
             token_type=str(payload.get("token_type", "bearer")).lower(),
             issued_at=now,
         )
+
+    def with_zendesk_expiry(self, token: dict[str, Any]) -> TokenSet:
+        """A copy with the expiry times of Zendesk's token object (GET /api/v2/oauth/tokens/current.json)."""
+        return self.with_expiry(epoch_of(token.get("expires_at")), epoch_of(token.get("refresh_token_expires_at")))
 
     def with_expiry(self, access_expires_at: float | None, refresh_expires_at: float | None) -> TokenSet:
         """A copy with expiry times filled in (from GET /api/v2/oauth/tokens/current.json)."""
