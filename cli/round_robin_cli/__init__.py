@@ -54,12 +54,15 @@ def accounts(_args: argparse.Namespace) -> list[dict[str, Any]]:
 
     rows = []
     for account in wiring.registry().list():
+        deadline = "-"  # when the connection dies unless an admin reconnects: a token without refresh token
         try:
             credentials = wiring.vault().load(account.subdomain, fresh=True)
             expiry = credentials.tokens.access_expires_at if credentials.tokens else None
             token = _when(expiry) if credentials.auth_method == "oauth" else "(API token)"
             if credentials.auth_method == "oauth" and credentials.tokens and expiry is None:
                 token = "no expiry"
+            if credentials.tokens is not None and not credentials.tokens.refresh_token:
+                deadline = _when(expiry)
         except RoundRobinError as exc:
             token = f"unreadable ({exc})"
         latest = wiring.assignment_store().indexed(account.subdomain, ASSIGNED, limit=1)
@@ -68,6 +71,7 @@ def accounts(_args: argparse.Namespace) -> list[dict[str, Any]]:
             "auth": account.auth_method,
             "status": account.status + (f" ({account.broken_reason})" if account.broken_reason else ""),
             "token_expires": token,
+            "reconnect_by": deadline,
             "last_refresh": _when(account.last_refresh_at),
             "last_assignment": _when(latest[0]["finished_at"]) if latest else "-",
             "health": f"{account.health or '-'} at {_when(account.health_checked_at)}",
@@ -136,8 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.add_argument("--verbose", action="store_true", help="show the service's log lines (on stderr)")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("accounts", help="list accounts: auth method, status, token expiry, last refresh, "
-                                         "last assignment, health").set_defaults(run=accounts)
+    commands.add_parser("accounts", help="list accounts: auth method, status, token expiry, reconnect "
+                                         "deadline, last refresh, last assignment, health").set_defaults(run=accounts)
     command = commands.add_parser("register-api-token", help="register an account that still uses an API token")
     command.add_argument("subdomain")
     command.add_argument("--email", required=True, help="the admin whose API token it is")

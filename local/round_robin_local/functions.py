@@ -161,6 +161,18 @@ def function_environment(template: dict[str, Any], resolver: Resolver) -> dict[s
     return environment
 
 
+def parse_concurrency(text: str) -> dict[str, int]:
+    """LOCAL_CONCURRENCY, e.g. `AssignTicketFunction=4,WebhookFunction=3`: execution environments per function
+    (by logical id or folder name); the others keep DEFAULT_CONCURRENCY."""
+    concurrency: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, count = item.partition("=")
+        if not name.strip() or not count.strip().isdigit() or int(count) < 1:
+            raise ValueError(f"LOCAL_CONCURRENCY: expected <function>=<number of environments>, got {item!r}")
+        concurrency[name.strip()] = int(count)
+    return concurrency
+
+
 def load_functions(template: dict[str, Any], concurrency: dict[str, int] | None = None) -> dict[str, LocalFunction]:
     """Every AWS::Serverless::Function, keyed by logical id (start them after the environment is set)."""
     functions: dict[str, LocalFunction] = {}
@@ -175,8 +187,13 @@ def load_functions(template: dict[str, Any], concurrency: dict[str, int] | None 
                             float(properties.get("Timeout", 3)), int(properties.get("MemorySize", 128)))
         functions[logical_id] = LocalFunction(
             logical_id=logical_id, name=code_dir.name, spec=spec, routes=routes, events=events,
-            concurrency=(concurrency or {}).get(logical_id, DEFAULT_CONCURRENCY),
+            concurrency=DEFAULT_CONCURRENCY,
         )
+    for name, count in (concurrency or {}).items():
+        function = find_function(functions, name)
+        if function is None:
+            raise ValueError(f"LOCAL_CONCURRENCY: no function {name!r} in template.yaml ({', '.join(functions)})")
+        function.concurrency = count
     return functions
 
 

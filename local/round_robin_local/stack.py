@@ -13,7 +13,7 @@ from moto.server import ThreadedMotoServer
 from round_robin_local.api import ApiGateway
 from round_robin_local.aws_proxy import CountingProxy
 from round_robin_local.event_sources import ScheduleSource, SqsEventSource, schedule_sources, sqs_event_sources
-from round_robin_local.functions import LocalFunction, function_environment, load_functions
+from round_robin_local.functions import LocalFunction, function_environment, load_functions, parse_concurrency
 from round_robin_local.provision import create_secret, provision
 from round_robin_local.sandbox.model import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from round_robin_local.sandbox.server import SandboxServer
@@ -21,6 +21,9 @@ from round_robin_local.serving import LoopbackServer
 from round_robin_local.template import PSEUDO, Resolver, load_template
 
 STACK_NAME = "round-robin-local"
+# Template parameters that the local stack takes from the environment variable the functions read them as.
+PARAMETERS_FROM_ENVIRONMENT = {"AccessTokenLifetimeSeconds": "ZENDESK_ACCESS_TOKEN_LIFETIME_SECONDS",
+                               "RefreshTokenLifetimeSeconds": "ZENDESK_REFRESH_TOKEN_LIFETIME_SECONDS"}
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class StackConfig:
     sandbox_port: int = 0
     emulator_port: int = 0
     auto_approve: bool = False
+    concurrency: tuple[tuple[str, int], ...] = ()  # LOCAL_CONCURRENCY: execution environments per function
+    parameters: tuple[tuple[str, str], ...] = ()  # template parameters set through PARAMETERS_FROM_ENVIRONMENT
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> StackConfig:
@@ -48,6 +53,8 @@ class StackConfig:
             "sandbox_port": int(env.get("SANDBOX_PORT") or 0),
             "emulator_port": int(env.get("EMULATOR_PORT") or 0),
             "auto_approve": env.get("SANDBOX_AUTO_APPROVE", "") in ("1", "true", "yes"),
+            "concurrency": tuple(parse_concurrency(env.get("LOCAL_CONCURRENCY", "")).items()),
+            "parameters": tuple((p, env[v]) for p, v in PARAMETERS_FROM_ENVIRONMENT.items() if env.get(v)),
         }
         values.update(overrides)
         return cls(**values)
@@ -121,11 +128,12 @@ class LocalStack:
             "MarketplaceOrganizationId": "",
             "MarketplaceAppId": "",
             "LogLevel": os.environ.get("LOG_LEVEL", "INFO"),
+            **dict(config.parameters),
         }, conditions=template.get("Conditions", {}))
         provision(template, self.resolver, self.emulator_url)
         self._function_environment = function_environment(template, self.resolver)
         os.environ.update(self._function_environment)  # inherited by every execution environment
-        self.functions = load_functions(template)
+        self.functions = load_functions(template, dict(config.concurrency))
         for function in self.functions.values():
             function.start()
         with ThreadPoolExecutor(max_workers=len(self.functions)) as warming:  # cold starts, in parallel
@@ -155,6 +163,7 @@ class LocalStack:
             "dead_letter_queue": self.resolver.refs.get("AssignmentDeadLetterQueue"),
             "secret_prefix": f"{STACK_NAME}/accounts/",
             "functions": sorted(self.functions),
+            "concurrency": {name: f.concurrency for name, f in sorted(self.functions.items())},
             "aws_calls": self.counter.snapshot() if self.counter else {},
             # What the functions are configured with (names and ARNs, no secret values), so that the operator
             # CLI can use the same resources: `round-robin --local <api url> ...`.

@@ -47,7 +47,12 @@ class ZendeskError(RoundRobinError):
 
 
 class ZendeskUnauthorizedError(ZendeskError):
-    """401: the token is expired, revoked or invalid."""
+    """401: the token is expired, revoked or invalid. `credential` is the fingerprint of the Authorization value
+    Zendesk refused (round_robin.accounts.credentials.credential_fingerprint), never the value itself."""
+
+    def __init__(self, message: str, status: int | None = 401, *, credential: str = "", **kwargs) -> None:
+        super().__init__(message, status, **kwargs)
+        self.credential = credential
 
 
 class ZendeskForbiddenError(ZendeskError):

@@ -55,6 +55,9 @@ SEARCH_PAGE = 100  # Zendesk's largest search page
 SEARCH_LIMIT = 1000  # results one search query can return; a page past them is a 422
 SWEEP_PAGES = 30  # search pages per account per run (three narrowed queries of 1,000)
 QUEUE_PER_RUN = 1000  # tickets queued per account per run (waiting + swept)
+# A token without refresh token (made by the migration) dies at its expiry: the operators are told this long
+# before, once. Two weeks leave room for an administrator's holiday; reconnecting itself takes a minute.
+EXPIRY_WARNING = 14 * 86400.0
 
 
 @dataclass
@@ -147,15 +150,19 @@ class Maintainer:
     def _upkeep_tokens(self, subdomain: str) -> bool:
         credentials = self._tokens.stored(subdomain)
         tokens = credentials.tokens
-        if credentials.auth_method != "oauth" or tokens is None or not tokens.refresh_token:
-            return False  # API-token accounts, and tokens made by the migration API, have nothing to refresh
+        if credentials.auth_method != "oauth" or tokens is None:
+            return False  # API-token accounts have nothing to refresh
         now = self._clock()
+        if not tokens.refresh_token:  # made by the migration: nothing to refresh with; warn before it expires
+            if tokens.access_expires_at is not None and tokens.access_expires_at - now <= EXPIRY_WARNING:
+                self._alerts.expiring(subdomain, tokens.access_expires_at)
+            return False
         access_due = tokens.access_expires_at is not None and \
             tokens.access_expires_at <= now + self._interval + REFRESH_MARGIN
         refresh_due = tokens.refresh_token_age(now) >= REFRESH_TOKEN_AGE
         if not (access_due or refresh_due):
             return False
-        self._tokens.refresh(subdomain, tokens.access_token, force=True)  # counts TokenRefreshed / ...Failed
+        self._tokens.refresh(subdomain, credentials.fingerprint())  # counts TokenRefreshed / ...Failed
         return True
 
     def _move_signing_secret(self, subdomain: str) -> None:
@@ -175,8 +182,8 @@ class Maintainer:
     def _check_health(self, subdomain: str, client: ZendeskClient) -> str:
         try:
             me = client.me()
-        except ZendeskUnauthorizedError:
-            me = self._tokens.after_unauthorized(subdomain, client.me)
+        except ZendeskUnauthorizedError as exc:
+            me = self._tokens.after_unauthorized(subdomain, exc.credential, client.me)
         if me.get("role") != "admin" or not me.get("active", True):
             raise ConnectionBrokenError(subdomain, "not_admin")
         return "ok"

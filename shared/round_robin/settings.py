@@ -12,6 +12,10 @@ from round_robin.errors import SettingsError
 
 DEFAULT_URL_TEMPLATE = "https://{subdomain}.zendesk.com"
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+# The lifetimes Zendesk allows (support.zendesk.com/hc/en-us/articles/10212201463962): access tokens 5 min to
+# 48 h, refresh tokens 7 to 90 days (so an access token always lives less long than its refresh token).
+_LIFETIMES = {"ZENDESK_ACCESS_TOKEN_LIFETIME_SECONDS": (1800, 300, 172_800),
+              "ZENDESK_REFRESH_TOKEN_LIFETIME_SECONDS": (2_592_000, 604_800, 7_776_000)}
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class Settings:
     alerts_topic_arn: str | None = None  # SNS topic for operators (broken connections)
     maintenance_interval: float = 600.0  # seconds between scheduled maintenance runs
     sweep_min_age: float = 180.0  # the sweep queues unassigned tickets older than this (seconds)
+    access_token_lifetime: int = 1800  # asked for on every token grant (Zendesk's default)
+    refresh_token_lifetime: int = 2592000
 
     def zendesk_base_url(self, subdomain: str) -> str:
         """The account's base URL (no trailing slash): OAuth at `<base>/oauth/...`, API at `<base>/api/v2/...`."""
@@ -67,6 +73,16 @@ def _check_url(name: str, value: str) -> str:
     if parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS:
         return value  # local development only
     raise SettingsError(f"environment variable {name} must be an https URL (http only on loopback), got {value!r}")
+
+
+def _lifetimes(environ: Mapping[str, str]) -> tuple[int, int]:
+    values = []
+    for name, (default, low, high) in _LIFETIMES.items():
+        raw = environ.get(name, "").strip() or str(default)
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise SettingsError(f"environment variable {name} must be a whole number of seconds from {low} to {high}")
+        values.append(int(raw))
+    return values[0], values[1]
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -99,6 +115,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     max_receive_count, zendesk_timeout = int(numbers["MAX_RECEIVE_COUNT"]), numbers["ZENDESK_TIMEOUT_SECONDS"]
     if max_receive_count < 1 or not 0 < zendesk_timeout <= 60:
         raise SettingsError("MAX_RECEIVE_COUNT must be at least 1 and ZENDESK_TIMEOUT_SECONDS within (0, 60]")
+    access_token_lifetime, refresh_token_lifetime = _lifetimes(env)
 
     return Settings(
         table_name=_required(env, "TABLE_NAME"),
@@ -116,6 +133,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         alerts_topic_arn=env.get("ALERTS_TOPIC_ARN", "").strip() or None,
         maintenance_interval=numbers["MAINTENANCE_INTERVAL_MINUTES"] * 60,
         sweep_min_age=numbers["SWEEP_MIN_AGE_SECONDS"],
+        access_token_lifetime=access_token_lifetime,
+        refresh_token_lifetime=refresh_token_lifetime,
     )
 
 

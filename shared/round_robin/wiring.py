@@ -101,6 +101,8 @@ def oauth_client() -> OAuthClient:
         client_id=settings.client_id,
         client_secret=lambda: client_secret(settings),  # read only when a token is requested
         session=http_session(),
+        access_lifetime=settings.access_token_lifetime,
+        refresh_lifetime=settings.refresh_token_lifetime,
     )
 
 

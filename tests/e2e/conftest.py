@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,15 +84,15 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+@contextmanager
+def running_stack(log_path: Path, **settings: str) -> Iterator[Stack]:
+    """`python -m round_robin_local run` in a subprocess with `settings` as extra environment variables."""
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("stack") / "stack.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZENDESK_", "PUBLIC_BASE_URL", "AWS_"))}
     # Log everything the service logs, at its most verbose, so the secrets test sees the worst case.
     env.update({"PORT": str(port), "LOG_LEVEL": "DEBUG", "LOCAL_LOG_LEVEL": "DEBUG", "PYTHONUNBUFFERED": "1",
                 # the sweep takes tickets older than this; 3 minutes by default, too long for a test
-                "SWEEP_MIN_AGE_SECONDS": "2"})
+                "SWEEP_MIN_AGE_SECONDS": "2", **settings})
     with log_path.open("wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "round_robin_local", "run"], env=env, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)
@@ -115,6 +116,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with running_stack(tmp_path_factory.mktemp("stack") / "stack.log") as started:
+        yield started
 
 
 def wait_for(condition, *, timeout: float, what: str, interval: float = 0.25):

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import pytest
 from botocore.exceptions import ClientError
@@ -45,7 +47,8 @@ class SimulatedServices:
         self.vault = TokenVault(settings.secret_prefix, clients.client("secretsmanager"), clock=clock)
         oauth = OAuthClient(base_url_for=settings.zendesk_base_url, client_id=settings.client_id,
                             client_secret=lambda: wiring.client_secret(settings), session=wiring.http_session(),
-                            clock=clock)
+                            clock=clock, access_lifetime=settings.access_token_lifetime,
+                            refresh_lifetime=settings.refresh_token_lifetime)
         self.tokens = TokenManager(vault=self.vault, oauth=oauth, leases=LeaseStore(TABLE, dynamodb), clock=clock)
         zendesk_factory = wiring.zendesk_factory(settings, max_retry_wait=0)
         self.assigner = Assigner(store=wiring.assignment_store(), rosters=wiring.rosters(), tokens=self.tokens,
@@ -75,8 +78,9 @@ def test_many_concurrent_callers_with_an_expired_token_cause_exactly_one_refresh
     assert set(seen) == {f"Bearer {after.access_token}"}
 
 
-def test_five_minute_tokens_stay_valid_through_an_hour_of_simulated_time(aws_env, zendesk):
-    zendesk.account().access_token_lifetime = 300
+def test_five_minute_tokens_stay_valid_through_an_hour_of_simulated_time(aws_env, zendesk, monkeypatch):
+    monkeypatch.setenv("ZENDESK_ACCESS_TOKEN_LIFETIME_SECONDS", "300")
+    wiring.reset()
     page, _ = connect(load_handler("oauth_start"), load_handler("oauth_callback"), zendesk)
     assert page["statusCode"] == 200
     wiring.reset()
@@ -97,7 +101,83 @@ def test_five_minute_tokens_stay_valid_through_an_hour_of_simulated_time(aws_env
 
     assert outcomes == [ASSIGNED] * 31
     assert status_of().status == "connected"
+    assert {round(t.expires_at - t.created_at) for t in model.tokens.values()} == {300}
     assert credentials(aws_env).tokens.access_expires_at > zendesk.sandbox.clock.now()
+
+
+def refresh_grants(zendesk) -> int:
+    return len([r for r in zendesk.account().token_log if r["grant_type"] == "refresh_token" and r["status"] == 200])
+
+
+def test_a_refreshed_tokens_recorded_expiry_is_the_one_zendesk_enforces(aws_env, account):
+    zendesk = account["zendesk"]
+    zendesk.sandbox.clock.offset += 1500
+    parts = SimulatedServices(zendesk)
+
+    (report,) = parts.maintainer.run()
+
+    assert report["refreshed"] is True
+    stored = credentials(aws_env).tokens
+    enforced = zendesk.account().tokens[stored.access_token].expires_at
+    assert stored.access_expires_at is not None and stored.access_expires_at <= enforced
+
+
+def test_a_warm_worker_recovers_when_zendesk_refuses_the_token_the_schedule_just_stored(aws_env, account):
+    # given a warm worker holding the first token, and the schedule that has since rotated it
+    zendesk = account["zendesk"]
+    worker = wiring.assigner()
+    assert worker.assign(request_for(new_ticket(account)["id"])).status == ASSIGNED
+    zendesk.sandbox.clock.offset += 1500
+    (report,) = SimulatedServices(zendesk).maintainer.run()
+    assert report["refreshed"] is True
+    # when Zendesk refuses the new token before the expiry the service recorded
+    zendesk.sandbox.expire_access_tokens(zendesk.account())
+
+    outcome = worker.assign(request_for(new_ticket(account)["id"]))
+
+    # then the worker refreshes once more instead of parking the ticket
+    assert outcome.status == ASSIGNED
+    assert status_of().status == "connected" and aws_env.notifications() == []
+    assert refresh_grants(zendesk) == 2
+
+
+def test_a_second_401_in_one_attempt_refreshes_again_instead_of_parking(aws_env, account):
+    zendesk = account["zendesk"]
+    ticket = new_ticket(account)
+
+    def refuse_every_access_token():
+        zendesk.sandbox.expire_access_tokens(zendesk.account())
+
+    # Zendesk refuses the token at the read, and again (after the refresh) at the write
+    zendesk.override("GET", rf"/tickets/{ticket['id']}", status=401, times=1, action=refuse_every_access_token,
+                     body={"error": "invalid_token"})
+    zendesk.override("PUT", rf"/tickets/{ticket['id']}", status=401, times=1, action=refuse_every_access_token,
+                     body={"error": "invalid_token"})
+
+    outcome = wiring.assigner().assign(request_for(ticket["id"]))
+
+    assert outcome.status == ASSIGNED and assignee(account, ticket["id"]) is not None
+    assert status_of().status == "connected" and refresh_grants(zendesk) == 2
+
+
+def test_after_a_reconnect_a_warm_workers_revoked_token_and_the_schedules_refresh_keep_the_connection(
+        aws_env, account):
+    zendesk = account["zendesk"]
+    worker = wiring.assigner()
+    assert worker.assign(request_for(new_ticket(account)["id"])).status == ASSIGNED
+    page, _ = connect(load_handler("oauth_start"), load_handler("oauth_callback"), zendesk)
+    assert page["statusCode"] == 200  # the worker's cached token is revoked now
+    assert worker.assign(request_for(new_ticket(account)["id"])).status == ASSIGNED
+
+    zendesk.sandbox.clock.offset += 1500
+    (report,) = SimulatedServices(zendesk).maintainer.run()
+    zendesk.sandbox.clock.offset = 0
+
+    assert report["refreshed"] is True and report["status"] == "connected"
+    assert worker.assign(request_for(new_ticket(account)["id"])).status == ASSIGNED
+    assert status_of().status == "connected" and aws_env.notifications() == []
+    assert refresh_grants(zendesk) == 1
+    assert not [r for r in zendesk.account().token_log if r["error"] == "invalid_grant"]
 
 
 # -- refresh faults ------------------------------------------------------------------------------------------
@@ -425,6 +505,34 @@ def test_migration_by_command_switches_to_oauth_deletes_the_api_token_and_is_ide
         "users": {"Hana Customer": api_token_account["ada"]["id"]}})
     wiring.reset()
     assert wiring.assigner().assign(request_for(ticket["id"])).status == ASSIGNED
+
+
+def test_a_migrated_token_that_expires_is_announced_once_before_its_deadline_and_listed(aws_env, api_token_account):
+    from round_robin_cli import accounts as list_accounts
+
+    # given a Zendesk whose Create Token API issues tokens that expire in 20 days, without refresh token
+    zendesk = api_token_account["zendesk"]
+    zendesk.account().created_token_lifetime = 20 * 86400
+    report = wiring.migrator().migrate("acme")
+    stored = credentials(aws_env).tokens
+    deadline = zendesk.account().tokens[stored.access_token].expires_at
+    assert stored.refresh_token is None and stored.access_expires_at == pytest.approx(deadline, abs=1)
+    assert report.token_expires_at is not None
+    row = next(r for r in list_accounts(None) if r["subdomain"] == "acme")
+    assert row["reconnect_by"] == datetime.fromtimestamp(deadline, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    # when the schedule runs 20 days, then 7 days, then 6 days before the deadline
+    parts = SimulatedServices(zendesk)
+    runs = []
+    for days_left in (20, 7, 6):
+        zendesk.sandbox.clock.offset = deadline - days_left * 86400 - time.time()
+        runs.append(parts.maintainer.run()[0])
+
+    # then the operators hear of it once, in time, and the account works meanwhile
+    (notice,) = aws_env.notifications()
+    assert "expires" in notice["Message"] and "/oauth/start?subdomain=acme" in notice["Message"]
+    assert [r["status"] for r in runs] == ["connected"] * 3
+    assert status_of().status == "connected"
 
 
 def test_migration_by_link_switches_to_oauth_and_a_second_run_changes_nothing_more(aws_env, api_token_account):

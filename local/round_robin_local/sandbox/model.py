@@ -137,10 +137,12 @@ class Account:
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     signed_in_user_id: int | None = None
     access_token_lifetime: int | None = None  # when the token request names none (tests: short-lived tokens)
+    created_token_lifetime: int | None = None  # tokens of the OAuth Tokens API: None = never expire (its doc)
     search_lag: float = 0.0
     account_window: RateWindow = field(default_factory=lambda: RateWindow(ACCOUNT_RATE_LIMIT))
     update_window: RateWindow = field(default_factory=lambda: RateWindow(TICKET_UPDATE_RATE_LIMIT))
     request_log: list[dict[str, Any]] = field(default_factory=list)
+    token_log: list[dict[str, Any]] = field(default_factory=list)  # token endpoint requests, without secrets
 
     def eligible_assignee(self, user_id: int) -> bool:
         """Whether the user can be assigned tickets: an active, unsuspended agent or admin whose role can take
@@ -255,6 +257,15 @@ class Sandbox:
         if token.refresh_token:
             account.refresh_tokens[token.refresh_token] = token
         return token
+
+    def expire_access_tokens(self, account: Account) -> int:
+        """Every live access token of the account expires now (refresh tokens stay valid): Zendesk refusing
+        tokens before the expiry a client recorded. Returns how many."""
+        now = self.clock.now()
+        live = [t for t in account.tokens.values() if t.expires_at is None or t.expires_at >= now]
+        for token in live:
+            token.expires_at = now - 1
+        return len(live)
 
     def revoke(self, account: Account, token: Token) -> None:
         """Delete the access token and its refresh token (what a refresh does to the previous pair)."""

@@ -199,9 +199,25 @@ class SandboxApp:
         return _page("Allow access?", body)
 
     def token(self, request: Request, account: Account) -> Response:
+        data = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+        grant = data.get("grant_type") if isinstance(data, dict) else None
+        try:
+            response = self._token(request, account, data)
+        except ApiError as exc:
+            error = exc.body.get("error") if isinstance(exc.body, dict) else None
+            self._log_token_request(account, grant, exc.status, error)
+            raise
+        self._log_token_request(account, grant, response.status_code, None)
+        return response
+
+    def _log_token_request(self, account: Account, grant: Any, status: int, error: Any) -> None:
+        """What was asked of the token endpoint (grant type, answer), never a code or token."""
+        with self.sandbox.lock:
+            account.token_log.append({"grant_type": str(grant), "status": status, "error": error, "at": time.time()})
+
+    def _token(self, request: Request, account: Account, data: Any) -> Response:
         if request.method != "POST":
             raise ApiError(405, {"error": "MethodNotAllowed"})
-        data = request.get_json(silent=True) if request.is_json else request.form.to_dict()
         if not isinstance(data, dict):
             raise ApiError(400, {"error": "invalid_request", "error_description": "Malformed body"})
         with self.sandbox.lock:
@@ -211,6 +227,7 @@ class SandboxApp:
                                      "error_description": "Client authentication failed due to unknown client, "
                                                           "no client authentication included, or unsupported "
                                                           "authentication method."})
+            _check_lifetimes(data)
             grant = data.get("grant_type")
             if grant == "authorization_code":
                 token = self._grant_code(account, client.identifier, data)
@@ -220,14 +237,19 @@ class SandboxApp:
                 raise ApiError(400, {"error": "unsupported_grant_type",
                                      "error_description": "The authorization grant type is not supported."})
             now = self.sandbox.clock.now()
-            return _json({
+            answer = {
                 "access_token": token.access_token,
                 "token_type": "bearer",
                 "scope": " ".join(token.scopes),
                 "refresh_token": token.refresh_token,
-                "expires_in": int(token.expires_at - now) if token.expires_at else None,
                 "refresh_token_expires_in": int(token.refresh_expires_at - now) if token.refresh_expires_at else None,
-            })
+            }
+            # For clients whose token expiry is enforced, Zendesk has been seen to omit `expires_in` unless the
+            # request sends `expires_in` (NangoHQ/nango issue 6775, July 2026; the OAS: "expires_in ... Defaults
+            # to null"); the expiry is enforced all the same (tokens/current.json shows it).
+            if _int(data.get("expires_in")) is not None and token.expires_at:
+                answer["expires_in"] = int(token.expires_at - now)
+            return _json(answer)
 
     def _grant_code(self, account: Account, client: str, data: dict[str, Any]) -> Token:
         invalid = ApiError(400, {"error": "invalid_grant",
@@ -486,6 +508,8 @@ class SandboxApp:
         scopes = [str(s) for s in spec.get("scopes") or ["read", "write"]]
         token = self.sandbox.issue_token(account, client.identifier, user["id"], scopes, with_refresh=False,
                                          expires=False)
+        if account.created_token_lifetime:  # the doc says they don't expire; tests check the service copes if they do
+            token.expires_at = token.created_at + account.created_token_lifetime
         view = self._token_view(account, token)
         return _json({"token": {**view, "full_token": token.access_token, "refresh_token": None}}, 201)
 
@@ -916,6 +940,10 @@ class SandboxApp:
                 return _json({"deliveries": account.deliveries})
             case ["requests"] if request.method == "GET":
                 return _json({"requests": account.request_log})
+            case ["token-requests"] if request.method == "GET":
+                return _json({"token_requests": account.token_log})
+            case ["expire-tokens"] if request.method == "POST":
+                return _json({"expired": self.sandbox.expire_access_tokens(account)})
             case ["api-tokens"] if request.method == "POST":
                 # Admin Center's "add API token", for tests and the demo of the migration.
                 user_id = int(body["user_id"])
@@ -936,6 +964,8 @@ class SandboxApp:
                     account.search_lag = float(body["search_lag"])
                 if "access_token_lifetime" in body:
                     account.access_token_lifetime = int(body["access_token_lifetime"])
+                if "created_token_lifetime" in body:
+                    account.created_token_lifetime = int(body["created_token_lifetime"]) or None
                 if "window" in body:
                     account.account_window.window = account.update_window.window = float(body["window"])
                 return _json({"account": account.account_window.limit, "ticket_updates": account.update_window.limit})
@@ -951,6 +981,27 @@ class SandboxApp:
             "webhooks": list(account.webhooks.values()), "triggers": list(account.triggers.values()),
             "oauth_tokens": len(account.tokens),
         }
+
+
+ACCESS_LIFETIME_BOUNDS = (300, 172_800)
+REFRESH_LIFETIME_BOUNDS = (604_800, 7_776_000)
+
+
+def _check_lifetimes(data: dict[str, Any]) -> None:
+    """The token endpoint's lifetime parameters (developer.zendesk.com/api-reference/ticketing/oauth/
+    grant_type_tokens/): `expires_in` "Must be more than 300 seconds (5 minutes) and less than 172,800 seconds
+    (2 days), or less than refresh_token_expires_in"; `refresh_token_expires_in` "Must be more than 604,800
+    seconds (7 days) or expires_in (if given), and less than 7,776,000 seconds (90 days)". The bounds themselves
+    are the minimum and maximum of support.zendesk.com/hc/en-us/articles/10212201463962, so they are allowed."""
+    access, refresh = data.get("expires_in"), data.get("refresh_token_expires_in")
+    for name, value, (low, high) in (("expires_in", access, ACCESS_LIFETIME_BOUNDS),
+                                     ("refresh_token_expires_in", refresh, REFRESH_LIFETIME_BOUNDS)):
+        if value is not None and (_int(value) is None or not low <= _int(value) <= high):
+            raise ApiError(400, {"error": "invalid_request",
+                                 "error_description": f"{name} must be between {low} and {high} seconds"})
+    if access is not None and refresh is not None and _int(access) >= _int(refresh):
+        raise ApiError(400, {"error": "invalid_request",
+                             "error_description": "expires_in must be less than refresh_token_expires_in"})
 
 
 def _int(value: Any) -> int | None:

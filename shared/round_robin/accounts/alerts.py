@@ -2,12 +2,14 @@
 
 Causes: `invalid_grant` on refresh (after one re-read of storage), 401 even after a refresh, the connecting
 user no longer an admin. Reconnecting through /oauth/start restores the account and re-queues parked tickets.
+Also the warning, once, that a token without refresh token (made by the migration) will expire.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -34,18 +36,38 @@ class ConnectionAlerts:
         self._notify(subdomain, reason)
         return True
 
+    def expiring(self, subdomain: str, deadline: float) -> bool:
+        """The account's token has no refresh token and dies at `deadline`: log, count and notify once."""
+        if not self._registry.mark_expiry_warned(subdomain, deadline, self._clock()):
+            return False
+        when = datetime.fromtimestamp(deadline, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        logger.warning("token expires without refresh token: an admin must reconnect before then",
+                       subdomain=subdomain, deadline=when)
+        metrics.add_metric(name="TokenExpiringSoon", unit=MetricUnit.Count, value=1)
+        self._publish(subdomain, f"Reconnect {subdomain}.zendesk.com before {when}", (
+            f"The OAuth token Round Robin for Zendesk uses for {subdomain}.zendesk.com (made by the migration from "
+            f"an API token) expires at {when} and cannot be refreshed.\n"
+            f"Tickets are assigned until then; after it, they are parked.\n\n"
+            f"Before then, a Zendesk administrator of {subdomain} should open:\n{self._link(subdomain)}\n\n"
+            "This switches the account to a token pair the service renews by itself."
+        ))
+        return True
+
+    def _link(self, subdomain: str) -> str:
+        return f"{self._public_base_url or '<service URL>'}/oauth/start?subdomain={subdomain}"
+
     def _notify(self, subdomain: str, reason: str) -> None:
-        if not self._topic_arn:
-            return
-        link = f"{self._public_base_url or '<service URL>'}/oauth/start?subdomain={subdomain}"
-        message = (
+        self._publish(subdomain, f"Reconnect {subdomain}.zendesk.com", (
             f"Round Robin for Zendesk can no longer use its connection to {subdomain}.zendesk.com ({reason}).\n"
             f"New tickets are acknowledged and parked, not assigned.\n\n"
-            f"A Zendesk administrator of {subdomain} should reconnect by opening:\n{link}\n\n"
+            f"A Zendesk administrator of {subdomain} should reconnect by opening:\n{self._link(subdomain)}\n\n"
             "Parked tickets are assigned as soon as the account is reconnected."
-        )
+        ))
+
+    def _publish(self, subdomain: str, subject: str, message: str) -> None:
+        if not self._topic_arn:
+            return
         try:
-            self._sns.publish(TopicArn=self._topic_arn, Subject=f"Reconnect {subdomain}.zendesk.com"[:100],
-                              Message=message)
+            self._sns.publish(TopicArn=self._topic_arn, Subject=subject[:100], Message=message)
         except (ClientError, BotoCoreError) as exc:  # the flag and the log line stand; the page is best effort
             logger.warning("could not notify operators", subdomain=subdomain, error=type(exc).__name__)

@@ -4,11 +4,25 @@ API token it still uses, and the webhook's signing secret. Plain data; stored by
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from round_robin.errors import OAuthError, StorageError
+
+
+def credential_fingerprint(authorization: str) -> str:
+    """A short SHA-256 of an Authorization header value: says which credential a call used, reveals nothing."""
+    return hashlib.sha256(authorization.encode()).hexdigest()[:16]
+
+
+def epoch_of(value: str | None) -> float | None:
+    """Epoch seconds of a Zendesk time (ISO 8601, `Z`), None for none."""
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,10 @@ class TokenSet:
             token_type=str(payload.get("token_type", "bearer")).lower(),
             issued_at=now,
         )
+
+    def with_zendesk_expiry(self, token: dict[str, Any]) -> TokenSet:
+        """A copy with the expiry times of Zendesk's token object (GET /api/v2/oauth/tokens/current.json)."""
+        return self.with_expiry(epoch_of(token.get("expires_at")), epoch_of(token.get("refresh_token_expires_at")))
 
     def with_expiry(self, access_expires_at: float | None, refresh_expires_at: float | None) -> TokenSet:
         """A copy with expiry times filled in (from GET /api/v2/oauth/tokens/current.json)."""
@@ -83,7 +101,6 @@ class TokenSet:
         )
 
 
-
 @dataclass(frozen=True)
 class Credentials:
     """An account's secret material."""
@@ -104,6 +121,10 @@ class Credentials:
             raw = f"{self.api_email}/token:{self.api_token}".encode()
             return "Basic " + base64.b64encode(raw).decode("ascii")
         raise StorageError(f"the stored credentials (auth method {self.auth_method!r}) are incomplete")
+
+    def fingerprint(self) -> str:
+        """credential_fingerprint of this credential's Authorization value."""
+        return credential_fingerprint(self.authorization())
 
     def to_json(self) -> str:
         data: dict[str, Any] = {"auth_method": self.auth_method, "connected_user_id": self.connected_user_id}

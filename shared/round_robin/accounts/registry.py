@@ -115,6 +115,18 @@ class AccountRegistry:
         ), "flagging the account")
         return answer is not None
 
+    def mark_expiry_warned(self, subdomain: str, deadline: float, now: float) -> bool:
+        """Note that the operators were warned of the credential expiring at `deadline`; True the first time."""
+        answer = conditional_write(lambda: self._dynamodb.update_item(
+            TableName=self._table,
+            Key=serialize({"pk": account_pk(subdomain), "sk": ACCOUNT_SK}),
+            UpdateExpression="SET expiry_warned_for = :deadline, expiry_warned_at = :now",
+            ConditionExpression="attribute_exists(pk) AND "
+                                "(attribute_not_exists(expiry_warned_for) OR expiry_warned_for <> :deadline)",
+            ExpressionAttributeValues=serialize({":deadline": int(deadline), ":now": int(now)}),
+        ), "noting the expiry warning")
+        return answer is not None
+
     def record_maintenance(self, subdomain: str, now: float, *, refreshed: bool, health: str) -> None:
         """What the scheduled run found: last refresh time and health."""
         update = "SET health = :health, health_checked_at = :now"

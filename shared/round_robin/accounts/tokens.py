@@ -6,6 +6,12 @@ would leave one of them with `invalid_grant`, and, if it then overwrote storage,
 So a refresh runs under a per-account DynamoDB lease; the holder re-reads the stored tokens first (someone may
 have just refreshed), refreshes, persists the new pair before anything uses it, and releases. The others wait
 briefly and re-read.
+
+Which token is stale is said by its fingerprint (credentials.credential_fingerprint), never by its value.
+A connection is broken only when Zendesk answers `invalid_grant` to the stored refresh token after a fresh
+re-read, or refuses a token that a refresh grant has just returned. A 401 on any other token (one a warm
+process still held, or a stored one Zendesk refuses before its recorded expiry) leads to a refresh with that
+token as the stale one.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ EXPIRY_LEEWAY = 120.0  # refresh this long before the access token expires
 LEASE_SECONDS = 30.0
 WAIT_FOR_OTHER_REFRESH = 15.0
 SAVE_ATTEMPTS = 3
+MAX_REFUSALS = 3  # 401 rounds in one call, each on a token some other process had just stored
 
 
 class TokenManager:
@@ -60,67 +67,72 @@ class TokenManager:
         tokens = credentials.tokens
         if credentials.auth_method == "oauth" and tokens is not None \
                 and tokens.is_expired(self._clock(), EXPIRY_LEEWAY):
-            credentials = self.refresh(subdomain, tokens.access_token)
+            credentials = self.refresh(subdomain, credentials.fingerprint())
         return credentials
 
     def stored(self, subdomain: str) -> Credentials:
         """The credentials as stored now (a fresh read, no refresh)."""
         return self._vault.load(subdomain, fresh=True)
 
-    def after_unauthorized(self, subdomain: str, operation: Callable[[], T]) -> T:
-        """A Zendesk call answered 401: refresh the token once (single-flight) and run it again.
+    def after_unauthorized(self, subdomain: str, refused: str, operation: Callable[[], T]) -> T:
+        """A Zendesk call answered 401 to the credential whose fingerprint is `refused`: replace that credential
+        (single-flight) and run `operation` again, as often as Zendesk refuses a token nobody has just granted.
 
-        Nothing to refresh with (an API token, a token without refresh token), or a second 401, means Zendesk no
-        longer accepts the account's credentials: ConnectionBrokenError.
+        ConnectionBrokenError when Zendesk refuses the token a refresh grant has just returned, answers
+        `invalid_grant` to the stored refresh token, or the refused credential cannot be refreshed (an API token,
+        a token without refresh token). ZendeskUnauthorizedError, for the caller to retry later, when other
+        processes kept rotating the token under this one MAX_REFUSALS times.
         """
-        credentials = self.credentials(subdomain)
-        tokens = credentials.tokens
-        if credentials.auth_method != "oauth" or tokens is None or not tokens.refresh_token:
-            raise ConnectionBrokenError(subdomain, "unauthorized")
-        self.refresh(subdomain, tokens.access_token)
-        try:
-            return operation()
-        except ZendeskUnauthorizedError:
-            raise ConnectionBrokenError(subdomain, "unauthorized") from None
+        for _ in range(MAX_REFUSALS):
+            replacement, granted = self._replace(subdomain, refused)
+            try:
+                return operation()
+            except ZendeskUnauthorizedError as again:
+                # Broken if the token our grant just returned is refused, unless the schedule rotated it since.
+                if granted and again.credential == replacement.fingerprint() == self.stored(subdomain).fingerprint():
+                    raise ConnectionBrokenError(subdomain, "unauthorized") from None
+                refused, last = again.credential, again
+        raise last
 
     def authorization(self, subdomain: str) -> str:
         """The Authorization header value for the account's next API call."""
         return self.credentials(subdomain).authorization()
 
-    def refresh(self, subdomain: str, stale_access_token: str | None, *, force: bool = False) -> Credentials:
-        """Replace `stale_access_token` (expired, or answered 401) once, whoever asks and however many at once.
+    def refresh(self, subdomain: str, stale: str) -> Credentials:
+        """Replace the credential whose fingerprint is `stale` (expired, due, or refused) once, whoever asks and
+        however many at once: a credential stored since is taken as it is. ConnectionBrokenError as above."""
+        return self._replace(subdomain, stale)[0]
 
-        `force` refreshes even a token that still looks valid (the schedule's refresh-token upkeep).
-        Raises ConnectionBrokenError when Zendesk no longer accepts the refresh token.
-        """
+    def _replace(self, subdomain: str, stale: str) -> tuple[Credentials, bool]:
+        """Credentials other than `stale`, and whether this call's refresh grant issued them."""
         pk = account_pk(subdomain)
         owner = uuid.uuid4().hex  # this attempt's own: concurrent callers in one process must not share it
         deadline = self._clock() + WAIT_FOR_OTHER_REFRESH
         while True:
+            current = self._vault.load(subdomain, fresh=True)
+            if self._replaced(current, stale):
+                return current, False
             if self._leases.acquire(pk, "refresh", owner, self._clock(), LEASE_SECONDS):
                 try:
-                    return self._refresh_holding_lease(subdomain, stale_access_token, force)
+                    return self._refresh_holding_lease(subdomain, stale)
                 finally:
                     self._leases.release(pk, "refresh", owner)
-            current = self._vault.load(subdomain, fresh=True)
-            if self._replaced(current, stale_access_token):
-                return current
             if self._clock() >= deadline:
                 raise StorageError("another process's token refresh did not finish in time")
             self._sleep(0.2)
 
-    def _replaced(self, credentials: Credentials, stale_access_token: str | None) -> bool:
-        tokens = credentials.tokens
-        if credentials.auth_method != "oauth" or tokens is None:
-            return True  # nothing to refresh (API-token account)
-        return tokens.access_token != stale_access_token and not tokens.is_expired(self._clock(), 0)
+    def _replaced(self, credentials: Credentials, stale: str) -> bool:
+        """True when the stored credentials are no longer the stale ones, and not expired by their record."""
+        if credentials.fingerprint() == stale:
+            return False
+        return credentials.tokens is None or not credentials.tokens.is_expired(self._clock(), 0)
 
-    def _refresh_holding_lease(self, subdomain: str, stale_access_token: str | None, force: bool) -> Credentials:
+    def _refresh_holding_lease(self, subdomain: str, stale: str) -> tuple[Credentials, bool]:
         current = self._vault.load(subdomain, fresh=True)
-        if not force and self._replaced(current, stale_access_token):
-            return current  # someone refreshed while we waited for the lease
+        if self._replaced(current, stale):
+            return current, False  # someone refreshed while we waited for the lease
         if current.auth_method != "oauth" or current.tokens is None:
-            return current
+            raise ConnectionBrokenError(subdomain, "unauthorized")  # an API token Zendesk refused
         if not current.tokens.refresh_token:
             raise ConnectionBrokenError(subdomain, "no_refresh_token")
         try:
@@ -134,14 +146,14 @@ class TokenManager:
                 raise
             again = self._vault.load(subdomain, fresh=True)  # one re-read: did another refresh land meanwhile?
             if again.tokens is not None and again.tokens.refresh_token != current.tokens.refresh_token:
-                return again
+                return again, False
             raise ConnectionBrokenError(subdomain, "invalid_grant") from exc
         updated = replace(current, tokens=tokens)
         self._save(subdomain, updated)
         metrics.add_metric(name="TokenRefreshed", unit=MetricUnit.Count, value=1)
         logger.info("token refreshed", subdomain=subdomain, access_expires_at=tokens.access_expires_at,
                     refresh_expires_at=tokens.refresh_expires_at)
-        return updated
+        return updated, True
 
     def _save(self, subdomain: str, credentials: Credentials) -> None:
         """Persist the new pair before anything uses it: the old pair no longer works anywhere."""

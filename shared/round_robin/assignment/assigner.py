@@ -156,14 +156,15 @@ class Assigner:
         return bool(roster.members)
 
     def _call(self, attempt: _Attempt, operation: Callable[[ZendeskClient], Any]) -> Any:
-        """Run a Zendesk call; on 401 refresh the token once (single-flight) and retry once."""
+        """Run a Zendesk call; on 401 replace the refused token (TokenManager.after_unauthorized) and retry."""
         try:
             return operation(attempt.client)
-        except ZendeskUnauthorizedError:
-            if attempt.refreshed:  # one refresh per attempt
-                raise ConnectionBrokenError(attempt.request.subdomain, "unauthorized") from None
-            attempt.refreshed = True
-            return self._tokens.after_unauthorized(attempt.request.subdomain, lambda: operation(attempt.client))
+        except ZendeskUnauthorizedError as exc:
+            try:
+                return self._tokens.after_unauthorized(attempt.request.subdomain, exc.credential,
+                                                       lambda: operation(attempt.client))
+            except ZendeskUnauthorizedError as again:  # not broken: other processes kept rotating the token
+                raise RetryLaterError("unauthorized") from again
 
 
 class _Attempt:
@@ -174,7 +175,6 @@ class _Attempt:
         self.claim = claim
         self.client = client
         self.choice: Choice | None = claim.choice
-        self.refreshed = False
 
 
 def _why_not_assign(ticket: dict[str, Any]) -> str:

@@ -5,9 +5,11 @@ identifier) or create one, create an OAuth token for it through the OAuth Tokens
 for an admin, then store it in place of the API token (whose old secret version is dropped) and switch the
 account to OAuth. Safe to re-run: an account already on OAuth is left as it is.
 
-Zendesk's Create Token API issues an access token that does not expire and has no refresh token; the
-account works until it is revoked, and an admin can move it to a rotating token pair at any time by opening
-the connect link.
+Zendesk's Create Token API issues an access token without refresh token which, its doc says, does not expire
+("Refresh tokens aren't used. An access token doesn't expire but it can be revoked.", developer.zendesk.com/
+api-reference/ticketing/oauth/oauth_tokens/). Its real expiry is read from the token itself (tokens/current.json)
+all the same: if it has one, the schedule warns the operators before it (maintenance.py), `round-robin
+accounts` shows the deadline, and an admin moves the account to a rotating pair by opening the connect link.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 
 from round_robin.accounts.credentials import TokenSet
 from round_robin.accounts.registry import AccountRegistry
@@ -36,6 +38,7 @@ class MigrationReport:
     oauth_client: str | None = None
     client_created: bool = False
     token_id: int | None = None
+    token_expires_at: str | None = None  # when the migrated token dies (it has no refresh token); None: never
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -64,10 +67,8 @@ class Migrator:
         answer = basic.post("/api/v2/oauth/tokens.json", {"token": {"client_id": client["id"], "scopes": list(SCOPES)}})
         token = answer["token"]
         bearer_value = token["full_token"]
-        expires = token.get("expires_at")
         tokens = TokenSet(
-            access_token=bearer_value, refresh_token=token.get("refresh_token") or None,
-            access_expires_at=datetime.fromisoformat(expires.replace("Z", "+00:00")).timestamp() if expires else None,
+            access_token=bearer_value, refresh_token=token.get("refresh_token") or None, access_expires_at=None,
             refresh_expires_at=None, scope=" ".join(token.get("scopes") or SCOPES), issued_at=self._clock(),
         )
         bearer = self._zendesk(subdomain, lambda: f"Bearer {bearer_value}")
@@ -75,6 +76,7 @@ class Migrator:
             me = bearer.me()
             if me.get("role") != "admin":
                 raise NotAdminError(str(me.get("name") or ""), str(me.get("role")))
+            tokens = tokens.with_zendesk_expiry(bearer.current_token()).with_zendesk_expiry(token)
             self._vault.save(subdomain, replace(credentials, auth_method="oauth", tokens=tokens, api_email=None,
                                                 api_token=None), forget_previous=True)
         except RoundRobinError:
@@ -84,10 +86,12 @@ class Migrator:
                 logger.warning("could not revoke the unused migration token", subdomain=subdomain)
             raise
         self._registry.save(replace(account, auth_method="oauth", updated_at=int(self._clock())))
+        expires_at = _iso(tokens.access_expires_at)
         logger.info("account migrated to OAuth", subdomain=subdomain, oauth_client=client["identifier"],
-                    client_created=created, token_id=token["id"])
-        return MigrationReport(subdomain, True, "switched from the API token to an OAuth token",
-                               client["identifier"], created, token["id"])
+                    client_created=created, token_id=token["id"], token_expires_at=expires_at)
+        detail = "switched from the API token to an OAuth token" + (
+            f" that expires at {expires_at}: open the connect link before then" if expires_at else "")
+        return MigrationReport(subdomain, True, detail, client["identifier"], created, token["id"], expires_at)
 
     def _oauth_client(self, client: ZendeskClient, subdomain: str) -> tuple[dict, bool]:
         """The service's OAuth client in this account, created if the account has none."""
@@ -101,3 +105,7 @@ class Migrator:
         except ZendeskUnprocessableError:  # the identifier is taken elsewhere (a global client): use a local one
             spec["identifier"] = local_identifier
             return client.post("/api/v2/oauth/clients.json", {"client": spec})["client"], True
+
+
+def _iso(epoch: float | None) -> str | None:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if epoch else None

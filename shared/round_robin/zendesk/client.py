@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 
+from round_robin.accounts.credentials import credential_fingerprint
 from round_robin.errors import (
     ZendeskConflictError,
     ZendeskError,
@@ -25,7 +26,6 @@ CONNECT_TIMEOUT = 3.05
 PAGE_SIZE = 100  # the cursor-pagination maximum
 _IDEMPOTENT = {"GET", "PUT", "DELETE", "HEAD"}
 _BY_STATUS: dict[int, type[ZendeskError]] = {
-    401: ZendeskUnauthorizedError,
     403: ZendeskForbiddenError,
     404: ZendeskNotFoundError,
     409: ZendeskConflictError,
@@ -119,6 +119,10 @@ class ZendeskClient:
                     continue
                 raise ZendeskUnavailableError(f"Zendesk answered HTTP {status} to {method} {path}", status,
                                               method=method, path=path)
+            if status == 401:  # which credential was refused, so the caller replaces that one and no other
+                raise ZendeskUnauthorizedError(
+                    f"Zendesk answered HTTP 401 to {method} {path}: {_describe(response)}", status, method=method,
+                    path=path, credential=credential_fingerprint(headers["Authorization"]))
             error_class = _BY_STATUS.get(status, ZendeskError)
             raise error_class(f"Zendesk answered HTTP {status} to {method} {path}: {_describe(response)}", status,
                               method=method, path=path)

@@ -19,6 +19,10 @@ from round_robin.errors import OAuthError, OAuthUnavailableError
 # ticket assignment, and managing its own webhook and trigger.
 SCOPES: tuple[str, ...] = ("read", "tickets:write", "webhooks:write", "triggers:write")
 
+# Zendesk's defaults since Feb 2, 2026 (support.zendesk.com/hc/en-us/articles/10212201463962).
+DEFAULT_ACCESS_LIFETIME = 1800
+DEFAULT_REFRESH_LIFETIME = 30 * 86400
+
 _TIMEOUT = (3.05, 10)
 _TRANSIENT_STATUSES = {502, 503, 504}
 
@@ -36,6 +40,8 @@ class OAuthClient:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         attempts: int = 3,
+        access_lifetime: int = DEFAULT_ACCESS_LIFETIME,
+        refresh_lifetime: int = DEFAULT_REFRESH_LIFETIME,
     ) -> None:
         self._base_url_for = base_url_for
         self._client_id = client_id
@@ -44,6 +50,7 @@ class OAuthClient:
         self._clock = clock
         self._sleep = sleep
         self._attempts = attempts
+        self._lifetimes = access_lifetime, refresh_lifetime
 
     def __repr__(self) -> str:
         return f"OAuthClient(client_id={self._client_id!r})"
@@ -59,7 +66,7 @@ class OAuthClient:
             "scope": " ".join(SCOPES),
             "code_verifier": code_verifier,
         }
-        return TokenSet.from_response(self._post(subdomain, body), self._clock())
+        return self._grant(subdomain, body, None)
 
     def refresh(self, subdomain: str, refresh_token: str) -> TokenSet:
         """Trade a refresh token for a new pair. Zendesk deletes the old access AND refresh tokens."""
@@ -69,9 +76,21 @@ class OAuthClient:
             "client_id": self._client_id,
             "client_secret": self._client_secret(),
         }
-        return TokenSet.from_response(self._post(subdomain, body), self._clock(), previous_refresh=refresh_token)
+        return self._grant(subdomain, body, refresh_token)
 
-    def _post(self, subdomain: str, body: dict[str, str]) -> dict[str, Any]:
+    def _grant(self, subdomain: str, body: dict[str, Any], previous_refresh: str | None) -> TokenSet:
+        """Ask for the configured lifetimes on every grant: Zendesk applies and enforces them (support.zendesk.com/
+        hc/en-us/articles/9182123625370), and, for clients whose expiry is enforced, has been seen to leave
+        `expires_in` out of its answer unless asked (NangoHQ/nango issue 6775). An answer without lifetimes gets
+        the ones asked for. Counted from when the request was sent, so never later than Zendesk's own expiry."""
+        access_lifetime, refresh_lifetime = self._lifetimes
+        sent_at = self._clock()
+        payload = self._post(subdomain, {**body, "expires_in": access_lifetime,
+                                         "refresh_token_expires_in": refresh_lifetime})
+        tokens = TokenSet.from_response(payload, sent_at, previous_refresh=previous_refresh)
+        return tokens.with_expiry(sent_at + access_lifetime, sent_at + refresh_lifetime)
+
+    def _post(self, subdomain: str, body: dict[str, Any]) -> dict[str, Any]:
         url = f"{self._base_url_for(subdomain)}/oauth/tokens"
         for attempt in range(1, self._attempts + 1):
             try:
