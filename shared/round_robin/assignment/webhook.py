@@ -29,7 +29,6 @@ REPLAY_WINDOW = 300.0
 MAX_DEPTH = 32  # JSON nesting we parse; Zendesk's payloads use 3 (json's recursion would fail near 1000)
 MAX_ID = 2**63 - 1  # Zendesk ids are 64-bit integers
 REREAD_SECONDS = 10  # a delivery naming a webhook we do not know re-reads the account's secrets at most this often
-TRIGGER_SOURCE = "round-robin-trigger"
 TICKET_CREATED = "zen:event-type:ticket.created"
 
 
@@ -56,7 +55,6 @@ class TicketEvent:
     """A new ticket announced by the project's trigger or by a ticket.created event subscription."""
 
     ticket_id: int
-    group_id: str | None
 
 
 def raw_body(body: str | None, is_base64_encoded: bool) -> bytes:
@@ -157,8 +155,8 @@ def parse_ticket_event(body: bytes) -> TicketEvent | None:
         if payload["type"] != TICKET_CREATED:
             return None
         detail = payload["detail"] if isinstance(payload["detail"], dict) else {}
-        return TicketEvent(_ticket_id(detail.get("id")), _optional_id(detail.get("group_id")))
-    return TicketEvent(_ticket_id(payload.get("ticket_id")), _optional_id(payload.get("group_id")))
+        return TicketEvent(_ticket_id(detail.get("id")))
+    return TicketEvent(_ticket_id(payload.get("ticket_id")))
 
 
 def _ticket_id(value: Any) -> int:
@@ -168,11 +166,6 @@ def _ticket_id(value: Any) -> int:
     if ticket_id is None:
         raise WebhookRejectedError(400, "bad_ticket_id", "the ticket id is not a positive whole number")
     return ticket_id
-
-
-def _optional_id(value: Any) -> str | None:
-    number = _id(value)
-    return None if number is None else str(number)
 
 
 def _id(value: Any) -> int | None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 
 from round_robin.accounts.credentials import Credentials
@@ -179,10 +178,8 @@ class Connector:
             raise NotAdminError(str(me.get("name") or ""), str(me.get("role") or "unknown"))
         tokens = credentials.tokens
         if tokens is not None and (tokens.access_expires_at is None or tokens.refresh_expires_at is None):
-            current = client.current_token()  # Zendesk's authoritative expiry times
-            credentials = replace(credentials, tokens=tokens.with_expiry(
-                _epoch(current.get("expires_at")), _epoch(current.get("refresh_token_expires_at"))
-            ))
+            # Zendesk's authoritative expiry times
+            credentials = replace(credentials, tokens=tokens.with_zendesk_expiry(client.current_token()))
         previous = self._registry.get(subdomain)
         imported = import_rosters(client, previous.excluded_agent_ids if previous else ())
         endpoint = f"{webhook_base_url}/webhooks/zendesk/{subdomain}"
@@ -261,9 +258,3 @@ class _Setup:
     webhook_action: str = ""
     trigger_id: str = ""
     trigger_action: str = ""
-
-
-def _epoch(value: str | None) -> float | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()

@@ -165,10 +165,6 @@ class ZendeskClient:
         """The OAuth token in use: id, scopes, expires_at, refresh_token_expires_at."""
         return self.get("/api/v2/oauth/tokens/current.json")["token"]
 
-    def revoke_token(self, token_id: int | str) -> None:
-        """Revoke an OAuth token by id (the `current.json` variant is documented as unreliable)."""
-        self.delete(f"/api/v2/oauth/tokens/{token_id}.json")
-
     def agents(self) -> Iterator[dict[str, Any]]:
         """Every agent and admin (active or not; callers filter)."""
         return self.paginate("/api/v2/users.json", "users", {"role[]": ["agent", "admin"]})
@@ -210,9 +206,6 @@ class ZendeskClient:
         return [w for w in self.paginate("/api/v2/webhooks", "webhooks", {"filter[name_contains]": name})
                 if w.get("name") == name]
 
-    def get_webhook(self, webhook_id: str) -> dict[str, Any]:
-        return self.get(f"/api/v2/webhooks/{webhook_id}")["webhook"]
-
     def create_webhook(self, webhook: dict[str, Any]) -> dict[str, Any]:
         return self.post("/api/v2/webhooks", {"webhook": webhook})["webhook"]
 
@@ -224,9 +217,6 @@ class ZendeskClient:
 
     def triggers_titled(self, title: str) -> list[dict[str, Any]]:
         return [t for t in self.paginate("/api/v2/triggers.json", "triggers") if t.get("title") == title]
-
-    def get_trigger(self, trigger_id: int | str) -> dict[str, Any]:
-        return self.get(f"/api/v2/triggers/{trigger_id}.json")["trigger"]
 
     def create_trigger(self, trigger: dict[str, Any]) -> dict[str, Any]:
         return self.post("/api/v2/triggers.json", {"trigger": trigger})["trigger"]
