@@ -15,7 +15,7 @@
    assigned, once. Zendesk's search is offset-paginated, 100 a page and at most 1,000 results a query: the sweep
    reads oldest first and, past 1,000, narrows the query by creation time.
 Each run queues at most QUEUE_PER_RUN tickets per account (about what Zendesk's 100 ticket updates a minute allow
-between two runs); the rest wait for the next run.
+between two runs); the rest wait for the next run. Steps 5 and 6 are in sweep.py, the search in zendesk/tickets.py.
 """
 
 from __future__ import annotations
@@ -23,18 +23,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from round_robin.accounts.alerts import ConnectionAlerts
 from round_robin.accounts.registry import CONNECTED, Account, AccountRegistry
 from round_robin.accounts.tokens import TokenManager
 from round_robin.accounts.vault import SigningSecretStore
-from round_robin.assignment.claims import WAITING, AssignmentStore
+from round_robin.assignment.claims import AssignmentStore
 from round_robin.assignment.roster_import import import_rosters
 from round_robin.assignment.rosters import RosterStore
-from round_robin.assignment.rotation import roster_key
-from round_robin.aws.queue import AssignmentQueue, AssignmentRequest
+from round_robin.aws.queue import AssignmentQueue
 from round_robin.errors import (
     AccountNotFoundError,
     ConnectionBrokenError,
@@ -44,17 +42,14 @@ from round_robin.errors import (
     ZendeskError,
     ZendeskUnauthorizedError,
 )
-from round_robin.observability import MetricUnit, logger, metrics
+from round_robin.observability import logger
+from round_robin.sweep import Sweeper
+from round_robin.zendesk import users
 from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
 from round_robin.zendesk.hooks import remove_duplicates
 
 REFRESH_MARGIN = 300.0  # refresh when the access token would expire within the next run + this
 REFRESH_TOKEN_AGE = 2 / 3  # of its lifetime
-SEARCH = "/api/v2/search.json"
-SEARCH_PAGE = 100  # Zendesk's largest search page
-SEARCH_LIMIT = 1000  # results one search query can return; a page past them is a 422
-SWEEP_PAGES = 30  # search pages per account per run (three narrowed queries of 1,000)
-QUEUE_PER_RUN = 1000  # tickets queued per account per run (waiting + swept)
 # A token without refresh token (made by the migration) dies at its expiry: the operators are told this long
 # before, once. Two weeks leave room for an administrator's holiday; reconnecting itself takes a minute.
 EXPIRY_WARNING = 14 * 86400.0
@@ -92,12 +87,10 @@ class Maintainer:
         self._registry = registry
         self._tokens = tokens
         self._rosters = rosters
-        self._assignments = assignments
-        self._queue = queue
         self._alerts = alerts
         self._zendesk = zendesk
         self._interval = interval
-        self._sweep_min_age = sweep_min_age
+        self._sweeper = Sweeper(assignments=assignments, queue=queue, min_age=sweep_min_age, clock=clock)
         self._signing_secrets = signing_secrets
         self._clock = clock
 
@@ -132,9 +125,9 @@ class Maintainer:
             if account.webhook_id and account.trigger_id:
                 report.hooks_removed = remove_duplicates(client, account.webhook_id, account.trigger_id)
             staffed = {r.group_id for r in self._rosters.list(subdomain) if r.members}
-            requeued = self._requeue_waiting(subdomain, staffed)
+            requeued = self._sweeper.requeue_waiting(subdomain, staffed)
             report.requeued = len(requeued)
-            report.swept = self._sweep(subdomain, client, staffed, requeued)
+            report.swept = self._sweeper.sweep(subdomain, client, staffed, requeued)
         except ConnectionBrokenError as exc:
             self._alerts.broken(subdomain, exc.reason)
             report.status, report.health = "needs_reconnect", exc.reason
@@ -181,9 +174,9 @@ class Maintainer:
 
     def _check_health(self, subdomain: str, client: ZendeskClient) -> str:
         try:
-            me = client.me()
+            me = users.me(client)
         except ZendeskUnauthorizedError as exc:
-            me = self._tokens.after_unauthorized(subdomain, exc.credential, client.me)
+            me = self._tokens.after_unauthorized(subdomain, exc.credential, lambda: users.me(client))
         if me.get("role") != "admin" or not me.get("active", True):
             raise ConnectionBrokenError(subdomain, "not_admin")
         return "ok"
@@ -198,94 +191,3 @@ class Maintainer:
         if joined or left:
             logger.info("rosters re-synced", subdomain=account.subdomain, joined=joined, left=left)
         return {"joined": joined, "left": left, "groups": len(stored) - 1}
-
-    def _requeue_waiting(self, subdomain: str, staffed: set[str]) -> set[int]:
-        """Queue the waiting tickets whose group now has an eligible agent, oldest first; returns their ids."""
-        now = self._clock()
-        queued: list[int] = []
-        for record in self._assignments.indexed(subdomain, WAITING, newest_first=False):
-            if record.get("group_id") in staffed:
-                self._queue.send(AssignmentRequest(subdomain=subdomain, ticket_id=record["ticket_id"],
-                                                   source="waiting", received_at=record.get("received_at", now)))
-                queued.append(record["ticket_id"])
-                if len(queued) >= QUEUE_PER_RUN:
-                    break
-        if queued:
-            metrics.add_metric(name="TicketsRequeued", unit=MetricUnit.Count, value=len(queued))
-            logger.info("waiting tickets queued", subdomain=subdomain, tickets=queued)
-        return set(queued)
-
-    def _sweep(self, subdomain: str, client: ZendeskClient, staffed: set[str], queued: set[int]) -> int:
-        """Queue the unassigned tickets that no worker holds (see the module docstring); returns how many."""
-        now = self._clock()
-        hits = {t["id"]: t for t in unassigned_tickets(client, now - self._sweep_min_age, subdomain)}
-        claimable = self._assignments.claimable(subdomain, list(hits), now)
-        missed = [t for t, record in claimable.items() if t not in queued and _due(record, hits[t], staffed)]
-        missed = missed[:max(0, QUEUE_PER_RUN - len(queued))]
-        for ticket_id in missed:
-            self._queue.send(AssignmentRequest(subdomain=subdomain, ticket_id=ticket_id, source="sweep",
-                                               received_at=now))
-        if missed:
-            metrics.add_metric(name="TicketsSwept", unit=MetricUnit.Count, value=len(missed))
-            logger.warning("tickets without a webhook or a live worker queued", subdomain=subdomain, tickets=missed)
-        return len(missed)
-
-
-def unassigned_tickets(client: ZendeskClient, before: float, subdomain: str) -> list[dict[str, Any]]:
-    """Unassigned new/open/pending/on-hold tickets created before `before`, oldest first, up to SWEEP_PAGES.
-
-    Search is offset-paginated (follow `next_page`, 100 a page) and returns at most 1,000 results a query
-    (page 11 is a 422); past them the query is narrowed to tickets created from the last one seen on (one
-    second earlier: `created>` is strict and times have whole seconds; duplicates are dropped). Sources:
-    developer.zendesk.com/api-reference/ticketing/ticket-management/search/ (#results-limit, sort_by); a range
-    as two terms, `created>A created<B`: support.zendesk.com community post 5436173658906.
-    """
-    base = f"type:ticket status<solved assignee:none created<{_search_time(before)}"
-    found: dict[int, dict[str, Any]] = {}
-    since: str | None = None
-    pages = 0
-    while pages < SWEEP_PAGES:
-        query = f"{base} created>{since}" if since else base
-        page = client.get(SEARCH, {"query": query, "sort_by": "created_at", "sort_order": "asc",
-                                   "per_page": SEARCH_PAGE})
-        for number in range(1, SEARCH_LIMIT // SEARCH_PAGE + 1):
-            pages += 1
-            for hit in page.get("results", []):
-                if hit.get("result_type", "ticket") == "ticket":
-                    found.setdefault(hit["id"], hit)
-            next_page = page.get("next_page")
-            if not next_page:
-                return list(found.values())
-            if number == SEARCH_LIMIT // SEARCH_PAGE or pages >= SWEEP_PAGES:
-                break
-            if not next_page.startswith(client.base_url + "/"):
-                raise ZendeskError("search pagination left the account's base URL", method="GET", path=SEARCH)
-            page = client.get(next_page)
-        last = max((t.get("created_at") or "" for t in found.values()), default="")
-        narrower = _one_second_before(last) if last else None
-        if narrower is None or narrower == since:  # over 1,000 tickets in one second: no way to narrow
-            break
-        since = narrower
-    # The next run reads again from the oldest: tickets it queued are claimed or done by then.
-    logger.warning("sweep stopped before the end of the search results", subdomain=subdomain, tickets=len(found))
-    return list(found.values())
-
-
-def _due(record: dict[str, Any] | None, ticket: dict[str, Any], staffed: set[str]) -> bool:
-    """A claimable ticket the sweep queues: a waiting one only once its group, as Zendesk has it now (it may have
-    been moved), has an eligible agent; every other one (never seen, released, lease expired) now."""
-    if record is None or record.get("status") != WAITING:
-        return True
-    return roster_key(ticket.get("group_id")) in staffed
-
-
-def _search_time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _one_second_before(created_at: str) -> str | None:
-    try:
-        moment = datetime.strptime(created_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-    return _search_time(moment.timestamp() - 1)

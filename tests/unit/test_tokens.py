@@ -22,6 +22,7 @@ import responses
 from round_robin.accounts.credentials import Credentials, TokenSet, credential_fingerprint
 from round_robin.accounts.tokens import TokenManager
 from round_robin.errors import ConnectionBrokenError, OAuthError, ZendeskUnauthorizedError
+from round_robin.zendesk import users
 from round_robin.zendesk.client import ZendeskClient
 
 ACCESS_LIFETIME = 300.0  # 5-minute access tokens, the shortest Zendesk allows
@@ -329,7 +330,7 @@ def test_the_client_names_the_refused_credential_by_its_fingerprint_only():
                            session=requests.Session())
 
     with pytest.raises(ZendeskUnauthorizedError) as refused:
-        client.me()
+        users.me(client)
 
     assert refused.value.credential == credential_fingerprint("Bearer secret-access-token")
     assert "secret-access-token" not in str(refused.value) + refused.value.credential

@@ -52,6 +52,7 @@ from round_robin.errors import (
     ZendeskUnprocessableError,
 )
 from round_robin.observability import logger
+from round_robin.zendesk import tickets
 from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
 
 MAX_TURNS = 4  # 409/422 round trips before giving up for this attempt
@@ -110,7 +111,7 @@ class Assigner:
     def _assign(self, attempt: _Attempt) -> Outcome:
         request = attempt.request
         try:
-            ticket = self._call(attempt, lambda c: c.ticket(request.ticket_id))
+            ticket = self._call(attempt, lambda c: tickets.show(c, request.ticket_id))
         except ZendeskNotFoundError:
             return Outcome(SKIPPED, "ticket_not_found", None, attempt.claim.attempts)
         for _ in range(MAX_TURNS):
@@ -125,16 +126,16 @@ class Assigner:
             agent = attempt.choice.agent
             try:
                 changes = {"assignee_id": agent.id, "safe_update": True, "updated_stamp": ticket["updated_at"]}
-                self._call(attempt, functools.partial(ZendeskClient.update_ticket, ticket_id=request.ticket_id,
+                self._call(attempt, functools.partial(tickets.update, ticket_id=request.ticket_id,
                                                       changes=changes))
             except ZendeskConflictError:
-                ticket = self._call(attempt, lambda c: c.ticket(request.ticket_id))  # changed: look again
+                ticket = self._call(attempt, lambda c: tickets.show(c, request.ticket_id))  # changed: look again
                 continue
             except ZendeskUnprocessableError:
                 # The agent cannot take it (left the group, suspended...): refresh the roster, pick again.
                 self._refresh_roster(attempt, group_id)
                 attempt.choice = None
-                ticket = self._call(attempt, lambda c: c.ticket(request.ticket_id))
+                ticket = self._call(attempt, lambda c: tickets.show(c, request.ticket_id))
                 continue
             return Outcome(ASSIGNED, "", attempt.choice, attempt.claim.attempts)
         raise RetryLaterError("ticket_kept_changing")

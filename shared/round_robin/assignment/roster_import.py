@@ -8,12 +8,13 @@ from collections.abc import Iterable
 from round_robin.assignment.rosters import build_rosters
 from round_robin.assignment.rotation import ACCOUNT_WIDE, Roster
 from round_robin.errors import ZendeskNotFoundError
+from round_robin.zendesk import users
 from round_robin.zendesk.client import ZendeskClient
 
 
 def import_rosters(client: ZendeskClient, excluded: Iterable[int] = ()) -> list[Roster]:
     """Every group's roster plus the account-wide one (agents, groups and assignable memberships, cursor-paginated)."""
-    return build_rosters(client.agents(), client.groups(), client.assignable_memberships(), excluded)
+    return build_rosters(users.agents(client), users.groups(client), users.assignable_memberships(client), excluded)
 
 
 def import_group_roster(client: ZendeskClient, group_id: str, excluded: Iterable[int] = ()) -> Roster | None:
@@ -21,10 +22,10 @@ def import_group_roster(client: ZendeskClient, group_id: str, excluded: Iterable
     if group_id == ACCOUNT_WIDE:
         return import_rosters(client, excluded)[-1]
     try:
-        group = client.group(group_id)
+        group = users.group(client, group_id)
     except ZendeskNotFoundError:
         return None
-    memberships = list(client.assignable_memberships_of_group(group_id))
-    users = client.users_by_id(sorted({m["user_id"] for m in memberships}))
-    rosters = build_rosters(users, [group], memberships, excluded)
+    memberships = list(users.assignable_memberships_of_group(client, group_id))
+    agents = users.by_id(client, sorted({m["user_id"] for m in memberships}))
+    rosters = build_rosters(agents, [group], memberships, excluded)
     return next((r for r in rosters if r.group_id == str(group_id)), None)

@@ -32,9 +32,10 @@ from round_robin.errors import NotAdminError, RoundRobinError
 from round_robin.observability import logger
 from round_robin.settings import Settings
 from round_robin.table import account_pk
+from round_robin.zendesk import users
 from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
 from round_robin.zendesk.hooks import ensure_hooks
-from round_robin.zendesk.oauth import OAuthClient
+from round_robin.zendesk.oauth import OAuthClient, current_token
 from round_robin.zendesk.subdomain import normalize_subdomain
 
 # The callback's timeout is 29 s (API Gateway's limit): a lease of 30 s never expires under a running callback,
@@ -173,13 +174,13 @@ class Connector:
     def _prepare(self, subdomain: str, client: ZendeskClient, credentials: Credentials,
                  webhook_base_url: str) -> _Setup:
         """Everything on the Zendesk side: the admin check, expiry times, the import, the webhook, the trigger."""
-        me = client.me()
+        me = users.me(client)
         if me.get("role") != "admin":
             raise NotAdminError(str(me.get("name") or ""), str(me.get("role") or "unknown"))
         tokens = credentials.tokens
         if tokens is not None and (tokens.access_expires_at is None or tokens.refresh_expires_at is None):
             # Zendesk's authoritative expiry times
-            credentials = replace(credentials, tokens=tokens.with_zendesk_expiry(client.current_token()))
+            credentials = replace(credentials, tokens=tokens.with_zendesk_expiry(current_token(client)))
         previous = self._registry.get(subdomain)
         imported = import_rosters(client, previous.excluded_agent_ids if previous else ())
         endpoint = f"{webhook_base_url}/webhooks/zendesk/{subdomain}"

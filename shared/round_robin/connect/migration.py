@@ -24,8 +24,9 @@ from round_robin.accounts.registry import AccountRegistry
 from round_robin.accounts.vault import TokenVault
 from round_robin.errors import NotAdminError, RoundRobinError, ZendeskError, ZendeskUnprocessableError
 from round_robin.observability import logger
+from round_robin.zendesk import users
 from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
-from round_robin.zendesk.oauth import SCOPES
+from round_robin.zendesk.oauth import SCOPES, current_token
 
 CLIENT_NAME = "Round Robin for Zendesk"
 
@@ -73,10 +74,10 @@ class Migrator:
         )
         bearer = self._zendesk(subdomain, lambda: f"Bearer {bearer_value}")
         try:
-            me = bearer.me()
+            me = users.me(bearer)
             if me.get("role") != "admin":
                 raise NotAdminError(str(me.get("name") or ""), str(me.get("role")))
-            tokens = tokens.with_zendesk_expiry(bearer.current_token()).with_zendesk_expiry(token)
+            tokens = tokens.with_zendesk_expiry(current_token(bearer)).with_zendesk_expiry(token)
             self._vault.save(subdomain, replace(credentials, auth_method="oauth", tokens=tokens, api_email=None,
                                                 api_token=None), forget_previous=True)
         except RoundRobinError:

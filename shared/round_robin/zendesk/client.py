@@ -1,5 +1,9 @@
-"""Zendesk Support API client: one requests session, timeouts, bearer auth, Marketplace headers,
-429 (and 503) with Retry-After, cursor pagination, and HTTP errors mapped to domain errors in one place."""
+"""Zendesk Support API transport: one requests session, timeouts, bearer auth, Marketplace headers,
+429 (and 503) with Retry-After, cursor pagination, and HTTP errors mapped to domain errors in one place.
+
+The resources the service uses are module functions over it, one module per kind: users.py (users, groups,
+memberships), tickets.py (tickets and their search), hooks.py (the project's webhook and trigger), oauth.py
+(the token in use)."""
 
 from __future__ import annotations
 
@@ -72,8 +76,6 @@ class ZendeskClient:
 
     def __repr__(self) -> str:
         return f"ZendeskClient({self.base_url!r})"
-
-    # -- transport -------------------------------------------------------------------------------------
 
     def request(self, method: str, path: str, *, params: Any = None, json: Any = None) -> dict[str, Any]:
         """Call the API and return the decoded JSON object (empty for 204)."""
@@ -154,75 +156,6 @@ class ZendeskClient:
                 # Never send the bearer token to a host other than the account's own.
                 raise ZendeskError(f"pagination link left the account's base URL on {path}")
             url, query = next_url, None
-
-    # -- resources the service uses --------------------------------------------------------------------
-
-    def me(self) -> dict[str, Any]:
-        """The user the credentials belong to."""
-        return self.get("/api/v2/users/me.json")["user"]
-
-    def current_token(self) -> dict[str, Any]:
-        """The OAuth token in use: id, scopes, expires_at, refresh_token_expires_at."""
-        return self.get("/api/v2/oauth/tokens/current.json")["token"]
-
-    def agents(self) -> Iterator[dict[str, Any]]:
-        """Every agent and admin (active or not; callers filter)."""
-        return self.paginate("/api/v2/users.json", "users", {"role[]": ["agent", "admin"]})
-
-    def groups(self) -> Iterator[dict[str, Any]]:
-        return self.paginate("/api/v2/groups.json", "groups")
-
-    def assignable_memberships(self) -> Iterator[dict[str, Any]]:
-        """The memberships whose agent can be assigned tickets (no light agents or contributors), all groups.
-
-        List Assignable Memberships: cursor pagination, at most 100 a page (developer.zendesk.com/api-reference/
-        ticketing/groups/group_memberships/#list-assignable-memberships).
-        """
-        return self.paginate("/api/v2/group_memberships/assignable.json", "group_memberships")
-
-    def group(self, group_id: int | str) -> dict[str, Any]:
-        return self.get(f"/api/v2/groups/{group_id}.json")["group"]
-
-    def assignable_memberships_of_group(self, group_id: int | str) -> Iterator[dict[str, Any]]:
-        """One group's memberships whose agent can be assigned tickets (same endpoint, per group)."""
-        return self.paginate(f"/api/v2/groups/{group_id}/memberships/assignable.json", "group_memberships")
-
-    def users_by_id(self, user_ids: list[int]) -> list[dict[str, Any]]:
-        """Users by id, 100 per call (show_many's limit)."""
-        found: list[dict[str, Any]] = []
-        for start in range(0, len(user_ids), 100):
-            chunk = ",".join(str(i) for i in user_ids[start:start + 100])
-            found += self.get("/api/v2/users/show_many.json", {"ids": chunk}).get("users", [])
-        return found
-
-    def ticket(self, ticket_id: int) -> dict[str, Any]:
-        return self.get(f"/api/v2/tickets/{ticket_id}.json")["ticket"]
-
-    def update_ticket(self, ticket_id: int, changes: dict[str, Any]) -> dict[str, Any]:
-        """PUT the changes; with `safe_update` and `updated_stamp` Zendesk answers 409 if the ticket moved on."""
-        return self.put(f"/api/v2/tickets/{ticket_id}.json", {"ticket": changes}).get("ticket", {})
-
-    def webhooks_named(self, name: str) -> list[dict[str, Any]]:
-        return [w for w in self.paginate("/api/v2/webhooks", "webhooks", {"filter[name_contains]": name})
-                if w.get("name") == name]
-
-    def create_webhook(self, webhook: dict[str, Any]) -> dict[str, Any]:
-        return self.post("/api/v2/webhooks", {"webhook": webhook})["webhook"]
-
-    def update_webhook(self, webhook_id: str, webhook: dict[str, Any]) -> None:
-        self.put(f"/api/v2/webhooks/{webhook_id}", {"webhook": webhook})
-
-    def webhook_signing_secret(self, webhook_id: str) -> str:
-        return self.get(f"/api/v2/webhooks/{webhook_id}/signing_secret")["signing_secret"]["secret"]
-
-    def triggers_titled(self, title: str) -> list[dict[str, Any]]:
-        return [t for t in self.paginate("/api/v2/triggers.json", "triggers") if t.get("title") == title]
-
-    def create_trigger(self, trigger: dict[str, Any]) -> dict[str, Any]:
-        return self.post("/api/v2/triggers.json", {"trigger": trigger})["trigger"]
-
-    def update_trigger(self, trigger_id: int | str, trigger: dict[str, Any]) -> dict[str, Any]:
-        return self.put(f"/api/v2/triggers/{trigger_id}.json", {"trigger": trigger})["trigger"]
 
 
 def _backoff(attempt: int) -> float:

@@ -80,27 +80,28 @@ def ensure_hooks(client: ZendeskClient, endpoint: str, known_webhook_id: str | N
     One list call per object type. Of several of ours, the known one is kept, else the oldest.
     """
     wanted = webhook_definition(endpoint)
-    webhook, extra_webhooks = _keep_one(client.webhooks_named(WEBHOOK_NAME), known_webhook_id)
+    webhook, extra_webhooks = _keep_one(_webhooks_named(client, WEBHOOK_NAME), known_webhook_id)
     if webhook is None:
-        webhook_id, webhook_action = str(client.create_webhook(wanted)["id"]), "created"
+        created = client.post("/api/v2/webhooks", {"webhook": wanted})["webhook"]
+        webhook_id, webhook_action = str(created["id"]), "created"
     else:
         webhook_id, webhook_action = str(webhook["id"]), "unchanged"
         if any(webhook.get(k) != v for k, v in wanted.items() if k != "description"):
-            client.update_webhook(webhook_id, wanted)
+            client.put(f"/api/v2/webhooks/{webhook_id}", {"webhook": wanted})
             webhook_action = "updated"
     trigger_id, trigger_action, removed = _ensure_trigger(client, webhook_id, known_trigger_id)
     removed += _delete_webhooks(client, extra_webhooks)
-    return Hooks(webhook_id, trigger_id, client.webhook_signing_secret(webhook_id), webhook_action, trigger_action,
+    return Hooks(webhook_id, trigger_id, _signing_secret(client, webhook_id), webhook_action, trigger_action,
                  removed)
 
 
 def remove_duplicates(client: ZendeskClient, webhook_id: str, trigger_id: str) -> int:
     """The scheduled repair: keep the account's known webhook and trigger, delete other copies of ours, and point
     the trigger at the webhook; the number deleted. Nothing is created: a missing one waits for a reconnect."""
-    webhook, extra_webhooks = _keep_one(client.webhooks_named(WEBHOOK_NAME), webhook_id)
+    webhook, extra_webhooks = _keep_one(_webhooks_named(client, WEBHOOK_NAME), webhook_id)
     if webhook is None or str(webhook["id"]) != webhook_id:
         return 0  # the known webhook is gone: only a reconnect (which stores its signing secret) can choose
-    triggers = client.triggers_titled(TRIGGER_TITLE)
+    triggers = _triggers_titled(client, TRIGGER_TITLE)
     if not any(str(t["id"]) == trigger_id for t in triggers):
         return 0
     _, _, removed = _ensure_trigger(client, webhook_id, trigger_id, triggers)
@@ -115,16 +116,30 @@ def _ensure_trigger(client: ZendeskClient, webhook_id: str, known_id: str | None
     """(id, "created"|"updated"|"unchanged", duplicates deleted). Duplicates go first: Zendesk refuses to delete
     a webhook that a trigger still uses, and the duplicate triggers are what use the duplicate webhooks."""
     wanted = trigger_definition(webhook_id)
-    trigger, extras = _keep_one(client.triggers_titled(TRIGGER_TITLE) if titled is None else titled, known_id)
+    trigger, extras = _keep_one(_triggers_titled(client, TRIGGER_TITLE) if titled is None else titled, known_id)
     for extra in extras:
         _delete(client, f"/api/v2/triggers/{extra['id']}.json")
     if trigger is None:
-        return str(client.create_trigger(wanted)["id"]), "created", len(extras)
+        created = client.post("/api/v2/triggers.json", {"trigger": wanted})["trigger"]
+        return str(created["id"]), "created", len(extras)
     trigger_id = str(trigger["id"])
     if _same_trigger(trigger, wanted):
         return trigger_id, "unchanged", len(extras)
-    client.update_trigger(trigger_id, wanted)
+    client.put(f"/api/v2/triggers/{trigger_id}.json", {"trigger": wanted})
     return trigger_id, "updated", len(extras)
+
+
+def _webhooks_named(client: ZendeskClient, name: str) -> list[dict[str, Any]]:
+    return [w for w in client.paginate("/api/v2/webhooks", "webhooks", {"filter[name_contains]": name})
+            if w.get("name") == name]
+
+
+def _signing_secret(client: ZendeskClient, webhook_id: str) -> str:
+    return str(client.get(f"/api/v2/webhooks/{webhook_id}/signing_secret")["signing_secret"]["secret"])
+
+
+def _triggers_titled(client: ZendeskClient, title: str) -> list[dict[str, Any]]:
+    return [t for t in client.paginate("/api/v2/triggers.json", "triggers") if t.get("title") == title]
 
 
 def _keep_one(ours: list[dict[str, Any]], known_id: str | None) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:

@@ -1,4 +1,5 @@
-"""Zendesk's OAuth token endpoint, `<base>/oauth/tokens`: the code exchange and the refresh grant (RFC 6749).
+"""Zendesk's OAuth token endpoint, `<base>/oauth/tokens`: the code exchange and the refresh grant (RFC 6749);
+and the token in use, as the OAuth Tokens API describes it.
 
 Maps Zendesk's answers to TokenSet or to OAuthError / OAuthUnavailableError. The PKCE helpers are in
 round_robin/connect/pkce.py; the token data in round_robin/accounts/credentials.py.
@@ -14,6 +15,7 @@ import requests
 
 from round_robin.accounts.credentials import TokenSet
 from round_robin.errors import OAuthError, OAuthUnavailableError
+from round_robin.zendesk.client import ZendeskClient
 
 # What the service uses, no more: `read` (users, groups and memberships have no resource scope),
 # ticket assignment, and managing its own webhook and trigger.
@@ -25,6 +27,11 @@ DEFAULT_REFRESH_LIFETIME = 30 * 86400
 
 _TIMEOUT = (3.05, 10)
 _TRANSIENT_STATUSES = {502, 503, 504}
+
+
+def current_token(client: ZendeskClient) -> dict[str, Any]:
+    """The OAuth token `client` uses: id, scopes, expires_at, refresh_token_expires_at (Zendesk's own times)."""
+    return client.get("/api/v2/oauth/tokens/current.json")["token"]
 
 
 class OAuthClient:
