@@ -84,8 +84,8 @@ def register_api_token(args: argparse.Namespace) -> dict[str, Any]:
     settings = wiring.get_settings()
     if not settings.public_base_url:
         raise RoundRobinError("PUBLIC_BASE_URL is not known: the webhook needs the service's address")
-    report = wiring.connector().connect_with_api_token(args.subdomain, email=args.email, api_token=token,
-                                                         webhook_base_url=settings.public_base_url)
+    report = wiring.api_token_registration().register(args.subdomain, email=args.email, api_token=token,
+                                                      webhook_base_url=settings.public_base_url)
     return {"subdomain": report.subdomain, "auth": report.auth_method, "connected_by": report.user_name,
             "reconnected": report.reconnected, "webhook": report.webhook_action, "trigger": report.trigger_action,
             "rosters": {r.group_name: [m.name for m in r.members] for r in report.rosters}}

@@ -4,7 +4,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 
 from round_robin import wiring
-from round_robin.connect.connector import ConnectInProgressError
+from round_robin.connect.lease import ConnectInProgressError
 from round_robin.connect.pages import UNUSED_GRANT, connected_page, message_page
 from round_robin.errors import (
     NotAdminError,

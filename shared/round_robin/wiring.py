@@ -27,7 +27,10 @@ if TYPE_CHECKING:
     from round_robin.assignment.rosters import RosterStore
     from round_robin.assignment.webhook import WebhookReceiver
     from round_robin.aws.queue import AssignmentQueue
+    from round_robin.connect.api_token import ApiTokenRegistration
+    from round_robin.connect.connections import Connections
     from round_robin.connect.connector import Connector
+    from round_robin.connect.lease import ConnectLease
     from round_robin.connect.migration import Migrator
     from round_robin.maintenance import Maintainer
     from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
@@ -141,29 +144,51 @@ def zendesk_factory(settings: Settings, *, max_retry_wait: float) -> ZendeskFact
 
 
 @lru_cache(maxsize=1)
-def connector() -> Connector:
+def connect_lease() -> ConnectLease:
     from round_robin.aws.leases import LeaseStore
+    from round_robin.connect.lease import ConnectLease
+
+    return ConnectLease(LeaseStore(get_settings().table_name, clients.client("dynamodb")))
+
+
+@lru_cache(maxsize=1)
+def connections() -> Connections:
+    from round_robin.connect.connections import Connections
+
+    settings = get_settings()
+    parked = (assignment_store(), queue()) if settings.queue_url else (None, None)
+    return Connections(vault=vault(), signing_secrets=signing_secrets(), registry=registry(), rosters=rosters(),
+                       assignments=parked[0], queue=parked[1])
+
+
+def connect_zendesk_factory(settings: Settings) -> ZendeskFactory:
+    """The clients a connect uses: it runs behind API Gateway's 30 s limit, so waits out only short Retry-After."""
+    return zendesk_factory(settings, max_retry_wait=8)
+
+
+@lru_cache(maxsize=1)
+def connector() -> Connector:
     from round_robin.connect.connector import Connector
     from round_robin.connect.states import StateStore
 
     settings = get_settings()
-    parked = (assignment_store(), queue()) if settings.queue_url else (None, None)
-    state_key = _secret(settings.state_key_secret_arn)
     return Connector(
         settings=settings,
         states=StateStore(settings.table_name, clients.client("dynamodb")),
-        vault=vault(),
-        signing_secrets=signing_secrets(),
-        registry=registry(),
-        rosters=rosters(),
+        state_key=_secret(settings.state_key_secret_arn).encode(),
         oauth=oauth_client(),
-        # The callback runs behind API Gateway's 30 s limit: wait out only short Retry-After values.
-        zendesk=zendesk_factory(settings, max_retry_wait=8),
-        state_key=state_key.encode(),
-        leases=LeaseStore(settings.table_name, clients.client("dynamodb")),
-        assignments=parked[0],
-        queue=parked[1],
+        zendesk=connect_zendesk_factory(settings),
+        lease=connect_lease(),
+        connections=connections(),
     )
+
+
+@lru_cache(maxsize=1)
+def api_token_registration() -> ApiTokenRegistration:
+    from round_robin.connect.api_token import ApiTokenRegistration
+
+    return ApiTokenRegistration(registry=registry(), zendesk=connect_zendesk_factory(get_settings()),
+                                lease=connect_lease(), connections=connections())
 
 
 @lru_cache(maxsize=1)
@@ -232,8 +257,9 @@ def assigner() -> Assigner:
 
 def reset() -> None:
     """Forget every cached object and setting (tests, and the local stack between configurations)."""
-    for factory in (http_session, vault, signing_secrets, registry, rosters, oauth_client, tokens, queue, connector,
-                    receiver, assigner, assignment_store, alerts, maintainer, migrator, get_settings, clients.client):
+    for factory in (http_session, vault, signing_secrets, registry, rosters, oauth_client, tokens, queue,
+                    connect_lease, connections, connector, api_token_registration, receiver, assigner,
+                    assignment_store, alerts, maintainer, migrator, get_settings, clients.client):
         factory.cache_clear()
     from aws_lambda_powertools.utilities import parameters
 

@@ -462,8 +462,8 @@ def api_token_account(aws_env, zendesk):
     model = zendesk.account()
     ada = next(u for u in model.users.values() if u["name"] == "Ada Admin")
     model.api_tokens["legacy-api-token"] = ada["id"]
-    report = wiring.connector().connect_with_api_token("acme", email=ada["email"], api_token="legacy-api-token",
-                                                         webhook_base_url=PUBLIC_BASE_URL)
+    report = wiring.api_token_registration().register("acme", email=ada["email"], api_token="legacy-api-token",
+                                                      webhook_base_url=PUBLIC_BASE_URL)
     assert report.auth_method == "api_token"
     wiring.reset()
     return {"zendesk": zendesk, "model": model, "ada": ada}
@@ -552,10 +552,10 @@ def test_migration_by_link_switches_to_oauth_and_a_second_run_changes_nothing_mo
 
 
 def test_registering_an_api_token_for_an_oauth_account_is_refused(aws_env, account):
-    from round_robin.connect.connector import AlreadyOnOAuthError
+    from round_robin.connect.api_token import AlreadyOnOAuthError
 
     with pytest.raises(AlreadyOnOAuthError):
-        wiring.connector().connect_with_api_token("acme", email="x@y", api_token="t", webhook_base_url="https://x")
+        wiring.api_token_registration().register("acme", email="x@y", api_token="t", webhook_base_url="https://x")
 
 
 def test_registry_lists_accounts(aws_env, account):

@@ -318,9 +318,9 @@ def test_a_callback_that_cannot_get_the_lease_in_time_gets_409_and_keeps_nothing
                                                                                   monkeypatch):
     # given another connect of acme in progress (its lease held), and a short wait for the test
     from round_robin.aws import clients
-    from round_robin.connect import connector
+    from round_robin.connect import lease
 
-    monkeypatch.setattr(connector, "CONNECT_WAIT_SECONDS", 0.5, raising=False)
+    monkeypatch.setattr(lease, "CONNECT_WAIT_SECONDS", 0.5)
     LeaseStore(aws_env.table, clients.client("dynamodb")).acquire("ACCOUNT#acme", "connect", "another-callback",
                                                                    time.time(), 60)
 

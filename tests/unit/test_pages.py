@@ -1,5 +1,5 @@
 from round_robin.assignment.rotation import Member, Roster
-from round_robin.connect.connector import ConnectionReport
+from round_robin.connect.connections import ConnectionReport
 from round_robin.connect.pages import connected_page, message_page
 
 

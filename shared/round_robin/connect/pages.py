@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from round_robin.connect.connector import ConnectionReport
+from round_robin.connect.connections import ConnectionReport
 
 # No referrer: the callback URL carries the authorization code and state.
 HEADERS = {

@@ -1,0 +1,127 @@
+"""Connecting an account once its credentials are in hand (an OAuth grant, or an API token): the Zendesk side
+first (setup.py), then our side, so that a failure part-way leaves nothing half-stored.
+
+Our side is written last, secrets first, so the registry never points at missing credentials: the tokens, then
+the webhook's signing secret, then the account, then the rosters; then tickets parked while the connection was
+broken go back to the queue. The caller holds the account's connect lease (lease.py) throughout. Webhooks and
+triggers that a failure left in Zendesk are adopted by the next connect, and copies of them deleted
+(zendesk/hooks.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from round_robin.accounts.credentials import Credentials
+from round_robin.accounts.registry import CONNECTED, Account, AccountRegistry
+from round_robin.accounts.vault import SigningSecretStore, TokenVault
+from round_robin.assignment.claims import PARKED, AssignmentStore
+from round_robin.assignment.rosters import RosterStore
+from round_robin.assignment.rotation import Roster
+from round_robin.aws.queue import AssignmentQueue, AssignmentRequest
+from round_robin.connect.setup import Setup, set_up
+from round_robin.observability import logger
+from round_robin.zendesk.client import ZendeskClient
+
+
+@dataclass(frozen=True)
+class ConnectionReport:
+    """What a successful connection did, for the confirmation page and the logs."""
+
+    subdomain: str
+    user_name: str
+    reconnected: bool
+    previous_auth_method: str | None
+    rosters: list[Roster]
+    webhook_action: str
+    trigger_action: str
+    auth_method: str = "oauth"
+    requeued: int = 0  # parked tickets sent back to the queue
+
+
+class Connections:
+    """Sets an account up in Zendesk with its credentials, then stores the connection (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        vault: TokenVault,
+        signing_secrets: SigningSecretStore,
+        registry: AccountRegistry,
+        rosters: RosterStore,
+        assignments: AssignmentStore | None = None,
+        queue: AssignmentQueue | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._vault = vault
+        self._signing_secrets = signing_secrets
+        self._registry = registry
+        self._rosters = rosters
+        self._assignments = assignments
+        self._queue = queue
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return "Connections()"
+
+    def connect(self, subdomain: str, client: ZendeskClient, credentials: Credentials,
+                webhook_base_url: str) -> ConnectionReport:
+        """Connect `subdomain` with `credentials` (what `client` authenticates with); the caller holds the lease."""
+        setup = set_up(subdomain, client, credentials, self._registry.get(subdomain), webhook_base_url)
+        return self._store(setup)
+
+    def _store(self, setup: Setup) -> ConnectionReport:
+        """Our side, secrets first. The signing secret goes to its own store (the webhook receiver reads only
+        that), not with the tokens."""
+        subdomain, me, previous = setup.subdomain, setup.me, setup.previous
+        now = int(self._clock())
+        credentials = replace(setup.credentials, connected_user_id=me["id"], webhook_id=setup.webhook_id,
+                              webhook_secret=None)
+        # A reconnect also drops the secret's previous version: it holds the replaced grant (still valid in Zendesk
+        # until it lapses, as the service cannot revoke it) or, for a migration, the API token.
+        self._vault.save(subdomain, credentials, forget_previous=previous is not None)
+        self._signing_secrets.save(subdomain, setup.webhook_id, setup.signing_secret)
+        self._registry.save(
+            Account(
+                subdomain=subdomain, status=CONNECTED, auth_method=credentials.auth_method,
+                connected_user_id=me["id"],
+                connected_user_name=me.get("name"), connected_at=now, updated_at=now,
+                webhook_id=setup.webhook_id, trigger_id=setup.trigger_id,
+            )
+        )
+        stored = self._rosters.sync(subdomain, setup.imported, now)
+        requeued = self._requeue_parked(subdomain)
+        report = ConnectionReport(
+            subdomain=subdomain,
+            user_name=str(me.get("name") or me["id"]),
+            reconnected=previous is not None,
+            previous_auth_method=previous.auth_method if previous else None,
+            rosters=stored,
+            webhook_action=setup.webhook_action,
+            trigger_action=setup.trigger_action,
+            auth_method=credentials.auth_method,
+            requeued=requeued,
+        )
+        logger.info(
+            "account connected", subdomain=subdomain, connected_user_id=me["id"], reconnected=report.reconnected,
+            auth_method=credentials.auth_method, requeued_parked_tickets=requeued,
+            groups=len(stored) - 1, agents=len(stored[-1].members), webhook=setup.webhook_action,
+            trigger=setup.trigger_action,
+        )
+        return report
+
+    def _requeue_parked(self, subdomain: str) -> int:
+        """Tickets parked while the connection was broken go back to the queue."""
+        if self._assignments is None or self._queue is None:
+            return 0
+        now = self._clock()
+        requeued = 0
+        for record in self._assignments.indexed(subdomain, PARKED, newest_first=False):
+            ticket_id = int(record["ticket_id"])
+            if self._assignments.reopen(subdomain, ticket_id, now):
+                self._queue.send(AssignmentRequest(subdomain=subdomain, ticket_id=ticket_id, source="reconnect",
+                                                   received_at=now))
+                requeued += 1
+        return requeued
