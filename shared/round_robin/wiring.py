@@ -237,7 +237,7 @@ def migrator() -> Migrator:
 
     settings = get_settings()
     return Migrator(vault=vault(), registry=registry(), zendesk=zendesk_factory(settings, max_retry_wait=10),
-                    client_identifier=settings.client_id)
+                    lease=connect_lease(), client_identifier=settings.client_id)
 
 
 @lru_cache(maxsize=1)

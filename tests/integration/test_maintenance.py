@@ -535,6 +535,24 @@ def test_a_migrated_token_that_expires_is_announced_once_before_its_deadline_and
     assert status_of().status == "connected"
 
 
+def test_a_migration_during_a_connect_is_refused_and_changes_nothing(aws_env, api_token_account, monkeypatch):
+    # given a connect of acme in progress (its lease held), and no wait for the test
+    from round_robin.connect import lease
+
+    zendesk = api_token_account["zendesk"]
+    monkeypatch.setattr(lease, "CONNECT_WAIT_SECONDS", 0)
+    LeaseStore(TABLE, clients.client("dynamodb")).acquire("ACCOUNT#acme", "connect", "a-callback", time.time(), 60)
+
+    # when
+    with pytest.raises(lease.ConnectInProgressError):
+        wiring.migrator().migrate("acme")
+
+    # then the account still uses its API token, and Zendesk was not asked for a token
+    assert credentials(aws_env).auth_method == "api_token"
+    assert wiring.registry().get("acme").auth_method == "api_token"
+    assert zendesk.calls("POST", "/oauth/tokens.json") == [] and zendesk.calls("GET", "/oauth/clients") == []
+
+
 def test_migration_by_link_switches_to_oauth_and_a_second_run_changes_nothing_more(aws_env, api_token_account):
     zendesk = api_token_account["zendesk"]
     handlers = load_handler("oauth_start"), load_handler("oauth_callback")

@@ -10,6 +10,9 @@ Zendesk's Create Token API issues an access token without refresh token which, i
 api-reference/ticketing/oauth/oauth_tokens/). Its real expiry is read from the token itself (tokens/current.json)
 all the same: if it has one, the schedule warns the operators before it (maintenance.py), `round-robin
 accounts` shows the deadline, and an admin moves the account to a rotating pair by opening the connect link.
+
+A migration holds the account's connect lease like a connect (lease.py): one racing a connect would otherwise
+store its token over the connect's grant, or the connect its grant over the migrated account.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from datetime import UTC, datetime
 from round_robin.accounts.credentials import TokenSet
 from round_robin.accounts.registry import AccountRegistry
 from round_robin.accounts.vault import TokenVault
+from round_robin.connect.lease import ConnectLease
 from round_robin.errors import NotAdminError, RoundRobinError, ZendeskError, ZendeskUnprocessableError
 from round_robin.observability import logger
 from round_robin.zendesk import users
@@ -47,16 +51,22 @@ class MigrationReport:
 
 class Migrator:
     def __init__(self, *, vault: TokenVault, registry: AccountRegistry,
-                 zendesk: ZendeskFactory, client_identifier: str,
+                 zendesk: ZendeskFactory, lease: ConnectLease, client_identifier: str,
                  clock: Callable[[], float] = time.time) -> None:
         self._vault = vault
         self._registry = registry
         self._zendesk = zendesk
+        self._lease = lease
         self._identifier = client_identifier
         self._clock = clock
 
     def migrate(self, subdomain: str) -> MigrationReport:
-        """Switch an API-token account to OAuth (see the module docstring); idempotent."""
+        """Switch an API-token account to OAuth (see the module docstring); idempotent. Under the account's
+        connect lease (lease.py), so that a connect cannot store other credentials or hooks meanwhile."""
+        with self._lease.hold(subdomain):
+            return self._migrate(subdomain)
+
+    def _migrate(self, subdomain: str) -> MigrationReport:
         account = self._registry.get(subdomain)
         if account is None:
             raise RoundRobinError(f"{subdomain} is not registered")
