@@ -19,8 +19,7 @@ from round_robin import wiring
 from round_robin_local.provision import table_definition
 from round_robin_local.sandbox.model import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from round_robin_local.template import load_template, resources_of
-from tests.integration.flows import connect
-from tests.support.lambda_env import load_handler
+from tests.integration.flows import seed_connected_account
 from tests.support.zendesk import URL_TEMPLATE, FakeZendesk, start_fake_zendesk
 
 TABLE = "rr-test"
@@ -101,9 +100,9 @@ def zendesk() -> Iterator[FakeZendesk]:
 
 @pytest.fixture
 def account(aws_env, zendesk):
-    """A connected sandbox account `acme` (through the real handlers)."""
-    page, _ = connect(load_handler("oauth_start"), load_handler("oauth_callback"), zendesk)
-    assert page["statusCode"] == 200
+    """A connected sandbox account `acme`: what the OAuth callback makes, seeded without replaying the browser's
+    part (the full flow is tested in test_oauth_start.py and test_oauth_callback.py)."""
+    seed_connected_account(zendesk)
     wiring.reset()  # as a fresh worker would start
     sandbox_account = zendesk.account()
     return {
