@@ -19,9 +19,21 @@ from round_robin.settings import get_settings
 settings = get_settings()  # fails the cold start with a message naming a missing or bad variable
 # A batch whose every ticket was postponed is not a function error: each message already carries its delay.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# A ticket is not started with less than this left of the invocation: an attempt can take a token refresh (up to
+# three calls to Zendesk's token endpoint) and the ticket's calls, and Lambda must not stop it between a grant
+# and storing the new tokens. The rest of the batch comes back at once, as new.
+TIME_RESERVE_MS = 15_000
+TOO_LATE_DELAY = 1.0
 
 
-def assign_record(record: SQSRecord) -> None:
+class NotStartedError(Exception):
+    """The invocation has too little time left to start this ticket."""
+
+
+def assign_record(record: SQSRecord, lambda_context=None) -> None:
+    if lambda_context is not None and lambda_context.get_remaining_time_in_millis() < TIME_RESERVE_MS:
+        wiring.queue().delay(record.receipt_handle, TOO_LATE_DELAY)
+        raise NotStartedError("too little time left in this invocation; the ticket is retried at once")
     try:
         request = AssignmentRequest.from_json(record.body)
     except (ValueError, KeyError, TypeError):
