@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import BotoCoreError, ClientError
 
 from round_robin.errors import RoundRobinError, SettingsError
@@ -44,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc))
     except (BotoCoreError, ClientError) as exc:  # a client made outside the adapters (no region, no credentials)
         return _fail(str(aws_error(exc, "calling AWS")))
+    except GetParameterError as exc:  # Powertools reading one of the service's secrets (e.g. the state key)
+        return _fail(f"reading the service's secret failed: {exc}")
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
     print(render(output, args.json))

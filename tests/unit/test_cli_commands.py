@@ -134,3 +134,13 @@ def test_maintain_prints_one_readable_row_per_account(capsys, acme, monkeypatch)
 
     code, out, _ = run(capsys, "maintain", "--json")
     assert code == 0 and json.loads(out) == reports
+
+
+def test_a_secret_the_service_cannot_read_is_one_line(capsys, acme, monkeypatch):
+    # given the state key's secret missing from Secrets Manager (STATE_KEY_SECRET_ARN names none)
+    monkeypatch.setenv("ZENDESK_API_TOKEN", "api-token-2")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://rr.example.com")
+    code, out, err = run(capsys, "register-api-token", "beta", "--email", "ada@beta.test")
+
+    assert code == 1 and out == "" and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "reading the service's secret failed" in err and "api-token-2" not in err
