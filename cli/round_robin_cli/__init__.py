@@ -11,6 +11,7 @@ never taken as an argument (shell history). A mistake is one line on stderr and 
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Iterator
@@ -60,6 +61,7 @@ def _logs_on_stderr(verbose: bool) -> Iterator[None]:
     from round_robin.observability import logger
 
     handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)  # Powertools' handler writes to a stream
     level, stream = logger.log_level, handler.stream
     handler.setStream(sys.stderr)
     logger.setLevel("INFO" if verbose else "ERROR")
