@@ -5,6 +5,7 @@ Its sibling webhook.py receives Zendesk's deliveries and queues them.
 """
 
 import random
+import time
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -42,6 +43,7 @@ def assign_record(record: SQSRecord, lambda_context=None) -> None:
         return
     logger.append_keys(subdomain=request.subdomain, ticket_id=request.ticket_id)
     receive_count = int(record.attributes.approximate_receive_count)
+    started = time.time()
     try:
         outcome = wiring.assigner().assign(request)
     except (RetryLaterError, StorageError) as exc:
@@ -73,7 +75,7 @@ def assign_record(record: SQSRecord, lambda_context=None) -> None:
     elif outcome.status == PARKED:
         metrics.add_metric(name="AssignmentFailed", unit=MetricUnit.Count, value=1)
         logger.error("ticket parked: the connection is broken, reconnect the account", reason=outcome.reason)
-        wiring.alerts().broken(request.subdomain, outcome.reason)
+        wiring.alerts().broken(request.subdomain, outcome.reason, since=started)
     elif outcome.status == WAITING:
         metrics.add_metric(name="TicketsWaiting", unit=MetricUnit.Count, value=1)
         logger.info("ticket waiting for an eligible agent", reason=outcome.reason, group_id=outcome.group_id)
