@@ -1,5 +1,7 @@
 """Who may take a ticket now: each rule, and which source wins when they disagree (rules.py)."""
 
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import datetime
 
@@ -246,3 +248,13 @@ def test_the_daily_count_of_another_day_counts_nothing():
 def test_the_open_cap_is_checked_before_the_daily_cap():
     both = agent(open_count=5, daily_count=3, daily_date="2026-11-24")
     assert verdict(both, AccountPolicy(open_cap=5, daily_cap=3)).reason == "open_cap"
+
+
+# --- purity -------------------------------------------------------------------------------------------------------
+
+def test_the_availability_package_imports_no_aws_or_http_library():
+    modules = ", ".join(f"round_robin.availability.{m}" for m in (
+        "model", "rules", "schedules", "validation", "zendesk_schedules", "rails_zones", "localtime"))
+    code = f"import sys, {modules}; print(sorted({{'boto3', 'botocore', 'requests'}} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

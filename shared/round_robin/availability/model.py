@@ -33,7 +33,7 @@ class AccountPolicy:
     own_status: bool = True  # follow the service's own status per agent
     zendesk_status: bool = False  # follow Zendesk's unified agent status
     # lower-case Zendesk status name (custom ones too) -> AVAILABLE or AWAY; unknown names are AWAY
-    status_map: Mapping[str, str] = field(default_factory=lambda: DEFAULT_STATUS_MAP)
+    status_map: Mapping[str, str] = field(default_factory=lambda: DEFAULT_STATUS_MAP, hash=False)
     ooo_app: bool = False  # follow the Out of Office app's "Agent Out?" field
     working_hours: bool = True  # apply schedules when there are any
     reassign: str = "off"  # what starting out of office reassigns: off | new | open
