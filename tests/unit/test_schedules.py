@@ -55,6 +55,12 @@ def test_a_schedule_without_intervals_never_opens_and_one_always_open_never_clos
     assert within_hours(hours("UTC", (0, WEEK)), at("2026-11-23T09:00:00+00:00")) == (True, None)
 
 
+def test_an_always_open_schedule_closes_at_its_next_holiday_months_ahead():
+    always_but_new_year = hours("Europe/Berlin", (0, WEEK), holidays=[("2027-01-01", "2027-01-01")])
+    assert within_hours(always_but_new_year, at("2026-06-01T12:00:00+00:00")) == (
+        True, at("2026-12-31T23:00:00+00:00"))
+
+
 def test_hours_through_saturday_midnight_and_from_sunday_midnight_run_on():
     weekend = hours("UTC", (minute(SAT, "20:00"), WEEK), (0, minute(SUN, "04:00")))
     assert within_hours(weekend, at("2026-11-28T21:00:00+00:00")) == (True, at("2026-11-29T04:00:00+00:00"))

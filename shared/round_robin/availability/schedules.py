@@ -27,6 +27,7 @@ from round_robin.availability.model import Schedule
 _DAY = 86_400
 _WEEK = 7 * _DAY
 _FIRST_SUNDAY = 3 * _DAY  # 1970-01-04: wall seconds since the epoch minus this, modulo a week, from Sunday 00:00
+_WEEK_AND_A_DAY = 8  # weekly hours change within any week of wall time (a DST jump moves it by an hour at most)
 _HORIZON_DAYS = 400  # past a year of holidays a schedule that never reopens has no next change
 
 
@@ -74,13 +75,22 @@ def _next_change(schedule: Schedule, now: float, is_open: bool) -> float | None:
     if not schedule.intervals:
         return None  # never open: holidays can only close
     start = now
-    for _ in range(_HORIZON_DAYS):
+    for _ in range(_horizon_days(schedule, now)):
         end = start + _DAY
         for t in _candidates(schedule, start, end):
             if t > now and _open_at(schedule, t) != is_open:
                 return t
         start = end
     return None
+
+
+def _horizon_days(schedule: Schedule, now: float) -> int:
+    """How far to look: a week past the last holiday; beyond it the hours repeat every week."""
+    last_holiday = max((end for _, end in schedule.holidays), default=None)
+    if last_holiday is None:
+        return _WEEK_AND_A_DAY
+    days_left = (date.fromisoformat(last_holiday) - date.fromisoformat(_wall_date(now))).days + 1
+    return min(_HORIZON_DAYS, max(days_left, 0) + _WEEK_AND_A_DAY)
 
 
 def _candidates(schedule: Schedule, a: float, b: float) -> list[float]:
