@@ -47,7 +47,8 @@ def test_the_start_is_open_and_the_end_is_closed():
     utc = hours("UTC", (minute(MON, "09:00"), minute(MON, "17:00")))
     assert within_hours(utc, at("2026-11-23T09:00:00+00:00"))[0]
     assert not within_hours(utc, at("2026-11-23T17:00:00+00:00"))[0]
-    assert within_hours(utc, at("2026-11-23T16:59:59.5+00:00"))[0]
+    assert within_hours(utc, at("2026-11-23T16:59:59.5+00:00")) == (True, at("2026-11-23T17:00:00+00:00"))
+    assert within_hours(utc, at("2026-11-23T08:59:59.123457+00:00")) == (False, at("2026-11-23T09:00:00+00:00"))
 
 
 def test_a_schedule_without_intervals_never_opens_and_one_always_open_never_closes():

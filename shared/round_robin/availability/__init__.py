@@ -2,5 +2,6 @@
 
 model.py (the data), rules.py (eligibility and its precedence), schedules.py (working hours), zendesk_schedules.py
 (import of Zendesk's business-hours schedules), rails_zones.py (Zendesk's time-zone names), localtime.py (dates in
-a time zone), validation.py (operator input). Everything takes `now` (epoch seconds) as an argument.
+a time zone), validation.py and errors.py (operator input and its mistakes). Everything takes `now` (epoch
+seconds) as an argument.
 """

@@ -89,7 +89,8 @@ def _horizon_days(schedule: Schedule, now: float) -> int:
     last_holiday = max((end for _, end in schedule.holidays), default=None)
     if last_holiday is None:
         return _WEEK_AND_A_DAY
-    days_left = (date.fromisoformat(last_holiday) - date.fromisoformat(_wall_date(now))).days + 1
+    today = date.fromisoformat(_wall_date(now))  # the UTC date: a day either way is within the week of slack
+    days_left = (date.fromisoformat(last_holiday) - today).days + 1
     return min(_HORIZON_DAYS, max(days_left, 0) + _WEEK_AND_A_DAY)
 
 
@@ -110,9 +111,13 @@ def _candidates(schedule: Schedule, a: float, b: float) -> list[float]:
     return sorted(t for t in found if a < t <= b)
 
 
-def _every(residue: float, period: int, lo: float, hi: float) -> Iterator[float]:
-    """The values congruent to `residue` modulo `period` in [lo, hi]."""
-    value = lo + (residue - lo) % period
+def _every(residue: int, period: int, lo: float, hi: float) -> Iterator[int]:
+    """The whole numbers congruent to `residue` modulo `period` in [lo, hi], and perhaps one just below lo.
+
+    Whole numbers, exactly: every boundary and every UTC offset is a whole number of seconds, so a candidate
+    instant is never a rounding error before the boundary it stands for.
+    """
+    value = residue + period * math.floor((lo - residue) / period)
     while value <= hi:
         yield value
         value += period
