@@ -20,9 +20,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	@$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off --upgrade pip | $(PIP_PROGRESS)
 	@$(BIN)/python -m pip install --disable-pip-version-check --progress-bar off -e '.[dev]' | $(PIP_PROGRESS)
 	@touch $(STAMP)
-	@echo "Installed. The operator CLI is $(VENV)/bin/round-robin."
+	@echo "Installed."
 
+# Said on every run (make test, run and demo install first): the CLI is not on PATH, so it is run by its path.
 install: $(STAMP)
+	@echo "The operator CLI is $(BIN)/round-robin, e.g. $(BIN)/round-robin --local http://127.0.0.1:3000 accounts"
 
 lint: install
 	$(BIN)/ruff check shared functions local cli tests bench

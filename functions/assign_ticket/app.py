@@ -5,6 +5,7 @@ Its sibling webhook.py receives Zendesk's deliveries and queues them.
 """
 
 import random
+import time
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -19,9 +20,21 @@ from round_robin.settings import get_settings
 settings = get_settings()  # fails the cold start with a message naming a missing or bad variable
 # A batch whose every ticket was postponed is not a function error: each message already carries its delay.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# A ticket is not started with less than this left of the invocation: an attempt can take a token refresh (up to
+# three calls to Zendesk's token endpoint) and the ticket's calls, and Lambda must not stop it between a grant
+# and storing the new tokens. The rest of the batch comes back at once, as new.
+TIME_RESERVE_MS = 15_000
+TOO_LATE_DELAY = 1.0
 
 
-def assign_record(record: SQSRecord) -> None:
+class NotStartedError(Exception):
+    """The invocation has too little time left to start this ticket."""
+
+
+def assign_record(record: SQSRecord, lambda_context=None) -> None:
+    if lambda_context is not None and lambda_context.get_remaining_time_in_millis() < TIME_RESERVE_MS:
+        wiring.queue().delay(record.receipt_handle, TOO_LATE_DELAY)
+        raise NotStartedError("too little time left in this invocation; the ticket is retried at once")
     try:
         request = AssignmentRequest.from_json(record.body)
     except (ValueError, KeyError, TypeError):
@@ -30,6 +43,7 @@ def assign_record(record: SQSRecord) -> None:
         return
     logger.append_keys(subdomain=request.subdomain, ticket_id=request.ticket_id)
     receive_count = int(record.attributes.approximate_receive_count)
+    started = time.time()
     try:
         outcome = wiring.assigner().assign(request)
     except (RetryLaterError, StorageError) as exc:
@@ -61,7 +75,7 @@ def assign_record(record: SQSRecord) -> None:
     elif outcome.status == PARKED:
         metrics.add_metric(name="AssignmentFailed", unit=MetricUnit.Count, value=1)
         logger.error("ticket parked: the connection is broken, reconnect the account", reason=outcome.reason)
-        wiring.alerts().broken(request.subdomain, outcome.reason)
+        wiring.alerts().broken(request.subdomain, outcome.reason, since=started)
     elif outcome.status == WAITING:
         metrics.add_metric(name="TicketsWaiting", unit=MetricUnit.Count, value=1)
         logger.info("ticket waiting for an eligible agent", reason=outcome.reason, group_id=outcome.group_id)

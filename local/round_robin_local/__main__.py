@@ -27,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f"  Zendesk sandbox:  {info['sandbox']}/acme/   (new tickets: {info['sandbox']}/acme/tickets/new)")
     else:
         lines.append(f"  Zendesk:          {info['zendesk_url_template']}")
-    lines += [f"  AWS emulator:     {info['emulator']}   (table {info['table']})", "Press Ctrl-C to stop."]
+    lines += [f"  AWS emulator:     {info['emulator']}   (table {info['table']})",
+              f"  Operator CLI:     {_cli_path()} --local {info['api']} accounts", "Press Ctrl-C to stop."]
     print("\n".join(lines), flush=True)  # one write, so that log lines from other threads cannot split it
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -39,6 +40,11 @@ def run(args: argparse.Namespace) -> int:
     sys.stderr.flush()
     # Everything is stopped in order; the interpreter's own teardown of the emulator's modules adds 1-2 s more.
     os._exit(0)
+
+
+def _cli_path() -> str:
+    """The operator CLI next to this interpreter (.venv/bin/round-robin): not on PATH, so shown by its path."""
+    return os.path.relpath(os.path.join(os.path.dirname(sys.executable), "round-robin"))
 
 
 def demo(args: argparse.Namespace) -> int:

@@ -111,6 +111,7 @@ class Maintainer:
         return reports
 
     def maintain(self, account: Account) -> AccountReport:
+        started = self._clock()
         subdomain = account.subdomain
         report = AccountReport(subdomain, CONNECTED)
         try:
@@ -129,7 +130,7 @@ class Maintainer:
             report.requeued = len(requeued)
             report.swept = self._sweeper.sweep(subdomain, client, staffed, requeued)
         except ConnectionBrokenError as exc:
-            self._alerts.broken(subdomain, exc.reason)
+            self._alerts.broken(subdomain, exc.reason, since=started)
             report.status, report.health = "needs_reconnect", exc.reason
         except (OAuthError, OAuthUnavailableError, ZendeskError, StorageError) as exc:
             # Transient (Zendesk down, throttled storage): the account stays connected; the next run retries.

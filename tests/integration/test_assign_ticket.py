@@ -375,6 +375,20 @@ def test_the_worker_reports_a_postponed_ticket_as_a_batch_failure_and_delays_it(
     assert '"AssignmentRetried"' in capsys.readouterr().out
 
 
+def test_a_ticket_is_not_started_when_the_invocation_is_about_to_time_out(aws_env, account):
+    # given a batch received with less than the worker's time reserve left
+    ticket = new_ticket(account)
+    event = sqs_event(aws_env, request_for(ticket["id"]), receive_count=1)
+
+    result = load_handler("assign_ticket").lambda_handler(event, LambdaContext(remaining_ms=10_000))
+
+    # then the ticket is handed back untouched: no claim, no rotation step, no Zendesk call
+    assert result["batchItemFailures"] == [{"itemIdentifier": event["Records"][0]["messageId"]}]
+    assert record(ticket["id"]) is None
+    assert position(aws_env, account["groups"]["Support"]) == 0
+    assert assignee(account, ticket["id"]) is None
+
+
 def test_the_last_attempt_logs_the_ticket_and_counts_a_failure(aws_env, account, capsys):
     ticket = new_ticket(account)
     account["zendesk"].override("PUT", rf"/tickets/{ticket['id']}\.json$", status=503, times=3)

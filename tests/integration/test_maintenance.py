@@ -508,7 +508,7 @@ def test_migration_by_command_switches_to_oauth_deletes_the_api_token_and_is_ide
 
 
 def test_a_migrated_token_that_expires_is_announced_once_before_its_deadline_and_listed(aws_env, api_token_account):
-    from round_robin_cli import accounts as list_accounts
+    from round_robin_cli.commands import account_rows
 
     # given a Zendesk whose Create Token API issues tokens that expire in 20 days, without refresh token
     zendesk = api_token_account["zendesk"]
@@ -518,7 +518,7 @@ def test_a_migrated_token_that_expires_is_announced_once_before_its_deadline_and
     deadline = zendesk.account().tokens[stored.access_token].expires_at
     assert stored.refresh_token is None and stored.access_expires_at == pytest.approx(deadline, abs=1)
     assert report.token_expires_at is not None
-    row = next(r for r in list_accounts(None) if r["subdomain"] == "acme")
+    row = next(r for r in account_rows() if r["subdomain"] == "acme")
     assert row["reconnect_by"] == datetime.fromtimestamp(deadline, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
     # when the schedule runs 20 days, then 7 days, then 6 days before the deadline

@@ -9,7 +9,7 @@ import requests
 from round_robin.accounts.credentials import Credentials
 from round_robin.aws.leases import LeaseStore
 from round_robin.connect.states import StateStore
-from round_robin_local.sandbox.server import SandboxApp
+from round_robin_local.sandbox.app import SandboxApp
 from tests.integration.conftest import PREFIX, PUBLIC_BASE_URL, WEBHOOK_PREFIX
 from tests.integration.flows import callback, connect, consent, start
 from tests.integration.helpers import add_hooks

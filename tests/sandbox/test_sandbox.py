@@ -13,9 +13,10 @@ import pytest
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
+from round_robin_local.sandbox.app import SandboxApp
+from round_robin_local.sandbox.deliveries import sign
 from round_robin_local.sandbox.model import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
-from round_robin_local.sandbox.server import SandboxApp
-from round_robin_local.sandbox.webhooks import render, sign
+from round_robin_local.sandbox.triggers import render
 from round_robin_local.serving import LoopbackServer
 
 REDIRECT = "http://127.0.0.1:3000/oauth/callback"

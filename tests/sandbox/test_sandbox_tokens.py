@@ -8,8 +8,8 @@ import json
 import pytest
 from werkzeug.test import Client
 
+from round_robin_local.sandbox.app import SandboxApp
 from round_robin_local.sandbox.model import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Sandbox
-from round_robin_local.sandbox.server import SandboxApp
 from tests.sandbox.test_sandbox import auth, authorize, exchange, token
 
 

@@ -22,7 +22,7 @@ class LambdaContext:
     memory_limit_in_mb: int = 512
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    remaining_ms: int = 10_000  # the function's timeout left at the start of the invocation
+    remaining_ms: int = 30_000  # the function's timeout left at the start of the invocation (the worker's 30 s)
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import responses
 from werkzeug.test import Client
 
+from round_robin_local.sandbox.app import SandboxApp
 from round_robin_local.sandbox.model import Account, Sandbox
-from round_robin_local.sandbox.server import SandboxApp
 
 BASE = "https://zendesk.test"
 URL_TEMPLATE = BASE + "/{subdomain}"

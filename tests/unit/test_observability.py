@@ -28,5 +28,5 @@ def test_tracing_is_off_by_default_without_importing_the_xray_sdk(monkeypatch):
 def test_the_layer_installs_only_the_runtime_dependencies():
     lines = [line.split("#")[0].strip() for line in (ROOT / "shared/requirements.txt").read_text().splitlines()]
     names = {re.split(r"[<>=\[ ]", line)[0] for line in lines if line}
-    assert names == {"requests", "aws-lambda-powertools"}
+    assert names == {"requests", "aws-lambda-powertools", "tzdata"}
     assert not any("[" in line for line in lines), "no extras: [tracer] pulls in botocore, which Lambda already has"

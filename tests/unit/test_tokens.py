@@ -362,3 +362,48 @@ def test_a_call_whose_token_others_keep_rotating_is_given_up_for_now_not_broken(
 
     with pytest.raises(ZendeskUnauthorizedError):
         worker.tokens.after_unauthorized("acme", world.secret.value.fingerprint(), rotated_by_another_process_first)
+
+
+def test_a_new_grant_installed_while_a_refresh_is_in_flight_is_not_overwritten(world):
+    # given the schedule refreshing with the old pair, and a reconnect storing a new grant in the middle of it
+    schedule = world.process()
+    callback = world.process()
+    new_grant = world.zendesk.issue()
+
+    def reconnect_meanwhile():
+        callback.tokens.install("acme", replace(callback.tokens.stored("acme"), tokens=new_grant))
+
+    world.zendesk.before_grant = reconnect_meanwhile
+
+    # when the refresh completes
+    schedule.tokens.refresh("acme", schedule.tokens.stored("acme").fingerprint())
+
+    # then what the reconnect stored stays stored (the refresh's result, from the old grant, is discarded)
+    assert world.stored().access_token == new_grant.access_token
+
+
+def test_installing_a_grant_waits_for_a_refresh_that_holds_the_lease(world):
+    # given a refresh that holds the account's lease
+    holder = world.process()
+    leases = holder.tokens._leases
+    assert leases.acquire("ACCOUNT#acme", "refresh", "someone", world.clock(), 60)
+    installer = world.process()
+    new_grant = world.zendesk.issue()
+
+    # when the lease is released while the installer waits, the grant is stored then, not before
+    world.clock.now += 1
+    released = threading.Timer(0.05, lambda: leases.release("ACCOUNT#acme", "refresh", "someone"))
+    released.start()
+    installer.tokens.install("acme", replace(installer.tokens.stored("acme"), tokens=new_grant))
+    released.join()
+
+    assert world.stored().access_token == new_grant.access_token
+
+
+def test_the_refresh_lease_outlasts_the_token_endpoints_slowest_answer():
+    from round_robin.accounts import tokens
+    from round_robin.zendesk import oauth
+
+    connect_timeout, read_timeout = oauth._TIMEOUT
+    slowest = 3 * (connect_timeout + read_timeout) + 0.25 + 0.5  # three attempts and their backoff
+    assert tokens.LEASE_SECONDS > slowest + tokens.SAVE_ATTEMPTS * 5

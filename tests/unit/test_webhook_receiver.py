@@ -226,3 +226,33 @@ def test_nothing_is_queued_for_a_refused_delivery(sm, clock):
                                   ("acme", headers(TRIGGER_SECRET, b"[" * 5000, "wh-trigger"), b"[" * 5000)]:
         refused(receiver, subdomain, sent, body)
     assert queue.sent == []
+
+
+def test_a_reset_signing_secret_is_accepted_once_the_short_reread_interval_has_passed(sm, clock):
+    # given a warm receiver that has the account's secrets cached
+    receiver = receiver_for(sm, clock)
+    body = b'{"ticket_id": "7"}'
+    assert receiver.accept("acme", headers(TRIGGER_SECRET, body, "wh-trigger"), body.decode(), False)
+    # when the trigger webhook's secret is reset in Zendesk and the connect stores the new one
+    sm.values[f"{PREFIX}acme"] = json.dumps({"wh-trigger": "the-new-secret", "wh-events": EVENTS_SECRET})
+    clock.now += 11  # past the re-read interval, well within the 300 s cache
+
+    # then a delivery signed with the new secret is accepted (one extra read), not refused for minutes
+    reads = len(sm.reads)
+    assert receiver.accept("acme", headers("the-new-secret", body, "wh-trigger"), body.decode(), False)
+    assert len(sm.reads) == reads + 1
+
+
+def test_bad_signatures_do_not_make_the_receiver_read_secrets_more_than_once_per_interval(sm, clock):
+    receiver = receiver_for(sm, clock)
+    body = b'{"ticket_id": "7"}'
+    receiver.accept("acme", headers(TRIGGER_SECRET, body, "wh-trigger"), body.decode(), False)
+    reads = len(sm.reads)
+    clock.now += 11
+
+    for _ in range(20):
+        with pytest.raises(WebhookRejectedError) as refused:
+            receiver.accept("acme", headers("forged", body, "wh-trigger"), body.decode(), False)
+        assert refused.value.status == 401
+
+    assert len(sm.reads) == reads + 1

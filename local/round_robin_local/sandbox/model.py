@@ -1,5 +1,5 @@
 """The Zendesk sandbox's in-memory state: accounts with users, groups, memberships, tickets, webhooks,
-triggers, OAuth clients and tokens, rate-limit windows and injected faults.
+triggers, OAuth clients and tokens, rate-limit windows and injected faults (their rules: limits.py).
 
 Everything is guarded by one lock; the sandbox is a development and test tool, never deployed.
 """
@@ -10,10 +10,11 @@ import itertools
 import secrets
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from round_robin_local.sandbox.limits import ACCOUNT_RATE_LIMIT, TICKET_UPDATE_RATE_LIMIT, Fault, RateWindow
 
 DEFAULT_CLIENT_ID = "round-robin-local"
 DEFAULT_CLIENT_SECRET = "sandbox-client-secret-not-for-production"  # the sandbox's built-in default
@@ -23,9 +24,6 @@ ACCESS_TOKEN_RANGE = (5 * 60, 48 * 3600)
 REFRESH_TOKEN_LIFETIME = 30 * 86400
 REFRESH_TOKEN_RANGE = (7 * 86400, 90 * 86400)
 CODE_LIFETIME = 120
-ACCOUNT_RATE_LIMIT = 700  # Enterprise plan, per minute
-TICKET_UPDATE_RATE_LIMIT = 100  # per minute per account
-RATE_WINDOW = 60.0
 
 # `role_type` of a user (developer.zendesk.com/api-reference/ticketing/users/users/#json-format): "0 for a custom
 # agent, 1 for a light agent, 2 for a chat agent, 3 for a chat agent added to the Support account as a contributor
@@ -33,6 +31,8 @@ RATE_WINDOW = 60.0
 # and contributors keep role "agent" but cannot be assigned tickets (Zendesk answers 422).
 LIGHT_AGENT, CHAT_AGENT, CONTRIBUTOR, ADMIN_ROLE_TYPE = 1, 2, 3, 4
 CANNOT_TAKE_TICKETS = {LIGHT_AGENT, CHAT_AGENT, CONTRIBUTOR}
+
+TICKET_STATUSES = ["new", "open", "pending", "hold", "solved", "closed"]  # in order ("status<solved")
 
 
 class Clock:
@@ -81,38 +81,6 @@ class Token:
     created_at: float
     expires_at: float | None
     refresh_expires_at: float | None
-
-
-@dataclass
-class RateWindow:
-    limit: int
-    hits: deque[float] = field(default_factory=deque)
-    window: float = RATE_WINDOW  # Zendesk's limits are per minute; tests may shorten the window
-
-    def take(self, now: float) -> float | None:
-        """Count one request; return None if allowed, else the seconds until one is allowed again."""
-        while self.hits and self.hits[0] <= now - self.window:
-            self.hits.popleft()
-        if len(self.hits) >= self.limit:
-            return max(1.0, self.hits[0] + self.window - now)
-        self.hits.append(now)
-        return None
-
-    def remaining(self) -> int:
-        return max(0, self.limit - len(self.hits))
-
-
-@dataclass
-class Fault:
-    """An injected failure: the next `count` requests matching method and path prefix answer `status`
-    (or are delayed by `delay` seconds first)."""
-
-    method: str
-    path_prefix: str
-    status: int | None
-    count: int
-    delay: float = 0.0
-    retry_after: int | None = None
 
 
 @dataclass

@@ -27,9 +27,10 @@ class ConnectionAlerts:
         self._public_base_url = public_base_url
         self._clock = clock
 
-    def broken(self, subdomain: str, reason: str) -> bool:
-        """Mark the account `needs_reconnect`; log, count and notify only when this call changed it."""
-        if not self._registry.mark_needs_reconnect(subdomain, reason, self._clock()):
+    def broken(self, subdomain: str, reason: str, *, since: float | None = None) -> bool:
+        """Mark the account `needs_reconnect`; log, count and notify only when this call changed it. `since`: when
+        the failing work began; a reconnect after that is not undone (see AccountRegistry.mark_needs_reconnect)."""
+        if not self._registry.mark_needs_reconnect(subdomain, reason, self._clock(), since=since):
             return False
         logger.error("connection broken: an admin must reconnect", subdomain=subdomain, reason=reason)
         metrics.add_metric(name="ConnectionBroken", unit=MetricUnit.Count, value=1)

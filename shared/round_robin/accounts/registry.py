@@ -102,16 +102,25 @@ class AccountRegistry:
                           ExpressionAttributeValues=serialize({":accounts": ACCOUNTS_PARTITION}))
         return [_account(item["gsi1sk"], item) for item in items]
 
-    def mark_needs_reconnect(self, subdomain: str, reason: str, now: float) -> bool:
-        """Flag a connected account as broken; True if this call changed it (so alert once, not per ticket)."""
+    def mark_needs_reconnect(self, subdomain: str, reason: str, now: float, *, since: float | None = None) -> bool:
+        """Flag a connected account as broken; True if this call changed it (so alert once, not per ticket).
+
+        `since`: when the work that found the connection broken began. An account (re)connected after that is
+        left alone: the failure was about the credentials the reconnect replaced. (`connected_at` is whole
+        seconds: only a reconnect within the same second as the work's start can still be flagged.)
+        """
+        condition = "#status = :connected"
+        values = {":broken": NEEDS_RECONNECT, ":connected": CONNECTED, ":reason": reason, ":now": int(now)}
+        if since is not None:
+            condition += " AND connected_at < :since"
+            values[":since"] = since
         answer = conditional_write(lambda: self._dynamodb.update_item(
             TableName=self._table,
             Key=serialize({"pk": account_pk(subdomain), "sk": ACCOUNT_SK}),
             UpdateExpression="SET #status = :broken, broken_reason = :reason, broken_at = :now, updated_at = :now",
-            ConditionExpression="#status = :connected",
+            ConditionExpression=condition,
             ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=serialize({":broken": NEEDS_RECONNECT, ":connected": CONNECTED,
-                                                 ":reason": reason, ":now": int(now)}),
+            ExpressionAttributeValues=serialize(values),
         ), "flagging the account")
         return answer is not None
 

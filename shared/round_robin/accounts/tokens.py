@@ -5,7 +5,10 @@ Zendesk's refresh tokens are single-use: a successful refresh deletes the previo
 would leave one of them with `invalid_grant`, and, if it then overwrote storage, the account disconnected.
 So a refresh runs under a per-account DynamoDB lease; the holder re-reads the stored tokens first (someone may
 have just refreshed), refreshes, persists the new pair before anything uses it, and releases. The others wait
-briefly and re-read.
+briefly and re-read. A new grant from a connect is stored under the same lease (`install`), and a refresh whose
+grant raced one (the stored refresh token changed while it was at Zendesk) discards its own result: the
+connect's grant is the account's now. The lease outlasts the token endpoint's slowest answer (every attempt
+and its backoff) and the save's retries, so it never lapses in the middle of a refresh.
 
 Which token is stale is said by its fingerprint (credentials.credential_fingerprint), never by its value.
 A connection is broken only when Zendesk answers `invalid_grant` to the stored refresh token after a fresh
@@ -39,8 +42,9 @@ from round_robin.zendesk.oauth import OAuthClient
 T = TypeVar("T")
 
 EXPIRY_LEEWAY = 120.0  # refresh this long before the access token expires
-LEASE_SECONDS = 30.0
+LEASE_SECONDS = 90.0  # > 3 token-endpoint attempts of 13 s each, their backoff, and the save's retries
 WAIT_FOR_OTHER_REFRESH = 15.0
+WAIT_TO_INSTALL = 10.0  # a connect waits this long for a refresh in flight, then stores its grant anyway
 SAVE_ATTEMPTS = 3
 MAX_REFUSALS = 3  # 401 rounds in one call, each on a token some other process had just stored
 
@@ -93,6 +97,24 @@ class TokenManager:
                     raise ConnectionBrokenError(subdomain, "unauthorized") from None
                 refused, last = again.credential, again
         raise last
+
+    def install(self, subdomain: str, credentials: Credentials) -> None:
+        """Store the credentials of a new grant (a connect, a migration) under the refresh lease, so a refresh in
+        flight cannot write its older pair over them. A refresh that outlasts WAIT_TO_INSTALL still cannot: it
+        re-reads before it saves and discards its result when the stored refresh token changed."""
+        pk = account_pk(subdomain)
+        owner = uuid.uuid4().hex
+        deadline = self._clock() + WAIT_TO_INSTALL
+        while not self._leases.acquire(pk, "refresh", owner, self._clock(), LEASE_SECONDS):
+            if self._clock() >= deadline:
+                logger.warning("a token refresh is still running; storing the new grant anyway", subdomain=subdomain)
+                self._save(subdomain, credentials)
+                return
+            self._sleep(0.2)
+        try:
+            self._save(subdomain, credentials)
+        finally:
+            self._leases.release(pk, "refresh", owner)
 
     def authorization(self, subdomain: str) -> str:
         """The Authorization header value for the account's next API call."""
@@ -148,6 +170,12 @@ class TokenManager:
             if again.tokens is not None and again.tokens.refresh_token != current.tokens.refresh_token:
                 return again, False
             raise ConnectionBrokenError(subdomain, "invalid_grant") from exc
+        latest = self._vault.load(subdomain, fresh=True)
+        if _refresh_token(latest) != current.tokens.refresh_token:
+            # A connect installed a new grant while ours was at Zendesk (our lease had lapsed, or it stopped
+            # waiting): that grant is the account's now; ours, from the pair it replaced, is dropped unused.
+            logger.warning("a new grant was stored during the refresh; keeping it", subdomain=subdomain)
+            return latest, False
         updated = replace(current, tokens=tokens)
         self._save(subdomain, updated)
         metrics.add_metric(name="TokenRefreshed", unit=MetricUnit.Count, value=1)
@@ -167,3 +195,7 @@ class TokenManager:
                                     subdomain=subdomain)
                     raise
                 self._sleep(0.5 * attempt)
+
+
+def _refresh_token(credentials: Credentials) -> str | None:
+    return credentials.tokens.refresh_token if credentials.tokens is not None else None

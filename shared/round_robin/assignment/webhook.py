@@ -202,10 +202,22 @@ class WebhookReceiver:
         raw = raw_body(body, is_base64_encoded)
         check_size(raw)
         subdomain = _known_subdomain(raw_subdomain)
-        candidates = self._candidate_secrets(subdomain, headers.get("x-zendesk-webhook-id"))
+        webhook_id = headers.get("x-zendesk-webhook-id")
+        signature = headers.get("x-zendesk-webhook-signature")
+        timestamp = headers.get("x-zendesk-webhook-signature-timestamp")
+        candidates = self._candidate_secrets(subdomain, webhook_id)
         now = self._clock()
-        _verify_any(candidates, headers.get("x-zendesk-webhook-signature"),
-                    headers.get("x-zendesk-webhook-signature-timestamp"), raw, now)
+        try:
+            _verify_any(candidates, signature, timestamp, raw, now)
+        except WebhookRejectedError as refused:
+            # A secret reset in Zendesk (and stored by a reconnect) since the copy was cached: read again, at most
+            # once every REREAD_SECONDS, rather than refuse its deliveries for the cache's whole lifetime.
+            if refused.reason != "bad_signature":
+                raise
+            fresher = self._candidate_secrets(subdomain, webhook_id, max_age=REREAD_SECONDS)
+            if fresher == candidates:
+                raise
+            _verify_any(fresher, signature, timestamp, raw, now)
         event = parse_ticket_event(raw)
         if event is None:
             return None
@@ -214,7 +226,7 @@ class WebhookReceiver:
         self._queue.send(request)
         return request
 
-    def _candidate_secrets(self, subdomain: str, webhook_id: str | None) -> list[str]:
+    def _candidate_secrets(self, subdomain: str, webhook_id: str | None, max_age: float | None = None) -> list[str]:
         """The secret of the webhook the delivery names (X-Zendesk-Webhook-Id, sent on every delivery:
         developer.zendesk.com/documentation/webhooks/webhook-security-and-authentication/).
 
@@ -223,7 +235,8 @@ class WebhookReceiver:
         one of them alone would not.
         """
         try:
-            secrets = self._secrets.load(subdomain)
+            secrets = (self._secrets.load(subdomain) if max_age is None
+                       else self._secrets.load(subdomain, max_age=max_age))
             if not webhook_id:
                 return list(secrets.values())
             if webhook_id not in secrets:  # a webhook created by a reconnect since the copy was cached?

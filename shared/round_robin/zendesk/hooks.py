@@ -161,7 +161,7 @@ def _delete_webhooks(client: ZendeskClient, webhooks: list[dict[str, Any]]) -> i
     deleted = 0
     for webhook in webhooks:
         try:
-            client.delete(f"/api/v2/webhooks/{webhook['id']}")
+            _delete(client, f"/api/v2/webhooks/{webhook['id']}")  # a concurrent repair may have deleted it
             deleted += 1
         except ZendeskUnprocessableError:
             # Still used by a trigger that is not ours: leaving it is safer than breaking the customer's trigger.

@@ -1,0 +1,103 @@
+"""The sandbox's test and demo controls under `/_sandbox/...` (Zendesk has none of them; the service never calls
+them): health, the clock, accounts, faults, limits, sessions, API tokens, and what the sandbox recorded."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from round_robin_local.sandbox.answers import ApiError, json_answer, not_found
+from round_robin_local.sandbox.limits import Fault
+from round_robin_local.sandbox.model import Account, Sandbox
+from round_robin_local.sandbox.tickets import public
+
+
+def control(sandbox: Sandbox, request: Request, parts: list[str]) -> Response:
+    """`/_sandbox/<parts>`."""
+    body = request.get_json(silent=True) or {}
+    with sandbox.lock:
+        match parts:
+            case ["health"]:
+                return json_answer({"ok": True})
+            case ["clock"] if request.method == "POST":
+                sandbox.clock.offset += float(body.get("advance", 0))
+                return json_answer({"now": sandbox.clock.iso()})
+            case ["accounts"] if request.method == "POST":
+                try:
+                    account = sandbox.create_account(str(body["subdomain"]), seed=body.get("seed", "demo"))
+                except (KeyError, ValueError) as exc:
+                    raise ApiError(400, {"error": str(exc)}) from None
+                return json_answer(_summary(account), 201)
+            case ["accounts", sub, *rest]:
+                account = sandbox.accounts.get(sub)
+                if account is None:
+                    raise not_found()
+                return _account_control(sandbox, request, account, rest, body)
+    raise not_found()
+
+
+def _account_control(sandbox: Sandbox, request: Request, account: Account, rest: list[str],
+                     body: dict[str, Any]) -> Response:
+    match rest:
+        case [] if request.method == "GET":
+            return json_answer(_summary(account))
+        case ["faults"] if request.method == "POST":
+            account.faults.append(Fault(method=body.get("method", "*"), path_prefix=body.get("path", "/api/v2/"),
+                                        status=body.get("status"), count=int(body.get("count", 1)),
+                                        delay=float(body.get("delay", 0)), retry_after=body.get("retry_after")))
+            return json_answer({"faults": len(account.faults)}, 201)
+        case ["delivery-faults"] if request.method == "POST":
+            for key in ("drop", "duplicate"):
+                account.delivery_faults[key] += int(body.get(key, 0))
+            return json_answer(account.delivery_faults)
+        case ["deliveries"] if request.method == "GET":
+            return json_answer({"deliveries": account.deliveries})
+        case ["requests"] if request.method == "GET":
+            return json_answer({"requests": account.request_log})
+        case ["token-requests"] if request.method == "GET":
+            return json_answer({"token_requests": account.token_log})
+        case ["expire-tokens"] if request.method == "POST":
+            return json_answer({"expired": sandbox.expire_access_tokens(account)})
+        case ["api-tokens"] if request.method == "POST":
+            # Admin Center's "add API token", for tests and the demo of the migration.
+            user_id = int(body["user_id"])
+            if user_id not in account.users:
+                raise not_found()
+            token = secrets.token_hex(20)
+            account.api_tokens[token] = user_id
+            return json_answer({"api_token": token, "email": account.users[user_id]["email"]}, 201)
+        case ["session"] if request.method == "POST":
+            account.signed_in_user_id = int(body["user_id"])
+            return json_answer({"signed_in_user_id": account.signed_in_user_id})
+        case ["limits"] if request.method == "POST":
+            return json_answer(_set_limits(account, body))
+    raise not_found()
+
+
+def _set_limits(account: Account, body: dict[str, Any]) -> dict[str, Any]:
+    if "account" in body:
+        account.account_window.limit = int(body["account"])
+    if "ticket_updates" in body:
+        account.update_window.limit = int(body["ticket_updates"])
+    if "search_lag" in body:
+        account.search_lag = float(body["search_lag"])
+    if "access_token_lifetime" in body:
+        account.access_token_lifetime = int(body["access_token_lifetime"])
+    if "created_token_lifetime" in body:
+        account.created_token_lifetime = int(body["created_token_lifetime"]) or None
+    if "window" in body:
+        account.account_window.window = account.update_window.window = float(body["window"])
+    return {"account": account.account_window.limit, "ticket_updates": account.update_window.limit}
+
+
+def _summary(account: Account) -> dict[str, Any]:
+    return {
+        "subdomain": account.subdomain, "id": account.id,
+        "users": list(account.users.values()), "groups": list(account.groups.values()),
+        "group_memberships": list(account.memberships.values()),
+        "tickets": [public(t) for t in account.tickets.values()],
+        "webhooks": list(account.webhooks.values()), "triggers": list(account.triggers.values()),
+        "oauth_tokens": len(account.tokens),
+    }

@@ -1,0 +1,115 @@
+"""Signed webhook delivery, as Zendesk documents it.
+
+- Signature: base64(HMAC-SHA256(key = the secret string's bytes, message = timestamp + body)).
+- Delivery retries on 409, on 429/503 with Retry-After under 60 s, and on timeouts, at most 3 times.
+- The sandbox delivers only to loopback addresses; delivery faults (test controls) drop or duplicate one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import requests
+
+if TYPE_CHECKING:
+    from round_robin_local.sandbox.model import Account, Sandbox
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+DELIVERY_TIMEOUT = 12.0
+MAX_RETRIES = 3
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """Zendesk's webhook signature of `body` sent at `timestamp`."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+class Dispatcher:
+    """Delivers webhooks on a small thread pool, recording each invocation in `account.deliveries`."""
+
+    def __init__(self, sandbox: Sandbox, workers: int = 8) -> None:
+        self._sandbox = sandbox
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zendesk-webhook")
+        self._session = requests.Session()
+        self._stopped = threading.Event()
+
+    def shutdown(self) -> None:
+        self._stopped.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def send(self, account: Account, webhook: dict[str, Any], body: bytes, ticket_id: int) -> None:
+        """Queue one invocation of `webhook` with `body` (about ticket `ticket_id`)."""
+        record = {"invocation_id": str(uuid.uuid4()), "webhook_id": webhook["id"], "ticket_id": ticket_id,
+                  "endpoint": webhook["endpoint"], "attempts": [], "status": "queued"}
+        account.deliveries.append(record)
+        faults = account.delivery_faults
+        if faults.get("drop", 0) > 0:
+            faults["drop"] -= 1
+            record["status"] = "dropped"
+            return
+        copies = 1
+        if faults.get("duplicate", 0) > 0:
+            faults["duplicate"] -= 1
+            copies = 2
+        host = urlsplit(webhook["endpoint"]).hostname
+        if host not in _LOOPBACK:
+            record["status"] = "refused: the sandbox only delivers to loopback addresses"
+            return
+        secret = account.webhook_secrets[webhook["id"]]
+        for _ in range(copies):
+            self._pool.submit(self._deliver, account, webhook, secret, body, record)
+
+    def _deliver(self, account: Account, webhook: dict[str, Any], secret: str, body: bytes,
+                 record: dict[str, Any]) -> None:
+        for attempt in range(MAX_RETRIES + 1):
+            if self._stopped.is_set():
+                return
+            timestamp = self._sandbox.clock.iso()
+            with self._sandbox.lock:
+                record.setdefault("sent_at", time.time())
+            headers = {
+                "Content-Type": "application/json; charset=utf-8",
+                "User-Agent": "Zendesk Webhook",
+                "X-Zendesk-Account-Id": str(account.id),
+                "X-Zendesk-Webhook-Id": webhook["id"],
+                "X-Zendesk-Webhook-Invocation-Id": record["invocation_id"],
+                "X-Zendesk-Webhook-Signature-Timestamp": timestamp,
+                "X-Zendesk-Webhook-Signature": sign(secret, timestamp, body),
+            }
+            wait = None
+            try:
+                response = self._session.request(webhook["http_method"], webhook["endpoint"], data=body,
+                                                 headers=headers, timeout=DELIVERY_TIMEOUT)
+                status: int | str = response.status_code
+                retry_after = _seconds(response.headers.get("Retry-After"))
+                if status == 409:
+                    wait = 1.0
+                elif status in (429, 503) and retry_after is not None and retry_after < 60:
+                    wait = retry_after
+            except requests.Timeout:
+                status, wait = "timeout", 1.0
+            except requests.RequestException as exc:
+                status, wait = type(exc).__name__, None
+            with self._sandbox.lock:
+                record["attempts"].append(status)
+                record["status"] = "delivered" if isinstance(status, int) and status < 300 else "failed"
+            if wait is None or attempt == MAX_RETRIES:
+                return
+            if self._stopped.wait(wait):
+                return
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
