@@ -157,7 +157,7 @@ def connections() -> Connections:
 
     settings = get_settings()
     parked = (assignment_store(), queue()) if settings.queue_url else (None, None)
-    return Connections(vault=vault(), signing_secrets=signing_secrets(), registry=registry(), rosters=rosters(),
+    return Connections(tokens=tokens(), signing_secrets=signing_secrets(), registry=registry(), rosters=rosters(),
                        assignments=parked[0], queue=parked[1])
 
 

@@ -373,3 +373,22 @@ def test_a_first_connect_keeps_the_oldest_of_several_webhooks_and_points_the_tri
     assert len(triggers) == 1 and triggers[0]["actions"][0]["value"][0] == oldest
     assert stored_credentials(aws_env).webhook_id == oldest
 
+
+
+def test_a_reconnect_that_recreates_the_webhook_keeps_only_the_new_webhooks_signing_secret(aws_env, zendesk):
+    # given a connected account whose webhook and trigger someone deleted in Zendesk
+    page, _ = connect(load_handler("oauth_start"), load_handler("oauth_callback"), zendesk)
+    assert page["statusCode"] == 200
+    model = zendesk.account()
+    model.triggers.clear()
+    (old_id,) = list(model.webhooks)
+    del model.webhooks[old_id]
+
+    # when an admin reconnects (a new webhook is created, with its own secret)
+    page, _ = connect(load_handler("oauth_start"), load_handler("oauth_callback"), zendesk)
+
+    # then only the new webhook's secret is accepted from now on
+    assert page["statusCode"] == 200
+    (new_id,) = list(model.webhooks)
+    stored = json.loads(aws_env.secretsmanager.get_secret_value(SecretId=f"{WEBHOOK_PREFIX}acme")["SecretString"])
+    assert new_id != old_id and stored == {new_id: model.webhook_secrets[new_id]}

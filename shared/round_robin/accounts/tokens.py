@@ -98,7 +98,7 @@ class TokenManager:
                 refused, last = again.credential, again
         raise last
 
-    def install(self, subdomain: str, credentials: Credentials) -> None:
+    def install(self, subdomain: str, credentials: Credentials, *, forget_previous: bool = False) -> None:
         """Store the credentials of a new grant (a connect, a migration) under the refresh lease, so a refresh in
         flight cannot write its older pair over them. A refresh that outlasts WAIT_TO_INSTALL still cannot: it
         re-reads before it saves and discards its result when the stored refresh token changed."""
@@ -108,11 +108,11 @@ class TokenManager:
         while not self._leases.acquire(pk, "refresh", owner, self._clock(), LEASE_SECONDS):
             if self._clock() >= deadline:
                 logger.warning("a token refresh is still running; storing the new grant anyway", subdomain=subdomain)
-                self._save(subdomain, credentials)
+                self._save(subdomain, credentials, forget_previous=forget_previous)
                 return
             self._sleep(0.2)
         try:
-            self._save(subdomain, credentials)
+            self._save(subdomain, credentials, forget_previous=forget_previous)
         finally:
             self._leases.release(pk, "refresh", owner)
 
@@ -183,11 +183,11 @@ class TokenManager:
                     refresh_expires_at=tokens.refresh_expires_at)
         return updated, True
 
-    def _save(self, subdomain: str, credentials: Credentials) -> None:
+    def _save(self, subdomain: str, credentials: Credentials, *, forget_previous: bool = False) -> None:
         """Persist the new pair before anything uses it: the old pair no longer works anywhere."""
         for attempt in range(1, SAVE_ATTEMPTS + 1):
             try:
-                self._vault.save(subdomain, credentials)
+                self._vault.save(subdomain, credentials, forget_previous=forget_previous)
                 return
             except StorageError:
                 if attempt == SAVE_ATTEMPTS:

@@ -159,8 +159,12 @@ class SigningSecretStore:
 
     def save(self, subdomain: str, webhook_id: str, signing_secret: str) -> None:
         """Store one webhook's signing secret, keeping the account's others (creating the secret on first use)."""
+        self.replace(subdomain, {**(self._read(subdomain) or {}), webhook_id: signing_secret})
+
+    def replace(self, subdomain: str, secrets: dict[str, str]) -> None:
+        """Store exactly these signing secrets (a connect: the webhooks it kept), so the secrets of webhooks
+        deleted since are no longer accepted."""
         name = self.secret_name(subdomain)
-        secrets = {**(self._read(subdomain) or {}), webhook_id: signing_secret}
         value = json.dumps(secrets)
         try:
             try:

@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 
 from round_robin.accounts.credentials import Credentials
 from round_robin.accounts.registry import CONNECTED, Account, AccountRegistry
-from round_robin.accounts.vault import SigningSecretStore, TokenVault
+from round_robin.accounts.tokens import TokenManager
+from round_robin.accounts.vault import SigningSecretStore
 from round_robin.assignment.claims import PARKED, AssignmentStore
 from round_robin.assignment.rosters import RosterStore
 from round_robin.assignment.rotation import Roster
@@ -47,7 +48,7 @@ class Connections:
     def __init__(
         self,
         *,
-        vault: TokenVault,
+        tokens: TokenManager,
         signing_secrets: SigningSecretStore,
         registry: AccountRegistry,
         rosters: RosterStore,
@@ -55,7 +56,7 @@ class Connections:
         queue: AssignmentQueue | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._vault = vault
+        self._tokens = tokens
         self._signing_secrets = signing_secrets
         self._registry = registry
         self._rosters = rosters
@@ -79,10 +80,12 @@ class Connections:
         now = int(self._clock())
         credentials = replace(setup.credentials, connected_user_id=me["id"], webhook_id=setup.webhook_id,
                               webhook_secret=None)
-        # A reconnect also drops the secret's previous version: it holds the replaced grant (still valid in Zendesk
+        # Stored under the refresh lease, so a refresh in flight cannot write the replaced pair back over it. A
+        # reconnect also drops the secret's previous version: it holds the replaced grant (still valid in Zendesk
         # until it lapses, as the service cannot revoke it) or, for a migration, the API token.
-        self._vault.save(subdomain, credentials, forget_previous=previous is not None)
-        self._signing_secrets.save(subdomain, setup.webhook_id, setup.signing_secret)
+        self._tokens.install(subdomain, credentials, forget_previous=previous is not None)
+        # Exactly the kept webhook's secret: those of webhooks deleted since are no longer accepted.
+        self._signing_secrets.replace(subdomain, {setup.webhook_id: setup.signing_secret})
         self._registry.save(
             Account(
                 subdomain=subdomain, status=CONNECTED, auth_method=credentials.auth_method,
