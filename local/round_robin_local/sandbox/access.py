@@ -21,7 +21,8 @@ KNOWN_SCOPES = {"read", "write", "impersonate"} | {
 }
 # Resources with their own scope; everything else (groups, memberships, search, job statuses) needs read/write.
 SCOPED_RESOURCES = {"tickets", "users", "webhooks", "triggers"}
-ADMIN_ONLY = {"webhooks", "triggers", "oauth"}
+# Admins only (each API's "Allowed For"); business-hours schedules check their own endpoints (schedules.py).
+ADMIN_ONLY = {"webhooks", "triggers", "oauth", "agent_availabilities"}
 
 
 def authenticate(sandbox: Sandbox, request: Request, account: Account) -> tuple[dict[str, Any], list[str]]:

@@ -15,10 +15,11 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from round_robin_local.sandbox import controls, groups, pages, users
+from round_robin_local.sandbox import agent_statuses, controls, groups, pages, schedules, user_fields, users
 from round_robin_local.sandbox.access import authenticate, authorize_scope
 from round_robin_local.sandbox.answers import ApiError, error_answer, invalid_endpoint, not_found
 from round_robin_local.sandbox.deliveries import Dispatcher
+from round_robin_local.sandbox.events import Events
 from round_robin_local.sandbox.limits import inject_fault, take_request
 from round_robin_local.sandbox.model import Account, Sandbox
 from round_robin_local.sandbox.oauth import OAuthServer
@@ -33,9 +34,10 @@ class SandboxApp:
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.dispatcher = Dispatcher(sandbox)
+        self.events = Events(sandbox, self.dispatcher)
         self.oauth = OAuthServer(sandbox)
         self.oauth_tokens = OAuthTokensApi(sandbox)
-        self.tickets = Tickets(sandbox, self.dispatcher)
+        self.tickets = Tickets(sandbox, self.dispatcher, self.events)
         self.webhooks = WebhooksApi(sandbox)
         self.triggers = TriggersApi(sandbox)
 
@@ -56,7 +58,7 @@ class SandboxApp:
         if not parts:
             return pages.index(self.sandbox)
         if parts[0] == "_sandbox":
-            return controls.control(self.sandbox, request, parts[1:])
+            return controls.control(self.sandbox, self.events, request, parts[1:])
         with self.sandbox.lock:
             account = self.sandbox.accounts.get(parts[0])
         if account is None:
@@ -104,9 +106,15 @@ class SandboxApp:
         """The resource module that answers `/api/v2/<parts>`."""
         match parts:
             case ["users", *rest]:
-                return users.route(request, account, user, rest)
+                return users.route(request, self.sandbox, account, user, rest, self.events)
             case ["groups" | "group_memberships", *_]:
-                return groups.route(request, account, parts)
+                return groups.route(request, self.sandbox, account, user, parts, self.events)
+            case ["user_fields", *rest]:
+                return user_fields.route(request, account, rest)
+            case ["agent_availabilities", *rest]:
+                return agent_statuses.route(request, account, rest)
+            case ["business_hours", "schedules", *rest]:
+                return schedules.route(request, self.sandbox, account, user, rest)
             case ["oauth", *rest]:
                 return self.oauth_tokens.route(request, account, user, rest)
             case ["webhooks", *rest]:

@@ -1,20 +1,26 @@
 """The sandbox's test and demo controls under `/_sandbox/...` (Zendesk has none of them; the service never calls
-them): health, the clock, accounts, faults, limits, sessions, API tokens, and what the sandbox recorded."""
+them): health, the clock, accounts, faults, limits, sessions, API tokens, and what the sandbox recorded (among it
+every webhook delivery, with its event type). Changes to people, agent statuses, the Out of Office app and
+schedules: state_controls.py."""
 
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
 from round_robin_local.sandbox.answers import ApiError, json_answer, not_found
 from round_robin_local.sandbox.limits import Fault
 from round_robin_local.sandbox.model import Account, Sandbox
+from round_robin_local.sandbox.state_controls import state_control
 from round_robin_local.sandbox.tickets import public
 
+if TYPE_CHECKING:
+    from round_robin_local.sandbox.events import Events
 
-def control(sandbox: Sandbox, request: Request, parts: list[str]) -> Response:
+
+def control(sandbox: Sandbox, events: Events, request: Request, parts: list[str]) -> Response:
     """`/_sandbox/<parts>`."""
     body = request.get_json(silent=True) or {}
     with sandbox.lock:
@@ -34,7 +40,8 @@ def control(sandbox: Sandbox, request: Request, parts: list[str]) -> Response:
                 account = sandbox.accounts.get(sub)
                 if account is None:
                     raise not_found()
-                return _account_control(sandbox, request, account, rest, body)
+                answer = state_control(sandbox, events, request, account, rest, body)
+                return answer if answer is not None else _account_control(sandbox, request, account, rest, body)
     raise not_found()
 
 
@@ -53,7 +60,8 @@ def _account_control(sandbox: Sandbox, request: Request, account: Account, rest:
                 account.delivery_faults[key] += int(body.get(key, 0))
             return json_answer(account.delivery_faults)
         case ["deliveries"] if request.method == "GET":
-            return json_answer({"deliveries": account.deliveries})
+            kind = request.args.get("type")  # e.g. zen:event-type:user.active_changed, conditional_ticket_events
+            return json_answer({"deliveries": [d for d in account.deliveries if not kind or d["type"] == kind]})
         case ["requests"] if request.method == "GET":
             return json_answer({"requests": account.request_log})
         case ["token-requests"] if request.method == "GET":

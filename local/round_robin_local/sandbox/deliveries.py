@@ -1,4 +1,4 @@
-"""Signed webhook delivery, as Zendesk documents it.
+"""Signed webhook delivery, as Zendesk documents it, for trigger-connected and event-subscribed webhooks alike.
 
 - Signature: base64(HMAC-SHA256(key = the secret string's bytes, message = timestamp + body)).
 - Delivery retries on 409, on 429/503 with Retry-After under 60 s, and on timeouts, at most 3 times.
@@ -46,9 +46,12 @@ class Dispatcher:
         self._stopped.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def send(self, account: Account, webhook: dict[str, Any], body: bytes, ticket_id: int) -> None:
-        """Queue one invocation of `webhook` with `body` (about ticket `ticket_id`)."""
-        record = {"invocation_id": str(uuid.uuid4()), "webhook_id": webhook["id"], "ticket_id": ticket_id,
+    def send(self, account: Account, webhook: dict[str, Any], body: bytes, ticket_id: int | None, *,
+             event_type: str = "conditional_ticket_events", subject: str | None = None) -> None:
+        """Queue one invocation of `webhook` with `body`: a trigger's (the default `event_type`) or a Zendesk
+        event's, about ticket `ticket_id` (None for user and agent events) or `subject` (`zen:user:<id>`, ...)."""
+        record = {"invocation_id": str(uuid.uuid4()), "webhook_id": webhook["id"], "type": event_type,
+                  "subject": subject or f"zen:ticket:{ticket_id}", "ticket_id": ticket_id,
                   "endpoint": webhook["endpoint"], "attempts": [], "status": "queued"}
         account.deliveries.append(record)
         faults = account.delivery_faults

@@ -1,10 +1,14 @@
-"""The sandbox's demo data: two groups with a few agents, and the people that must be left out of rotation."""
+"""The sandbox's demo data: two groups with a few agents, the people that must be left out of rotation, the Out of
+Office app, two business-hours schedules, and every agent Online."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from round_robin_local.sandbox.agent_statuses import ONLINE
 from round_robin_local.sandbox.model import LIGHT_AGENT
+from round_robin_local.sandbox.schedules import DAY, create_holiday, create_schedule
+from round_robin_local.sandbox.user_fields import install_out_of_office_app
 
 if TYPE_CHECKING:
     from round_robin_local.sandbox.model import Account, Sandbox
@@ -36,3 +40,21 @@ def seed_account(sandbox: Sandbox, account: Account) -> None:
     lena = sandbox.add_user(account, "Lena Light", "agent", role_type=LIGHT_AGENT)
     sandbox.add_membership(account, lena["id"], support["id"])
     account.signed_in_user_id = ada["id"]
+    install_out_of_office_app(sandbox, account)
+    seed_schedules(sandbox, account)
+    now = sandbox.clock.iso()
+    for user in account.users.values():
+        if user["role"] in ("agent", "admin"):
+            account.availability[user["id"]] = {"status_id": ONLINE, "reason": "UNKNOWN", "updated_at": now,
+                                                "version": 1}
+
+
+def seed_schedules(sandbox: Sandbox, account: Account) -> None:
+    """New York, weekdays 09:00-17:00 with New Year's Day off; London, weekdays 08:00-16:00 with a two-day holiday."""
+    new_york = create_schedule(sandbox, account, {"name": "North America", "time_zone": "Eastern Time (US & Canada)"})
+    create_holiday(sandbox, account.schedules[new_york["id"]],
+                   {"name": "New Year's Day", "start_date": "2027-01-01", "end_date": "2027-01-01"})
+    london = create_schedule(sandbox, account, {"name": "EMEA", "time_zone": "London", "intervals": [
+        {"start_time": day * DAY + 8 * 60, "end_time": day * DAY + 16 * 60} for day in range(1, 6)]})
+    create_holiday(sandbox, account.schedules[london["id"]],
+                   {"name": "Christmas", "start_date": "2026-12-25", "end_date": "2026-12-26"})

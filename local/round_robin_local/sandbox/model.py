@@ -1,5 +1,6 @@
 """The Zendesk sandbox's in-memory state: accounts with users, groups, memberships, tickets, webhooks,
-triggers, OAuth clients and tokens, rate-limit windows and injected faults (their rules: limits.py).
+triggers, OAuth clients and tokens, rate-limit windows and injected faults (their rules: limits.py), agent
+statuses (agent_statuses.py), user fields (user_fields.py) and business-hours schedules (schedules.py).
 
 Everything is guarded by one lock; the sandbox is a development and test tool, never deployed.
 """
@@ -33,6 +34,12 @@ LIGHT_AGENT, CHAT_AGENT, CONTRIBUTOR, ADMIN_ROLE_TYPE = 1, 2, 3, 4
 CANNOT_TAKE_TICKETS = {LIGHT_AGENT, CHAT_AGENT, CONTRIBUTOR}
 
 TICKET_STATUSES = ["new", "open", "pending", "hold", "solved", "closed"]  # in order ("status<solved")
+
+# The custom roles of an Enterprise account (a light agent is a custom role whose role_type is 1: Zendesk staff,
+# support.zendesk.com/hc/en-us/community/posts/4766387955354); Enterprise admins carry one too.
+CUSTOM_ROLES = [("Staff", 0), ("Light agent", LIGHT_AGENT), ("Contributor", CONTRIBUTOR),
+                ("Administrator", ADMIN_ROLE_TYPE)]
+DEFAULT_TIME_ZONE = ("Eastern Time (US & Canada)", "America/New_York")  # (time_zone, iana_time_zone)
 
 
 class Clock:
@@ -109,6 +116,11 @@ class Account:
     search_lag: float = 0.0
     account_window: RateWindow = field(default_factory=lambda: RateWindow(ACCOUNT_RATE_LIMIT))
     update_window: RateWindow = field(default_factory=lambda: RateWindow(TICKET_UPDATE_RATE_LIMIT))
+    custom_roles: dict[int, dict[str, Any]] = field(default_factory=dict)
+    user_fields: dict[int, dict[str, Any]] = field(default_factory=dict)  # user field definitions
+    custom_agent_statuses: dict[int, dict[str, Any]] = field(default_factory=dict)
+    availability: dict[int, dict[str, Any]] = field(default_factory=dict)  # agent id -> unified status
+    schedules: dict[int, dict[str, Any]] = field(default_factory=dict)  # with their holidays
     request_log: list[dict[str, Any]] = field(default_factory=list)
     token_log: list[dict[str, Any]] = field(default_factory=list)  # token endpoint requests, without secrets
 
@@ -123,6 +135,10 @@ class Account:
         """The memberships whose agent can be assigned tickets (of one group, or of all groups)."""
         return [m for m in self.memberships.values()
                 if (group_id is None or m["group_id"] == group_id) and self.eligible_assignee(m["user_id"])]
+
+    def role_id(self, role_type: int | None) -> int | None:
+        """The id of the account's custom role with this role_type (None for a plain agent)."""
+        return next((r["id"] for r in self.custom_roles.values() if r["role_type"] == role_type), None)
 
     def member_of(self, user_id: int, group_id: int) -> bool:
         return any(m["user_id"] == user_id and m["group_id"] == group_id for m in self.memberships.values())
@@ -157,6 +173,9 @@ class Sandbox:
                 id=self.next_id(), identifier=self.client_id, secret=self.client_secret, name="Round Robin (local)",
                 redirect_uris=list(self.redirect_uris),
             )
+            for name, role_type in CUSTOM_ROLES:
+                role_id = self.next_id()
+                account.custom_roles[role_id] = {"id": role_id, "name": name, "role_type": role_type}
             if seed == "demo":
                 seed_account(self, account)
             self.accounts[subdomain] = account
@@ -168,17 +187,23 @@ class Sandbox:
                  email: str | None = None, role_type: int | None = None) -> dict[str, Any]:
         """A user; `role_type` defaults to 4 for an admin and null for anyone else (a plain agent)."""
         now = self.clock.iso()
+        role_type = role_type if role_type is not None or role != "admin" else ADMIN_ROLE_TYPE
         user = {
             "id": self.next_id(),
             "url": "",
             "name": name,
             "email": email or f"{name.lower().replace(' ', '.')}@{account.subdomain}.example",
             "role": role,
-            "role_type": role_type if role_type is not None or role != "admin" else ADMIN_ROLE_TYPE,
+            "role_type": role_type,
+            "custom_role_id": account.role_id(role_type) if role_type is not None else None,
             "active": active,
             "suspended": suspended,
             "verified": True,
             "default_group_id": None,
+            "time_zone": DEFAULT_TIME_ZONE[0],
+            "iana_time_zone": DEFAULT_TIME_ZONE[1],
+            # Values of the account's user fields by key (`{}` when it has none: users API, JSON format).
+            "user_fields": {f["key"]: unset_value(f) for f in account.user_fields.values()},
             "created_at": now,
             "updated_at": now,
         }
@@ -240,6 +265,12 @@ class Sandbox:
         account.tokens.pop(token.access_token, None)
         if token.refresh_token:
             account.refresh_tokens.pop(token.refresh_token, None)
+
+
+def unset_value(user_field: dict[str, Any]) -> bool | None:
+    """A user's value of a field never set: false for a checkbox (its value is a boolean), else null (user fields,
+    developer.zendesk.com/api-reference/ticketing/users/user_fields/)."""
+    return False if user_field["type"] == "checkbox" else None
 
 
 def _clamp(requested: int | None, default: int, bounds: tuple[int, int]) -> int:

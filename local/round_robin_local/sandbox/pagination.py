@@ -20,10 +20,10 @@ MAX_PAGE = 100
 
 def paginate(request: Request, account: Account, key: str, records: list[dict[str, Any]]) -> Response:
     """One page of `records` under `key`, in id order, with the links to the next and previous pages."""
-    records = sorted(records, key=lambda r: str(r["id"]) if isinstance(r["id"], str) else f"{r['id']:020d}")
+    records = _in_id_order(records)
     base = f"{request.host_url.rstrip('/')}/{account.subdomain}{request.path[len(account.subdomain) + 1:]}"
     if any(k.startswith("page[") for k in request.args):
-        return _cursor_page(request, base, key, records)
+        return json_answer(cursor_page(request, base, key, records))
     page = max(1, to_int(request.args.get("page")) or 1)
     per_page = min(MAX_PAGE, max(1, to_int(request.args.get("per_page")) or MAX_PAGE))
     chunk = records[(page - 1) * per_page: page * per_page]
@@ -33,7 +33,13 @@ def paginate(request: Request, account: Account, key: str, records: list[dict[st
                         "previous_page": f"{base}?page={page - 1}&per_page={per_page}" if page > 1 else None})
 
 
-def _cursor_page(request: Request, base: str, key: str, records: list[dict[str, Any]]) -> Response:
+def _in_id_order(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(records, key=lambda r: str(r["id"]) if isinstance(r["id"], str) else f"{r['id']:020d}")
+
+
+def cursor_page(request: Request, base: str, key: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """One cursor page of `records` (in id order) under `key`, with `meta` and `links`, as a dict."""
+    records = _in_id_order(records)
     size = min(MAX_PAGE, max(1, to_int(request.args.get("page[size]")) or MAX_PAGE))
     after = request.args.get("page[after]")
     start = 0
@@ -51,9 +57,8 @@ def _cursor_page(request: Request, base: str, key: str, records: list[dict[str, 
     keep = [(k, v) for k, v in request.args.items(multi=True) if not k.startswith("page[")]
     next_link = f"{base}?{urlencode([*keep, ('page[after]', after_cursor), ('page[size]', size)])}" \
         if has_more else None
-    return json_answer({key: chunk, "meta": {"has_more": has_more, "after_cursor": after_cursor,
-                                             "before_cursor": before_cursor},
-                        "links": {"prev": None, "next": next_link}})
+    return {key: chunk, "meta": {"has_more": has_more, "after_cursor": after_cursor, "before_cursor": before_cursor},
+            "links": {"prev": None, "next": next_link}}
 
 
 def _cursor(direction: str, record_id: Any) -> str:

@@ -1,5 +1,5 @@
 """The Tickets API: create, show, show_many, update (safe updates, assignee rules) and update_many with its
-job statuses. Every create and update runs the triggers (triggers.py)."""
+job statuses. Every create and update runs the triggers (triggers.py), then sends its ticket events (events.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from round_robin_local.sandbox.answers import (
     too_many_values,
 )
 from round_robin_local.sandbox.deliveries import Dispatcher
+from round_robin_local.sandbox.events import Events
 from round_robin_local.sandbox.limits import take_ticket_update
 from round_robin_local.sandbox.model import TICKET_STATUSES, Account, Sandbox
 from round_robin_local.sandbox.triggers import run_triggers
@@ -33,9 +34,10 @@ def public(ticket: dict[str, Any]) -> dict[str, Any]:
 
 
 class Tickets:
-    def __init__(self, sandbox: Sandbox, dispatcher: Dispatcher) -> None:
+    def __init__(self, sandbox: Sandbox, dispatcher: Dispatcher, events: Events) -> None:
         self.sandbox = sandbox
         self.dispatcher = dispatcher
+        self.events = events
 
     def route(self, request: Request, account: Account, user: dict[str, Any], rest: list[str]) -> Response:
         """`/api/v2/tickets/<rest>`."""
@@ -86,6 +88,7 @@ class Tickets:
         }
         account.tickets[ticket_id] = ticket
         run_triggers(account, ticket, "Create", self.dispatcher)
+        self.events.ticket_created(account, ticket, author_id)
         return public(ticket)
 
     def update(self, account: Account, ticket: dict[str, Any], changes: dict[str, Any], author_id: int) -> dict[str, Any]:
@@ -96,6 +99,7 @@ class Tickets:
                                                 "Please fetch the latest ticket data and try again."})
         if ticket["status"] == "closed":
             raise record_invalid("Status: closed prevents ticket update", "status")
+        before = dict(ticket)
         group_id = to_int(changes["group_id"]) if "group_id" in changes else ticket["group_id"]
         if group_id is not None and group_id not in account.groups:
             raise record_invalid("Group: is invalid", "group_id")
@@ -118,6 +122,7 @@ class Tickets:
             ticket["tags"] = sorted(set(changes["tags"] or []))
         ticket["updated_at"] = self.sandbox.clock.iso()
         run_triggers(account, ticket, "Change", self.dispatcher)
+        self.events.ticket_changed(account, before, ticket, author_id)
         return public(ticket)
 
     def update_many(self, request: Request, account: Account, user: dict[str, Any]) -> Response:

@@ -1,6 +1,7 @@
 """The Webhooks API: create, list, show, update and delete webhooks, and their signing secrets.
 
-How a webhook is invoked: triggers.py (trigger-connected webhooks) and deliveries.py (signed delivery).
+How a webhook is invoked: triggers.py (trigger-connected webhooks), events.py (event-subscribed webhooks) and
+deliveries.py (signed delivery).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit
 from werkzeug.wrappers import Request, Response
 
 from round_robin_local.sandbox.answers import body_of, json_answer, method_not_allowed, not_found, record_invalid
+from round_robin_local.sandbox.events import is_event_subscribed, subscription_problem
 from round_robin_local.sandbox.model import Account, Sandbox
 from round_robin_local.sandbox.pagination import paginate
 
@@ -63,9 +65,9 @@ class WebhooksApi:
         spec = body_of(request, "webhook")
         merged = {**webhook, **spec} if request.method == "PATCH" else spec
         updated = self._webhook_from(merged, webhook, user)
-        if updated["subscriptions"] != webhook["subscriptions"] and (
-                "conditional_ticket_events" in webhook["subscriptions"]) != (
-                "conditional_ticket_events" in updated["subscriptions"]):
+        # "You can't change an existing webhook's connection method" (support.zendesk.com/hc/en-us/articles/
+        # 1260803996569).
+        if is_event_subscribed(updated) != is_event_subscribed(webhook):
             raise record_invalid("A webhook cannot change between trigger-connected and event-subscribed",
                                  "subscriptions")
         account.webhooks[webhook["id"]] = updated
@@ -84,6 +86,13 @@ class WebhooksApi:
             raise record_invalid("request_format is invalid", "request_format")
         if spec["status"] not in ("active", "inactive"):
             raise record_invalid("status is invalid", "status")
+        problem = subscription_problem(spec["subscriptions"])
+        if problem:
+            raise record_invalid(problem, "subscriptions")
+        # "To subscribe the webhook to Zendesk events, this must be "POST"" / "... must be "json"" (the Webhooks
+        # API's http_method and request_format fields).
+        if is_event_subscribed(spec) and (spec["http_method"], spec["request_format"]) != ("POST", "json"):
+            raise record_invalid("A webhook subscribed to Zendesk events must use POST and json", "http_method")
         now = self.sandbox.clock.iso()
         return {
             "id": existing["id"] if existing else "01" + secrets.token_hex(12).upper(),
