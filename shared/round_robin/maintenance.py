@@ -128,7 +128,8 @@ class Maintainer:
             staffed = {r.group_id for r in self._rosters.list(subdomain) if r.members}
             requeued = self._sweeper.requeue_waiting(subdomain, staffed)
             report.requeued = len(requeued)
-            report.swept = self._sweeper.sweep(subdomain, client, staffed, requeued)
+            report.requeued += self._sweeper.requeue_parked(subdomain)
+            report.swept = self._sweeper.sweep(subdomain, client, staffed, requeued, account.first_connected_at)
         except ConnectionBrokenError as exc:
             self._alerts.broken(subdomain, exc.reason, since=started)
             report.status, report.health = "needs_reconnect", exc.reason

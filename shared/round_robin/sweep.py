@@ -1,5 +1,6 @@
-"""Tickets the scheduled run queues again (maintenance.py, steps 5 and 6): waiting tickets whose group now has an
-eligible agent, and the missed-ticket sweep over Zendesk's search (zendesk/tickets.py, `unassigned`).
+"""Tickets queued again: by the scheduled run (maintenance.py, steps 5 and 6) waiting tickets whose group now has
+an eligible agent, parked tickets of an account that is connected again, and the missed-ticket sweep over
+Zendesk's search (zendesk/tickets.py, `unassigned`); by a connect, the parked tickets (`requeue_parked`).
 
 Both go through the same idempotent path as webhooks (the queue, then the per-ticket claim), so a ticket queued
 twice is still assigned once.
@@ -11,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from round_robin.assignment.claims import WAITING, AssignmentStore
+from round_robin.assignment.claims import PARKED, WAITING, AssignmentStore
 from round_robin.assignment.rotation import roster_key
 from round_robin.aws.queue import AssignmentQueue, AssignmentRequest
 from round_robin.observability import MetricUnit, logger, metrics
@@ -19,6 +20,22 @@ from round_robin.zendesk import tickets
 from round_robin.zendesk.client import ZendeskClient
 
 QUEUE_PER_RUN = 1000  # tickets queued per account per run (waiting + swept)
+# The sweep looks no further back than this (and never before the account's first connect): an older unassigned
+# ticket is a person's to handle, and old tickets that are never due must not keep the sweep from recent ones.
+SWEEP_LOOKBACK = 7 * 86400.0
+CONNECT_MARGIN = 600.0  # tickets created while the connect itself ran (before its trigger existed) are swept too
+
+
+def requeue_parked(assignments: AssignmentStore, queue: AssignmentQueue, subdomain: str, now: float,
+                   source: str) -> int:
+    """Tickets parked while the connection was broken go back to the queue (each reopened once)."""
+    requeued = 0
+    for record in assignments.indexed(subdomain, PARKED, newest_first=False):
+        ticket_id = int(record["ticket_id"])
+        if assignments.reopen(subdomain, ticket_id, now):
+            queue.send(AssignmentRequest(subdomain=subdomain, ticket_id=ticket_id, source=source, received_at=now))
+            requeued += 1
+    return requeued
 
 
 class Sweeper:
@@ -47,11 +64,21 @@ class Sweeper:
             logger.info("waiting tickets queued", subdomain=subdomain, tickets=queued)
         return set(queued)
 
-    def sweep(self, subdomain: str, client: ZendeskClient, staffed: set[str], queued: set[int]) -> int:
+    def requeue_parked(self, subdomain: str) -> int:
+        """Parked tickets of a connected account: parked by a worker that failed just after a reconnect had queued
+        the others (its failure was about the credentials the reconnect replaced)."""
+        requeued = requeue_parked(self._assignments, self._queue, subdomain, self._clock(), "parked")
+        if requeued:
+            logger.info("parked tickets of a connected account queued", subdomain=subdomain, tickets=requeued)
+        return requeued
+
+    def sweep(self, subdomain: str, client: ZendeskClient, staffed: set[str], queued: set[int],
+              first_connected_at: float | None = None) -> int:
         """Queue the unassigned tickets that no worker holds (maintenance.py's docstring, step 6), other than the
-        `queued` ones; returns how many."""
+        `queued` ones, created since the account's first connect and within SWEEP_LOOKBACK; returns how many."""
         now = self._clock()
-        hits = {t["id"]: t for t in tickets.unassigned(client, now - self._min_age, subdomain)}
+        not_before = max((first_connected_at or 0.0) - CONNECT_MARGIN, now - SWEEP_LOOKBACK)
+        hits = {t["id"]: t for t in tickets.unassigned(client, now - self._min_age, subdomain, after=not_before)}
         claimable = self._assignments.claimable(subdomain, list(hits), now)
         missed = [t for t, record in claimable.items() if t not in queued and _due(record, hits[t], staffed)]
         missed = missed[:max(0, QUEUE_PER_RUN - len(queued))]

@@ -599,3 +599,38 @@ def test_maintenance_deletes_the_webhook_and_trigger_copies_an_earlier_race_left
     assert [str(t) for t in model.triggers] == [known_trigger]
     assert model.triggers[int(known_trigger)]["actions"][0]["value"][0] == stored.webhook_id
     assert wiring.maintainer().run()[0]["hooks_removed"] == 0
+
+
+def test_a_ticket_parked_after_a_reconnect_requeued_the_others_is_queued_by_the_next_run(aws_env, account):
+    # given a connected account, and a ticket a worker parked on the replaced credentials after the reconnect
+    from round_robin.assignment.claims import Outcome
+
+    ticket = new_ticket(account)
+    store = wiring.assignment_store()
+    claim = store.claim(request_for(ticket["id"]), time.time())
+    assert claim is not None
+    store.finish("acme", ticket["id"], claim, Outcome(PARKED, "invalid_grant", None, 1), time.time())
+
+    (report,) = wiring.maintainer().run()
+
+    (queued,) = aws_env.queued()
+    assert (queued["ticket_id"], queued["source"]) == (ticket["id"], "parked")
+    assert report["requeued"] == 1 and store.get("acme", ticket["id"])["status"] == "pending"
+    wiring.reset()
+    assert wiring.assigner().assign(AssignmentRequest.from_json(json.dumps(queued))).status == ASSIGNED
+
+
+def test_the_sweep_leaves_tickets_from_before_the_first_connect_to_people(aws_env, account):
+    # given an unassigned ticket created a day before the service was connected, and one missed since
+    zendesk, model = account["zendesk"], account["model"]
+    backlog = new_ticket(account)
+    day_before = datetime.fromtimestamp(time.time() - 86400, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    model.tickets[backlog["id"]].update(created_at=day_before, _created_epoch=time.time() - 86400)
+    missed = new_ticket(account)
+    zendesk.sandbox.clock.offset += 600
+    parts = SimulatedServices(zendesk)
+
+    (report,) = parts.maintainer.run()
+
+    assert report["swept"] == 1
+    assert [q["ticket_id"] for q in aws_env.queued()] == [missed["id"]]

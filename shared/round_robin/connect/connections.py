@@ -18,12 +18,13 @@ from round_robin.accounts.credentials import Credentials
 from round_robin.accounts.registry import CONNECTED, Account, AccountRegistry
 from round_robin.accounts.tokens import TokenManager
 from round_robin.accounts.vault import SigningSecretStore
-from round_robin.assignment.claims import PARKED, AssignmentStore
+from round_robin.assignment.claims import AssignmentStore
 from round_robin.assignment.rosters import RosterStore
 from round_robin.assignment.rotation import Roster
-from round_robin.aws.queue import AssignmentQueue, AssignmentRequest
+from round_robin.aws.queue import AssignmentQueue
 from round_robin.connect.setup import Setup, set_up
 from round_robin.observability import logger
+from round_robin.sweep import requeue_parked
 from round_robin.zendesk.client import ZendeskClient
 
 
@@ -119,12 +120,4 @@ class Connections:
         """Tickets parked while the connection was broken go back to the queue."""
         if self._assignments is None or self._queue is None:
             return 0
-        now = self._clock()
-        requeued = 0
-        for record in self._assignments.indexed(subdomain, PARKED, newest_first=False):
-            ticket_id = int(record["ticket_id"])
-            if self._assignments.reopen(subdomain, ticket_id, now):
-                self._queue.send(AssignmentRequest(subdomain=subdomain, ticket_id=ticket_id, source="reconnect",
-                                                   received_at=now))
-                requeued += 1
-        return requeued
+        return requeue_parked(self._assignments, self._queue, subdomain, self._clock(), "reconnect")

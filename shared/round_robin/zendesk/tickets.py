@@ -25,8 +25,10 @@ def update(client: ZendeskClient, ticket_id: int, changes: dict[str, Any]) -> di
     return client.put(f"/api/v2/tickets/{ticket_id}.json", {"ticket": changes}).get("ticket", {})
 
 
-def unassigned(client: ZendeskClient, before: float, subdomain: str) -> list[dict[str, Any]]:
-    """Unassigned new/open/pending/on-hold tickets created before `before`, oldest first, up to SWEEP_PAGES.
+def unassigned(client: ZendeskClient, before: float, subdomain: str, *,
+               after: float | None = None) -> list[dict[str, Any]]:
+    """Unassigned new/open/pending/on-hold tickets created before `before` (and after `after`), oldest first, up to
+    SWEEP_PAGES.
 
     Search is offset-paginated (follow `next_page`, 100 a page) and returns at most 1,000 results a query
     (page 11 is a 422); past them the query is narrowed to tickets created from the last one seen on (one
@@ -36,7 +38,7 @@ def unassigned(client: ZendeskClient, before: float, subdomain: str) -> list[dic
     """
     base = f"type:ticket status<solved assignee:none created<{_search_time(before)}"
     found: dict[int, dict[str, Any]] = {}
-    since: str | None = None
+    since: str | None = _search_time(after) if after else None
     pages = 0
     while pages < SWEEP_PAGES:
         query = f"{base} created>{since}" if since else base
