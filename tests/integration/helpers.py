@@ -33,9 +33,10 @@ def request_for(ticket_id: int) -> AssignmentRequest:
 
 
 def position(aws_env, group_id) -> int:
+    """How many assignments the group's rotation has made (its sequence number)."""
     item = aws_env.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "ACCOUNT#acme"},
-                                                            "sk": {"S": f"ROSTER#{group_id}"}})["Item"]
-    return int(item["position"]["N"])
+                                                            "sk": {"S": f"ROTATION#{group_id}"}})["Item"]
+    return int(item["sequence"]["N"])
 
 
 def record(ticket_id: int) -> dict:
