@@ -84,6 +84,7 @@ def agent_from_item(item: Mapping[str, Any], name: str = "") -> AgentRecord:
     """An AGENT item (deserialised) as a record; unknown attributes are ignored."""
     known = {f.name for f in dataclasses.fields(AgentRecord)}
     values = {k: v for k, v in item.items() if k in known}
+    values.setdefault("id", int(str(item["sk"]).rsplit("#", 1)[1]))
     values.setdefault("name", name or str(values["id"]))
     return AgentRecord(**values)
 
@@ -219,8 +220,8 @@ class AgentStore:
         for start in range(0, len(ids), BATCH_SIZE):
             keys = [serialize({"pk": account_pk(subdomain), "sk": agent_sk(i)}) for i in ids[start:start + BATCH_SIZE]]
             for item in self.batch_get(keys, "reading the agents"):
-                agent = agent_from_item(item, names.get(item["id"], ""))
-                found[agent.id] = agent
+                agent = agent_from_item(item)
+                found[agent.id] = dataclasses.replace(agent, name=names.get(agent.id) or agent.name)
         return {i: found.get(i) or AgentRecord(i, names[i] or str(i)) for i in ids}
 
     def batch_get(self, keys: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
