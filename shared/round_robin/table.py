@@ -3,16 +3,16 @@
 Keys are `pk` (partition) and `sk` (sort); one global secondary index `gsi1` (`gsi1pk`, `gsi1sk`, all attributes
 projected). `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy, so readers also check expiry.
 
-| pk               | sk               | what                                    | written by            | ttl        |
-| ---------------- | ---------------- | --------------------------------------- | --------------------- | ---------- |
-| `ACCOUNT#<sub>`  | `ACCOUNT`        | the account's record (no secrets)       | accounts/registry.py  | none       |
-| `ACCOUNT#<sub>`  | `ROSTER#<group>` | a group's ordered members, `version`    | assignment/rosters.py | none       |
-| `ACCOUNT#<sub>`  | `ROTATION#<group>` | a group's rotation state (small)      | rosters.py, selection.py | none    |
-| `ACCOUNT#<sub>`  | `AGENT#<id>`     | one agent: availability, caps, counts   | assignment/agents.py, selection.py | none |
-| `ACCOUNT#<sub>`  | `AVAILABILITY`   | the account's availability stamp        | assignment/agents.py  | none       |
-| `ACCOUNT#<sub>`  | `TICKET#<id>`    | a ticket's claim and audit record       | claims.py, agents.py, selection.py | 90 days |
-| `ACCOUNT#<sub>`  | `LEASE#<name>`   | a short lease (token refresh, connect)  | aws/leases.py         | lease + 1h |
-| `STATE#<sha256>` | `STATE`          | a pending OAuth sign-in (hash only)     | connect/states.py     | 10 minutes |
+| pk               | sk                 | what                                   | written by (in assignment/) | ttl   |
+| ---------------- | ------------------ | -------------------------------------- | --------------------------- | ----- |
+| `ACCOUNT#<sub>`  | `ACCOUNT`          | the account's record (no secrets)      | ../accounts/registry.py     | none  |
+| `ACCOUNT#<sub>`  | `ROSTER#<group>`   | a group's ordered members, `version`   | rosters.py                  | none  |
+| `ACCOUNT#<sub>`  | `ROTATION#<group>` | a group's rotation state (small)       | rosters.py, selection.py    | none  |
+| `ACCOUNT#<sub>`  | `AGENT#<id>`       | one agent: availability, caps, counts  | agents.py, selection.py     | none  |
+| `ACCOUNT#<sub>`  | `AVAILABILITY`     | the account's availability stamp       | agents.py                   | none  |
+| `ACCOUNT#<sub>`  | `TICKET#<id>`      | a ticket's claim and audit record      | claims, agents, selection   | 90 d  |
+| `ACCOUNT#<sub>`  | `LEASE#<name>`     | a short lease (token refresh, connect) | ../aws/leases.py            | +1 h  |
+| `STATE#<sha256>` | `STATE`            | a pending OAuth sign-in (hash only)    | ../connect/states.py        | 10 min|
 
 `<group>` is a Zendesk group id, or `*` for the account-wide roster (tickets without a group).
 

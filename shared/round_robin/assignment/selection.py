@@ -41,7 +41,7 @@ from round_robin.assignment.rotation import Choice, Member, Roster, Rotation, wa
 from round_robin.aws.dynamo import serialize
 from round_robin.table import AVAILABILITY_SK, account_pk, agent_sk, roster_sk, rotation_sk
 
-ATTEMPTS = 10  # each failed compare-and-set means another worker assigned: progress, but bounded per ticket
+ATTEMPTS = 10  # failed transactions per ticket: each mostly means another worker assigned (progress), but bounded
 CHUNK = 100
 CHOICE_FIELDS = ("agent_id", "agent_name", "position", "group_id")
 _AWAY = {"away", "out_of_office", "zendesk_status", "ooo_app"}
@@ -128,7 +128,8 @@ class Selector:
         """Take the next eligible agent of the group for this ticket, counted; Waiting if nobody may take it;
         None if the group has no roster, or nobody in it."""
         refreshed: set[int] = set()
-        for _ in range(ATTEMPTS):
+        failures = 0
+        while failures < ATTEMPTS:
             read = self._read(subdomain, group_id)
             if read is None:
                 return None
@@ -136,15 +137,16 @@ class Selector:
             if not roster.members:
                 return None
             found = self._walk(subdomain, group_id, roster, rotation, cache, refreshed, now)
-            if isinstance(found, Waiting) or found is None:
-                if found is None:
-                    continue  # agents passed over at a cap were read again: walk again
+            if found is None:
+                continue  # agents seen at a cap in the cache were read again (at most once each): walk again
+            if isinstance(found, Waiting):
                 return found
             member, agent = found
             codes = self._take(subdomain, group_id, ticket_id, claim, rotation, member, agent, cache, now)
             if codes is None:
                 cache.agents[agent.id] = _counted(agent, local_day(agent.time_zone, now))
                 return Choice(member, rotation.sequence + 1, group_id)
+            failures += 1
             if codes[2]:
                 raise RetryLaterError("the claim was lost (lease expired)")
             if codes[1]:  # the agent changed or filled up: read them again
@@ -238,23 +240,21 @@ class Selector:
         order = walk(roster.members, rotation.last_agent_id)
         verdicts: list[Verdict] = []
         at_cap: list[Member] = []
-        for start in range(0, len(order), CHUNK):
-            chunk = order[start:start + CHUNK]
-            missing = {m.id: m.name for m in chunk if m.id not in cache.agents}
-            if missing:
+        for place, member in enumerate(order):
+            if member.id not in cache.agents:  # read the next agents the walk may need, 100 at a time
+                missing = {m.id: m.name for m in order[place:place + CHUNK] if m.id not in cache.agents}
                 cache.agents.update(self._agents.agents(subdomain, missing))
                 refreshed.update(missing)
-            for member in chunk:
-                agent = cache.agents[member.id]
-                verdict = self._rules.eligibility(agent, cache.policy, cache.schedules, group_id, now)
-                if verdict.eligible and not at_cap:
-                    return member, agent
-                if verdict.eligible:  # but some before them looked full in the cache: read those, walk again
-                    self._reread(subdomain, at_cap, cache, refreshed)
-                    return None
-                verdicts.append(verdict)
-                if verdict.reason in _CAPACITY and member.id not in refreshed:
-                    at_cap.append(member)
+            agent = cache.agents[member.id]
+            verdict = self._rules.eligibility(agent, cache.policy, cache.schedules, group_id, now)
+            if verdict.eligible and not at_cap:
+                return member, agent
+            if verdict.eligible:  # but some before them looked full in the cache: read those, walk again
+                self._reread(subdomain, at_cap, cache, refreshed)
+                return None
+            verdicts.append(verdict)
+            if verdict.reason in _CAPACITY and member.id not in refreshed:
+                at_cap.append(member)
         if at_cap:
             self._reread(subdomain, at_cap, cache, refreshed)
             return None
