@@ -16,8 +16,10 @@ from round_robin.assignment.webhook import signature_of
 from round_robin.aws import clients
 from round_robin.aws.queue import AssignmentRequest
 from tests.integration.helpers import (
+    assigned_meanwhile,
     assignee,
     atomic_dynamodb,
+    counts,
     credentials,
     new_ticket,
     position,
@@ -202,17 +204,14 @@ def test_a_ticket_that_no_longer_needs_assigning_is_left_alone(aws_env, account,
 def test_a_person_assigning_meanwhile_wins_on_409(aws_env, account):
     ticket = new_ticket(account)
     ben = account["users"]["Ben Agent"]
-
-    def person_assigns():
-        account["model"].tickets[ticket["id"]]["assignee_id"] = ben
-
-    account["zendesk"].override("PUT", rf"/tickets/{ticket['id']}\.json$", status=409, times=1,
-                                body={"error": "UpdateConflict"}, action=person_assigns)
+    assigned_meanwhile(account, ticket["id"], "Ben Agent", status=409, body={"error": "UpdateConflict"})
 
     outcome = wiring.assigner().assign(request_for(ticket["id"]))
 
     assert (outcome.status, outcome.reason) == (SKIPPED, "already_assigned")
     assert assignee(account, ticket["id"]) == ben
+    assert counts(account, "Ada Admin") == (0, 0)  # what choosing Ada counted is given back
+    assert "counted_agent_id" not in record(ticket["id"])
 
 
 def test_a_409_without_a_new_assignee_is_retried_with_the_same_agent(aws_env, account):

@@ -120,6 +120,9 @@ class Assigner:
         except ZendeskNotFoundError:
             return Outcome(SKIPPED, "ticket_not_found", None, attempt.claim.attempts)
         for _ in range(MAX_TURNS):
+            if attempt.choice is not None and ticket.get("assignee_id") == attempt.choice.agent.id:
+                # an earlier attempt's PUT went through before its worker stopped: done, and counted already
+                return Outcome(ASSIGNED, "", attempt.choice, attempt.claim.attempts)
             reason = _why_not_assign(ticket)
             if reason:
                 self._give_back(attempt)
