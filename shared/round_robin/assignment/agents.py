@@ -37,6 +37,8 @@ MARKER_FIELDS = ("counted_agent_id", "counted_open", "counted_date")
 BATCH_SIZE = 100  # BatchGetItem's limit
 MARKER_TTL = 400 * 86400  # a ticket counted without a claim (a person assigned it) keeps its marker this long
 ATTEMPTS = 5
+CONDITION_FAILED = "ConditionalCheckFailed"  # TransactWriteItems' cancellation reason codes
+CONFLICT = "TransactionConflict"  # another transaction was writing the same item: try again
 
 
 @dataclass(frozen=True)
@@ -307,15 +309,16 @@ class AgentStore:
 
     def transact(self, items: list[dict[str, Any]], action: str, *,
                  conflicts_ok: bool = False) -> list[str] | None:
-        """One TransactWriteItems: None when it was applied; when a condition failed, each item's cancellation code
-        ("" for those that did not fail) if `conflicts_ok`, else StorageError."""
+        """One TransactWriteItems: None when it was applied. When it was cancelled by a failed condition or by a
+        concurrent transaction on one of its items, each item's cancellation code (CONDITION_FAILED, CONFLICT, or
+        "" where it did not fail) if `conflicts_ok`; any other failure is StorageError."""
         try:
             self._dynamodb.transact_write_items(TransactItems=items)
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons")
             if conflicts_ok and exc.response.get("Error", {}).get("Code") == "TransactionCanceledException" and reasons:
                 codes = [r.get("Code", "") if r.get("Code") != "None" else "" for r in reasons]
-                if any(c == "ConditionalCheckFailed" for c in codes):
+                if any(c in (CONDITION_FAILED, CONFLICT) for c in codes):
                     return codes
             raise storage_error(exc, action) from exc
         except BotoCoreError as exc:

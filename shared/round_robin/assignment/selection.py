@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from round_robin.assignment.agents import (
+    CONDITION_FAILED,
     AgentRecord,
     AgentStore,
     CountChange,
@@ -147,9 +148,9 @@ class Selector:
                 cache.agents[agent.id] = _counted(agent, local_day(agent.time_zone, now))
                 return Choice(member, rotation.sequence + 1, group_id)
             failures += 1
-            if codes[2]:
+            if codes[2] == CONDITION_FAILED:
                 raise RetryLaterError("the claim was lost (lease expired)")
-            if codes[1]:  # the agent changed or filled up: read them again
+            if codes[1] == CONDITION_FAILED:  # the agent changed or filled up: read them again
                 cache.agents.pop(agent.id, None)
                 refreshed.discard(agent.id)
         raise RetryLaterError("rotation_busy")
