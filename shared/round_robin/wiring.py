@@ -231,8 +231,7 @@ def selector() -> Selector:
     from round_robin.assignment.selection import Selector
 
     table, dynamodb = get_settings().table_name, clients.client("dynamodb")
-    return Selector(table_name=table, dynamodb=dynamodb, rosters=rosters(), agents=AgentStore(table, dynamodb),
-                    rules=eligibility_rules())
+    return Selector(table_name=table, rosters=rosters(), agents=AgentStore(table, dynamodb), rules=eligibility_rules())
 
 
 @lru_cache(maxsize=1)

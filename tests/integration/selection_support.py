@@ -61,7 +61,7 @@ def fake_policy(item: Mapping[str, Any]) -> tuple[Policy, Sequence[Any]]:
 def selector(dynamodb: Any = None) -> Selector:
     """A fresh worker's selector (its own caches)."""
     dynamodb = dynamodb or clients.client("dynamodb")
-    return Selector(table_name=TABLE, dynamodb=dynamodb, rosters=RosterStore(TABLE, dynamodb),
+    return Selector(table_name=TABLE, rosters=RosterStore(TABLE, dynamodb),
                     agents=AgentStore(TABLE, dynamodb), rules=Rules(fake_eligibility, fake_policy))
 
 

@@ -139,9 +139,10 @@ def test_a_retry_reuses_the_counted_agent_while_eligible_and_otherwise_gives_the
     again = claim(1, NOW + 1)
 
     assert again.choice == chosen and again.counted.agent_id == 1 and again.attempts == 2
-    assert worker.still_eligible(SUB, again, NOW + 1)  # at the cap, but only because of this very ticket
+    # at the cap, but only because of this very ticket
+    assert worker.still_eligible(SUB, again.choice, again.counted, NOW + 1)
     agents().change(SUB, 1, {"status": "away"}, NOW + 1)
-    assert not worker.still_eligible(SUB, again, NOW + 1)
+    assert not worker.still_eligible(SUB, again.choice, again.counted, NOW + 1)
     worker.give_back(SUB, 1, again, NOW + 1)
     assert (agent(1).open_count, agent(1).daily_count) == (0, 0)
     assert "agent_id" not in claims().get(SUB, 1)

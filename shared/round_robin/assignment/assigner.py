@@ -166,7 +166,9 @@ class Assigner:
         if attempt.checked:
             return True
         attempt.checked = True
-        return self._selector.still_eligible(attempt.request.subdomain, attempt.claim, self._clock())
+        choice, counted = attempt.choice, attempt.claim.counted
+        return choice is not None and self._selector.still_eligible(attempt.request.subdomain, choice, counted,
+                                                                    self._clock())
 
     def _give_back(self, attempt: _Attempt) -> None:
         """Forget the choice, giving back what it counted (if anything was chosen)."""

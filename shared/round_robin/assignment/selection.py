@@ -44,6 +44,7 @@ from round_robin.table import AVAILABILITY_SK, account_pk, agent_sk, roster_sk, 
 
 ATTEMPTS = 10  # failed transactions per ticket: each mostly means another worker assigned (progress), but bounded
 CHUNK = 100
+GIVE_BACK_ATTEMPTS = 3
 CHOICE_FIELDS = ("agent_id", "agent_name", "position", "group_id")
 _AWAY = {"away", "out_of_office", "zendesk_status", "ooo_app"}
 _CAPACITY = {"open_cap", "daily_cap"}
@@ -114,10 +115,8 @@ class _Cache:
 class Selector:
     """Selects and counts the agent for a ticket (see the module docstring); caches per warm worker."""
 
-    def __init__(self, *, table_name: str, dynamodb: Any, rosters: RosterStore, agents: AgentStore,
-                 rules: Rules) -> None:
+    def __init__(self, *, table_name: str, rosters: RosterStore, agents: AgentStore, rules: Rules) -> None:
         self._table = table_name
-        self._dynamodb = dynamodb
         self._rosters = rosters
         self._agents = agents
         self._rules = rules
@@ -155,30 +154,32 @@ class Selector:
                 refreshed.discard(agent.id)
         raise RetryLaterError("rotation_busy")
 
-    def still_eligible(self, subdomain: str, claim: Claim, now: float) -> bool:
-        """Whether the agent an earlier attempt chose (and counted) may still take this ticket."""
-        choice = claim.choice
-        assert choice is not None
+    def still_eligible(self, subdomain: str, choice: Choice, counted: Marker, now: float) -> bool:
+        """Whether the agent an earlier attempt chose (and counted, as `counted` says) may still take the ticket:
+        asked as if this ticket were not in their counts."""
         stamp_item, agent = self._read_agent(subdomain, choice.agent)
         cache = self._account(subdomain, stamp_item)
         cache.agents[agent.id] = agent
-        policy_agent = uncounted(agent, claim.counted)
-        return self._rules.eligibility(policy_agent, cache.policy, cache.schedules, choice.group_id, now).eligible
+        return self._rules.eligibility(uncounted(agent, counted), cache.policy, cache.schedules, choice.group_id,
+                                       now).eligible
 
     def give_back(self, subdomain: str, ticket_id: int, claim: Claim, now: float) -> None:
         """Undo what choosing an agent for this ticket counted, and forget the choice, so it is picked again."""
         change = CountChange(self._table, subdomain)
-        marker = self._agents.marker(subdomain, ticket_id)
-        items = []
-        if marker.agent_id is not None:
-            agent = self._agents.agents(subdomain, {marker.agent_id: ""})[marker.agent_id]
-            released = change.release(agent, marker)
-            if released is not None:
-                items.append(released)
-            self._forget(subdomain, agent.id)
-        items.append(change.mark(ticket_id, marker, Marker(), now, fence=_fence(claim), also_remove=CHOICE_FIELDS))
-        if self._agents.transact(items, "giving back a count", conflicts_ok=True) is not None:
-            raise RetryLaterError("the claim was lost (lease expired)")
+        for _ in range(GIVE_BACK_ATTEMPTS):
+            marker = self._agents.marker(subdomain, ticket_id)
+            items = []
+            if marker.agent_id is not None:
+                agent = self._agents.agents(subdomain, {marker.agent_id: ""})[marker.agent_id]
+                released = change.release(agent, marker)
+                if released is not None:
+                    items.append(released)
+                self._forget(subdomain, agent.id)
+            items.append(change.mark(ticket_id, marker, Marker(), now, fence=_fence(claim),
+                                     also_remove=CHOICE_FIELDS))
+            if self._agents.transact(items, "giving back a count", conflicts_ok=True) is None:
+                return
+        raise RetryLaterError("the claim was lost, or the counts kept changing")
 
     # -- reading -----------------------------------------------------------------------------------------------
 
