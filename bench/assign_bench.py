@@ -9,8 +9,9 @@ Reports, for tickets created one by one in the sandbox and assigned through its 
 and each handler module's cold import time as a ratio to `import boto3` plus creating one DynamoDB client,
 measured here in the same run (median of several fresh interpreters each).
 
-Targets (issue 3): at most 3 DynamoDB calls, 0 Secrets Manager calls (warm), 1 Zendesk write and at most
-1 Zendesk read per ticket; cold import at most 1.3 times the boto3 floor.
+Targets (issue 3; issue 9 moved DynamoDB from 3 to 4: the eligible agent's capped count is taken with the
+rotation in one transaction): at most 4 DynamoDB calls, 0 Secrets Manager calls (warm), 1 Zendesk write and at
+most 1 Zendesk read per ticket; cold import at most 1.3 times the boto3 floor.
 """
 
 from __future__ import annotations
@@ -170,7 +171,7 @@ def main() -> int:
     per = a["aws_calls_per_ticket"]
     zd = a["zendesk_calls_per_ticket"]
     checks = [
-        ("DynamoDB calls per ticket", per["dynamodb"], "<= 3", per["dynamodb"] <= 3),
+        ("DynamoDB calls per ticket", per["dynamodb"], "<= 4", per["dynamodb"] <= 4),
         ("Secrets Manager calls per ticket (warm)", per["secretsmanager"], "0", per["secretsmanager"] == 0),
         ("SQS calls per ticket (handlers)", per["sqs"], "-", True),
         ("Zendesk writes per ticket", zd["writes"], "1", zd["writes"] == 1),

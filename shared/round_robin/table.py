@@ -3,15 +3,35 @@
 Keys are `pk` (partition) and `sk` (sort); one global secondary index `gsi1` (`gsi1pk`, `gsi1sk`, all attributes
 projected). `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy, so readers also check expiry.
 
-| pk               | sk               | what                                    | written by            | ttl        |
-| ---------------- | ---------------- | --------------------------------------- | --------------------- | ---------- |
-| `ACCOUNT#<sub>`  | `ACCOUNT`        | the account's record (no secrets)       | accounts/registry.py  | none       |
-| `ACCOUNT#<sub>`  | `ROSTER#<group>` | a group's rotation: members, counter    | assignment/rosters.py | none       |
-| `ACCOUNT#<sub>`  | `TICKET#<id>`    | a ticket's claim and audit record       | assignment/claims.py  | 90 days    |
-| `ACCOUNT#<sub>`  | `LEASE#<name>`   | a short lease (token refresh, connect)  | aws/leases.py         | lease + 1h |
-| `STATE#<sha256>` | `STATE`          | a pending OAuth sign-in (hash only)     | connect/states.py     | 10 minutes |
+| pk               | sk                 | what                                   | written by (in assignment/) | ttl   |
+| ---------------- | ------------------ | -------------------------------------- | --------------------------- | ----- |
+| `ACCOUNT#<sub>`  | `ACCOUNT`          | the account's record (no secrets)      | ../accounts/registry.py     | none  |
+| `ACCOUNT#<sub>`  | `ROSTER#<group>`   | a group's ordered members, `version`   | rosters.py                  | none  |
+| `ACCOUNT#<sub>`  | `ROTATION#<group>` | a group's rotation state (small)       | rosters.py, selection.py    | none  |
+| `ACCOUNT#<sub>`  | `AGENT#<id>`       | one agent: availability, caps, counts  | agents.py, selection.py     | none  |
+| `ACCOUNT#<sub>`  | `AVAILABILITY`     | the account's availability stamp       | agents.py                   | none  |
+| `ACCOUNT#<sub>`  | `TICKET#<id>`      | a ticket's claim and audit record      | claims, agents, selection   | 90 d  |
+| `ACCOUNT#<sub>`  | `LEASE#<name>`     | a short lease (token refresh, connect) | ../aws/leases.py            | +1 h  |
+| `STATE#<sha256>` | `STATE`            | a pending OAuth sign-in (hash only)    | ../connect/states.py        | 10 min|
 
 `<group>` is a Zendesk group id, or `*` for the account-wide roster (tickets without a group).
+
+- ROSTER: `group_id`, `group_name`, `members` (a list of `{id, name}` in rotation order: ~30 bytes an agent, so
+  ~150 KB at 5,000), `version` (bumped whenever they change), `updated_at`. Written only when the members change
+  (roster sync), in one transaction with the ROTATION's `roster_version`; read by workers with eventual
+  consistency and cached per warm worker by version. Rosters stored before rotations had their own item hold the
+  old counter `position` instead; the first sync or assignment turns it into a ROTATION.
+- ROTATION: `group_id`, `last_agent_id` (who was assigned last; absent before the first assignment),
+  `sequence` (assignments so far; the `position` recorded on tickets), `roster_version` (the members it refers
+  to). Moved by every assignment with a compare-and-set on `sequence` and `roster_version`; re-pointed by a sync
+  when the last agent left. About 100 bytes, whatever the roster's size.
+- AGENT: `id`, `name` (optional), the availability inputs (`in_rotation`, `status`, `ooo_from`, `ooo_until`,
+  `backup_id`, `zendesk_status`, `ooo_app`, `time_zone`), cap overrides (`open_cap`, `daily_cap`), the counts
+  (`open_count`, `daily_count` for the local day `daily_date`), `version` (bumped by every availability change,
+  never by counts). Absent = in rotation, available, nothing counted (imports write none). Under 1 KB.
+- AVAILABILITY: `version`, bumped with every availability change of any agent of the account (warm workers
+  drop their cached agent states when it moves); it is also where the account's availability policy and
+  schedules belong, read with the rotation in the same request.
 
 | gsi1pk               | gsi1sk               | what                                                   |
 | -------------------- | -------------------- | ------------------------------------------------------ |
@@ -21,9 +41,14 @@ projected). `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy
 | `WAITING#<sub>`      | receipt time, padded | tickets waiting for an eligible agent, oldest first    |
 
 A TICKET item's `status` is in_progress (with `lease_until`), pending, assigned, skipped, parked or waiting (with
-`reason`, e.g. no_eligible_agent, and the `group_id` it waits for); `attempts` counts claims and fences them. A
-claim removes the item from gsi1; finishing it as assigned, parked or waiting puts it back under that status.
-See assignment/claims.py for the transitions.
+`reason`, e.g. no_eligible_agent, all_away, all_at_capacity, off_hours, the `group_id` it waits for and
+`wake_at`, the earliest time one of that group's agents may become eligible by itself); `attempts` counts claims
+and fences them. A claim removes the item from gsi1; finishing it as assigned, parked or waiting puts it back
+under that status. See assignment/claims.py for the transitions. The agent chosen for it (`agent_id`,
+`agent_name`, `position`, `group_id`) is written with the assignment's transaction, so a retry reuses them. Its
+count marker (`counted_agent_id`, `counted_open`, `counted_date`: whose open and daily counts hold the ticket) makes
+counting idempotent per ticket (assignment/agents.py); a ticket counted without ever being claimed (a person
+assigned it) has a record with no `status` and the marker only (kept 400 days).
 """
 
 from __future__ import annotations
@@ -32,6 +57,7 @@ INDEX = "gsi1"
 ACCOUNTS_PARTITION = "ACCOUNTS"
 ACCOUNT_SK = "ACCOUNT"
 ROSTER_PREFIX = "ROSTER#"
+AVAILABILITY_SK = "AVAILABILITY"
 STATE_SK = "STATE"
 
 
@@ -42,6 +68,14 @@ def account_pk(subdomain: str) -> str:
 
 def roster_sk(group_id: str) -> str:
     return f"{ROSTER_PREFIX}{group_id}"
+
+
+def rotation_sk(group_id: str) -> str:
+    return f"ROTATION#{group_id}"
+
+
+def agent_sk(agent_id: int) -> str:
+    return f"AGENT#{agent_id}"
 
 
 def ticket_sk(ticket_id: int) -> str:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from round_robin.assignment.assigner import Assigner
     from round_robin.assignment.claims import AssignmentStore
     from round_robin.assignment.rosters import RosterStore
+    from round_robin.assignment.selection import Rules, Selector
     from round_robin.assignment.webhook import WebhookReceiver
     from round_robin.aws.queue import AssignmentQueue
     from round_robin.connect.api_token import ApiTokenRegistration
@@ -240,6 +241,24 @@ def migrator() -> Migrator:
                     lease=connect_lease(), client_identifier=settings.client_id)
 
 
+def eligibility_rules() -> Rules:
+    """Who may take a ticket now. Until the availability rules land: every agent in rotation (the behaviour so
+    far), with no account policy or schedules. Plug availability.rules.eligibility (and its policy reader) in here.
+    """
+    from round_robin.assignment.selection import Rules, every_agent_in_rotation, no_policy
+
+    return Rules(eligibility=every_agent_in_rotation, policy=no_policy)
+
+
+@lru_cache(maxsize=1)
+def selector() -> Selector:
+    from round_robin.assignment.agents import AgentStore
+    from round_robin.assignment.selection import Selector
+
+    table, dynamodb = get_settings().table_name, clients.client("dynamodb")
+    return Selector(table_name=table, rosters=rosters(), agents=AgentStore(table, dynamodb), rules=eligibility_rules())
+
+
 @lru_cache(maxsize=1)
 def assigner() -> Assigner:
     from round_robin.assignment.assigner import Assigner
@@ -248,6 +267,7 @@ def assigner() -> Assigner:
     return Assigner(
         store=assignment_store(),
         rosters=rosters(),
+        selector=selector(),
         tokens=tokens(),
         # Never wait out a rate limit in the worker: the queue message is delayed instead.
         zendesk=zendesk_factory(settings, max_retry_wait=0),
@@ -258,7 +278,7 @@ def assigner() -> Assigner:
 def reset() -> None:
     """Forget every cached object and setting (tests, and the local stack between configurations)."""
     for factory in (http_session, vault, signing_secrets, registry, rosters, oauth_client, tokens, queue,
-                    connect_lease, connections, connector, api_token_registration, receiver, assigner,
+                    connect_lease, connections, connector, api_token_registration, receiver, assigner, selector,
                     assignment_store, alerts, maintainer, migrator, get_settings, clients.client):
         factory.cache_clear()
     from aws_lambda_powertools.utilities import parameters

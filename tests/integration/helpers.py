@@ -7,6 +7,7 @@ import threading
 
 from round_robin import wiring
 from round_robin.accounts.credentials import Credentials
+from round_robin.assignment.agents import AgentStore
 from round_robin.assignment.claims import AssignmentStore
 from round_robin.aws import clients
 from round_robin.aws.queue import AssignmentRequest
@@ -33,13 +34,31 @@ def request_for(ticket_id: int) -> AssignmentRequest:
 
 
 def position(aws_env, group_id) -> int:
+    """How many assignments the group's rotation has made (its sequence number)."""
     item = aws_env.dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "ACCOUNT#acme"},
-                                                            "sk": {"S": f"ROSTER#{group_id}"}})["Item"]
-    return int(item["position"]["N"])
+                                                            "sk": {"S": f"ROTATION#{group_id}"}})["Item"]
+    return int(item["sequence"]["N"])
 
 
 def record(ticket_id: int) -> dict:
     return AssignmentStore(TABLE, clients.client("dynamodb")).get("acme", ticket_id)
+
+
+def counts(account, name: str) -> tuple[int, int]:
+    """An agent's stored open and daily ticket counts."""
+    agent_id = account["users"][name]
+    stored = AgentStore(TABLE, clients.client("dynamodb")).agents("acme", {agent_id: name})[agent_id]
+    return stored.open_count, stored.daily_count
+
+
+def assigned_meanwhile(account, ticket_id: int, name: str, **answer) -> None:
+    """The ticket's next PUT gets `answer` (status, body, headers), and meanwhile the ticket's assignee becomes
+    `name` (a person assigning it, or our own write landing before the error)."""
+
+    def assigns():
+        account["model"].tickets[ticket_id]["assignee_id"] = account["users"][name]
+
+    account["zendesk"].override("PUT", rf"/tickets/{ticket_id}\.json$", times=1, action=assigns, **answer)
 
 
 def assignee(account, ticket_id: int) -> int | None:

@@ -51,8 +51,8 @@ class SimulatedServices:
                             refresh_lifetime=settings.refresh_token_lifetime)
         self.tokens = TokenManager(vault=self.vault, oauth=oauth, leases=LeaseStore(TABLE, dynamodb), clock=clock)
         zendesk_factory = wiring.zendesk_factory(settings, max_retry_wait=0)
-        self.assigner = Assigner(store=wiring.assignment_store(), rosters=wiring.rosters(), tokens=self.tokens,
-                                 zendesk=zendesk_factory, clock=clock)
+        self.assigner = Assigner(store=wiring.assignment_store(), rosters=wiring.rosters(),
+                                 selector=wiring.selector(), tokens=self.tokens, zendesk=zendesk_factory, clock=clock)
         self.maintainer = Maintainer(registry=wiring.registry(), tokens=self.tokens, rosters=wiring.rosters(),
                                      assignments=wiring.assignment_store(), queue=wiring.queue(),
                                      alerts=wiring.alerts(), zendesk=zendesk_factory, interval=600,

@@ -88,7 +88,8 @@ def test_connecting_stores_tokens_account_and_rosters_and_sets_up_zendesk(aws_en
     group_ids = {g["name"]: str(g["id"]) for g in account.groups.values()}
     support = items[f"ROSTER#{group_ids['Support']}"]
     assert [m["M"]["name"]["S"] for m in support["members"]["L"]] == ["Ada Admin", "Ben Agent", "Cleo Agent"]
-    assert int(support["position"]["N"]) == 0
+    rotation = items[f"ROTATION#{group_ids['Support']}"]  # a new rotation: nobody assigned yet
+    assert int(rotation["sequence"]["N"]) == 0 and "last_agent_id" not in rotation
     assert "ROSTER#*" in items
     assert not any(k.startswith("STATE") for k in items)  # the state was spent
 
@@ -100,14 +101,17 @@ def test_connecting_stores_tokens_account_and_rosters_and_sets_up_zendesk(aws_en
 
 
 def test_reconnecting_replaces_tokens_updates_zendesk_in_place_and_keeps_rotation_positions(aws_env, zendesk, handlers):
-    # given a connected account whose Support rotation has advanced, and a new agent in Support
+    # given a connected account whose Support rotation has advanced, stored as before rotations had their own
+    # item (a counter on the roster), and a new agent in Support
     connect(*handlers, zendesk)
     first = stored_credentials(aws_env)
     account = zendesk.account()
     support_id = next(g["id"] for g in account.groups.values() if g["name"] == "Support")
-    aws_env.dynamodb.update_item(TableName=aws_env.table, Key={"pk": {"S": "ACCOUNT#acme"},
-                                 "sk": {"S": f"ROSTER#{support_id}"}},
-                                 UpdateExpression="SET #p = :p", ExpressionAttributeNames={"#p": "position"},
+    key = {"pk": {"S": "ACCOUNT#acme"}}
+    aws_env.dynamodb.delete_item(TableName=aws_env.table, Key={**key, "sk": {"S": f"ROTATION#{support_id}"}})
+    aws_env.dynamodb.update_item(TableName=aws_env.table, Key={**key, "sk": {"S": f"ROSTER#{support_id}"}},
+                                 UpdateExpression="SET #p = :p REMOVE #v",
+                                 ExpressionAttributeNames={"#p": "position", "#v": "version"},
                                  ExpressionAttributeValues={":p": {"N": "5"}})
     newcomer = zendesk.sandbox.add_user(account, "Abe Newcomer", "agent")
     zendesk.sandbox.add_membership(account, newcomer["id"], support_id)
@@ -130,8 +134,11 @@ def test_reconnecting_replaces_tokens_updates_zendesk_in_place_and_keeps_rotatio
     support = items_by_sk(aws_env)[f"ROSTER#{support_id}"]
     members = [m["M"]["name"]["S"] for m in support["members"]["L"]]
     assert members == ["Ada Admin", "Ben Agent", "Cleo Agent", "Abe Newcomer"]  # the newcomer joins at the end
-    # The rotation position is kept: after 5 assignments Cleo was next (5 % 3), and Cleo is still next.
-    assert members[int(support["position"]["N"]) % len(members)] == "Cleo Agent"
+    # The rotation's place is kept: after 5 assignments (Ada, Ben, Cleo, Ada, Ben) Cleo was next, and still is.
+    rotation = items_by_sk(aws_env)[f"ROTATION#{support_id}"]
+    ids = [int(m["M"]["id"]["N"]) for m in support["members"]["L"]]
+    last = ids.index(int(rotation["last_agent_id"]["N"]))
+    assert members[(last + 1) % len(members)] == "Cleo Agent" and int(rotation["sequence"]["N"]) == 5
     assert "unchanged" in page["body"]
 
 

@@ -1,5 +1,12 @@
 from round_robin.assignment.rosters import build_rosters, is_eligible
-from round_robin.assignment.rotation import ACCOUNT_WIDE, Member, merge_members, rebase_position
+from round_robin.assignment.rotation import (
+    ACCOUNT_WIDE,
+    Member,
+    last_from_position,
+    merge_members,
+    rebase_last,
+    walk,
+)
 
 
 def user(uid, role="agent", active=True, suspended=False, name=None, role_type=None):
@@ -64,38 +71,54 @@ def members(*ids):
     return tuple(Member(i, f"A{i}") for i in ids)
 
 
-def next_up(roster, position):
-    return roster[position % len(roster)].id
+def next_up(roster, last):
+    return walk(roster, last)[0].id
 
 
 def test_rebasing_keeps_the_agent_who_was_next():
     old = members(1, 2, 3)
-    # after 4 assignments (1, 2, 3, 1), agent 2 is next
-    assert next_up(old, 4) == 2
-    assert next_up(members(1, 2, 3, 9), rebase_position(old, 4, members(1, 2, 3, 9))) == 2  # newcomer waits
-    assert next_up(members(1, 2), rebase_position(old, 4, members(1, 2))) == 2
+    # after 4 assignments (1, 2, 3, 1), agent 1 was last and agent 2 is next
+    assert next_up(old, 1) == 2
+    assert next_up(members(1, 2, 3, 9), rebase_last(old, 1, members(1, 2, 3, 9))) == 2  # newcomer waits
+    assert next_up(members(1, 2), rebase_last(old, 1, members(1, 2))) == 2
 
 
 def test_when_the_next_agent_leaves_the_one_after_them_is_next():
     old = members(1, 2, 3)
-    assert next_up(members(1, 3), rebase_position(old, 4, members(1, 3))) == 3
-    assert next_up(members(1), rebase_position(old, 5, members(1))) == 1
+    assert next_up(members(1, 3), rebase_last(old, 1, members(1, 3))) == 3
+    assert next_up(members(1), rebase_last(old, 2, members(1))) == 1
+
+
+def test_when_the_last_agent_leaves_the_pointer_moves_to_the_member_before_them():
+    old = members(1, 2, 3, 4)
+    assert rebase_last(old, 3, members(1, 2, 4)) == 2
+    assert next_up(members(1, 2, 4), rebase_last(old, 3, members(1, 2, 4))) == 4  # who came after 3 is next
+    assert rebase_last(old, 1, members(2, 3, 4)) == 4  # backwards round the end
+    assert next_up(members(2, 3, 4), 4) == 2
 
 
 def test_rebasing_an_emptied_roster_starts_over():
-    assert rebase_position(members(1, 2), 7, ()) == 0
-    assert rebase_position((), 7, members(1)) == 0
+    assert rebase_last(members(1, 2), 2, ()) is None
+    assert rebase_last((), None, members(1)) is None
+    assert next_up(members(1, 2), None) == 1
+
+
+def test_a_counter_position_becomes_the_pointer_to_the_agent_it_last_chose():
+    roster = members(5, 6, 7)
+    assert last_from_position(roster, 0) is None
+    assert last_from_position(roster, 4) == 5 and next_up(roster, 5) == 6  # position 5 would have gone to 6
+    assert last_from_position((), 3) is None
 
 
 def test_fairness_among_those_who_stay_survives_a_leaver():
     # A, B, C rotate; B leaves after 4 assignments; over the next 6, A and C share evenly with what they had.
-    roster, position, counts = members(1, 2, 3), 0, {1: 0, 2: 0, 3: 0}
+    roster, last, counts = members(1, 2, 3), None, {1: 0, 2: 0, 3: 0}
     for _ in range(4):
-        position += 1
-        counts[roster[(position - 1) % len(roster)].id] += 1
+        last = next_up(roster, last)
+        counts[last] += 1
     new = members(1, 3)
-    position = rebase_position(roster, position, new)
+    last = rebase_last(roster, last, new)
     for _ in range(6):
-        position += 1
-        counts[new[(position - 1) % len(new)].id] += 1
+        last = next_up(new, last)
+        counts[last] += 1
     assert abs(counts[1] - counts[3]) <= 1

@@ -5,17 +5,20 @@ Per ticket, one DynamoDB item (`TICKET#<id>` under the account) is both the clai
 1. claim it (conditional update: new, or released by a failed attempt, or its holder's lease expired);
    a duplicate delivery finds it claimed or done and stops, so it never advances the rotation;
 2. re-read the ticket in Zendesk and stop if it has an assignee, is solved or closed;
-3. take the next position of its group's rotation (RosterStore.next_choice, rotation.py) - unless an earlier
-   attempt already took one, which is reused so that retries never skip an agent;
+3. take the next eligible agent of its group's rotation, counted, in one transaction (selection.py) - unless an
+   earlier attempt already took one: that agent is reused if still eligible (so retries never skip anyone), else
+   their count is given back and the ticket picked again;
 4. PUT the assignee with `safe_update` and the `updated_stamp` read in 2 (409: re-read, stop if a person
    assigned it; 422: the agent left the group, refresh the roster and pick again);
 5. record the outcome (agent, group, time, position, attempts) with a 90-day TTL; a ticket whose group has no
-   eligible agent is recorded `waiting` (maintenance queues it again once the group has one).
+   eligible agent is recorded `waiting` with the reason and the earliest time that may change (`wake_at`).
+   A ticket that ends skipped (a person assigned it meanwhile, it was solved) gives its count back.
 
-Happy path: 3 DynamoDB writes, 1 Zendesk read, 1 Zendesk write. Rate limits, Zendesk outages and any Zendesk
-answer not handled above (403, a 404 on the PUT, 400, ...) release the claim with the chosen agent kept and raise
-RetryLaterError for the caller to delay the queue message; unexpected answers are logged first. A worker that
-dies or times out leaves its claim `in_progress` until its lease expires: a redelivery or the sweep reclaims it.
+Happy path on a warm worker: 4 DynamoDB calls (claim, read, transaction, finish), 1 Zendesk read, 1 Zendesk
+write. Rate limits, Zendesk outages and any Zendesk answer not handled above (403, a 404 on the PUT, 400, ...)
+release the claim with the chosen agent kept and raise RetryLaterError for the caller to delay the queue message;
+unexpected answers are logged first. A worker that dies or times out leaves its claim `in_progress` until its lease
+expires: a redelivery or the sweep reclaims it.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from round_robin.assignment.claims import (
 from round_robin.assignment.roster_import import import_group_roster
 from round_robin.assignment.rosters import RosterStore
 from round_robin.assignment.rotation import Choice, roster_key
+from round_robin.assignment.selection import Selector, Waiting
 from round_robin.aws.queue import AssignmentRequest
 from round_robin.errors import (
     ConnectionBrokenError,
@@ -65,6 +69,7 @@ class Assigner:
         *,
         store: AssignmentStore,
         rosters: RosterStore,
+        selector: Selector,
         tokens: TokenManager,
         zendesk: ZendeskFactory,
         excluded_agents: Callable[[str], tuple[int, ...]] = lambda _subdomain: (),
@@ -72,6 +77,7 @@ class Assigner:
     ) -> None:
         self._store = store
         self._rosters = rosters
+        self._selector = selector
         self._tokens = tokens
         self._zendesk = zendesk
         self._excluded_agents = excluded_agents
@@ -115,14 +121,21 @@ class Assigner:
         except ZendeskNotFoundError:
             return Outcome(SKIPPED, "ticket_not_found", None, attempt.claim.attempts)
         for _ in range(MAX_TURNS):
+            if attempt.choice is not None and ticket.get("assignee_id") == attempt.choice.agent.id:
+                # an earlier attempt's PUT went through before its worker stopped: done, and counted already
+                return Outcome(ASSIGNED, "", attempt.choice, attempt.claim.attempts)
             reason = _why_not_assign(ticket)
             if reason:
+                self._give_back(attempt)
                 return Outcome(SKIPPED, reason, None, attempt.claim.attempts)
             group_id = roster_key(ticket.get("group_id"))
-            if attempt.choice is None or attempt.choice.group_id != group_id:
-                attempt.choice = self._next_agent(attempt, group_id)
-                if attempt.choice is None:  # nobody can take it yet: it waits (see maintenance.py)
-                    return Outcome(WAITING, "no_eligible_agent", None, attempt.claim.attempts, group_id)
+            if attempt.choice is not None and (attempt.choice.group_id != group_id or not self._reusable(attempt)):
+                self._give_back(attempt)
+            if attempt.choice is None:
+                selected = self._next_agent(attempt, group_id)
+                if isinstance(selected, Waiting):  # nobody can take it yet: it waits (see maintenance.py)
+                    return Outcome(WAITING, selected.reason, None, attempt.claim.attempts, group_id, selected.until)
+                attempt.choice = selected
             agent = attempt.choice.agent
             try:
                 changes = {"assignee_id": agent.id, "safe_update": True, "updated_stamp": ticket["updated_at"]}
@@ -133,19 +146,38 @@ class Assigner:
                 continue
             except ZendeskUnprocessableError:
                 # The agent cannot take it (left the group, suspended...): refresh the roster, pick again.
+                self._give_back(attempt)
                 self._refresh_roster(attempt, group_id)
-                attempt.choice = None
                 ticket = self._call(attempt, lambda c: tickets.show(c, request.ticket_id))
                 continue
             return Outcome(ASSIGNED, "", attempt.choice, attempt.claim.attempts)
         raise RetryLaterError("ticket_kept_changing")
 
-    def _next_agent(self, attempt: _Attempt, group_id: str) -> Choice | None:
-        choice = self._rosters.next_choice(attempt.request.subdomain, group_id)
-        if choice is None:  # a group created after the last import, or an empty roster: ask Zendesk
+    def _next_agent(self, attempt: _Attempt, group_id: str) -> Choice | Waiting:
+        request = attempt.request
+        selected = self._selector.select(request.subdomain, group_id, request.ticket_id, attempt.claim, self._clock())
+        if selected is None:  # a group created after the last import, or an empty roster: ask Zendesk
             if self._refresh_roster(attempt, group_id):
-                choice = self._rosters.next_choice(attempt.request.subdomain, group_id)
-        return choice
+                selected = self._selector.select(request.subdomain, group_id, request.ticket_id, attempt.claim,
+                                                 self._clock())
+        return selected or Waiting("no_eligible_agent")
+
+    def _reusable(self, attempt: _Attempt) -> bool:
+        """A choice from an earlier attempt is reused while its agent may still take the ticket (checked once)."""
+        if attempt.checked:
+            return True
+        attempt.checked = True
+        choice, counted = attempt.choice, attempt.claim.counted
+        return choice is not None and self._selector.still_eligible(attempt.request.subdomain, choice, counted,
+                                                                    self._clock())
+
+    def _give_back(self, attempt: _Attempt) -> None:
+        """Forget the choice, giving back what it counted (if anything was chosen)."""
+        if attempt.choice is not None:
+            self._selector.give_back(attempt.request.subdomain, attempt.request.ticket_id, attempt.claim,
+                                     self._clock())
+            attempt.choice = None
+            attempt.checked = True
 
     def _refresh_roster(self, attempt: _Attempt, group_id: str) -> bool:
         subdomain = attempt.request.subdomain
@@ -176,6 +208,7 @@ class _Attempt:
         self.claim = claim
         self.client = client
         self.choice: Choice | None = claim.choice
+        self.checked = claim.choice is None  # a choice from an earlier attempt is checked before reuse
 
 
 def _why_not_assign(ticket: dict[str, Any]) -> str:

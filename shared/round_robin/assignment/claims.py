@@ -27,6 +27,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from round_robin.assignment.agents import Marker, marker_of
 from round_robin.assignment.rotation import Choice, Member
 from round_robin.aws.clients import storage_error
 from round_robin.aws.dynamo import conditional_write, deserialize, query_all, serialize
@@ -63,6 +64,7 @@ class Outcome:
     choice: Choice | None = None
     attempts: int = 0
     group_id: str = ""  # the roster a WAITING ticket waits for
+    wake_at: float | None = None  # WAITING: the earliest time one of its group's agents may become eligible
 
 
 @dataclass(frozen=True)
@@ -70,13 +72,14 @@ class Claim:
     attempts: int  # this attempt's number, and its fencing token
     choice: Choice | None  # taken by an earlier attempt, to be reused
     received_at: float = 0.0  # when the ticket was first received (orders the waiting tickets)
+    counted: Marker = Marker()  # whose counts hold the ticket (see agents.py)
 
 
 def is_claimable(record: dict[str, Any] | None, now: float) -> bool:
     """Whether claim() would take this record at `now` (the same rule as its condition, for a record read earlier)."""
-    if record is None:
+    status = record.get("status") if record else None
+    if record is None or status is None:  # never claimed (perhaps only counted: a person assigned it)
         return True
-    status = record.get("status")
     return status in (PENDING, WAITING) or (status == IN_PROGRESS and record.get("lease_until", now) < now)
 
 
@@ -98,10 +101,10 @@ class AssignmentStore:
             UpdateExpression=(
                 "SET #status = :working, lease_until = :until, ticket_id = :ticket, updated_at = :now, "
                 "#source = if_not_exists(#source, :source), received_at = if_not_exists(received_at, :received), "
-                "#ttl = :ttl ADD attempts :one REMOVE gsi1pk, gsi1sk"  # no longer listed as waiting
+                "#ttl = :ttl ADD attempts :one REMOVE gsi1pk, gsi1sk, wake_at"  # no longer listed as waiting
             ),
             ConditionExpression=(
-                "attribute_not_exists(pk) OR #status IN (:pending, :waiting) "
+                "attribute_not_exists(#status) OR #status IN (:pending, :waiting) "
                 "OR (#status = :working AND lease_until < :now)"
             ),
             ExpressionAttributeNames={"#status": "status", "#source": "source", "#ttl": "ttl"},
@@ -118,7 +121,8 @@ class AssignmentStore:
         choice = None
         if "agent_id" in item and "position" in item:
             choice = Choice(Member(item["agent_id"], item.get("agent_name", "")), item["position"], item["group_id"])
-        return Claim(attempts=item.get("attempts", 1), choice=choice, received_at=item.get("received_at", now))
+        return Claim(attempts=item.get("attempts", 1), choice=choice, received_at=item.get("received_at", now),
+                     counted=marker_of(item))
 
     def release(self, subdomain: str, ticket_id: int, claim: Claim, choice: Choice | None, now: float) -> None:
         """Give the ticket back for a later attempt, keeping the rotation position already taken."""
@@ -141,6 +145,9 @@ class AssignmentStore:
         if outcome.status == WAITING and outcome.group_id:
             update += ", group_id = :group"
             values[":group"] = outcome.group_id
+        if outcome.status == WAITING and outcome.wake_at is not None:
+            update += ", wake_at = :wake"
+            values[":wake"] = outcome.wake_at
         if outcome.choice is not None:
             update += ", agent_id = :agent, agent_name = :name, #position = :position, group_id = :group"
             values.update({":agent": outcome.choice.agent.id, ":name": outcome.choice.agent.name,

@@ -5,14 +5,13 @@ Eligible means an active, unsuspended agent or admin who can be assigned tickets
 membership of the group (Zendesk's List Assignable Memberships). The account-wide roster holds the eligible agents
 with at least one such membership: Zendesk requires every agent to belong to a group ("All team members must belong
 to at least one group", support.zendesk.com/hc/en-us/articles/4408821536794), so an agent with no assignable
-membership is one whose role cannot take tickets. Re-importing keeps the rotation position and the order of the
+membership is one whose role cannot take tickets. Re-importing keeps the rotation's place and the order of the
 agents who stay; newcomers join at the end.
 """
 
 from __future__ import annotations
 
 import builtins
-import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,17 +19,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from round_robin.assignment.rotation import (
     ACCOUNT_WIDE,
-    Choice,
     Member,
     Roster,
+    Rotation,
+    last_from_position,
     merge_members,
-    pick,
-    rebase_position,
+    rebase_last,
 )
 from round_robin.aws.clients import storage_error
 from round_robin.aws.dynamo import conditional_write, deserialize, query_all, serialize
 from round_robin.errors import StorageError
-from round_robin.table import ROSTER_PREFIX, account_pk, roster_sk
+from round_robin.table import ROSTER_PREFIX, account_pk, roster_sk, rotation_sk
 
 _ROLES = {"agent", "admin"}
 # role_type 1 light agent, 2 chat-only agent, 3 contributor: role "agent", yet Zendesk refuses them as assignees
@@ -78,7 +77,8 @@ def _group_sort_key(group_id: str) -> tuple[int, str]:
 
 
 class RosterStore:
-    """Rosters in DynamoDB: pk `ACCOUNT#<sub>`, sk `ROSTER#<group id>`, with the rotation counter `position`."""
+    """Rosters in DynamoDB: `ROSTER#<group>` holds the ordered members (written only when they change) and
+    `ROTATION#<group>` the rotation state (selection.py moves it); see round_robin/table.py."""
 
     def __init__(self, table_name: str, dynamodb: Any) -> None:
         self._table = table_name
@@ -86,47 +86,36 @@ class RosterStore:
 
     def list(self, subdomain: str) -> list[Roster]:
         """Every roster of the account, account-wide last."""
-        items = query_all(
-            self._dynamodb, "reading the rosters", TableName=self._table, ConsistentRead=True,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues=serialize({":pk": account_pk(subdomain), ":prefix": ROSTER_PREFIX}),
-        )
-        rosters = [_roster(i) for i in items]
+        rosters = [roster_from_item(i) for i in self._query(subdomain, ROSTER_PREFIX)]
         rosters.sort(key=lambda r: (r.group_id == ACCOUNT_WIDE, _group_sort_key(r.group_id)))
         return rosters
 
-    def advance(self, subdomain: str, group_id: str) -> Roster | None:
-        """Take the next rotation position atomically (ADD 1) and return the roster as of that write.
+    def get(self, subdomain: str, group_id: str, *, consistent: bool = True) -> Roster | None:
+        """One group's roster; None if it has none."""
+        item = self._get(subdomain, roster_sk(group_id), consistent)
+        return roster_from_item(item) if item else None
 
-        The members come from the same write as the position (ReturnValues ALL_NEW), so the agent chosen from
-        them is consistent with the counter. None if the group has no roster.
-        """
-        answer = conditional_write(lambda: self._dynamodb.update_item(
-            TableName=self._table,
-            Key=serialize({"pk": account_pk(subdomain), "sk": roster_sk(group_id)}),
-            UpdateExpression="ADD #position :one",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeNames={"#position": "position"},
-            ExpressionAttributeValues=serialize({":one": 1}),
-            ReturnValues="ALL_NEW",
-        ), "advancing the rotation")
-        if answer is None:
+    def start_rotation(self, subdomain: str, group_id: str) -> tuple[Roster, Rotation] | None:
+        """A roster without a rotation item (stored before rotations had their own): create its rotation, where its
+        counter stood (the agent who got `position` was the last one), unless another worker just did."""
+        item = self._get(subdomain, roster_sk(group_id), True)
+        if item is None:
             return None
-        return _roster(deserialize(answer["Attributes"]) or {})
-
-    def next_choice(self, subdomain: str, group_id: str) -> Choice | None:
-        """Advance the group's rotation by one and return who is next; None if it has no roster or nobody in it."""
-        roster = self.advance(subdomain, group_id)
-        if roster is None or not roster.members:
-            return None
-        return Choice(pick(roster.members, roster.position), roster.position, group_id)
+        roster = roster_from_item(item)
+        rotation = Rotation(last_from_position(roster.members, item.get("position", 0)), item.get("position", 0),
+                            roster.version)
+        conditional_write(lambda: self._dynamodb.put_item(
+            TableName=self._table, Item=_rotation_item(subdomain, group_id, rotation),
+            ConditionExpression="attribute_not_exists(pk)"), "starting the rotation")
+        return roster, rotation
 
     def sync(self, subdomain: str, imported: builtins.list[Roster], now: float, *,
              prune: bool = True) -> builtins.list[Roster]:
-        """Store freshly imported rosters, keeping positions and the order of staying members.
+        """Store freshly imported rosters, keeping the order of staying members and the rotation's place.
 
         With `prune`, rosters of groups that are not in `imported` are deleted (a full import); without it only
-        the given rosters are written (one group refreshed). Returns the rosters as stored.
+        the given rosters are written (one group refreshed). Unchanged rosters are not written. Returns the
+        rosters as stored.
         """
         previous = {r.group_id: r for r in self.list(subdomain)}
         stored: builtins.list[Roster] = []
@@ -134,63 +123,93 @@ class RosterStore:
             for roster in imported:
                 stored.append(self._store(subdomain, roster, previous.pop(roster.group_id, None), now))
             for gone in previous.values() if prune else ():
-                self._dynamodb.delete_item(
-                    TableName=self._table,
-                    Key=serialize({"pk": account_pk(subdomain), "sk": roster_sk(gone.group_id)}),
-                )
+                for sk in (roster_sk(gone.group_id), rotation_sk(gone.group_id)):
+                    self._dynamodb.delete_item(TableName=self._table,
+                                               Key=serialize({"pk": account_pk(subdomain), "sk": sk}))
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "saving the rosters") from exc
         return stored
 
     def _store(self, subdomain: str, roster: Roster, old: Roster | None, now: float, attempts: int = 5) -> Roster:
-        """Write one roster; when its members change, re-base the counter in the same conditional write (it must
-        not have moved since we read it: a concurrent assignment makes us read again and retry)."""
-        key = serialize({"pk": account_pk(subdomain), "sk": roster_sk(roster.group_id)})
+        """Write one roster and re-point its rotation in one transaction, if anything changed. The rotation must not
+        have moved since we read it (a concurrent assignment makes us read again and retry)."""
         for _ in range(attempts):
             members = merge_members(old.members, roster.members) if old else roster.members
-            values: dict[str, Any] = {
-                ":gid": roster.group_id, ":name": roster.group_name, ":now": int(now),
-                ":members": [{"id": m.id, "name": m.name} for m in members],
-            }
-            update = "SET group_id = :gid, group_name = :name, members = :members, updated_at = :now"
-            if old is None:
-                position, condition = 0, "attribute_not_exists(#position)"
-                update += ", #position = :position"
-                values[":position"] = 0
-            elif [m.id for m in members] == [m.id for m in old.members]:
-                position, condition = old.position, None  # same people: the counter is left alone
-            else:
-                position = rebase_position(old.members, old.position, members)
-                condition = "#position = :old"
-                update += ", #position = :position"
-                values.update({":position": position, ":old": old.position})
-            arguments: dict[str, Any] = {"TableName": self._table, "Key": key, "UpdateExpression": update,
-                                         "ExpressionAttributeValues": serialize(values)}
-            if "#position" in update or condition:
-                arguments["ExpressionAttributeNames"] = {"#position": "position"}
-            if condition:
-                arguments["ConditionExpression"] = condition
-            update_roster = functools.partial(self._dynamodb.update_item, **arguments)
-            if conditional_write(update_roster, "saving the rosters") is not None:
-                return Roster(roster.group_id, roster.group_name, members, position)
-            old = self._get(subdomain, roster.group_id)  # the counter moved (or the roster appeared): read again
+            if old is not None and members == old.members and roster.group_name == old.group_name:
+                return old  # nothing changed: no write (a re-sync of 5,000 agents costs no roster writes)
+            version = (old.version if old else 0) + 1
+            rotation_item = self._get(subdomain, rotation_sk(roster.group_id), True)
+            if rotation_item is None and old is not None:  # a roster stored before rotations had their own item
+                self.start_rotation(subdomain, roster.group_id)
+                rotation_item = self._get(subdomain, rotation_sk(roster.group_id), True)
+            rotation = rotation_from_item(rotation_item) if rotation_item else Rotation()
+            last = rebase_last(old.members, rotation.last_agent_id, members) if old else None
+            stored = Roster(roster.group_id, roster.group_name, members, version)
+            writes = [
+                {"Put": {"TableName": self._table, "Item": _roster_item(subdomain, stored, now),
+                         "ConditionExpression": _version_is(old.version) if old else "attribute_not_exists(pk)",
+                         **({"ExpressionAttributeNames": {"#version": "version"},
+                             "ExpressionAttributeValues": serialize({":version": old.version})} if old else {})}},
+                {"Put": {"TableName": self._table,
+                         "Item": _rotation_item(subdomain, roster.group_id, Rotation(last, rotation.sequence, version)),
+                         "ConditionExpression": ("#sequence = :sequence" if rotation_item
+                                                 else "attribute_not_exists(pk)"),
+                         **({"ExpressionAttributeNames": {"#sequence": "sequence"},
+                             "ExpressionAttributeValues": serialize({":sequence": rotation.sequence})}
+                            if rotation_item else {})}},
+            ]
+            try:
+                self._dynamodb.transact_write_items(TransactItems=writes)
+                return stored
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+            old = self.get(subdomain, roster.group_id)  # the rotation moved (or the roster changed): read again
         raise StorageError("the rotation kept moving while the roster was being updated")
 
-    def _get(self, subdomain: str, group_id: str) -> Roster | None:
+    def _query(self, subdomain: str, prefix: str) -> builtins.list[dict[str, Any]]:
+        return query_all(
+            self._dynamodb, "reading the rosters", TableName=self._table, ConsistentRead=True,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=serialize({":pk": account_pk(subdomain), ":prefix": prefix}),
+        )
+
+    def _get(self, subdomain: str, sk: str, consistent: bool) -> dict[str, Any] | None:
         try:
-            answer = self._dynamodb.get_item(
-                TableName=self._table, ConsistentRead=True,
-                Key=serialize({"pk": account_pk(subdomain), "sk": roster_sk(group_id)}))
+            answer = self._dynamodb.get_item(TableName=self._table, ConsistentRead=consistent,
+                                             Key=serialize({"pk": account_pk(subdomain), "sk": sk}))
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "reading the roster") from exc
-        item = deserialize(answer.get("Item"))
-        return _roster(item) if item else None
+        return deserialize(answer.get("Item"))
 
 
-def _roster(item: dict[str, Any]) -> Roster:
+def roster_from_item(item: dict[str, Any]) -> Roster:
+    """A ROSTER item (deserialised) as a Roster."""
     return Roster(
         group_id=item["group_id"],
         group_name=item.get("group_name", ""),
         members=tuple(Member(m["id"], m.get("name", "")) for m in item.get("members", [])),
-        position=item.get("position", 0),
+        version=item.get("version", 0),
     )
+
+
+def _version_is(version: int) -> str:
+    # Rosters stored before they had a version have none: version 0.
+    return "(attribute_not_exists(#version) OR #version = :version)" if version == 0 else "#version = :version"
+
+
+def _roster_item(subdomain: str, roster: Roster, now: float) -> dict[str, Any]:
+    return serialize({"pk": account_pk(subdomain), "sk": roster_sk(roster.group_id), "group_id": roster.group_id,
+                      "group_name": roster.group_name, "version": roster.version, "updated_at": int(now),
+                      "members": [{"id": m.id, "name": m.name} for m in roster.members]})
+
+
+def rotation_from_item(item: dict[str, Any]) -> Rotation:
+    """A ROTATION item (deserialised) as a Rotation."""
+    return Rotation(item.get("last_agent_id"), item.get("sequence", 0), item.get("roster_version", 0))
+
+
+def _rotation_item(subdomain: str, group_id: str, rotation: Rotation) -> dict[str, Any]:
+    return serialize({"pk": account_pk(subdomain), "sk": rotation_sk(group_id), "group_id": group_id,
+                      "last_agent_id": rotation.last_agent_id, "sequence": rotation.sequence,
+                      "roster_version": rotation.roster_version})

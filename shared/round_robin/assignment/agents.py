@@ -1,0 +1,344 @@
+"""The agents of an account as the rotation sees them, and their ticket counts (see round_robin/table.py).
+
+One small item per agent (`AGENT#<id>`, well under 1 KB): the availability inputs, per-agent caps, the open and
+daily ticket counts. An agent without an item is in rotation, available, with nothing counted: roster imports
+never write agent items, so an import of 5,000 agents costs no agent writes. Every availability change bumps the
+agent's `version` and, in the same transaction, the account's availability stamp (`AVAILABILITY`, which also
+holds the account's policy and schedules): a warm worker caches agent states and reads the stamp beside the
+rotation to know when they are stale (selection.py). Counts never bump either: the assignment's transaction
+checks the chosen agent's true counts against the caps.
+
+Counts are idempotent per ticket: the ticket's record (`TICKET#<id>`, claims.py) says whose counts hold it
+(`counted_agent_id`, `counted_open`, `counted_date`), and every change of counts rewrites that marker in the same
+transaction, on the condition that it is still as read. Moving a ticket to another agent moves both counts; a
+ticket that stops being open keeps its daily count (it was assigned that day).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from round_robin.aws.clients import storage_error
+from round_robin.aws.dynamo import deserialize, serialize
+from round_robin.errors import StorageError
+from round_robin.table import AVAILABILITY_SK, account_pk, agent_sk, ticket_sk
+
+# The fields an operator or an event changes (each change bumps `version`); the counts are not among them.
+AVAILABILITY_FIELDS = ("in_rotation", "status", "ooo_from", "ooo_until", "backup_id", "zendesk_status", "ooo_app",
+                       "time_zone", "open_cap", "daily_cap")
+MARKER_FIELDS = ("counted_agent_id", "counted_open", "counted_date")
+BATCH_SIZE = 100  # BatchGetItem's limit
+MARKER_TTL = 400 * 86400  # a ticket counted without a claim (a person assigned it) keeps its marker this long
+ATTEMPTS = 5
+CONDITION_FAILED = "ConditionalCheckFailed"  # TransactWriteItems' cancellation reason codes
+CONFLICT = "TransactionConflict"  # another transaction was writing the same item: try again
+
+
+@dataclass(frozen=True)
+class AgentRecord:
+    """One agent as stored: the same fields as availability.model.AgentState, which the eligibility rule reads."""
+
+    id: int
+    name: str
+    in_rotation: bool = True
+    status: str = "available"
+    ooo_from: float | None = None
+    ooo_until: str | None = None
+    backup_id: int | None = None
+    zendesk_status: str | None = None
+    ooo_app: bool = False
+    time_zone: str = "UTC"
+    open_cap: int | None = None
+    daily_cap: int | None = None
+    open_count: int = 0
+    daily_count: int = 0
+    daily_date: str | None = None
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class Marker:
+    """Whose counts hold a ticket: `agent_id` (None: nobody's), its open count too if `open`, and the day (in
+    that agent's time zone) its daily count was taken."""
+
+    agent_id: int | None = None
+    open: bool = False
+    date: str | None = None
+
+
+def local_day(time_zone: str, now: float) -> str:
+    """The date (YYYY-MM-DD) at `now` in an IANA time zone (UTC for an unknown name): what a daily count counts."""
+    try:
+        zone: Any = ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    return datetime.fromtimestamp(now, zone).date().isoformat()
+
+
+def agent_from_item(item: Mapping[str, Any], name: str = "") -> AgentRecord:
+    """An AGENT item (deserialised) as a record; unknown attributes are ignored."""
+    known = {f.name for f in dataclasses.fields(AgentRecord)}
+    values = {k: v for k, v in item.items() if k in known}
+    values.setdefault("id", int(str(item["sk"]).rsplit("#", 1)[1]))
+    values.setdefault("name", name or str(values["id"]))
+    return AgentRecord(**values)
+
+
+def marker_of(item: Mapping[str, Any] | None) -> Marker:
+    item = item or {}
+    return Marker(item.get("counted_agent_id"), bool(item.get("counted_open", False)), item.get("counted_date"))
+
+
+class CountChange:
+    """Builds the transaction items that change an account's agent counts (for one TransactWriteItems)."""
+
+    def __init__(self, table: str, subdomain: str) -> None:
+        self._table = table
+        self._subdomain = subdomain
+
+    def key(self, sk: str) -> dict[str, Any]:
+        return serialize({"pk": account_pk(self._subdomain), "sk": sk})
+
+    def release(self, agent: AgentRecord, marker: Marker, *, daily: bool = True) -> dict[str, Any] | None:
+        """Take a ticket out of `agent`'s counts: open if held, daily if held and still the agent's day."""
+        adds, conditions = [], []
+        values: dict[str, Any] = {":minus": -1}
+        if marker.open:
+            adds.append("open_count :minus")
+        if daily and marker.date is not None and marker.date == agent.daily_date:
+            adds.append("daily_count :minus")
+            conditions.append("daily_date = :day")
+            values[":day"] = marker.date
+        if not adds:
+            return None
+        return self._update(agent.id, "ADD " + ", ".join(adds), conditions, values, {})
+
+    def take(self, agent: AgentRecord, day: str, *, is_open: bool, daily: bool = True,
+             caps: tuple[int | None, int | None] | None = None) -> dict[str, Any]:
+        """Add a ticket to `agent`'s counts (open if `is_open`, daily on `day`); with `caps` (open, daily), only if
+        the agent's `version` is still the one read and each count is under its cap: the atomic check-and-increment.
+        """
+        sets, adds, conditions = ["#id = :id"], [], []
+        values: dict[str, Any] = {":id": agent.id}
+        if is_open:
+            adds.append("open_count :one")
+        if daily and agent.daily_date == day:
+            adds.append("daily_count :one")
+            conditions.append("daily_date = :day")
+        elif daily:  # the agent's first ticket of a new day: the count starts again
+            sets += ["daily_count = :one", "daily_date = :day"]
+            conditions.append("(attribute_not_exists(daily_date) OR daily_date <> :day)")
+        if daily:
+            values[":day"] = day
+        if is_open or daily:
+            values[":one"] = 1
+        names = {"#id": "id"}
+        if caps is not None:
+            open_cap, daily_cap = caps
+            names["#version"] = "version"
+            conditions.append("(attribute_not_exists(#version) OR #version = :version)" if agent.version == 0
+                              else "#version = :version")
+            values[":version"] = agent.version
+            if open_cap is not None and is_open:
+                conditions.append("(attribute_not_exists(open_count) OR open_count < :open_cap)")
+                values[":open_cap"] = open_cap
+            if daily_cap is not None and daily and agent.daily_date == day:
+                conditions.append("daily_count < :daily_cap")
+                values[":daily_cap"] = daily_cap
+        update = "SET " + ", ".join(sets) + (" ADD " + ", ".join(adds) if adds else "")
+        return self._update(agent.id, update, conditions, values, names)
+
+    def mark(self, ticket_id: int, read: Marker, new: Marker, now: float, *,
+             fence: tuple[str, dict[str, Any]] | None = None, also_set: Mapping[str, Any] | None = None,
+             also_remove: tuple[str, ...] = ()) -> dict[str, Any]:
+        """Rewrite a ticket's marker to `new`, on the condition that it is still `read` (and `fence`, if given);
+        `also_set` and `also_remove` change other attributes of the record in the same write."""
+        values: dict[str, Any] = {}
+        conditions = []
+        for field, was in zip(MARKER_FIELDS, (read.agent_id, read.open, read.date), strict=True):
+            if was is None:
+                conditions.append(f"attribute_not_exists({field})")
+            elif was is False:
+                conditions.append(f"(attribute_not_exists({field}) OR {field} = :was_{field})")
+                values[f":was_{field}"] = was
+            else:
+                conditions.append(f"{field} = :was_{field}")
+                values[f":was_{field}"] = was
+        sets = ["updated_at = :now"]
+        removes = [f"#{field}" for field in also_remove]
+        if new.agent_id is None:
+            removes += MARKER_FIELDS
+        else:
+            sets += ["counted_agent_id = :agent", "counted_open = :open", "counted_date = :date",
+                     "ticket_id = :ticket", "#ttl = if_not_exists(#ttl, :ttl)"]
+            values.update({":agent": new.agent_id, ":open": new.open, ":date": new.date, ":ticket": ticket_id,
+                           ":ttl": int(now + MARKER_TTL)})
+        names = {"#ttl": "ttl"} if new.agent_id is not None else {}
+        names.update({f"#{field}": field for field in also_remove})
+        for field, value in (also_set or {}).items():
+            sets.append(f"#{field} = :set_{field}")
+            names[f"#{field}"] = field
+            values[f":set_{field}"] = value
+        values[":now"] = now
+        update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        if fence is not None:
+            conditions.append(fence[0])
+            values.update(fence[1])
+            names["#status"] = "status"
+        return {"Update": {"TableName": self._table, "Key": self.key(ticket_sk(ticket_id)),
+                           "UpdateExpression": update, "ConditionExpression": " AND ".join(conditions),
+                           **({"ExpressionAttributeNames": names} if names else {}),
+                           "ExpressionAttributeValues": serialize(values)}}
+
+    def _update(self, agent_id: int, update: str, conditions: list[str], values: dict[str, Any],
+                names: dict[str, str]) -> dict[str, Any]:
+        request: dict[str, Any] = {"TableName": self._table, "Key": self.key(agent_sk(agent_id)),
+                                   "UpdateExpression": update, "ExpressionAttributeValues": serialize(values)}
+        if names:
+            request["ExpressionAttributeNames"] = names
+        if conditions:
+            request["ConditionExpression"] = " AND ".join(conditions)
+        return {"Update": request}
+
+
+class AgentStore:
+    """Agent items, the account's availability stamp, and the per-ticket counts (see the module docstring)."""
+
+    def __init__(self, table_name: str, dynamodb: Any) -> None:
+        self._table = table_name
+        self._dynamodb = dynamodb
+
+    def agents(self, subdomain: str, names: Mapping[int, str]) -> dict[int, AgentRecord]:
+        """The agents with these ids (consistent reads, 100 a call); one without an item gets the defaults."""
+        ids = list(names)
+        found: dict[int, AgentRecord] = {}
+        for start in range(0, len(ids), BATCH_SIZE):
+            keys = [serialize({"pk": account_pk(subdomain), "sk": agent_sk(i)}) for i in ids[start:start + BATCH_SIZE]]
+            for item in self.batch_get(keys, "reading the agents"):
+                agent = agent_from_item(item)
+                found[agent.id] = dataclasses.replace(agent, name=names.get(agent.id) or agent.name)
+        return {i: found.get(i) or AgentRecord(i, names[i] or str(i)) for i in ids}
+
+    def batch_get(self, keys: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
+        """Consistent BatchGetItem of at most 100 keys, following UnprocessedKeys; the items deserialised."""
+        request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+        items: list[dict[str, Any]] = []
+        try:
+            while request:
+                answer = self._dynamodb.batch_get_item(RequestItems=request)
+                items += [deserialize(i) or {} for i in answer.get("Responses", {}).get(self._table, [])]
+                request = answer.get("UnprocessedKeys") or {}
+        except (ClientError, BotoCoreError) as exc:
+            raise storage_error(exc, action) from exc
+        return items
+
+    def change(self, subdomain: str, agent_id: int, changes: Mapping[str, Any], now: float) -> None:
+        """Change an agent's availability inputs (AVAILABILITY_FIELDS; None removes one): bumps the agent's
+        `version` and the account's availability stamp in one transaction."""
+        unknown = set(changes) - set(AVAILABILITY_FIELDS)
+        if unknown:
+            raise ValueError(f"not an availability field: {', '.join(sorted(unknown))}")
+        sets = [f"#{k} = :{k}" for k, v in changes.items() if v is not None]
+        removes = [f"#{k}" for k, v in changes.items() if v is None]
+        names = {f"#{k}": k for k in changes}
+        names.update({"#id": "id", "#version": "version"})
+        values = serialize({f":{k}": v for k, v in changes.items() if v is not None})
+        values.update(serialize({":id": agent_id, ":one": 1, ":now": now}))
+        update = "SET " + ", ".join(["#id = :id", "updated_at = :now", *sets]) + " ADD #version :one"
+        if removes:
+            update += " REMOVE " + ", ".join(removes)
+        keys = CountChange(self._table, subdomain)
+        self.transact([
+            {"Update": {"TableName": self._table, "Key": keys.key(agent_sk(agent_id)), "UpdateExpression": update,
+                        "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}},
+            {"Update": {"TableName": self._table, "Key": keys.key(AVAILABILITY_SK),
+                        "UpdateExpression": "ADD #version :one", "ExpressionAttributeNames": {"#version": "version"},
+                        "ExpressionAttributeValues": serialize({":one": 1})}},
+        ], "changing an agent's availability")
+
+    def count(self, subdomain: str, ticket_id: int, agent_id: int | None, *, is_open: bool, now: float,
+              names: Mapping[int, str] | None = None) -> None:
+        """Make a ticket count for `agent_id` (open if `is_open`; daily once per holder), or for nobody (None).
+
+        Idempotent per ticket: for ticket events (a person assigned it, it was solved, reopened) and to give back
+        what an assignment counted. Moving a ticket between agents moves its counts. Caps are not checked: a
+        person may assign past them.
+        """
+        change = CountChange(self._table, subdomain)
+        for _ in range(ATTEMPTS):
+            marker = self.marker(subdomain, ticket_id)
+            ids = {i for i in (marker.agent_id, agent_id) if i is not None}
+            agents = self.agents(subdomain, {i: (names or {}).get(i, "") for i in ids})
+            items, new = [], Marker()
+            if agent_id is not None and agent_id == marker.agent_id:  # the same holder: only `open` may change
+                new = Marker(agent_id, is_open, marker.date)
+                if marker.open and not is_open:
+                    items.append(change.release(agents[agent_id], Marker(agent_id, True), daily=False))
+                elif is_open and not marker.open:
+                    items.append(change.take(agents[agent_id], "", is_open=True, daily=False))
+            else:
+                if marker.agent_id is not None:
+                    items.append(change.release(agents[marker.agent_id], marker))
+                if agent_id is not None:
+                    agent = agents[agent_id]
+                    day = local_day(agent.time_zone, now)
+                    items.append(change.take(agent, day, is_open=is_open))
+                    new = Marker(agent_id, is_open, day)
+            if new == marker:
+                return
+            writes = [i for i in items if i is not None] + [change.mark(ticket_id, marker, new, now)]
+            if self.transact(writes, "counting a ticket", conflicts_ok=True) is None:
+                return
+        raise StorageError("counting a ticket kept conflicting with other writers")
+
+    def marker(self, subdomain: str, ticket_id: int) -> Marker:
+        try:
+            answer = self._dynamodb.get_item(
+                TableName=self._table, ConsistentRead=True, ProjectionExpression=", ".join(MARKER_FIELDS),
+                Key=serialize({"pk": account_pk(subdomain), "sk": ticket_sk(ticket_id)}))
+        except (ClientError, BotoCoreError) as exc:
+            raise storage_error(exc, "reading a ticket's counts") from exc
+        return marker_of(deserialize(answer.get("Item")))
+
+    def transact(self, items: list[dict[str, Any]], action: str, *,
+                 conflicts_ok: bool = False) -> list[str] | None:
+        """One TransactWriteItems: None when it was applied. When it was cancelled by a failed condition or by a
+        concurrent transaction on one of its items, each item's cancellation code (CONDITION_FAILED, CONFLICT, or
+        "" where it did not fail) if `conflicts_ok`; any other failure is StorageError."""
+        try:
+            self._dynamodb.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons")
+            if conflicts_ok and exc.response.get("Error", {}).get("Code") == "TransactionCanceledException" and reasons:
+                codes = [r.get("Code", "") if r.get("Code") != "None" else "" for r in reasons]
+                if any(c in (CONDITION_FAILED, CONFLICT) for c in codes):
+                    return codes
+            raise storage_error(exc, action) from exc
+        except BotoCoreError as exc:
+            raise storage_error(exc, action) from exc
+        return None
+
+
+def effective_caps(agent: AgentRecord, policy: Any) -> tuple[int | None, int | None]:
+    """The agent's caps: its own overrides, else the account's defaults (`policy.open_cap`, `policy.daily_cap`)."""
+    open_cap = agent.open_cap if agent.open_cap is not None else getattr(policy, "open_cap", None)
+    daily_cap = agent.daily_cap if agent.daily_cap is not None else getattr(policy, "daily_cap", None)
+    return open_cap, daily_cap
+
+
+def uncounted(agent: AgentRecord, marker: Marker) -> AgentRecord:
+    """The agent as if this ticket were not in its counts (to ask whether it may still take the ticket)."""
+    if marker.agent_id != agent.id:
+        return agent
+    return dataclasses.replace(
+        agent, open_count=agent.open_count - (1 if marker.open else 0),
+        daily_count=agent.daily_count - (1 if marker.date is not None and marker.date == agent.daily_date else 0))
+
+

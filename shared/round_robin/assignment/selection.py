@@ -1,0 +1,323 @@
+"""Choosing the agent for a ticket: the next eligible agent in rotation order, taken atomically (see rotation.py).
+
+One selection on a warm worker, in DynamoDB calls:
+
+1. one consistent BatchGetItem: the group's `ROTATION#<group>` and the account's `AVAILABILITY` stamp (and the
+   `ROSTER#<group>` members, when this worker has not cached that roster version yet);
+2. the walk, from the agent after `last_agent_id`, asking the injected eligibility rule about each agent's state
+   (cached per warm worker while the stamp is unchanged; read 100 at a time, in walk order, when it changed), up
+   to the first eligible one. An agent the cache shows at a cap is read again before being passed over: its
+   tickets may have been solved since;
+3. one TransactWriteItems: the rotation's compare-and-set (its `sequence` and roster version as read) + the agent's
+   check-and-increment (its `version` as read, each count under its cap) + the ticket's record (still this
+   attempt's claim, nothing counted yet: it records the agent, so a retry reuses them). If it is cancelled, the
+   cancellation reasons say why: the rotation moved (another worker assigned) -> read again; the agent changed or
+   filled up -> read that agent again; the claim was lost -> RetryLaterError. Bounded, then RetryLaterError.
+
+Every item written is small (rotation ~100 bytes, agent and ticket well under 1 KB), whatever the roster's size.
+When nobody is eligible the ticket waits, with the verdicts' common reason and the earliest time one of them may
+change by itself (`Waiting`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from round_robin.assignment.agents import (
+    CONDITION_FAILED,
+    AgentRecord,
+    AgentStore,
+    CountChange,
+    Marker,
+    agent_from_item,
+    effective_caps,
+    local_day,
+    uncounted,
+)
+from round_robin.assignment.claims import IN_PROGRESS, Claim, RetryLaterError
+from round_robin.assignment.rosters import RosterStore, roster_from_item, rotation_from_item
+from round_robin.assignment.rotation import Choice, Member, Roster, Rotation, walk
+from round_robin.aws.dynamo import serialize
+from round_robin.table import AVAILABILITY_SK, account_pk, agent_sk, roster_sk, rotation_sk
+
+ATTEMPTS = 10  # failed transactions per ticket: each mostly means another worker assigned (progress), but bounded
+CHUNK = 100
+GIVE_BACK_ATTEMPTS = 3
+CHOICE_FIELDS = ("agent_id", "agent_name", "position", "group_id")
+_AWAY = {"away", "out_of_office", "zendesk_status", "ooo_app"}
+_CAPACITY = {"open_cap", "daily_cap"}
+_HOURS = {"off_hours", "holiday"}
+
+
+class Verdict(Protocol):
+    """What the eligibility rule answers (availability.model.Verdict)."""
+
+    @property
+    def eligible(self) -> bool: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def until(self) -> float | None: ...
+
+
+class EligibilityRule(Protocol):
+    """availability.rules.eligibility: whether an agent may take a ticket of `group_id` at `now`."""
+
+    def __call__(self, agent: AgentRecord, policy: Any, schedules: Sequence[Any], group_id: str,
+                 now: float) -> Verdict: ...
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The eligibility rule, and how to read the account's policy and schedules from its AVAILABILITY item."""
+
+    eligibility: EligibilityRule
+    policy: Callable[[Mapping[str, Any]], tuple[Any, Sequence[Any]]]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Nobody in the group may take the ticket now: why, and when that may change by itself (None: unknown)."""
+
+    reason: str
+    until: float | None = None
+
+
+def waiting_reason(verdicts: Sequence[Verdict]) -> str:
+    """The reason a ticket waits: the verdicts' reason when they all agree, else their family (all_away,
+    all_at_capacity, off_hours), else no_eligible_agent (also for an empty roster)."""
+    reasons = {v.reason for v in verdicts}
+    if len(reasons) == 1:
+        return reasons.pop()
+    for family, name in ((_AWAY, "all_away"), (_CAPACITY, "all_at_capacity"), (_HOURS, "off_hours")):
+        if reasons and reasons <= family:
+            return name
+    return "no_eligible_agent"
+
+
+def earliest(verdicts: Sequence[Verdict]) -> float | None:
+    times = [v.until for v in verdicts if v.until is not None]
+    return min(times) if times else None
+
+
+@dataclass
+class _Cache:
+    stamp: int
+    policy: Any
+    schedules: Sequence[Any]
+    agents: dict[int, AgentRecord]
+
+
+class Selector:
+    """Selects and counts the agent for a ticket (see the module docstring); caches per warm worker."""
+
+    def __init__(self, *, table_name: str, rosters: RosterStore, agents: AgentStore, rules: Rules) -> None:
+        self._table = table_name
+        self._rosters = rosters
+        self._agents = agents
+        self._rules = rules
+        self._roster_cache: dict[tuple[str, str], Roster] = {}
+        self._accounts: dict[str, _Cache] = {}
+
+    def select(self, subdomain: str, group_id: str, ticket_id: int, claim: Claim,
+               now: float) -> Choice | Waiting | None:
+        """Take the next eligible agent of the group for this ticket, counted; Waiting if nobody may take it;
+        None if the group has no roster, or nobody in it."""
+        refreshed: set[int] = set()
+        failures = 0
+        while failures < ATTEMPTS:
+            read = self._read(subdomain, group_id)
+            if read is None:
+                return None
+            rotation, roster, cache = read
+            if not roster.members:
+                return None
+            found = self._walk(subdomain, group_id, roster, rotation, cache, refreshed, now)
+            if found is None:
+                continue  # agents seen at a cap in the cache were read again (at most once each): walk again
+            if isinstance(found, Waiting):
+                return found
+            member, agent = found
+            codes = self._take(subdomain, group_id, ticket_id, claim, rotation, member, agent, cache, now)
+            if codes is None:
+                cache.agents[agent.id] = _counted(agent, local_day(agent.time_zone, now))
+                return Choice(member, rotation.sequence + 1, group_id)
+            failures += 1
+            if codes[2] == CONDITION_FAILED:
+                raise RetryLaterError("the claim was lost (lease expired)")
+            if codes[1] == CONDITION_FAILED:  # the agent changed or filled up: read them again
+                cache.agents.pop(agent.id, None)
+                refreshed.discard(agent.id)
+        raise RetryLaterError("rotation_busy")
+
+    def still_eligible(self, subdomain: str, choice: Choice, counted: Marker, now: float) -> bool:
+        """Whether the agent an earlier attempt chose (and counted, as `counted` says) may still take the ticket:
+        asked as if this ticket were not in their counts."""
+        stamp_item, agent = self._read_agent(subdomain, choice.agent)
+        cache = self._account(subdomain, stamp_item)
+        cache.agents[agent.id] = agent
+        return self._rules.eligibility(uncounted(agent, counted), cache.policy, cache.schedules, choice.group_id,
+                                       now).eligible
+
+    def give_back(self, subdomain: str, ticket_id: int, claim: Claim, now: float) -> None:
+        """Undo what choosing an agent for this ticket counted, and forget the choice, so it is picked again."""
+        change = CountChange(self._table, subdomain)
+        for _ in range(GIVE_BACK_ATTEMPTS):
+            marker = self._agents.marker(subdomain, ticket_id)
+            items = []
+            if marker.agent_id is not None:
+                agent = self._agents.agents(subdomain, {marker.agent_id: ""})[marker.agent_id]
+                released = change.release(agent, marker)
+                if released is not None:
+                    items.append(released)
+                self._forget(subdomain, agent.id)
+            items.append(change.mark(ticket_id, marker, Marker(), now, fence=_fence(claim),
+                                     also_remove=CHOICE_FIELDS))
+            if self._agents.transact(items, "giving back a count", conflicts_ok=True) is None:
+                return
+        raise RetryLaterError("the claim was lost, or the counts kept changing")
+
+    # -- reading -----------------------------------------------------------------------------------------------
+
+    def _read(self, subdomain: str, group_id: str) -> tuple[Rotation, Roster, _Cache] | None:
+        key = (subdomain, group_id)
+        sks = [rotation_sk(group_id), AVAILABILITY_SK]
+        if key not in self._roster_cache:
+            sks.append(roster_sk(group_id))
+        items = {i["sk"]: i for i in self._agents.batch_get(
+            [serialize({"pk": account_pk(subdomain), "sk": sk}) for sk in sks], "reading the rotation")}
+        cache = self._account(subdomain, items.get(AVAILABILITY_SK, {}))
+        if roster_sk(group_id) in items:
+            self._roster_cache[key] = roster_from_item(items[roster_sk(group_id)])
+        if rotation_sk(group_id) not in items:
+            started = self._rosters.start_rotation(subdomain, group_id)  # a roster from before rotation items
+            if started is None:
+                self._roster_cache.pop(key, None)
+                return None
+            self._roster_cache[key] = started[0]
+            return started[1], started[0], cache
+        rotation = rotation_from_item(items[rotation_sk(group_id)])
+        roster = self._roster_cache.get(key)
+        if roster is None or roster.version != rotation.roster_version:
+            roster = self._rosters.get(subdomain, group_id, consistent=False)
+            if roster is not None and roster.version != rotation.roster_version:
+                roster = self._rosters.get(subdomain, group_id)
+            if roster is None:
+                self._roster_cache.pop(key, None)
+                return None
+            self._roster_cache[key] = roster
+        return rotation, roster, cache
+
+    def _account(self, subdomain: str, stamp_item: Mapping[str, Any]) -> _Cache:
+        stamp = stamp_item.get("version", 0)
+        cache = self._accounts.get(subdomain)
+        if cache is None or cache.stamp != stamp:
+            policy, schedules = self._rules.policy(stamp_item)
+            cache = self._accounts[subdomain] = _Cache(stamp, policy, schedules, {})
+        return cache
+
+    def _read_agent(self, subdomain: str, member: Member) -> tuple[dict[str, Any], AgentRecord]:
+        items = {i["sk"]: i for i in self._agents.batch_get(
+            [serialize({"pk": account_pk(subdomain), "sk": sk}) for sk in (agent_sk(member.id), AVAILABILITY_SK)],
+            "reading the agent")}
+        item = items.get(agent_sk(member.id))
+        agent = agent_from_item(item, member.name) if item else AgentRecord(member.id, member.name)
+        return items.get(AVAILABILITY_SK, {}), agent
+
+    def _forget(self, subdomain: str, agent_id: int) -> None:
+        cache = self._accounts.get(subdomain)
+        if cache is not None:
+            cache.agents.pop(agent_id, None)
+
+    # -- the walk and the transaction --------------------------------------------------------------------------
+
+    def _walk(self, subdomain: str, group_id: str, roster: Roster, rotation: Rotation, cache: _Cache,
+              refreshed: set[int], now: float) -> tuple[Member, AgentRecord] | Waiting | None:
+        """The first eligible member after the pointer; Waiting if none; None if agents seen at a cap in the cache
+        were read again (walk again)."""
+        order = walk(roster.members, rotation.last_agent_id)
+        verdicts: list[Verdict] = []
+        at_cap: list[Member] = []
+        for place, member in enumerate(order):
+            if member.id not in cache.agents:  # read the next agents the walk may need, 100 at a time
+                missing = {m.id: m.name for m in order[place:place + CHUNK] if m.id not in cache.agents}
+                cache.agents.update(self._agents.agents(subdomain, missing))
+                refreshed.update(missing)
+            agent = cache.agents[member.id]
+            verdict = self._rules.eligibility(agent, cache.policy, cache.schedules, group_id, now)
+            if verdict.eligible and not at_cap:
+                return member, agent
+            if verdict.eligible:  # but some before them looked full in the cache: read those, walk again
+                self._reread(subdomain, at_cap, cache, refreshed)
+                return None
+            verdicts.append(verdict)
+            if verdict.reason in _CAPACITY and member.id not in refreshed:
+                at_cap.append(member)
+        if at_cap:
+            self._reread(subdomain, at_cap, cache, refreshed)
+            return None
+        return Waiting(waiting_reason(verdicts) if verdicts else "no_eligible_agent", earliest(verdicts))
+
+    def _reread(self, subdomain: str, members: list[Member], cache: _Cache, refreshed: set[int]) -> None:
+        for start in range(0, len(members), CHUNK):
+            names = {m.id: m.name for m in members[start:start + CHUNK]}
+            cache.agents.update(self._agents.agents(subdomain, names))
+            refreshed.update(names)
+
+    def _take(self, subdomain: str, group_id: str, ticket_id: int, claim: Claim, rotation: Rotation,
+              member: Member, agent: AgentRecord, cache: _Cache, now: float) -> list[str] | None:
+        """The transaction: None if applied, else each item's cancellation code ("" where it did not fail), in the
+        order rotation, agent, ticket."""
+        change = CountChange(self._table, subdomain)
+        day = local_day(agent.time_zone, now)
+        sequence = rotation.sequence + 1
+        names = {"#sequence": "sequence", "#version": "roster_version"}
+        values: dict[str, Any] = {":last": member.id, ":sequence": sequence, ":roster": rotation.roster_version,
+                                  ":read": rotation.sequence}
+        condition = "#sequence = :read AND #version = :roster"
+        if rotation.roster_version == 0:  # migrated from a roster without versions
+            condition = "#sequence = :read AND (attribute_not_exists(#version) OR #version = :roster)"
+        move = {"Update": {"TableName": self._table, "Key": change.key(rotation_sk(group_id)),
+                           "UpdateExpression": "SET last_agent_id = :last, #sequence = :sequence",
+                           "ConditionExpression": condition, "ExpressionAttributeNames": names,
+                           "ExpressionAttributeValues": serialize(values)}}
+        count = change.take(agent, day, is_open=True, caps=effective_caps(agent, cache.policy))
+        record = change.mark(ticket_id, Marker(), Marker(agent.id, True, day), now, fence=_fence(claim),
+                             also_set={"agent_id": member.id, "agent_name": member.name, "position": sequence,
+                                       "group_id": group_id})
+        return self._agents.transact([move, count, record], "assigning the rotation", conflicts_ok=True)
+
+
+def _fence(claim: Claim) -> tuple[str, dict[str, Any]]:
+    """Only the attempt holding the claim may write the ticket's record (claims.py)."""
+    return "#status = :working AND attempts = :attempt", {":working": IN_PROGRESS, ":attempt": claim.attempts}
+
+
+def _counted(agent: AgentRecord, day: str) -> AgentRecord:
+    same_day = agent.daily_date == day
+    return replace(agent, open_count=agent.open_count + 1, daily_date=day,
+                   daily_count=agent.daily_count + 1 if same_day else 1)
+
+
+@dataclass(frozen=True)
+class _Always:
+    eligible: bool
+    reason: str
+    source: str = ""
+    detail: str = ""
+    until: float | None = None
+
+
+def every_agent_in_rotation(agent: AgentRecord, policy: Any, schedules: Sequence[Any], group_id: str,
+                            now: float) -> _Always:
+    """The rule until the availability rules land: every agent in rotation may take a ticket."""
+    return _Always(True, "eligible") if agent.in_rotation else _Always(False, "not_in_rotation", "rotation")
+
+
+def no_policy(item: Mapping[str, Any]) -> tuple[Any, Sequence[Any]]:
+    """The account's policy and schedules until the availability rules land: none."""
+    return None, ()
