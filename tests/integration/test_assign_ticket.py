@@ -455,3 +455,44 @@ def test_the_worker_assigns_and_counts_it(aws_env, account, capsys):
     assert result == {"batchItemFailures": []}
     assert '"TicketsAssigned"' in capsys.readouterr().out
     assert assignee(account, ticket["id"]) == account["users"]["Ada Admin"]
+
+
+def test_a_token_endpoint_outage_mid_attempt_releases_the_claim_and_the_retry_assigns(aws_env, account):
+    # given a 401 on the ticket's read, and Zendesk's token endpoint down for the refresh that follows
+    ticket = new_ticket(account)
+    zendesk = account["zendesk"]
+    zendesk.override("GET", rf"/tickets/{ticket['id']}\.json$", status=401, times=1,
+                     body={"error": "invalid_token"})
+    zendesk.override("POST", r"/oauth/tokens$", status=503, times=3)
+
+    with pytest.raises(RetryLaterError):
+        wiring.assigner().assign(request_for(ticket["id"]))
+
+    # then the ticket is released for the retry (not left claimed, which would make the retry a duplicate)
+    assert record(ticket["id"])["status"] == "pending"
+    assert wiring.assigner().assign(request_for(ticket["id"])).status == ASSIGNED
+
+
+def test_a_storage_failure_mid_attempt_releases_the_claim(aws_env, account, monkeypatch):
+    from round_robin.errors import StorageError
+
+    ticket = new_ticket(account)
+    assigner = wiring.assigner()
+    store = wiring.assignment_store()
+    failing = {"left": 1}
+    original = type(store).finish
+
+    def finish_once_throttled(self, *args, **kwargs):
+        if failing["left"]:
+            failing["left"] -= 1
+            raise StorageError("recording the assignment failed: ThrottlingException")
+        return original(self, *args, **kwargs)
+
+    # the Zendesk side is done, then DynamoDB throttles the record
+    monkeypatch.setattr(type(store), "finish", finish_once_throttled)
+
+    with pytest.raises(RetryLaterError):
+        assigner.assign(request_for(ticket["id"]))
+
+    assert record(ticket["id"])["status"] == "pending"
+    assert assigner.assign(request_for(ticket["id"])).status == ASSIGNED  # the PUT had landed: recorded once

@@ -47,6 +47,9 @@ from round_robin.assignment.selection import Selector, Waiting
 from round_robin.aws.queue import AssignmentRequest
 from round_robin.errors import (
     ConnectionBrokenError,
+    OAuthError,
+    OAuthUnavailableError,
+    StorageError,
     ZendeskConflictError,
     ZendeskError,
     ZendeskNotFoundError,
@@ -107,12 +110,30 @@ class Assigner:
                          method=exc.method, path=exc.path, error=type(exc).__name__)
             self._release(attempt)
             raise RetryLaterError(f"zendesk_{exc.status or 'error'}") from exc
-        self._store.finish(request.subdomain, request.ticket_id, claim, outcome, self._clock())
+        except (StorageError, OAuthUnavailableError, OAuthError) as exc:
+            # DynamoDB or Secrets Manager throttled, or Zendesk's token endpoint failed (invalid_grant is
+            # ConnectionBrokenError above): not now. Released, so the retry is not taken for a duplicate.
+            self._release_quietly(attempt)
+            raise RetryLaterError(type(exc).__name__) from exc
+        try:
+            self._store.finish(request.subdomain, request.ticket_id, claim, outcome, self._clock())
+        except StorageError as exc:  # the Zendesk side may be done: the retry re-reads the ticket and records it
+            self._release_quietly(attempt)
+            raise RetryLaterError("storage") from exc
         return outcome
 
     def _release(self, attempt: _Attempt) -> None:
         request = attempt.request
         self._store.release(request.subdomain, request.ticket_id, attempt.claim, attempt.choice, self._clock())
+
+    def _release_quietly(self, attempt: _Attempt) -> None:
+        """Release after a storage failure, when storage may fail again: then the claim's lease expires and a
+        redelivery or the sweep takes the ticket over."""
+        try:
+            self._release(attempt)
+        except StorageError:
+            logger.warning("could not release the claim; it is taken over when its lease expires",
+                           subdomain=attempt.request.subdomain, ticket_id=attempt.request.ticket_id)
 
     def _assign(self, attempt: _Attempt) -> Outcome:
         request = attempt.request
