@@ -11,6 +11,7 @@ from round_robin.errors import (
     OAuthError,
     OAuthUnavailableError,
     StateError,
+    StateReplayedError,
     StorageError,
     ZendeskError,
 )
@@ -58,6 +59,24 @@ def callback():
 def bad_state(exc: StateError):
     _failed("state", detail=str(exc))
     return html(400, message_page("This sign-in link can't be used", f"{str(exc).capitalize()}.", START_AGAIN))
+
+
+@app.exception_handler(StateReplayedError)
+def replayed_state(exc: StateReplayedError):
+    # The same approval arrived twice (a double click on Allow): say how the first one ended, not just "used".
+    _failed("state_replayed")
+    account = wiring.connector().after_replay(exc)
+    if account is not None:
+        return html(400, message_page(
+            "This sign-in link was already used",
+            f"It was used a moment ago, and {account.subdomain}.zendesk.com is connected by "
+            f"{account.connected_user_name or 'an administrator'}. Nothing more to do: you can close this page.",
+        ))
+    return html(400, message_page(
+        "This sign-in link was already used",
+        f"It was used a moment ago, and the connection of {exc.subdomain}.zendesk.com it started did not complete "
+        "(or is still running). Check the first page, or start again.", START_AGAIN,
+    ))
 
 
 @app.exception_handler(NotAdminError)

@@ -22,6 +22,15 @@ class StateError(RoundRobinError):
     """The OAuth `state` is missing, unknown, expired or already used."""
 
 
+class StateReplayedError(StateError):
+    """The state was used moments ago: the same approval arrived twice (a double click on Allow)."""
+
+    def __init__(self, subdomain: str, used_at: float) -> None:
+        super().__init__("this sign-in link was already used")
+        self.subdomain = subdomain
+        self.used_at = used_at
+
+
 class OAuthError(RoundRobinError):
     """The token endpoint refused a request (RFC 6749 section 5.2)."""
 

@@ -12,7 +12,7 @@ projected). `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy
 | `ACCOUNT#<sub>`  | `AVAILABILITY`     | the account's availability stamp       | agents.py                   | none  |
 | `ACCOUNT#<sub>`  | `TICKET#<id>`      | a ticket's claim and audit record      | claims, agents, selection   | 90 d  |
 | `ACCOUNT#<sub>`  | `LEASE#<name>`     | a short lease (token refresh, connect) | ../aws/leases.py            | +1 h  |
-| `STATE#<sha256>` | `STATE`            | a pending OAuth sign-in (hash only)    | ../connect/states.py        | 10 min|
+| `STATE#<sha256>` | `STATE`          | an OAuth sign-in (hash only); `used_at`  | connect/states.py     | 10 minutes |
 
 `<group>` is a Zendesk group id, or `*` for the account-wide roster (tickets without a group).
 

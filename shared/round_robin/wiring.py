@@ -181,6 +181,7 @@ def connector() -> Connector:
         zendesk=connect_zendesk_factory(settings),
         lease=connect_lease(),
         connections=connections(),
+        registry=registry(),
     )
 
 

@@ -39,7 +39,10 @@ def items_by_sk(aws_env):
 
 
 def assert_nothing_stored(aws_env):
-    assert aws_env.items() == []
+    """Nothing of the account: the only items left are spent sign-in states (their hash marked `used_at`, kept
+    until their 10-minute TTL so that a replay is recognised; no secret)."""
+    leftovers = [i for i in aws_env.items() if not (i["pk"]["S"].startswith("STATE#") and "used_at" in i)]
+    assert leftovers == []
     assert aws_env.account_secrets() == []
 
 
@@ -91,7 +94,8 @@ def test_connecting_stores_tokens_account_and_rosters_and_sets_up_zendesk(aws_en
     rotation = items[f"ROTATION#{group_ids['Support']}"]  # a new rotation: nobody assigned yet
     assert int(rotation["sequence"]["N"]) == 0 and "last_agent_id" not in rotation
     assert "ROSTER#*" in items
-    assert not any(k.startswith("STATE") for k in items)  # the state was spent
+    states = [i for i in aws_env.items() if i["pk"]["S"].startswith("STATE#")]
+    assert states and all("used_at" in i for i in states)  # the state was spent (kept as a used hash until its TTL)
 
     # no secret value in any DynamoDB item
     dumped = json.dumps(aws_env.items())
@@ -185,6 +189,31 @@ def test_a_used_state_cannot_be_replayed(aws_env, zendesk, handlers):
 
     assert replay["statusCode"] == 400 and "already used" in replay["body"]
     assert stored_credentials(aws_env).tokens == tokens_before
+
+
+def test_a_double_click_on_allow_tells_the_second_tab_that_the_account_is_connected(aws_env, zendesk, handlers):
+    # given the same approval arriving twice: the first callback connected the account
+    page, answer = connect(*handlers, zendesk)
+    assert page["statusCode"] == 200
+
+    replay = callback(handlers[1], answer)
+
+    # then the second one is still refused (the state is single-use), and says how the first one ended
+    assert replay["statusCode"] == 400
+    assert "acme.zendesk.com is connected by Ada Admin" in replay["body"] and "close this page" in replay["body"]
+
+
+def test_a_state_replayed_long_after_its_use_gets_the_plain_answer(aws_env, zendesk, handlers, monkeypatch):
+    from round_robin.connect import states
+
+    page, answer = connect(*handlers, zendesk)
+    assert page["statusCode"] == 200
+    monkeypatch.setattr(states, "REPLAY_WINDOW", -1)  # as if the replay came minutes later
+
+    replay = callback(handlers[1], answer)
+
+    assert replay["statusCode"] == 400 and "unknown or was already used" in replay["body"]
+    assert "is connected by" not in replay["body"]
 
 
 def test_denied_consent_gets_a_page_saying_so_and_spends_the_state(aws_env, zendesk, handlers):
@@ -338,7 +367,8 @@ def test_a_callback_that_cannot_get_the_lease_in_time_gets_409_and_keeps_nothing
     assert page["statusCode"] == 409, page["body"]
     assert "connection of acme is already in progress" in page["body"]
     assert "open the connect link again in a minute" in page["body"]
-    assert [i["sk"]["S"] for i in aws_env.items()] == ["LEASE#connect"]  # the other's lease, nothing of ours
+    kept = [i["sk"]["S"] for i in aws_env.items() if not (i["pk"]["S"].startswith("STATE#") and "used_at" in i)]
+    assert kept == ["LEASE#connect"]  # the other's lease, nothing of ours (the spent state aside)
     assert aws_env.account_secrets() == []
     assert zendesk.calls("POST", "/oauth/tokens") == []  # the code was not exchanged: no grant was made
     assert zendesk.account().webhooks == {} and zendesk.account().triggers == {}

@@ -11,10 +11,12 @@ import time
 from collections.abc import Callable
 
 from round_robin.accounts.credentials import Credentials
+from round_robin.accounts.registry import CONNECTED, Account, AccountRegistry
 from round_robin.connect.connections import ConnectionReport, Connections
-from round_robin.connect.lease import ConnectLease
+from round_robin.connect.lease import ConnectInProgressError, ConnectLease
 from round_robin.connect.pkce import authorize_url, code_challenge, code_verifier_for
 from round_robin.connect.states import StateStore
+from round_robin.errors import StateReplayedError
 from round_robin.settings import Settings
 from round_robin.zendesk.client import ZendeskFactory
 from round_robin.zendesk.oauth import OAuthClient
@@ -32,6 +34,7 @@ class Connector:
         zendesk: ZendeskFactory,
         lease: ConnectLease,
         connections: Connections,
+        registry: AccountRegistry,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
@@ -41,6 +44,7 @@ class Connector:
         self._zendesk = zendesk
         self._lease = lease
         self._connections = connections
+        self._registry = registry
         self._clock = clock
 
     def __repr__(self) -> str:
@@ -61,6 +65,19 @@ class Connector:
     def cancel(self, state: str | None) -> str:
         """Consent was denied: spend the state so the link cannot be replayed; return the subdomain."""
         return self._states.consume(state, self._clock()).subdomain
+
+    def after_replay(self, replay: StateReplayedError) -> Account | None:
+        """The same approval arrived twice: wait for the first connect (the account's connect lease) and return the
+        account if that connect completed, else None (it failed, or is still running after the wait)."""
+        try:
+            with self._lease.hold(replay.subdomain):
+                pass
+        except ConnectInProgressError:
+            return None
+        account = self._registry.get(replay.subdomain)
+        if account is None or account.status != CONNECTED or account.connected_at < int(replay.used_at):
+            return None
+        return account
 
     def complete(self, *, state: str | None, code: str, redirect_uri: str, webhook_base_url: str) -> ConnectionReport:
         """Finish the connection started by `authorization_url` (see the module docstring for the order)."""

@@ -7,17 +7,18 @@ DynamoDB's TTL deletion is lazy.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from round_robin.aws.clients import storage_error
 from round_robin.aws.dynamo import conditional_write, deserialize, serialize
 from round_robin.connect.pkce import check_state_format, new_state, state_key
-from round_robin.errors import StateError
+from round_robin.errors import StateError, StateReplayedError
 from round_robin.table import STATE_SK, state_pk
 
 STATE_LIFETIME = 600  # seconds
+REPLAY_WINDOW = 120  # a state spent this recently is a replay of the same approval (a code lives 120 s)
 
 
 @dataclass(frozen=True)
@@ -55,18 +56,33 @@ class StateStore:
         return state
 
     def consume(self, state: str | None, now: float) -> PendingAuthorization:
-        """Delete the state and return what it stood for; raise StateError if unknown, used or expired."""
+        """Spend the state and return what it stood for; raise StateError if unknown, used or expired, and
+        StateReplayedError if it was spent within REPLAY_WINDOW (the same approval arriving twice).
+
+        The spent state stays, as its hash marked `used_at`, until its TTL (10 minutes), so that a replay is
+        recognised; it holds no secret and nothing of the account."""
         check_state_format(state)
         assert state is not None
-        answer = conditional_write(lambda: self._dynamodb.delete_item(
-            TableName=self._table,
-            Key=serialize({"pk": state_pk(state_key(state)), "sk": STATE_SK}),
-            ConditionExpression="attribute_exists(pk)",
-            ReturnValues="ALL_OLD",
+        key = serialize({"pk": state_pk(state_key(state)), "sk": STATE_SK})
+        answer = conditional_write(lambda: self._dynamodb.update_item(
+            TableName=self._table, Key=key, UpdateExpression="SET used_at = :now",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(used_at)",
+            ExpressionAttributeValues=serialize({":now": now}), ReturnValues="ALL_OLD",
         ), "reading the sign-in state")
         if answer is None:
-            raise StateError("this sign-in link is unknown or was already used")
+            self._refuse_spent(key, now)
         item = deserialize(answer.get("Attributes")) or {}
         if now >= item.get("expires_at", 0):
             raise StateError("this sign-in link has expired (links are valid for 10 minutes)")
         return PendingAuthorization(item["subdomain"], item["created_at"], item["expires_at"])
+
+    def _refuse_spent(self, key: dict[str, Any], now: float) -> NoReturn:
+        try:
+            answer = self._dynamodb.get_item(TableName=self._table, Key=key, ConsistentRead=True)
+        except (ClientError, BotoCoreError) as exc:
+            raise storage_error(exc, "reading the sign-in state") from exc
+        item = deserialize(answer.get("Item")) or {}
+        used_at = item.get("used_at")
+        if used_at is not None and now - used_at <= REPLAY_WINDOW:
+            raise StateReplayedError(item["subdomain"], used_at)
+        raise StateError("this sign-in link is unknown or was already used")
