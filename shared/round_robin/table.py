@@ -9,7 +9,7 @@ projected). `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy
 | `ACCOUNT#<sub>`  | `ROSTER#<group>`   | a group's ordered members, `version`   | rosters.py                  | none  |
 | `ACCOUNT#<sub>`  | `ROTATION#<group>` | a group's rotation state (small)       | rosters.py, selection.py    | none  |
 | `ACCOUNT#<sub>`  | `AGENT#<id>`       | one agent: availability, caps, counts  | agents.py, selection.py     | none  |
-| `ACCOUNT#<sub>`  | `AVAILABILITY`     | the account's availability stamp       | agents.py                   | none  |
+| `ACCOUNT#<sub>`  | `AVAILABILITY`     | availability stamp, policy, schedules  | agents.py, policy.py        | none  |
 | `ACCOUNT#<sub>`  | `TICKET#<id>`      | a ticket's claim and audit record      | claims, agents, selection   | 90 d  |
 | `ACCOUNT#<sub>`  | `LEASE#<name>`     | a short lease (token refresh, connect) | ../aws/leases.py            | +1 h  |
 | `STATE#<sha256>` | `STATE`          | an OAuth sign-in (hash only); `used_at`  | connect/states.py     | 10 minutes |
@@ -29,9 +29,15 @@ projected). `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy
   `backup_id`, `zendesk_status`, `ooo_app`, `time_zone`), cap overrides (`open_cap`, `daily_cap`), the counts
   (`open_count`, `daily_count` for the local day `daily_date`), `version` (bumped by every availability change,
   never by counts). Absent = in rotation, available, nothing counted (imports write none). Under 1 KB.
-- AVAILABILITY: `version`, bumped with every availability change of any agent of the account (warm workers
-  drop their cached agent states when it moves); it is also where the account's availability policy and
-  schedules belong, read with the rotation in the same request.
+- AVAILABILITY: `version`, bumped with every availability change of any agent of the account and of the
+  account's settings (warm workers drop their cached agent states when it moves); `policy` (a map of
+  availability.model.AccountPolicy's fields: `own_status`, `zendesk_status`, `status_map`, `ooo_app`,
+  `working_hours`, `reassign`, `open_cap`, `daily_cap` (absent: no cap), `counted_statuses`,
+  `waiting_alert_minutes`; absent fields take the defaults) and `schedules` (a list of maps: `id`, `name`,
+  `time_zone`, `intervals` as [start, end) minutes from Sunday 00:00 local, `holidays` as [first, last] dates,
+  `group_ids`, `agent_ids`), `updated_at`. Written by policy.py (read-modify-write, conditional on `version`)
+  and agents.py (the version only); read with the rotation in the same BatchGet. A few KB with a dozen
+  schedules.
 
 | gsi1pk               | gsi1sk               | what                                                   |
 | -------------------- | -------------------- | ------------------------------------------------------ |

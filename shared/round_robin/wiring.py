@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     from round_robin.accounts.registry import AccountRegistry
     from round_robin.accounts.tokens import TokenManager
     from round_robin.accounts.vault import SigningSecretStore, TokenVault
+    from round_robin.assignment.agents import AgentStore
     from round_robin.assignment.assigner import Assigner
     from round_robin.assignment.claims import AssignmentStore
+    from round_robin.assignment.policy import PolicyStore
     from round_robin.assignment.rosters import RosterStore
     from round_robin.assignment.selection import Rules, Selector
     from round_robin.assignment.webhook import WebhookReceiver
@@ -243,12 +245,26 @@ def migrator() -> Migrator:
 
 
 def eligibility_rules() -> Rules:
-    """Who may take a ticket now. Until the availability rules land: every agent in rotation (the behaviour so
-    far), with no account policy or schedules. Plug availability.rules.eligibility (and its policy reader) in here.
-    """
-    from round_robin.assignment.selection import Rules, every_agent_in_rotation, no_policy
+    """Who may take a ticket now: availability.rules.eligibility with the account's stored policy and schedules."""
+    from round_robin.assignment.policy import policy_from_item
+    from round_robin.assignment.selection import Rules
+    from round_robin.availability.rules import eligibility
 
-    return Rules(eligibility=every_agent_in_rotation, policy=no_policy)
+    return Rules(eligibility=eligibility, policy=policy_from_item)
+
+
+@lru_cache(maxsize=1)
+def policies() -> PolicyStore:
+    from round_robin.assignment.policy import PolicyStore
+
+    return PolicyStore(get_settings().table_name, clients.client("dynamodb"))
+
+
+@lru_cache(maxsize=1)
+def agent_store() -> AgentStore:
+    from round_robin.assignment.agents import AgentStore
+
+    return AgentStore(get_settings().table_name, clients.client("dynamodb"))
 
 
 @lru_cache(maxsize=1)
@@ -280,7 +296,8 @@ def reset() -> None:
     """Forget every cached object and setting (tests, and the local stack between configurations)."""
     for factory in (http_session, vault, signing_secrets, registry, rosters, oauth_client, tokens, queue,
                     connect_lease, connections, connector, api_token_registration, receiver, assigner, selector,
-                    assignment_store, alerts, maintainer, migrator, get_settings, clients.client):
+                    assignment_store, alerts, maintainer, migrator, policies, agent_store, get_settings,
+                    clients.client):
         factory.cache_clear()
     from aws_lambda_powertools.utilities import parameters
 

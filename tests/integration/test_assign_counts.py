@@ -1,6 +1,6 @@
 """The worker and the agents' counts: what an assignment counts stays counted once, what does not end in an
 assignment is given back (see also test_assign_ticket.py's 409), and a group with nobody eligible waits with its
-reason (here from the wiring's interim rule)."""
+reason (here from the wiring's rule)."""
 
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from round_robin.availability.model import AgentState
 from round_robin.aws.clients import storage_error
 from round_robin.aws.dynamo import deserialize, serialize
 from round_robin.errors import StorageError
@@ -41,26 +42,7 @@ CONDITION_FAILED = "ConditionalCheckFailed"  # TransactWriteItems' cancellation 
 CONFLICT = "TransactionConflict"  # another transaction was writing the same item: try again
 
 
-@dataclass(frozen=True)
-class AgentRecord:
-    """One agent as stored: the same fields as availability.model.AgentState, which the eligibility rule reads."""
-
-    id: int
-    name: str
-    in_rotation: bool = True
-    status: str = "available"
-    ooo_from: float | None = None
-    ooo_until: str | None = None
-    backup_id: int | None = None
-    zendesk_status: str | None = None
-    ooo_app: bool = False
-    time_zone: str = "UTC"
-    open_cap: int | None = None
-    daily_cap: int | None = None
-    open_count: int = 0
-    daily_count: int = 0
-    daily_date: str | None = None
-    version: int = 0
+AgentRecord = AgentState  # one agent as stored is what the eligibility rule reads
 
 
 @dataclass(frozen=True)

@@ -301,23 +301,3 @@ def _counted(agent: AgentRecord, day: str) -> AgentRecord:
     same_day = agent.daily_date == day
     return replace(agent, open_count=agent.open_count + 1, daily_date=day,
                    daily_count=agent.daily_count + 1 if same_day else 1)
-
-
-@dataclass(frozen=True)
-class _Always:
-    eligible: bool
-    reason: str
-    source: str = ""
-    detail: str = ""
-    until: float | None = None
-
-
-def every_agent_in_rotation(agent: AgentRecord, policy: Any, schedules: Sequence[Any], group_id: str,
-                            now: float) -> _Always:
-    """The rule until the availability rules land: every agent in rotation may take a ticket."""
-    return _Always(True, "eligible") if agent.in_rotation else _Always(False, "not_in_rotation", "rotation")
-
-
-def no_policy(item: Mapping[str, Any]) -> tuple[Any, Sequence[Any]]:
-    """The account's policy and schedules until the availability rules land: none."""
-    return None, ()
