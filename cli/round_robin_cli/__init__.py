@@ -4,9 +4,10 @@
     .venv/bin/round-robin --local http://127.0.0.1:3000 accounts  # the local stack (make run)
     .venv/bin/round-robin accounts                                # the functions' environment variables
 
-Commands: accounts, agents, exclude, resync, maintain, register-api-token, migrate; --json (anywhere on the
-line) prints JSON. API tokens are read from the ZENDESK_API_TOKEN environment variable or typed at a prompt,
-never taken as an argument (shell history). A mistake is one line on stderr and a non-zero exit.
+Commands: accounts, agents, availability, capacity, settings, hours, exclude, resync, maintain,
+register-api-token, migrate; --json (anywhere on the line) prints JSON. API tokens are read from the
+ZENDESK_API_TOKEN environment variable or typed at a prompt, never taken as an argument (shell history).
+A mistake is one line on stderr and a non-zero exit.
 """
 
 from __future__ import annotations

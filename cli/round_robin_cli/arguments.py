@@ -8,7 +8,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from round_robin_cli import commands
+from round_robin_cli import availability, commands
 from round_robin_cli.errors import CliError
 
 
@@ -50,12 +50,55 @@ def _maintain(command: argparse.ArgumentParser) -> None:
     command.add_argument("subdomains", nargs="*", metavar="subdomain", help="only these accounts (default: all)")
 
 
+def _availability(command: argparse.ArgumentParser) -> None:
+    _subdomain(command)
+    command.add_argument("agent_id", help="the agent's Zendesk user id")
+    command.add_argument("status", help="available, away or ooo (out of office)")
+    command.add_argument("--until", metavar="YYYY-MM-DD", help="ooo: the first day back, in the agent's time zone")
+    command.add_argument("--backup", metavar="AGENT_ID", help="ooo: who takes over their tickets")
+
+
+def _capacity(command: argparse.ArgumentParser) -> None:
+    _subdomain(command)
+    command.add_argument("agent_id", nargs="?", help="one agent (default: the account's default caps)")
+    command.add_argument("--open", metavar="N", help="open tickets at most (none: no cap)")
+    command.add_argument("--daily", metavar="N", help="tickets a day at most, in the agent's day (none: no cap)")
+
+
+def _settings(command: argparse.ArgumentParser) -> None:
+    _subdomain(command)
+    command.add_argument("--zendesk-status", choices=("on", "off"), help="follow Zendesk's unified agent status")
+    command.add_argument("--ooo-app", choices=("on", "off"), help="follow the Out of Office app's \"Agent Out?\"")
+    command.add_argument("--reassign", metavar="off|new|open", help="what going out of office reassigns")
+
+
+def _hours(command: argparse.ArgumentParser) -> None:
+    _subdomain(command)
+    command.add_argument("action", choices=("set", "list", "remove"))
+    command.add_argument("name", nargs="?", help="the hours' name (set, remove)")
+    command.add_argument("--tz", metavar="IANA", help="their time zone, e.g. Europe/Berlin")
+    command.add_argument("--weekly", action="append", metavar="HOURS", help='e.g. "mon-fri 09:00-17:00"')
+    command.add_argument("--holiday", nargs="+", action="extend", metavar="YYYY-MM-DD",
+                         help="closed days (YYYY-MM-DD..YYYY-MM-DD for a range)")
+    command.add_argument("--groups", nargs="+", action="extend", metavar="GROUP_ID", help="the groups they apply to")
+    command.add_argument("--agents", nargs="+", action="extend", metavar="AGENT_ID",
+                         help="agents they apply to (their own hours win over their groups')")
+
+
 # name, what it does (help), its own arguments, the function that runs it
 COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], Any]]] = [
     ("accounts", "each account: auth method, status, token expiry, reconnect deadline, last refresh, last "
                  "assignment, health", lambda _: None, commands.accounts),
     ("agents", "each agent of an account: id, name, groups, in rotation, availability, eligible now",
      _subdomain, commands.agents),
+    ("availability", "set an agent's own availability: available, away, or ooo (out of office) [--until the "
+                     "first day back] [--backup agent]", _availability, availability.availability),
+    ("capacity", "show or set the caps on open tickets and tickets a day: the account default, or one agent's",
+     _capacity, availability.capacity),
+    ("settings", "show or set the account's switches: follow Zendesk's agent status, the Out of Office app, "
+                 "what going out of office reassigns", _settings, availability.settings),
+    ("hours", "working hours: set <name> --tz --weekly [--holiday] --groups/--agents, list, remove <name>",
+     _hours, availability.hours),
     ("exclude", "keep agents out of every rotation of an account (replaces the list; --none: nobody)",
      _exclude, commands.exclude),
     ("resync", "re-import an account's agents and groups from Zendesk now", _subdomain, commands.resync),

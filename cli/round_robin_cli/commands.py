@@ -36,7 +36,8 @@ def _command(args: argparse.Namespace, line: str) -> str:
     return f"round-robin {target}{line}"
 
 
-def _registered(args: argparse.Namespace, subdomain: str) -> Account:
+def registered(args: argparse.Namespace, subdomain: str) -> Account:
+    """The account, or a CliError saying how to list the accounts."""
     account = wiring.registry().get(subdomain)
     if account is None:
         raise CliError(f"{subdomain} is not registered: `{_command(args, 'accounts')}` lists the accounts")
@@ -87,7 +88,7 @@ def accounts(_args: argparse.Namespace) -> Output:
 
 
 def agents(args: argparse.Namespace) -> Output:
-    account = _registered(args, args.subdomain)
+    account = registered(args, args.subdomain)
     rosters = wiring.rosters().list(account.subdomain)
     listed = list_agents(rosters, account.excluded_agent_ids, _names(account))
     data = [a.as_dict() for a in listed]
@@ -114,7 +115,7 @@ def _names(account: Account) -> dict[int, str]:
 def exclude(args: argparse.Namespace) -> Output:
     if args.none == bool(args.agent_ids):
         raise CliError("give the ids of the agents to keep out of every rotation, or --none (not both)", 2)
-    account = _registered(args, args.subdomain)
+    account = registered(args, args.subdomain)
     rosters = wiring.rosters().list(account.subdomain)
     unknown = unknown_agents(args.agent_ids, rosters, account.excluded_agent_ids)
     if unknown:
@@ -132,7 +133,7 @@ def exclude(args: argparse.Namespace) -> Output:
 
 
 def resync(args: argparse.Namespace) -> Output:
-    account = _registered(args, args.subdomain)
+    account = registered(args, args.subdomain)
     from round_robin.assignment.roster_import import import_rosters
 
     imported = import_rosters(_zendesk(account.subdomain), account.excluded_agent_ids)
@@ -149,7 +150,7 @@ def _rosters(rosters: dict[str, list[str]]) -> str:
 
 def maintain(args: argparse.Namespace) -> Output:
     for subdomain in args.subdomains:
-        _registered(args, subdomain)
+        registered(args, subdomain)
     reports = wiring.maintainer().run(args.subdomains or None)
     if not reports:
         return Output(reports, "No accounts to maintain.")
@@ -167,7 +168,7 @@ def _errors(errors: Sequence[str]) -> str:
 
 
 def migrate(args: argparse.Namespace) -> Output:
-    _registered(args, args.subdomain)
+    registered(args, args.subdomain)
     report = wiring.migrator().migrate(args.subdomain)
     text = f"{report.subdomain}: {report.detail}"
     if report.changed:

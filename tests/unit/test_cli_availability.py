@@ -1,0 +1,166 @@
+"""The availability commands in-process (main(argv)) on the `acme` account of test_cli_commands.py (moto in-process,
+no sockets): what they store, what they print, the mistakes they refuse with one line and no change, and that
+the selection follows what they set."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from round_robin import wiring
+from round_robin.assignment.rotation import ACCOUNT_WIDE
+from round_robin.aws.queue import AssignmentRequest
+from tests.unit.test_cli_commands import acme, run  # noqa: F401 (the fixture)
+
+TOMORROW = (date.today() + timedelta(days=2)).isoformat()  # after today in every time zone
+YESTERDAY = (date.today() - timedelta(days=2)).isoformat()
+
+
+def stored(agent_id: int):
+    return wiring.agent_store().agents("acme", {agent_id: ""})[agent_id]
+
+
+def assigned(group_id: str, tickets: range) -> list[int | str]:
+    """Who the selection picks for these tickets of the group (the reason when they wait)."""
+    now = datetime.now(UTC).timestamp()
+    picked: list[int | str] = []
+    for ticket in tickets:
+        claim = wiring.assignment_store().claim(AssignmentRequest("acme", ticket, "webhook", now), now)
+        assert claim is not None
+        choice = wiring.selector().select("acme", group_id, ticket, claim, now)
+        picked.append(choice.agent.id if hasattr(choice, "agent") else choice.reason)
+    return picked
+
+
+def refused(capsys, *argv: str, code: int = 1) -> str:
+    exit_code, out, err = run(capsys, *argv)
+    assert exit_code == code and out == "" and len(err.splitlines()) == 1, (argv, err)
+    return err
+
+
+def test_an_agent_set_away_is_skipped_by_the_selection_and_back_when_available(capsys, acme):  # noqa: F811
+    code, out, err = run(capsys, "availability", "acme", "1", "away")
+    assert code == 0, err
+    assert out.strip() == "acme: Ada Admin is away" and stored(1).status == "away"
+    assert assigned("10", range(1, 4)) == [2, 2, 2]
+
+    assert run(capsys, "availability", "acme", "1", "available")[0] == 0
+    assert sorted(assigned("10", range(4, 6))) == [1, 2]
+
+
+def test_out_of_office_with_a_return_date_and_a_backup_is_stored(capsys, acme):  # noqa: F811
+    code, out, err = run(capsys, "availability", "acme", "2", "ooo", "--until", TOMORROW, "--backup", "1", "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"subdomain": "acme", "agent_id": 2, "availability": "ooo", "until": TOMORROW,
+                               "backup_id": 1}
+    bob = stored(2)
+    assert (bob.status, bob.ooo_until, bob.backup_id) == ("ooo", TOMORROW, 1)
+    assert assigned("20", range(1, 2)) == ["out_of_office"]  # Bob is Billing's only agent: the ticket waits
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["availability", "acme", "12345", "away"], "unknown agent: 12345"),
+    (["availability", "acme", "1", "ooo", "--until", YESTERDAY], f"return date {YESTERDAY} is not after today"),
+    (["availability", "acme", "1", "ooo", "--until", "soon"], "return date must be a date written YYYY-MM-DD"),
+    (["availability", "acme", "1", "ooo", "--backup", "777"], "unknown agent: 777"),
+    (["availability", "acme", "1", "ooo", "--backup", "1"], "cannot be their own backup"),
+    (["availability", "acme", "1", "away", "--until", TOMORROW], "go with ooo only"),
+    (["availability", "acme", "1", "lunch"], "status must be one of available, away, ooo"),
+    (["capacity", "acme", "--open", "-1"], "a cap must be a whole number of 0 or more"),
+    (["capacity", "acme", "12345", "--open", "2"], "unknown agent: 12345"),
+    (["settings", "acme", "--reassign", "all"], "reassign must be one of off, new, open"),
+    (["hours", "acme", "set", "eu", "--tz", "Mars/Base", "--weekly", "mon-fri 09:00-17:00", "--groups", "10"],
+     "unknown time zone: 'Mars/Base'"),
+    (["hours", "acme", "set", "eu", "--tz", "UTC", "--weekly", "mon-fri 17:00-09:00", "--groups", "10"],
+     "ends before it starts"),
+    (["hours", "acme", "set", "eu", "--tz", "UTC", "--weekly", "mon-fri 09:00-17:00", "--groups", "99"],
+     "unknown group: 99"),
+    (["hours", "acme", "set", "eu", "--tz", "UTC", "--weekly", "mon 09:00-17:00", "--agents", "5"],
+     "unknown agent: 5"),
+    (["hours", "acme", "set", "eu", "--tz", "UTC", "--weekly", "mon 09:00-17:00", "--groups", "10", "--holiday",
+      "2026-02-30"], "holiday must be a date"),
+    (["hours", "acme", "remove", "nope"], "no hours named 'nope'"),
+])
+def test_bad_input_is_one_line_and_changes_nothing(capsys, acme, argv, message):  # noqa: F811
+    before = (stored(1), stored(2), wiring.policies().get("acme"))
+
+    err = refused(capsys, *argv)
+
+    assert message in err
+    assert (stored(1), stored(2), wiring.policies().get("acme")) == before
+
+
+@pytest.mark.parametrize("argv", [
+    ["availability", "acme", "1"],
+    ["settings", "acme", "--zendesk-status", "maybe"],
+    ["hours", "acme", "move"],
+    ["hours", "acme", "set", "eu", "--weekly", "mon 09:00-17:00", "--groups", "10"],
+    ["hours", "acme", "set", "--tz", "UTC", "--weekly", "mon 09:00-17:00", "--groups", "10"],
+    ["hours", "acme", "set", "eu", "--tz", "UTC", "--weekly", "mon 09:00-17:00"],
+    ["hours", "acme", "list", "eu"],
+])
+def test_a_malformed_line_exits_2(capsys, acme, argv):  # noqa: F811
+    refused(capsys, *argv, code=2)
+
+
+def test_capacity_sets_the_account_default_and_an_agents_override_and_the_selection_keeps_them(capsys, acme):  # noqa: F811
+    code, out, err = run(capsys, "capacity", "acme", "--open", "1")
+    assert code == 0, err
+    assert out.strip() == "acme: account default: open tickets 1, tickets a day none"
+    code, out, err = run(capsys, "capacity", "acme", "2", "--open", "2", "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"subdomain": "acme", "agent_id": 2, "open_cap": 2, "daily_cap": None}
+
+    assert assigned("10", range(1, 5)) == [1, 2, 2, "open_cap"]
+
+    code, out, _ = run(capsys, "capacity", "acme", "2")  # no option: shows
+    assert out.strip() == "acme: Bob Agent: open tickets 2, tickets a day none (account default: open 1, daily none)"
+    assert run(capsys, "capacity", "acme", "2", "--open", "none")[0] == 0
+    assert stored(2).open_cap is None
+
+
+def test_settings_show_and_set_the_accounts_switches(capsys, acme):  # noqa: F811
+    code, out, err = run(capsys, "settings", "acme", "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"subdomain": "acme", "zendesk_status": "off", "ooo_app": "off", "reassign": "off",
+                               "open_cap": "none", "daily_cap": "none"}
+
+    code, out, err = run(capsys, "settings", "acme", "--zendesk-status", "on", "--reassign", "new")
+    assert code == 0, err
+    assert "zendesk_status  on" in out and "reassign        new" in out
+    policy, _ = wiring.policies().get("acme")
+    assert (policy.zendesk_status, policy.ooo_app, policy.reassign) == (True, False, "new")
+
+
+def test_hours_set_list_and_remove(capsys, acme):  # noqa: F811
+    code, out, err = run(capsys, "hours", "acme", "set", "eu", "--tz", "Europe/Berlin", "--weekly",
+                         "mon-fri 09:00-17:00", "--holiday", "2026-12-24..2026-12-26", "--groups", "10",
+                         "--agents", "2")
+    assert code == 0, err
+    assert out.startswith("acme: hours 'eu' set")
+    code, out, err = run(capsys, "hours", "acme", "list", "--json")
+    assert json.loads(out) == [{"name": "eu", "time_zone": "Europe/Berlin",
+                                "weekly": "mon 09:00-17:00, tue 09:00-17:00, wed 09:00-17:00, thu 09:00-17:00, "
+                                          "fri 09:00-17:00",
+                                "holidays": ["2026-12-24..2026-12-26"], "groups": ["10"], "agents": [2]}]
+    _, schedules = wiring.policies().get("acme")
+    assert schedules[0].intervals[0] == (1 * 1440 + 540, 1 * 1440 + 1020)
+
+    code, out, err = run(capsys, "hours", "acme", "remove", "eu")
+    assert code == 0, err
+    assert wiring.policies().get("acme")[1] == ()
+    assert run(capsys, "hours", "acme", "list")[1].strip() == (
+        "acme has no working hours: every agent may take tickets at any time.")
+
+
+def test_hours_that_never_open_make_the_group_wait_off_hours(capsys, acme):  # noqa: F811
+    # given hours that are closed all of every day but a minute on a day two days away (never now)
+    day = (datetime.now(UTC).weekday() + 1 + 3) % 7  # Sunday-first index, three days ahead
+    name = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")[day]
+    code, _, err = run(capsys, "hours", "acme", "set", "x", "--tz", "UTC", "--weekly", f"{name} 12:00-12:01",
+                       "--groups", "20")
+    assert code == 0, err
+    assert assigned("20", range(1, 2)) == ["off_hours"]
+    assert assigned(ACCOUNT_WIDE, range(2, 3)) != ["off_hours"]  # the account-wide roster has no hours
