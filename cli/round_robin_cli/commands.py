@@ -90,14 +90,26 @@ def accounts(_args: argparse.Namespace) -> Output:
 def agents(args: argparse.Namespace) -> Output:
     account = registered(args, args.subdomain)
     rosters = wiring.rosters().list(account.subdomain)
-    listed = list_agents(rosters, account.excluded_agent_ids, _names(account))
+    names = _names(account)
+    ids = {m.id: m.name for r in rosters for m in r.members} | {i: names.get(i, "") for i in account.excluded_agent_ids}
+    policy, schedules = wiring.policies().get(account.subdomain)
+    states = wiring.agent_store().agents(account.subdomain, ids) if ids else {}
+    listed = list_agents(rosters, account.excluded_agent_ids, names, states, policy, schedules,
+                         datetime.now(UTC).timestamp())
     data = [a.as_dict() for a in listed]
     if not data:
         return Output(data, f"{account.subdomain} has no agents in its rosters: "
                             f"`{_command(args, 'resync ' + account.subdomain)}` imports them from Zendesk.")
     rows = [{**row, "availability": f"{row['availability']} ({row['availability_source']})",
+             "return": row["return_date"], "open": _against(row["open_count"], row["open_cap"]),
+             "today": _against(row["daily_count"], row["daily_cap"]),
              "eligible": "yes" if row["eligible"] else f"no: {row['why_not']}"} for row in data]
-    return Output(data, table(rows, ["id", "name", "groups", "in_rotation", "availability", "eligible"]))
+    return Output(data, table(rows, ["id", "name", "groups", "in_rotation", "availability", "return", "open", "today",
+                                     "eligible"]))
+
+
+def _against(count: int, cap: int | None) -> str:
+    return str(count) if cap is None else f"{count}/{cap}"
 
 
 def _names(account: Account) -> dict[int, str]:

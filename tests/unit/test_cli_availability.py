@@ -8,11 +8,14 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import responses
 
 from round_robin import wiring
 from round_robin.assignment.rotation import ACCOUNT_WIDE
+from round_robin.availability.model import AccountPolicy, AgentState
 from round_robin.aws.queue import AssignmentRequest
-from tests.unit.test_cli_commands import acme, run  # noqa: F401 (the fixture)
+from round_robin_cli.agents import availability_of
+from tests.unit.test_cli_commands import SHOW_MANY, acme, run  # noqa: F401 (the fixture)
 
 TOMORROW = (date.today() + timedelta(days=2)).isoformat()  # after today in every time zone
 YESTERDAY = (date.today() - timedelta(days=2)).isoformat()
@@ -164,3 +167,38 @@ def test_hours_that_never_open_make_the_group_wait_off_hours(capsys, acme):  # n
     assert code == 0, err
     assert assigned("20", range(1, 2)) == ["off_hours"]
     assert assigned(ACCOUNT_WIDE, range(2, 3)) != ["off_hours"]  # the account-wide roster has no hours
+
+
+def test_agents_shows_availability_its_source_the_return_date_counts_against_caps_and_why_not(capsys, acme):  # noqa: F811
+    run(capsys, "availability", "acme", "2", "ooo", "--until", TOMORROW, "--backup", "1")
+    run(capsys, "capacity", "acme", "--open", "3", "--daily", "1")
+    assigned("10", range(1, 2))  # Ada's first ticket: 1 of 1 today
+
+    with responses.RequestsMock() as zendesk:
+        zendesk.get(SHOW_MANY, json={"users": [{"id": 9, "name": "Ivy Agent", "role": "agent"}]})
+        code, out, err = run(capsys, "agents", "acme", "--json")
+
+    assert code == 0, err
+    agents = {a["id"]: a for a in json.loads(out)}
+    assert {k: agents[2][k] for k in ("availability", "availability_source", "return_date", "eligible", "why_not")} \
+        == {"availability": "ooo", "availability_source": "service", "return_date": TOMORROW, "eligible": False,
+            "why_not": f"out of office until {TOMORROW} (backup: Ada Admin)"}
+    assert {k: agents[1][k] for k in ("availability", "open_count", "open_cap", "daily_count", "daily_cap",
+                                      "eligible", "why_not")} \
+        == {"availability": "available", "open_count": 1, "open_cap": 3, "daily_count": 1, "daily_cap": 1,
+            "eligible": False, "why_not": "1 of 1 tickets today"}
+    assert agents[9]["why_not"] == "excluded"
+
+
+@pytest.mark.parametrize(("policy", "state", "expected"), [
+    (AccountPolicy(), AgentState(1, "A"), ("available", "none")),
+    (AccountPolicy(), AgentState(1, "A", status="away"), ("away", "service")),
+    (AccountPolicy(ooo_app=True), AgentState(1, "A", ooo_app=True), ("ooo", "ooo_app")),
+    (AccountPolicy(ooo_app=False), AgentState(1, "A", ooo_app=True), ("available", "none")),
+    (AccountPolicy(zendesk_status=True), AgentState(1, "A", zendesk_status="offline"), ("away", "zendesk")),
+    (AccountPolicy(zendesk_status=True), AgentState(1, "A", zendesk_status="online"), ("available", "zendesk")),
+    (AccountPolicy(zendesk_status=True), AgentState(1, "A", status="ooo", zendesk_status="online"),
+     ("ooo", "service")),  # the operator's word wins
+])
+def test_availability_and_its_source_follow_the_rules_order(policy, state, expected):
+    assert availability_of(state, policy, 0.0) == expected

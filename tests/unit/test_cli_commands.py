@@ -81,8 +81,11 @@ def test_agents_for_people_is_a_table_and_an_unreadable_name_is_said_so(capsys, 
 
     assert code == 0, err
     header, *rows = out.splitlines()
-    assert header.split() == ["ID", "NAME", "GROUPS", "IN", "ROTATION", "AVAILABILITY", "ELIGIBLE"]
-    assert rows[1].split() == ["2", "Bob", "Agent", "Support,", "Billing", "yes", "available", "(none)", "yes"]
+    # the contract's return date and counts against caps (CONTRACT.md, `agents`) are columns of their own
+    assert header.split() == ["ID", "NAME", "GROUPS", "IN", "ROTATION", "AVAILABILITY", "RETURN", "OPEN", "TODAY",
+                              "ELIGIBLE"]
+    assert rows[1].split() == ["2", "Bob", "Agent", "Support,", "Billing", "yes", "available", "(none)", "-", "0",
+                               "0", "yes"]
     assert rows[2].startswith("9 ") and "(excluded, name unknown)" in rows[2] and rows[2].endswith("no: excluded")
     assert not out.lstrip().startswith(("[", "{"))
 
