@@ -77,7 +77,7 @@ def capacity(args: argparse.Namespace) -> Output:
     account, rosters = _account(args)
     asked = (("open_cap", args.open), ("daily_cap", args.daily))
     given: dict[str, Any] = {name: parse_cap(value) for name, value in asked if value is not None}
-    now = _now()
+    now, agent_id = _now(), None
     if args.agent_id is not None:
         known = _known_agents(account, rosters)
         agent_id = parse_agent_id(args.agent_id, known)
@@ -98,7 +98,7 @@ def capacity(args: argparse.Namespace) -> Output:
         who, default = "account default", ""
     text = (f"{account.subdomain}: {who}: open tickets {_cap(caps['open_cap'])}, tickets a day "
             f"{_cap(caps['daily_cap'])}{default}")
-    return Output({"subdomain": account.subdomain, "agent_id": args.agent_id and int(args.agent_id), **caps}, text)
+    return Output({"subdomain": account.subdomain, "agent_id": agent_id, **caps}, text)
 
 
 def settings(args: argparse.Namespace) -> Output:
