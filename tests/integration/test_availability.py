@@ -99,3 +99,21 @@ def test_the_policy_store_round_trips_and_every_change_moves_the_version(aws_env
     stamp = clients.client("dynamodb").get_item(TableName=TABLE, Key={"pk": {"S": f"ACCOUNT#{SUB}"},
                                                                      "sk": {"S": "AVAILABILITY"}})["Item"]
     assert stamp["version"] == {"N": "2"}
+
+
+def test_a_stored_policy_and_schedules_cost_a_warm_selection_no_extra_call(aws_env):
+    # given an account with a cap and working hours stored, and a warm worker
+    store_rosters(roster("g", [1, 2]))
+    always = Schedule("all", "All week", "UTC", ((0, 7 * 1440),), group_ids=("g",))
+    policies().set(SUB, lambda policy, _: (replace(policy, open_cap=5), (always,)), NOW)
+    worker = real_selector()
+    assign(worker, 1)
+    ticket = claim(2, NOW)
+    calls: Counter = Counter()
+    clients.client("dynamodb").meta.events.register("before-call.dynamodb",
+                                                    lambda model, **_: calls.update([model.name]))
+
+    worker.select(SUB, "g", 2, ticket, NOW)
+
+    # the policy and schedules come with the rotation: one read, one transaction
+    assert calls == {"BatchGetItem": 1, "TransactWriteItems": 1}
