@@ -19,12 +19,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from round_robin.availability.errors import UnknownTimeZoneError
+from round_robin.availability.localtime import local_date
 from round_robin.availability.model import AgentState
 from round_robin.aws.clients import storage_error
 from round_robin.aws.dynamo import deserialize, serialize
@@ -58,10 +58,9 @@ class Marker:
 def local_day(time_zone: str, now: float) -> str:
     """The date (YYYY-MM-DD) at `now` in an IANA time zone (UTC for an unknown name): what a daily count counts."""
     try:
-        zone: Any = ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = UTC
-    return datetime.fromtimestamp(now, zone).date().isoformat()
+        return local_date(now, time_zone)
+    except UnknownTimeZoneError:
+        return local_date(now, "UTC")
 
 
 def agent_from_item(item: Mapping[str, Any], name: str = "") -> AgentRecord:
