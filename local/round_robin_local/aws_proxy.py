@@ -19,6 +19,8 @@ import requests
 from werkzeug.wrappers import Request, Response
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+# botocore adds `app/<AWS_SDK_UA_APP_ID>` to its User-Agent; the local stack sets it to each function's logical id.
+_APP = re.compile(r"(?:^|\s)app/([A-Za-z0-9_.-]+)")
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
 
 
@@ -26,13 +28,15 @@ class CountingProxy:
     def __init__(self, target: str) -> None:
         self.target = target.rstrip("/")
         self.counts: Counter[str] = Counter()
+        self.by_function: dict[str, Counter[str]] = {}
         self._lock = threading.Lock()
         self._dynamodb = threading.Lock()
         self._session = requests.Session()
 
-    def snapshot(self) -> dict[str, int]:
+    def snapshot(self, function: str | None = None) -> dict[str, int]:
+        """Calls so far by `service:operation`: every handler's, or one function's (by logical id)."""
         with self._lock:
-            return dict(self.counts)
+            return dict(self.counts if function is None else self.by_function.get(function, {}))
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -56,6 +60,9 @@ class CountingProxy:
             operation = target.rsplit(".", 1)[-1]
         else:
             operation = request.values.get("Action") or request.method
+        app = _APP.search(request.headers.get("User-Agent", ""))
         with self._lock:
             self.counts[f"{service}:{operation}"] += 1
+            if app:
+                self.by_function.setdefault(app.group(1), Counter())[f"{service}:{operation}"] += 1
         return service

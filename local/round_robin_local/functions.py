@@ -93,6 +93,8 @@ def _cold_start(spec: FunctionSpec) -> None:
     global _handler, _spec
     # Ctrl-C reaches the whole process group: the stack stops its environments itself, in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # botocore names the function in its User-Agent (`app/<id>`): the AWS proxy counts calls per function.
+    os.environ["AWS_SDK_UA_APP_ID"] = spec.logical_id
     path = os.path.join(spec.code_dir, f"{spec.module}.py")
     module_spec = importlib.util.spec_from_file_location(f"lambda_{spec.logical_id}", path)
     assert module_spec is not None and module_spec.loader is not None

@@ -1,0 +1,30 @@
+"""The local stack's AWS proxy counts each function's calls by the `app/<id>` botocore puts in its User-Agent."""
+
+import responses
+from werkzeug.test import Client
+
+from round_robin_local.aws_proxy import CountingProxy
+
+TARGET = "http://emulator.invalid:5000"
+SIGNED = "AWS4-HMAC-SHA256 Credential=local/20261206/us-east-1/dynamodb/aws4_request, SignedHeaders=host"
+
+
+def _call(proxy: CountingProxy, user_agent: str, operation: str) -> None:
+    Client(proxy).post("/", data=b"{}", headers={"Authorization": SIGNED, "User-Agent": user_agent,
+                                                  "X-Amz-Target": f"DynamoDB_20120810.{operation}"})
+
+
+@responses.activate
+def test_calls_are_counted_in_total_and_per_function():
+    responses.add(responses.POST, f"{TARGET}/", json={})
+    proxy = CountingProxy(TARGET)
+
+    _call(proxy, "Boto3/1.44 md/Botocore#1.44 app/AssignTicketFunction cfg/retry-mode#legacy", "GetItem")
+    _call(proxy, "Boto3/1.44 md/Botocore#1.44 app/AssignTicketFunction", "GetItem")
+    _call(proxy, "Boto3/1.44 md/Botocore#1.44 app/ZendeskEventsFunction", "UpdateItem")
+    _call(proxy, "Boto3/1.44 md/Botocore#1.44", "Query")  # no app id: only in the total
+
+    assert proxy.snapshot() == {"dynamodb:GetItem": 2, "dynamodb:UpdateItem": 1, "dynamodb:Query": 1}
+    assert proxy.snapshot("AssignTicketFunction") == {"dynamodb:GetItem": 2}
+    assert proxy.snapshot("ZendeskEventsFunction") == {"dynamodb:UpdateItem": 1}
+    assert proxy.snapshot("RefreshTokensFunction") == {}
