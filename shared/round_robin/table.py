@@ -63,6 +63,8 @@ INDEX = "gsi1"
 ACCOUNTS_PARTITION = "ACCOUNTS"
 ACCOUNT_SK = "ACCOUNT"
 ROSTER_PREFIX = "ROSTER#"
+AGENT_PREFIX = "AGENT#"
+TICKET_PREFIX = "TICKET#"
 AVAILABILITY_SK = "AVAILABILITY"
 STATE_SK = "STATE"
 
@@ -81,11 +83,11 @@ def rotation_sk(group_id: str) -> str:
 
 
 def agent_sk(agent_id: int) -> str:
-    return f"AGENT#{agent_id}"
+    return f"{AGENT_PREFIX}{agent_id}"
 
 
 def ticket_sk(ticket_id: int) -> str:
-    return f"TICKET#{ticket_id}"
+    return f"{TICKET_PREFIX}{ticket_id}"
 
 
 def lease_sk(name: str) -> str:
