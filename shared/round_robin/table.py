@@ -35,10 +35,10 @@ projected). `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy
   `working_hours`, `reassign`, `open_cap`, `daily_cap` (absent: no cap), `counted_statuses`,
   `waiting_alert_minutes`; absent fields take the defaults) and `schedules` (a list of maps: `id`, `name`,
   `time_zone`, `intervals` as [start, end) minutes from Sunday 00:00 local, `holidays` as [first, last] dates,
-  `group_ids`, `agent_ids`; imported ones also `zendesk_id`), `updated_at`, `reconciled_at` (the last count
-  reconciliation, reconcile.py; never bumps `version`). Written by policy.py (read-modify-write, conditional on
-  `version`), agents.py (the version only) and reconcile.py (its time only); read with the rotation in the same
-  BatchGet. A few KB with a dozen schedules.
+  `group_ids`, `agent_ids`; an imported one has the id `zendesk:<Zendesk id>`), `updated_at`, `reconciled_at`
+  (the last count reconciliation, reconcile.py; never bumps `version`). Written by policy.py (read-modify-write,
+  conditional on `version`), agents.py (the version only) and reconcile.py (its time only); read with the rotation
+  in the same BatchGet. A few KB with a dozen schedules.
 
 | gsi1pk               | gsi1sk               | what                                                   |
 | -------------------- | -------------------- | ------------------------------------------------------ |
