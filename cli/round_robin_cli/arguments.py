@@ -74,13 +74,15 @@ def _settings(command: argparse.ArgumentParser) -> None:
 
 def _hours(command: argparse.ArgumentParser) -> None:
     _subdomain(command)
-    command.add_argument("action", choices=("set", "list", "remove"))
+    command.add_argument("action", choices=("set", "list", "remove", "import"))
     command.add_argument("name", nargs="?", help="the hours' name (set, remove)")
+    command.add_argument("--only", metavar="SCHEDULE_ID", help="import: only this Zendesk schedule")
     command.add_argument("--tz", metavar="IANA", help="their time zone, e.g. Europe/Berlin")
     command.add_argument("--weekly", action="append", metavar="HOURS", help='e.g. "mon-fri 09:00-17:00"')
     command.add_argument("--holiday", nargs="+", action="extend", metavar="YYYY-MM-DD",
                          help="closed days (YYYY-MM-DD..YYYY-MM-DD for a range)")
-    command.add_argument("--groups", nargs="+", action="extend", metavar="GROUP_ID", help="the groups they apply to")
+    command.add_argument("--groups", nargs="+", action="extend", metavar="GROUP_ID",
+                         help="the groups they apply to (import: with --only)")
     command.add_argument("--agents", nargs="+", action="extend", metavar="AGENT_ID",
                          help="agents they apply to (their own hours win over their groups')")
 
@@ -97,7 +99,8 @@ COMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Callab
      _capacity, availability.capacity),
     ("settings", "show or set the account's switches: follow Zendesk's agent status, the Out of Office app, "
                  "what going out of office reassigns", _settings, availability.settings),
-    ("hours", "working hours: set <name> --tz --weekly [--holiday] --groups/--agents, list, remove <name>",
+    ("hours", "working hours: set <name> --tz --weekly [--holiday] --groups/--agents, list, remove <name>, "
+              "import [--only <Zendesk schedule id> --groups/--agents] (Zendesk's business hours)",
      _hours, availability.hours),
     ("exclude", "keep agents out of every rotation of an account (replaces the list; --none: nobody)",
      _exclude, commands.exclude),

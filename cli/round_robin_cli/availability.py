@@ -26,7 +26,10 @@ from round_robin.availability.validation import (
     parse_weekly_hours,
     status_change,
 )
-from round_robin_cli.commands import registered
+from round_robin.availability.zendesk_schedules import converted, merge_imported
+from round_robin.errors import ZendeskNotFoundError
+from round_robin.zendesk import business_hours
+from round_robin_cli.commands import registered, zendesk_client
 from round_robin_cli.errors import CliError
 from round_robin_cli.output import Output, table
 
@@ -128,15 +131,19 @@ def _settings(policy: AccountPolicy) -> dict[str, Any]:
 def hours(args: argparse.Namespace) -> Output:
     account, rosters = _account(args)
     if args.action == "list":
-        if args.name or args.tz or args.weekly or args.holiday or args.groups or args.agents:
+        if args.name or args.tz or args.weekly or args.holiday or args.groups or args.agents or args.only:
             raise CliError("hours list takes no name or options", 2)
         return _hours_list(account.subdomain, wiring.policies().get(account.subdomain)[1])
+    if args.action == "import":
+        return _hours_import(args, account, rosters)
+    if args.only is not None:
+        raise CliError("--only goes with hours import", 2)
     if not args.name:
         raise CliError(f"hours {args.action} needs the hours' name", 2)
     if args.action == "remove":
         def remove(policy: AccountPolicy, schedules: tuple[Schedule, ...]) -> tuple[AccountPolicy,
                                                                                      tuple[Schedule, ...]]:
-            kept = tuple(s for s in schedules if s.id != args.name)
+            kept = tuple(s for s in schedules if args.name not in (s.id, s.name))
             if len(kept) == len(schedules):
                 raise InvalidInputError(f"no hours named {args.name!r}; nothing changed")
             return policy, kept
@@ -156,15 +163,53 @@ def _schedule(args: argparse.Namespace, account: Account, rosters: list[Roster])
         raise CliError("hours set needs --tz and --weekly", 2)
     if not (args.groups or args.agents):
         raise CliError("hours set needs --groups or --agents (whom they apply to)", 2)
+    group_ids, agent_ids = _whom(args, account, rosters)
+    return Schedule(id=args.name, name=args.name, time_zone=parse_time_zone(args.tz),
+                    intervals=parse_weekly_hours(args.weekly), holidays=parse_holidays(args.holiday or ()),
+                    group_ids=group_ids, agent_ids=agent_ids)
+
+
+def _whom(args: argparse.Namespace, account: Account, rosters: list[Roster]) -> tuple[tuple[str, ...],
+                                                                                       tuple[int, ...]]:
+    """The groups and agents of --groups and --agents, each one checked."""
     groups = {r.group_id for r in rosters if r.group_id != ACCOUNT_WIDE}
     unknown = [g for g in args.groups or () if g not in groups]
     if unknown:
         raise InvalidInputError(f"unknown group: {unknown[0][:40]}")
     known = _known_agents(account, rosters)
-    return Schedule(id=args.name, name=args.name, time_zone=parse_time_zone(args.tz),
-                    intervals=parse_weekly_hours(args.weekly), holidays=parse_holidays(args.holiday or ()),
-                    group_ids=tuple(dict.fromkeys(args.groups or ())),
-                    agent_ids=tuple(dict.fromkeys(parse_agent_id(a, known) for a in args.agents or ())))
+    return (tuple(dict.fromkeys(args.groups or ())),
+            tuple(dict.fromkeys(parse_agent_id(a, known) for a in args.agents or ())))
+
+
+def _hours_import(args: argparse.Namespace, account: Account, rosters: list[Roster]) -> Output:
+    """`hours <sub> import [--only ID] [--groups/--agents]`: Zendesk's business-hours schedules, stored as hours
+    named after them (zendesk_schedules.py); everything is read and checked before anything is stored."""
+    if args.name or args.tz or args.weekly or args.holiday:
+        raise CliError("hours import takes no name, --tz, --weekly or --holiday: they come from Zendesk", 2)
+    only = None
+    if args.only is not None:
+        only = int(args.only) if args.only.isdigit() and int(args.only) > 0 else None
+        if only is None:
+            raise CliError(f"--only takes a Zendesk schedule id (a number), not {args.only[:40]!r}", 2)
+    group_ids, agent_ids = _whom(args, account, rosters)
+    client = zendesk_client(account.subdomain)
+    if only is not None:
+        try:
+            found = [business_hours.schedule(client, only)]
+        except ZendeskNotFoundError:
+            raise InvalidInputError(f"{account.subdomain} has no Zendesk schedule {only}; nothing changed") from None
+    else:
+        found = business_hours.schedules(client)
+    if (group_ids or agent_ids) and len(found) != 1:
+        raise CliError("--groups and --agents apply to one schedule: give --only <Zendesk schedule id>", 2)
+    imported = [converted(body, business_hours.holidays(client, int(body["id"]))) for body in found]
+
+    def merge(policy: AccountPolicy, schedules: tuple[Schedule, ...]) -> tuple[AccountPolicy, tuple[Schedule, ...]]:
+        return policy, merge_imported(schedules, imported, complete=only is None, group_ids=group_ids,
+                                      agent_ids=agent_ids)
+    _, stored = wiring.policies().set(account.subdomain, merge, _now())
+    names = ", ".join(repr(s.name) for s in imported) or "none (Zendesk has no schedules)"
+    return _hours_list(account.subdomain, stored, f"{account.subdomain}: hours imported from Zendesk: {names}")
 
 
 def _hours_list(subdomain: str, schedules: tuple[Schedule, ...], heading: str = "") -> Output:

@@ -44,7 +44,7 @@ def registered(args: argparse.Namespace, subdomain: str) -> Account:
     return account
 
 
-def _zendesk(subdomain: str) -> ZendeskClient:
+def zendesk_client(subdomain: str) -> ZendeskClient:
     return wiring.zendesk_factory(wiring.get_settings(), max_retry_wait=10)(
         subdomain, lambda: wiring.tokens().authorization(subdomain))
 
@@ -117,7 +117,7 @@ def _names(account: Account) -> dict[int, str]:
     if not account.excluded_agent_ids:
         return {}
     try:
-        excluded = zendesk_users.by_id(_zendesk(account.subdomain), list(account.excluded_agent_ids))
+        excluded = zendesk_users.by_id(zendesk_client(account.subdomain), list(account.excluded_agent_ids))
     except RoundRobinError as exc:
         logger.info("names of excluded agents not read", subdomain=account.subdomain, error=str(exc))
         return {}
@@ -148,7 +148,7 @@ def resync(args: argparse.Namespace) -> Output:
     account = registered(args, args.subdomain)
     from round_robin.assignment.roster_import import import_rosters
 
-    imported = import_rosters(_zendesk(account.subdomain), account.excluded_agent_ids)
+    imported = import_rosters(zendesk_client(account.subdomain), account.excluded_agent_ids)
     stored = wiring.rosters().sync(account.subdomain, imported, datetime.now(UTC).timestamp())
     rosters = {r.group_name: [m.name for m in r.members] for r in stored}
     return Output(rosters, f"{account.subdomain}: agents and groups re-imported from Zendesk\n{_rosters(rosters)}")
@@ -168,7 +168,7 @@ def maintain(args: argparse.Namespace) -> Output:
         return Output(reports, "No accounts to maintain.")
     rows = [{**r, "account": r["subdomain"], "roster_changes": _changes(r["roster_changes"])} for r in reports]
     return Output(reports, table(rows, ["account", "status", "refreshed", "health", "roster_changes", "requeued",
-                                        "swept", "errors"], formats={"errors": _errors}))
+                                        "swept", "counts_corrected", "errors"], formats={"errors": _errors}))
 
 
 def _changes(changes: dict[str, int]) -> str:

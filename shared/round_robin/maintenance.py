@@ -14,6 +14,9 @@
    or held by a worker whose lease expired, so a ticket whose webhook never came, or whose worker died, is still
    assigned, once. Zendesk's search is offset-paginated, 100 a page and at most 1,000 results a query: the sweep
    reads oldest first and, past 1,000, narrows the query by creation time.
+7. counts: at most once an hour, agents' open counts are reconciled with Zendesk's search (the ticket events keep
+   them up to date; this repairs what lost events left wrong) and records of tickets open for long are kept
+   (assignment/reconcile.py).
 Each run queues at most QUEUE_PER_RUN tickets per account (about what Zendesk's 100 ticket updates a minute allow
 between two runs); the rest wait for the next run. Steps 5 and 6 are in sweep.py, the search in zendesk/tickets.py.
 """
@@ -30,6 +33,7 @@ from round_robin.accounts.registry import CONNECTED, Account, AccountRegistry
 from round_robin.accounts.tokens import TokenManager
 from round_robin.accounts.vault import SigningSecretStore
 from round_robin.assignment.claims import AssignmentStore
+from round_robin.assignment.reconcile import CountReconciler
 from round_robin.assignment.roster_import import import_rosters
 from round_robin.assignment.rosters import RosterStore
 from round_robin.aws.queue import AssignmentQueue
@@ -65,6 +69,7 @@ class AccountReport:
     requeued: int = 0  # waiting tickets queued again
     swept: int = 0
     hooks_removed: int = 0
+    counts_corrected: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -82,6 +87,7 @@ class Maintainer:
         interval: float,
         sweep_min_age: float,
         signing_secrets: SigningSecretStore | None = None,
+        reconciler: CountReconciler | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._registry = registry
@@ -92,6 +98,7 @@ class Maintainer:
         self._interval = interval
         self._sweeper = Sweeper(assignments=assignments, queue=queue, min_age=sweep_min_age, clock=clock)
         self._signing_secrets = signing_secrets
+        self._reconciler = reconciler
         self._clock = clock
 
     def run(self, subdomains: Iterable[str] | None = None, *, deadline: float | None = None) -> list[dict[str, Any]]:
@@ -130,6 +137,8 @@ class Maintainer:
             report.requeued = len(requeued)
             report.requeued += self._sweeper.requeue_parked(subdomain)
             report.swept = self._sweeper.sweep(subdomain, client, staffed, requeued, account.first_connected_at)
+            if self._reconciler is not None:
+                report.counts_corrected = self._reconciler.reconcile(subdomain, client)
         except ConnectionBrokenError as exc:
             self._alerts.broken(subdomain, exc.reason, since=started)
             report.status, report.health = "needs_reconnect", exc.reason

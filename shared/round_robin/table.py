@@ -35,9 +35,10 @@ projected). `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy
   `working_hours`, `reassign`, `open_cap`, `daily_cap` (absent: no cap), `counted_statuses`,
   `waiting_alert_minutes`; absent fields take the defaults) and `schedules` (a list of maps: `id`, `name`,
   `time_zone`, `intervals` as [start, end) minutes from Sunday 00:00 local, `holidays` as [first, last] dates,
-  `group_ids`, `agent_ids`), `updated_at`. Written by policy.py (read-modify-write, conditional on `version`)
-  and agents.py (the version only); read with the rotation in the same BatchGet. A few KB with a dozen
-  schedules.
+  `group_ids`, `agent_ids`; an imported one has the id `zendesk:<Zendesk id>`), `updated_at`, `reconciled_at`
+  (the last count reconciliation, reconcile.py; never bumps `version`). Written by policy.py (read-modify-write,
+  conditional on `version`), agents.py (the version only) and reconcile.py (its time only); read with the rotation
+  in the same BatchGet. A few KB with a dozen schedules.
 
 | gsi1pk               | gsi1sk               | what                                                   |
 | -------------------- | -------------------- | ------------------------------------------------------ |
@@ -54,7 +55,9 @@ under that status. See assignment/claims.py for the transitions. The agent chose
 `agent_name`, `position`, `group_id`) is written with the assignment's transaction, so a retry reuses them. Its
 count marker (`counted_agent_id`, `counted_open`, `counted_date`: whose open and daily counts hold the ticket) makes
 counting idempotent per ticket (assignment/agents.py); a ticket counted without ever being claimed (a person
-assigned it) has a record with no `status` and the marker only (kept 400 days).
+assigned it) has a record with no `status` and the marker only (kept 400 days). The maintenance's count
+reconciliation (reconcile.py) moves the `ttl` of a record of a still-open ticket to 90 days on when it has less than
+30 left, so a ticket open for longer than 90 days keeps its marker.
 """
 
 from __future__ import annotations
@@ -63,6 +66,8 @@ INDEX = "gsi1"
 ACCOUNTS_PARTITION = "ACCOUNTS"
 ACCOUNT_SK = "ACCOUNT"
 ROSTER_PREFIX = "ROSTER#"
+AGENT_PREFIX = "AGENT#"
+TICKET_PREFIX = "TICKET#"
 AVAILABILITY_SK = "AVAILABILITY"
 STATE_SK = "STATE"
 
@@ -81,11 +86,11 @@ def rotation_sk(group_id: str) -> str:
 
 
 def agent_sk(agent_id: int) -> str:
-    return f"AGENT#{agent_id}"
+    return f"{AGENT_PREFIX}{agent_id}"
 
 
 def ticket_sk(ticket_id: int) -> str:
-    return f"TICKET#{ticket_id}"
+    return f"{TICKET_PREFIX}{ticket_id}"
 
 
 def lease_sk(name: str) -> str:

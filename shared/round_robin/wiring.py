@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from round_robin.assignment.assigner import Assigner
     from round_robin.assignment.claims import AssignmentStore
     from round_robin.assignment.policy import PolicyStore
+    from round_robin.assignment.reconcile import CountReconciler
     from round_robin.assignment.rosters import RosterStore
     from round_robin.assignment.selection import Rules, Selector
     from round_robin.assignment.webhook import WebhookReceiver
@@ -232,7 +233,15 @@ def maintainer() -> Maintainer:
     return Maintainer(registry=registry(), tokens=tokens(), rosters=rosters(), assignments=assignment_store(),
                       queue=queue(), alerts=alerts(), zendesk=zendesk_factory(settings, max_retry_wait=10),
                       interval=settings.maintenance_interval, sweep_min_age=settings.sweep_min_age,
-                      signing_secrets=signing_secrets())
+                      signing_secrets=signing_secrets(), reconciler=count_reconciler())
+
+
+def count_reconciler() -> CountReconciler:
+    """The maintenance run's count reconciliation (assignment/reconcile.py)."""
+    from round_robin.assignment.reconcile import CountReconciler
+
+    return CountReconciler(agents=agent_store(), table_name=get_settings().table_name,
+                           dynamodb=clients.client("dynamodb"))
 
 
 @lru_cache(maxsize=1)

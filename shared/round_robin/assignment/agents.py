@@ -27,9 +27,9 @@ from round_robin.availability.errors import UnknownTimeZoneError
 from round_robin.availability.localtime import local_date
 from round_robin.availability.model import AgentState
 from round_robin.aws.clients import storage_error
-from round_robin.aws.dynamo import deserialize, serialize
+from round_robin.aws.dynamo import conditional_write, deserialize, query_all, serialize
 from round_robin.errors import StorageError
-from round_robin.table import AVAILABILITY_SK, account_pk, agent_sk, ticket_sk
+from round_robin.table import AGENT_PREFIX, AVAILABILITY_SK, TICKET_PREFIX, account_pk, agent_sk, ticket_sk
 
 # The fields an operator or an event changes (each change bumps `version`); the counts are not among them.
 AVAILABILITY_FIELDS = ("in_rotation", "status", "ooo_from", "ooo_until", "backup_id", "zendesk_status", "ooo_app",
@@ -287,6 +287,66 @@ class AgentStore:
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "reading a ticket's counts") from exc
         return marker_of(deserialize(answer.get("Item")))
+
+    def records(self, subdomain: str, ticket_ids: list[int]) -> dict[int, tuple[Marker, int | None]]:
+        """The markers and `ttl` of these tickets' records (consistent, 100 a call); a ticket without one is absent."""
+        found: dict[int, tuple[Marker, int | None]] = {}
+        for start in range(0, len(ticket_ids), BATCH_SIZE):
+            keys = [serialize({"pk": account_pk(subdomain), "sk": ticket_sk(t)})
+                    for t in ticket_ids[start:start + BATCH_SIZE]]
+            for item in self.batch_get(keys, "reading tickets' counts"):
+                ttl = item.get("ttl")
+                found[int(str(item["sk"]).rsplit("#", 1)[1])] = (marker_of(item), int(ttl) if ttl else None)
+        return found
+
+    def listed(self, subdomain: str) -> dict[int, AgentRecord]:
+        """Every agent item of the account (consistent; one Query of items under 1 KB, 1 MB a page)."""
+        items = query_all(self._dynamodb, "listing the agents", TableName=self._table, ConsistentRead=True,
+                          KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+                          ExpressionAttributeValues=serialize({":pk": account_pk(subdomain), ":prefix": AGENT_PREFIX}))
+        return {agent.id: agent for agent in map(agent_from_item, items)}
+
+    def held_open(self, subdomain: str, agent_ids: list[int]) -> dict[int, list[int]]:
+        """The tickets whose markers count open for these agents, by agent.
+
+        Cost: the marker has no index, so this Query reads every TICKET record of the account (the filter applies
+        after the read): about 300 bytes a record, records live 90 days (400 without a claim), so 100,000 tickets
+        are ~30 MB, ~4,000 read units eventually consistent. The reconciliation asks it only when a count does not
+        match what Zendesk's search shows, at most once a run.
+        """
+        held: dict[int, list[int]] = {i: [] for i in agent_ids}
+        for start in range(0, len(agent_ids), BATCH_SIZE):  # an IN list takes at most 100 values
+            chunk = agent_ids[start:start + BATCH_SIZE]
+            values: dict[str, Any] = {f":a{n}": i for n, i in enumerate(chunk)}
+            listed = ", ".join(values)
+            values.update({":pk": account_pk(subdomain), ":prefix": TICKET_PREFIX, ":open": True})
+            items = query_all(
+                self._dynamodb, "finding the tickets counted open", TableName=self._table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+                FilterExpression=f"counted_open = :open AND counted_agent_id IN ({listed})",
+                ProjectionExpression="sk, counted_agent_id", ExpressionAttributeValues=serialize(values))
+            for item in items:
+                held[int(item["counted_agent_id"])].append(int(str(item["sk"]).rsplit("#", 1)[1]))
+        return held
+
+    def keep(self, subdomain: str, ticket_id: int, until: float) -> bool:
+        """Make an existing ticket record live until `until` (DynamoDB's TTL) unless it already does; whether it
+        was written."""
+        return conditional_write(lambda: self._dynamodb.update_item(
+            TableName=self._table, Key=serialize({"pk": account_pk(subdomain), "sk": ticket_sk(ticket_id)}),
+            UpdateExpression="SET #ttl = :until", ConditionExpression="attribute_exists(pk) AND #ttl < :until",
+            ExpressionAttributeNames={"#ttl": "ttl"}, ExpressionAttributeValues=serialize({":until": int(until)})),
+            "keeping a ticket's record") is not None
+
+    def set_open_count(self, subdomain: str, agent_id: int, read: int, right: int, now: float) -> bool:
+        """Set an agent's open count to `right` if it is still `read` (a count no ticket explains); whether it was."""
+        return conditional_write(lambda: self._dynamodb.update_item(
+            TableName=self._table, Key=serialize({"pk": account_pk(subdomain), "sk": agent_sk(agent_id)}),
+            UpdateExpression="SET open_count = :right, updated_at = :now",
+            ConditionExpression="open_count = :read" if read else
+                                "attribute_not_exists(open_count) OR open_count = :read",
+            ExpressionAttributeValues=serialize({":right": right, ":read": read, ":now": now})),
+            "correcting an open count") is not None
 
     def transact(self, items: list[dict[str, Any]], action: str, *,
                  conflicts_ok: bool = False) -> list[str] | None:

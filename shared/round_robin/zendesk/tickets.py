@@ -1,7 +1,9 @@
-"""Tickets: read one, update one (with `safe_update`), and search for the unassigned ones (the sweep's query)."""
+"""Tickets: read one or many, update one (with `safe_update`), and search: the unassigned ones (the sweep's query)
+and the ones in given statuses (the count reconciliation's)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +15,8 @@ SEARCH = "/api/v2/search.json"
 SEARCH_PAGE = 100  # Zendesk's largest search page
 SEARCH_LIMIT = 1000  # results one search query can return; a page past them is a 422
 SWEEP_PAGES = 30  # search pages per account per run (three narrowed queries of 1,000)
+SHOW_MANY_LIMIT = 100  # ids per show_many call
+STATUS_ORDER = ("new", "open", "pending", "hold", "solved", "closed")  # search's order of statuses
 
 
 def show(client: ZendeskClient, ticket_id: int) -> dict[str, Any]:
@@ -28,7 +32,41 @@ def update(client: ZendeskClient, ticket_id: int, changes: dict[str, Any]) -> di
 def unassigned(client: ZendeskClient, before: float, subdomain: str, *,
                after: float | None = None) -> list[dict[str, Any]]:
     """Unassigned new/open/pending/on-hold tickets created before `before` (and after `after`), oldest first, up to
-    SWEEP_PAGES.
+    SWEEP_PAGES (see `search_all` for the paging)."""
+    base = f"type:ticket status<solved assignee:none created<{_search_time(before)}"
+    found, complete = search_all(client, base, SWEEP_PAGES, after=after)
+    if not complete:
+        # The next run reads again from the oldest: tickets it queued are claimed or done by then.
+        logger.warning("sweep stopped before the end of the search results", subdomain=subdomain, tickets=len(found))
+    return found
+
+
+def in_statuses(client: ZendeskClient, statuses: Iterable[str], max_pages: int) -> tuple[list[dict[str, Any]], bool]:
+    """The tickets whose status is one of `statuses` (of new, open, pending, hold), oldest first, up to `max_pages`
+    pages; and whether that was all of them.
+
+    One query: the search's terms are ANDed, so the statuses are asked as the range that spans them, with the
+    documented `<` and `>` operators (statuses are ordered new < open < pending < hold < solved < closed, the
+    order the documented example `status<solved` relies on; new and open: `status<pending`), and the ones in
+    between that are not wanted are dropped here. developer.zendesk.com/api-reference/ticketing/ticket-management/
+    search/ ("Other operators include < and >").
+    """
+    wanted = [s for s in STATUS_ORDER[:4] if s in set(statuses)]  # never solved or closed
+    if not wanted:
+        return [], True
+    first, last = STATUS_ORDER.index(wanted[0]), STATUS_ORDER.index(wanted[-1])
+    terms = ["type:ticket"]
+    if first > 0:
+        terms.append(f"status>{STATUS_ORDER[first - 1]}")
+    terms.append(f"status<{STATUS_ORDER[last + 1]}")
+    found, complete = search_all(client, " ".join(terms), max_pages)
+    return [t for t in found if t.get("status") in wanted], complete
+
+
+def search_all(client: ZendeskClient, base: str, max_pages: int, *,
+               after: float | None = None) -> tuple[list[dict[str, Any]], bool]:
+    """The tickets a search query finds (created after `after`, if given), oldest first, reading at most
+    `max_pages` pages; and whether that was all of them.
 
     Search is offset-paginated (follow `next_page`, 100 a page) and returns at most 1,000 results a query
     (page 11 is a 422); past them the query is narrowed to tickets created from the last one seen on (one
@@ -36,11 +74,10 @@ def unassigned(client: ZendeskClient, before: float, subdomain: str, *,
     developer.zendesk.com/api-reference/ticketing/ticket-management/search/ (#results-limit, sort_by); a range
     as two terms, `created>A created<B`: support.zendesk.com community post 5436173658906.
     """
-    base = f"type:ticket status<solved assignee:none created<{_search_time(before)}"
     found: dict[int, dict[str, Any]] = {}
     since: str | None = _search_time(after) if after else None
     pages = 0
-    while pages < SWEEP_PAGES:
+    while pages < max_pages:
         query = f"{base} created>{since}" if since else base
         page = client.get(SEARCH, {"query": query, "sort_by": "created_at", "sort_order": "asc",
                                    "per_page": SEARCH_PAGE})
@@ -51,8 +88,8 @@ def unassigned(client: ZendeskClient, before: float, subdomain: str, *,
                     found.setdefault(hit["id"], hit)
             next_page = page.get("next_page")
             if not next_page:
-                return list(found.values())
-            if number == SEARCH_LIMIT // SEARCH_PAGE or pages >= SWEEP_PAGES:
+                return list(found.values()), True
+            if number == SEARCH_LIMIT // SEARCH_PAGE or pages >= max_pages:
                 break
             if not next_page.startswith(client.base_url + "/"):
                 raise ZendeskError("search pagination left the account's base URL", method="GET", path=SEARCH)
@@ -62,9 +99,19 @@ def unassigned(client: ZendeskClient, before: float, subdomain: str, *,
         if narrower is None or narrower == since:  # over 1,000 tickets in one second: no way to narrow
             break
         since = narrower
-    # The next run reads again from the oldest: tickets it queued are claimed or done by then.
-    logger.warning("sweep stopped before the end of the search results", subdomain=subdomain, tickets=len(found))
-    return list(found.values())
+    return list(found.values()), False
+
+
+def show_many(client: ZendeskClient, ticket_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The tickets with these ids as Zendesk has them now, SHOW_MANY_LIMIT a call; a deleted one is absent.
+    (GET /api/v2/tickets/show_many?ids=, at most 100 ids: developer.zendesk.com/api-reference/ticketing/tickets/
+    tickets/#show-multiple-tickets)"""
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ticket_ids), SHOW_MANY_LIMIT):
+        chunk = ",".join(str(i) for i in ticket_ids[start:start + SHOW_MANY_LIMIT])
+        for ticket in client.get("/api/v2/tickets/show_many.json", {"ids": chunk}).get("tickets", []):
+            found[int(ticket["id"])] = ticket
+    return found
 
 
 def _search_time(epoch: float) -> str:
