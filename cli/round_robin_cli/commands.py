@@ -168,7 +168,7 @@ def maintain(args: argparse.Namespace) -> Output:
         return Output(reports, "No accounts to maintain.")
     rows = [{**r, "account": r["subdomain"], "roster_changes": _changes(r["roster_changes"])} for r in reports]
     return Output(reports, table(rows, ["account", "status", "refreshed", "health", "roster_changes", "requeued",
-                                        "swept", "errors"], formats={"errors": _errors}))
+                                        "swept", "waiting_alerted", "errors"], formats={"errors": _errors}))
 
 
 def _changes(changes: dict[str, int]) -> str:

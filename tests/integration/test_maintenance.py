@@ -470,6 +470,51 @@ def test_waiting_tickets_are_queued_oldest_first_one_per_eligible_agent_a_round_
     assert wiring.assignment_store().indexed("acme", WAITING) == [] and parts.wakes == []
 
 
+def test_the_sweep_queues_a_waiting_ticket_only_once_it_was_moved_to_a_group_with_someone_eligible(aws_env,
+                                                                                                     account):
+    zendesk, model = account["zendesk"], account["model"]
+    parts = SimulatedServices(zendesk)
+    night = zendesk.sandbox.add_group(model, "Night shift")  # nobody in it
+    waiting = []
+    for _ in range(2):
+        with zendesk.sandbox.lock:
+            ticket = zendesk.app.create_ticket(model, {"subject": "Late", "group_id": night["id"]},
+                                               account["users"]["Hana Customer"], channel="web")
+        request = AssignmentRequest("acme", ticket["id"], "webhook", zendesk.sandbox.clock.now())
+        assert parts.assigner.assign(request).status == WAITING
+        waiting.append(ticket["id"])
+    for name in ("Dev Agent", "Eve Agent", "Ivy Agent"):  # Billing's agents are all out of rotation
+        wiring.agent_store().change("acme", account["users"][name], {"in_rotation": False}, 0.0)
+    with zendesk.sandbox.lock:  # someone moves one ticket to Support, where agents are available, one to Billing
+        model.tickets[waiting[0]]["group_id"] = account["groups"]["Support"]
+        model.tickets[waiting[1]]["group_id"] = account["groups"]["Billing"]
+    zendesk.sandbox.clock.offset += 600
+
+    (report,) = parts.maintainer.run()
+
+    assert report["requeued"] == 0 and report["swept"] == 1
+    assert [(q["ticket_id"], q["source"]) for q in aws_env.take_queued()] == [(waiting[0], "sweep")]
+
+
+def test_tickets_waiting_longer_than_the_account_allows_are_reported_once_by_maintenance(aws_env, account):
+    zendesk, model = account["zendesk"], account["model"]
+    parts = SimulatedServices(zendesk)
+    night = zendesk.sandbox.add_group(model, "Night shift")  # nobody in it
+    with zendesk.sandbox.lock:
+        ticket = zendesk.app.create_ticket(model, {"subject": "Late", "group_id": night["id"]},
+                                           account["users"]["Hana Customer"], channel="web")
+    assert parts.assigner.assign(AssignmentRequest("acme", ticket["id"], "webhook",
+                                                   zendesk.sandbox.clock.now())).status == WAITING
+    zendesk.sandbox.clock.offset += 31 * 60  # past the default waiting_alert_minutes (30)
+
+    (report,) = parts.maintainer.run()
+    (again,) = parts.maintainer.run()
+
+    assert report["waiting_alerted"] == 1 and again["waiting_alerted"] == 0
+    (note,) = aws_env.notifications()
+    assert f"#{ticket['id']}: no_eligible_agent" in note["Message"] and "acme" in note["Subject"]
+
+
 # -- API tokens and migration --------------------------------------------------------------------------------
 
 @pytest.fixture

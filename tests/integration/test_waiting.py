@@ -8,12 +8,25 @@ import json
 from collections import Counter
 
 from round_robin import wiring
+from round_robin.assignment.assigner import Assigner
 from round_robin.assignment.claims import ASSIGNED, DUPLICATE, WAITING, Outcome
 from round_robin.assignment.rotation import Choice
-from round_robin.assignment.selection import Selector, Waiting
+from round_robin.assignment.selection import Rules, Selector, Waiting
 from round_robin.assignment.waiting import DRAIN_INTERVAL, MAX_SCHEDULE_DELAY, Waker
 from round_robin.aws.queue import AssignmentRequest
-from tests.integration.selection_support import SUB, agents, claims, roster, selector, store_rosters
+from round_robin.errors import StorageError
+from tests.integration.conftest import TABLE
+from tests.integration.helpers import new_ticket, record, request_for
+from tests.integration.selection_support import (
+    SUB,
+    Verdict,
+    agents,
+    claims,
+    fake_policy,
+    roster,
+    selector,
+    store_rosters,
+)
 from tests.support.logs import captured_logs
 
 NOW = 1_795_000_000.0  # 2026-11-18, in the middle of a UTC day
@@ -203,3 +216,50 @@ def test_tickets_waiting_too_long_are_reported_once_each(aws_env):
     notes = aws_env.notifications()
     assert len(notes) == 2 and "#1: away" in notes[0]["Message"] and "#2: away" in notes[0]["Message"]
     assert "#3: away" in notes[1]["Message"] and "#1" not in notes[1]["Message"]
+
+
+# -- the worker asks for a wake ------------------------------------------------------------------------------
+
+def back_soon(agent, policy, schedules, group_id: str, now: float) -> Verdict:
+    """Nobody may take a ticket now; each may in five minutes (the end of a break, the start of a shift)."""
+    return Verdict(False, "off_hours", "hours", until=now + 300)
+
+
+def assigner_with(wake_at) -> Assigner:
+    worker = Selector(table_name=TABLE, rosters=wiring.rosters(), agents=wiring.agent_store(),
+                      rules=Rules(back_soon, fake_policy))
+    return Assigner(store=wiring.assignment_store(), rosters=wiring.rosters(), selector=worker,
+                    tokens=wiring.tokens(), zendesk=wiring.zendesk_factory(wiring.get_settings(), max_retry_wait=0),
+                    wake_at=wake_at)
+
+
+def test_the_worker_asks_for_a_wake_when_a_waiting_tickets_group_may_become_eligible(aws_env, account):
+    asked: list[tuple[str, str, float, float]] = []
+    ticket = new_ticket(account)
+
+    outcome = assigner_with(lambda *wake: asked.append(wake)).assign(request_for(ticket["id"]))
+
+    assert (outcome.status, outcome.reason) == (WAITING, "off_hours")
+    ((subdomain, group_id, at, _now),) = asked
+    assert (subdomain, group_id, at) == ("acme", str(account["groups"]["Support"]), outcome.wake_at)
+
+
+def test_a_wake_that_cannot_be_asked_for_leaves_the_ticket_waiting_for_maintenance(aws_env, account):
+    def unavailable(*_wake) -> None:
+        raise StorageError("queueing the wake failed: ServiceUnavailable")
+
+    ticket = new_ticket(account)
+    with captured_logs() as logs:
+        outcome = assigner_with(unavailable).assign(request_for(ticket["id"]))
+
+    assert outcome.status == WAITING and record(ticket["id"])["status"] == "waiting"
+    assert logs.find("could not ask for a wake")["level"] == "WARNING"
+
+
+def test_until_the_events_queue_is_wired_a_wake_is_logged_and_not_sent(aws_env):
+    with captured_logs() as logs:
+        wiring.waker().wake_at(SUB, GROUP, NOW + 120, NOW)
+
+    line = logs.find("wake not scheduled")
+    assert (line["subdomain"], line["group_ids"], line["round"]) == (SUB, [GROUP], 0)
+    assert aws_env.take_queued() == []
