@@ -290,7 +290,8 @@ def assigner() -> Assigner:
         # Never wait out a rate limit in the worker: the queue message is delayed instead.
         zendesk=zendesk_factory(settings, max_retry_wait=0),
         excluded_agents=_excluded_agents,
-        wake_at=waker().wake_at,
+        # Built at the first waiting ticket with a wake time, not with the worker.
+        wake_at=lambda subdomain, group_id, at, now: waker().wake_at(subdomain, group_id, at, now),
     )
 
 
