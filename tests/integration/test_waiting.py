@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 from round_robin import wiring
 from round_robin.assignment.assigner import Assigner
@@ -16,7 +17,7 @@ from round_robin.assignment.waiting import DRAIN_INTERVAL, MAX_SCHEDULE_DELAY, W
 from round_robin.aws.queue import AssignmentRequest
 from round_robin.errors import StorageError
 from tests.integration.conftest import TABLE
-from tests.integration.helpers import new_ticket, record, request_for
+from tests.integration.helpers import atomic_dynamodb, new_ticket, record, request_for
 from tests.integration.selection_support import (
     SUB,
     Verdict,
@@ -164,6 +165,21 @@ def test_two_wakes_at_once_never_queue_a_ticket_twice_in_a_round(aws_env):
     assert (first, second) == (3, 0) and sorted(queued) == [1, 2, 3]
     # a round later, the tickets still waiting can be woken again
     assert waker(wakes).wake(SUB, [GROUP], NOW + 60 + DRAIN_INTERVAL) == 3
+
+
+def test_many_wakes_in_parallel_queue_each_ticket_once_and_one_per_agent_in_a_round(aws_env, monkeypatch):
+    atomic_dynamodb(monkeypatch)
+    store_rosters(roster(GROUP, [1, 2, 3]))
+    worker, wakes = selector(), Wakes()
+    away(1, 2, 3)
+    make_waiting(worker, range(1, 10))
+    away(1, 2, 3, status="available")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        counts = list(pool.map(lambda _: waker(wakes, selector()).wake(SUB, [GROUP], NOW + 60), range(8)))
+
+    queued = [m["ticket_id"] for m in aws_env.take_queued()]
+    assert sum(counts) == 3 and sorted(queued) == [1, 2, 3]
 
 
 def test_an_agent_back_from_away_does_not_catch_up_on_what_they_missed(aws_env):
