@@ -7,6 +7,7 @@ import base64
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -513,6 +514,26 @@ def test_tickets_waiting_longer_than_the_account_allows_are_reported_once_by_mai
     assert report["waiting_alerted"] == 1 and again["waiting_alerted"] == 0
     (note,) = aws_env.notifications()
     assert f"#{ticket['id']}: no_eligible_agent" in note["Message"] and "acme" in note["Subject"]
+
+
+def test_an_account_that_allows_a_longer_wait_is_not_alerted_before_it(aws_env, account):
+    zendesk, model = account["zendesk"], account["model"]
+    parts = SimulatedServices(zendesk)
+    wiring.policies().set("acme", lambda policy, schedules: (replace(policy, waiting_alert_minutes=60), schedules),
+                          zendesk.sandbox.clock.now())
+    night = zendesk.sandbox.add_group(model, "Night shift")  # nobody in it
+    with zendesk.sandbox.lock:
+        ticket = zendesk.app.create_ticket(model, {"subject": "Late", "group_id": night["id"]},
+                                           account["users"]["Hana Customer"], channel="web")
+    assert parts.assigner.assign(AssignmentRequest("acme", ticket["id"], "webhook",
+                                                   zendesk.sandbox.clock.now())).status == WAITING
+
+    zendesk.sandbox.clock.offset += 31 * 60
+    (early,) = parts.maintainer.run()
+    zendesk.sandbox.clock.offset += 30 * 60
+    (late,) = parts.maintainer.run()
+
+    assert (early["waiting_alerted"], late["waiting_alerted"]) == (0, 1)
 
 
 # -- API tokens and migration --------------------------------------------------------------------------------

@@ -38,7 +38,6 @@ READ_LIMIT = 1000  # waiting tickets read per wake (oldest first; the rest wait 
 PER_GROUP = 100  # tickets queued per group per round, however many are eligible
 MAX_SCHEDULE_DELAY = 900.0  # SQS's longest DelaySeconds: later wakes are left to the maintenance run
 WAKE_MARGIN = 1.0  # a wake asked for `at` arrives just after it, when the agent's verdict has changed
-DEFAULT_ALERT_MINUTES = 30  # availability.model.AccountPolicy.waiting_alert_minutes' default
 
 # schedule(subdomain, group_ids, round, delay): send a "wake" message to the events queue after `delay` seconds.
 Schedule = Callable[[str, list[str] | None, int, float], None]
@@ -100,7 +99,7 @@ class Waker:
     def alert_overdue(self, subdomain: str, now: float) -> int:
         """Count the tickets waiting longer than the account's waiting_alert_minutes (metric
         TicketsWaitingTooLong) and alert the operators once per ticket; returns how many were newly reported."""
-        minutes = getattr(self._selector.policy(subdomain), "waiting_alert_minutes", DEFAULT_ALERT_MINUTES)
+        minutes = self._selector.policy(subdomain).waiting_alert_minutes  # availability.model.AccountPolicy
         overdue = []
         for record in self._assignments.indexed(subdomain, WAITING, newest_first=False, limit=READ_LIMIT):
             if now - float(record.get("received_at", now)) <= minutes * 60:
