@@ -8,17 +8,22 @@
 4. the project's webhook and trigger: copies that a race or a failed connect left in Zendesk are deleted (two
    list calls per run: under 0.1% of the smallest plan's 200 calls a minute at the default 10-minute interval,
    so every run; a copy's deliveries fail signature checks until it is gone);
-5. waiting tickets (their group had no eligible agent) whose group now has one are queued, oldest first;
+5. waiting tickets (their group had no eligible agent): a wake (assignment/waiting.py) queues, oldest first, at
+   most one per agent of their group eligible now, and drains the rest in rounds; a group with nobody eligible
+   queues nothing, so tickets do not cycle while everyone is away. Tickets waiting longer than the account's
+   `waiting_alert_minutes` are counted (TicketsWaitingTooLong) and reported to the operators, once per ticket;
 6. the missed-ticket sweep: unassigned new/open tickets older than a few minutes are queued through the same
-   idempotent path as webhooks when their record is missing, released, waiting for a group that now has an agent,
-   or held by a worker whose lease expired, so a ticket whose webhook never came, or whose worker died, is still
-   assigned, once. Zendesk's search is offset-paginated, 100 a page and at most 1,000 results a query: the sweep
-   reads oldest first and, past 1,000, narrows the query by creation time.
+   idempotent path as webhooks when their record is missing, released, held by a worker whose lease expired, or
+   waiting for a group other than the one Zendesk now has them in, where somebody is eligible, so a ticket whose
+   webhook never came, or whose worker died, is still assigned, once. Zendesk's search is offset-paginated, 100 a
+   page and at most 1,000 results a query: the sweep reads oldest first and, past 1,000, narrows the query by
+   creation time.
 7. counts: at most once an hour, agents' open counts are reconciled with Zendesk's search (the ticket events keep
    them up to date; this repairs what lost events left wrong) and records of tickets open for long are kept
    (assignment/reconcile.py).
 Each run queues at most QUEUE_PER_RUN tickets per account (about what Zendesk's 100 ticket updates a minute allow
-between two runs); the rest wait for the next run. Steps 5 and 6 are in sweep.py, the search in zendesk/tickets.py.
+between two runs); the rest wait for the next run. Step 5 is in assignment/waiting.py, 6 in sweep.py, the search in
+zendesk/tickets.py.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ from round_robin.assignment.claims import AssignmentStore
 from round_robin.assignment.reconcile import CountReconciler
 from round_robin.assignment.roster_import import import_rosters
 from round_robin.assignment.rosters import RosterStore
+from round_robin.assignment.selection import Selector
+from round_robin.assignment.waiting import Waker
 from round_robin.aws.queue import AssignmentQueue
 from round_robin.errors import (
     AccountNotFoundError,
@@ -66,7 +73,8 @@ class AccountReport:
     refreshed: bool = False
     health: str = ""
     roster_changes: dict[str, int] = field(default_factory=dict)
-    requeued: int = 0  # waiting tickets queued again
+    requeued: int = 0  # waiting and parked tickets queued again
+    waiting_alerted: int = 0  # tickets newly reported for waiting too long
     swept: int = 0
     hooks_removed: int = 0
     counts_corrected: int = 0
@@ -86,6 +94,8 @@ class Maintainer:
         zendesk: ZendeskFactory,
         interval: float,
         sweep_min_age: float,
+        waker: Waker,
+        selector: Selector,
         signing_secrets: SigningSecretStore | None = None,
         reconciler: CountReconciler | None = None,
         clock: Callable[[], float] = time.time,
@@ -97,6 +107,8 @@ class Maintainer:
         self._zendesk = zendesk
         self._interval = interval
         self._sweeper = Sweeper(assignments=assignments, queue=queue, min_age=sweep_min_age, clock=clock)
+        self._waker = waker
+        self._selector = selector
         self._signing_secrets = signing_secrets
         self._reconciler = reconciler
         self._clock = clock
@@ -132,11 +144,12 @@ class Maintainer:
             report.roster_changes = self._resync(account, client)
             if account.webhook_id and account.trigger_id:
                 report.hooks_removed = remove_duplicates(client, account.webhook_id, account.trigger_id)
-            staffed = {r.group_id for r in self._rosters.list(subdomain) if r.members}
-            requeued = self._sweeper.requeue_waiting(subdomain, staffed)
-            report.requeued = len(requeued)
+            now = self._clock()
+            report.requeued = self._waker.wake(subdomain, None, now)
+            report.waiting_alerted = self._waker.alert_overdue(subdomain, now)
             report.requeued += self._sweeper.requeue_parked(subdomain)
-            report.swept = self._sweeper.sweep(subdomain, client, staffed, requeued, account.first_connected_at)
+            report.swept = self._sweeper.sweep(subdomain, client, self._has_eligible(subdomain, now), report.requeued,
+                                               account.first_connected_at)
             if self._reconciler is not None:
                 report.counts_corrected = self._reconciler.reconcile(subdomain, client)
         except ConnectionBrokenError as exc:
@@ -150,6 +163,17 @@ class Maintainer:
             self._registry.record_maintenance(subdomain, self._clock(), refreshed=report.refreshed,
                                               health=report.health or ("error" if report.errors else "ok"))
         return report
+
+    def _has_eligible(self, subdomain: str, now: float) -> Callable[[str], bool]:
+        """Whether somebody in a group may take a ticket now, asked of the selection at most once per group."""
+        known: dict[str, bool] = {}
+
+        def has_eligible(group_id: str) -> bool:
+            if group_id not in known:
+                known[group_id] = bool(self._selector.eligible_agents(subdomain, group_id, now))
+            return known[group_id]
+
+        return has_eligible
 
     def _upkeep_tokens(self, subdomain: str) -> bool:
         credentials = self._tokens.stored(subdomain)

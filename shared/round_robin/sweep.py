@@ -1,6 +1,6 @@
-"""Tickets queued again: by the scheduled run (maintenance.py, steps 5 and 6) waiting tickets whose group now has
-an eligible agent, parked tickets of an account that is connected again, and the missed-ticket sweep over
-Zendesk's search (zendesk/tickets.py, `unassigned`); by a connect, the parked tickets (`requeue_parked`).
+"""Tickets queued again: by the scheduled run (maintenance.py, step 6) parked tickets of an account that is
+connected again and the missed-ticket sweep over Zendesk's search (zendesk/tickets.py, `unassigned`); by a connect,
+the parked tickets (`requeue_parked`). Waiting tickets are woken in fair rounds by assignment/waiting.py.
 
 Both go through the same idempotent path as webhooks (the queue, then the per-ticket claim), so a ticket queued
 twice is still assigned once.
@@ -39,7 +39,7 @@ def requeue_parked(assignments: AssignmentStore, queue: AssignmentQueue, subdoma
 
 
 class Sweeper:
-    """Queues an account's waiting and missed tickets, at most QUEUE_PER_RUN a run."""
+    """Queues an account's parked and missed tickets, at most QUEUE_PER_RUN a run (with the woken waiting ones)."""
 
     def __init__(self, *, assignments: AssignmentStore, queue: AssignmentQueue, min_age: float,
                  clock: Callable[[], float] = time.time) -> None:
@@ -47,22 +47,6 @@ class Sweeper:
         self._queue = queue
         self._min_age = min_age
         self._clock = clock
-
-    def requeue_waiting(self, subdomain: str, staffed: set[str]) -> set[int]:
-        """Queue the waiting tickets whose group now has an eligible agent, oldest first; returns their ids."""
-        now = self._clock()
-        queued: list[int] = []
-        for record in self._assignments.indexed(subdomain, WAITING, newest_first=False):
-            if record.get("group_id") in staffed:
-                self._queue.send(AssignmentRequest(subdomain=subdomain, ticket_id=record["ticket_id"],
-                                                   source="waiting", received_at=record.get("received_at", now)))
-                queued.append(record["ticket_id"])
-                if len(queued) >= QUEUE_PER_RUN:
-                    break
-        if queued:
-            metrics.add_metric(name="TicketsRequeued", unit=MetricUnit.Count, value=len(queued))
-            logger.info("waiting tickets queued", subdomain=subdomain, tickets=queued)
-        return set(queued)
 
     def requeue_parked(self, subdomain: str) -> int:
         """Parked tickets of a connected account: parked by a worker that failed just after a reconnect had queued
@@ -72,16 +56,17 @@ class Sweeper:
             logger.info("parked tickets of a connected account queued", subdomain=subdomain, tickets=requeued)
         return requeued
 
-    def sweep(self, subdomain: str, client: ZendeskClient, staffed: set[str], queued: set[int],
+    def sweep(self, subdomain: str, client: ZendeskClient, has_eligible: Callable[[str], bool], queued: int,
               first_connected_at: float | None = None) -> int:
-        """Queue the unassigned tickets that no worker holds (maintenance.py's docstring, step 6), other than the
-        `queued` ones, created since the account's first connect and within SWEEP_LOOKBACK; returns how many."""
+        """Queue the unassigned tickets that no worker holds (maintenance.py's docstring, step 6), created since the
+        account's first connect and within SWEEP_LOOKBACK, at most QUEUE_PER_RUN - `queued` (this run's others);
+        `has_eligible(group_id)`: whether someone in that group may take a ticket now. Returns how many."""
         now = self._clock()
         not_before = max((first_connected_at or 0.0) - CONNECT_MARGIN, now - SWEEP_LOOKBACK)
         hits = {t["id"]: t for t in tickets.unassigned(client, now - self._min_age, subdomain, after=not_before)}
         claimable = self._assignments.claimable(subdomain, list(hits), now)
-        missed = [t for t, record in claimable.items() if t not in queued and _due(record, hits[t], staffed)]
-        missed = missed[:max(0, QUEUE_PER_RUN - len(queued))]
+        missed = [t for t, record in claimable.items() if _due(record, hits[t], has_eligible)]
+        missed = missed[:max(0, QUEUE_PER_RUN - queued)]
         for ticket_id in missed:
             self._queue.send(AssignmentRequest(subdomain=subdomain, ticket_id=ticket_id, source="sweep",
                                                received_at=now))
@@ -91,9 +76,12 @@ class Sweeper:
         return len(missed)
 
 
-def _due(record: dict[str, Any] | None, ticket: dict[str, Any], staffed: set[str]) -> bool:
-    """A claimable ticket the sweep queues: a waiting one only once its group, as Zendesk has it now (it may have
-    been moved), has an eligible agent; every other one (never seen, released, lease expired) now."""
+def _due(record: dict[str, Any] | None, ticket: dict[str, Any], has_eligible: Callable[[str], bool]) -> bool:
+    """A claimable ticket the sweep queues: every one never seen, released or whose lease expired, now; a waiting
+    one only if someone moved it in Zendesk to another group, one with somebody eligible now. One still in the
+    group it waits for is the wake's (waiting.py), which queues no more of them than there are people to take
+    them; with nobody eligible, queueing it would only record it waiting again."""
     if record is None or record.get("status") != WAITING:
         return True
-    return roster_key(ticket.get("group_id")) in staffed
+    group_id = roster_key(ticket.get("group_id"))
+    return group_id != record.get("group_id") and has_eligible(group_id)

@@ -49,9 +49,10 @@ projected). `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy
 
 A TICKET item's `status` is in_progress (with `lease_until`), pending, assigned, skipped, parked or waiting (with
 `reason`, e.g. no_eligible_agent, all_away, all_at_capacity, off_hours, the `group_id` it waits for and
-`wake_at`, the earliest time one of that group's agents may become eligible by itself); `attempts` counts claims
-and fences them. A claim removes the item from gsi1; finishing it as assigned, parked or waiting puts it back
-under that status. See assignment/claims.py for the transitions. The agent chosen for it (`agent_id`,
+`wake_at`, the earliest time one of that group's agents may become eligible by itself; `woken_at`, when a wake
+last queued it, and `alerted_at`, when operators were told it waits too long: assignment/waiting.py); `attempts`
+counts claims and fences them. A claim removes the item from gsi1; finishing it as assigned, parked or waiting puts
+it back under that status. See assignment/claims.py for the transitions. The agent chosen for it (`agent_id`,
 `agent_name`, `position`, `group_id`) is written with the assignment's transaction, so a retry reuses them. Its
 count marker (`counted_agent_id`, `counted_open`, `counted_date`: whose open and daily counts hold the ticket) makes
 counting idempotent per ticket (assignment/agents.py); a ticket counted without ever being claimed (a person

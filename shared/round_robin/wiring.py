@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from round_robin.assignment.reconcile import CountReconciler
     from round_robin.assignment.rosters import RosterStore
     from round_robin.assignment.selection import Rules, Selector
+    from round_robin.assignment.waiting import Waker
     from round_robin.assignment.webhook import WebhookReceiver
     from round_robin.aws.queue import AssignmentQueue
     from round_robin.connect.api_token import ApiTokenRegistration
@@ -233,7 +234,8 @@ def maintainer() -> Maintainer:
     return Maintainer(registry=registry(), tokens=tokens(), rosters=rosters(), assignments=assignment_store(),
                       queue=queue(), alerts=alerts(), zendesk=zendesk_factory(settings, max_retry_wait=10),
                       interval=settings.maintenance_interval, sweep_min_age=settings.sweep_min_age,
-                      signing_secrets=signing_secrets(), reconciler=count_reconciler())
+                      waker=waker(), selector=selector(), signing_secrets=signing_secrets(),
+                      reconciler=count_reconciler())
 
 
 def count_reconciler() -> CountReconciler:
@@ -298,14 +300,36 @@ def assigner() -> Assigner:
         # Never wait out a rate limit in the worker: the queue message is delayed instead.
         zendesk=zendesk_factory(settings, max_retry_wait=0),
         excluded_agents=_excluded_agents,
+        # Built at the first waiting ticket with a wake time, not with the worker.
+        wake_at=lambda subdomain, group_id, at, now: waker().wake_at(subdomain, group_id, at, now),
     )
+
+
+def schedule_wake(subdomain: str, group_ids: list[str] | None, round: int, delay: float) -> None:
+    """Ask for a wake of these groups' waiting tickets in `delay` seconds: an events-queue "wake" message.
+
+    The events queue is not part of this stack yet: until it is wired here, the request is logged and dropped,
+    and the maintenance run (every few minutes) wakes the tickets instead.
+    """
+    from round_robin.observability import logger
+
+    logger.info("wake not scheduled: no events queue configured", subdomain=subdomain, group_ids=group_ids,
+                round=round, delay=delay)
+
+
+@lru_cache(maxsize=1)
+def waker() -> Waker:
+    from round_robin.assignment.waiting import Waker
+
+    return Waker(assignments=assignment_store(), selector=selector(), queue=queue(), schedule=schedule_wake,
+                 alerts=alerts())
 
 
 def reset() -> None:
     """Forget every cached object and setting (tests, and the local stack between configurations)."""
     for factory in (http_session, vault, signing_secrets, registry, rosters, oauth_client, tokens, queue,
                     connect_lease, connections, connector, api_token_registration, receiver, assigner, selector,
-                    assignment_store, alerts, maintainer, migrator, policies, agent_store, get_settings,
+                    assignment_store, alerts, maintainer, migrator, policies, agent_store, waker, get_settings,
                     clients.client):
         factory.cache_clear()
     from aws_lambda_powertools.utilities import parameters

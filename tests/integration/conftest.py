@@ -47,6 +47,15 @@ class Aws:
         answer = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
         return [json.loads(m["Body"]) for m in answer.get("Messages", [])]
 
+    def take_queued(self) -> list[dict[str, Any]]:
+        """Receive the queued assignment requests and delete them, as the worker does once it has handled them."""
+        taken: list[dict[str, Any]] = []
+        while answer := self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages"):
+            for message in answer:
+                taken.append(json.loads(message["Body"]))
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return taken
+
     def items(self) -> list[dict[str, Any]]:
         return self.dynamodb.scan(TableName=self.table)["Items"]
 

@@ -33,6 +33,7 @@ class Verdict:
 class Policy:
     open_cap: int | None = None
     daily_cap: int | None = None
+    waiting_alert_minutes: int = 30
 
 
 def fake_eligibility(agent: AgentRecord, policy: Policy, schedules: Sequence[Any], group_id: str,

@@ -7,6 +7,7 @@ import base64
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -18,6 +19,7 @@ from round_robin.accounts.tokens import TokenManager
 from round_robin.accounts.vault import TokenVault
 from round_robin.assignment.assigner import Assigner
 from round_robin.assignment.claims import ASSIGNED, CLAIM_LEASE, PARKED, SKIPPED, WAITING
+from round_robin.assignment.waiting import DRAIN_INTERVAL, Waker
 from round_robin.aws import clients
 from round_robin.aws.leases import LeaseStore
 from round_robin.aws.queue import AssignmentRequest
@@ -53,10 +55,13 @@ class SimulatedServices:
         zendesk_factory = wiring.zendesk_factory(settings, max_retry_wait=0)
         self.assigner = Assigner(store=wiring.assignment_store(), rosters=wiring.rosters(),
                                  selector=wiring.selector(), tokens=self.tokens, zendesk=zendesk_factory, clock=clock)
+        self.wakes: list[tuple[str, list[str] | None, int, float]] = []  # the "wake" messages asked for
+        self.waker = Waker(assignments=wiring.assignment_store(), selector=wiring.selector(), queue=wiring.queue(),
+                           schedule=lambda *wake: self.wakes.append(wake), alerts=wiring.alerts())
         self.maintainer = Maintainer(registry=wiring.registry(), tokens=self.tokens, rosters=wiring.rosters(),
                                      assignments=wiring.assignment_store(), queue=wiring.queue(),
                                      alerts=wiring.alerts(), zendesk=zendesk_factory, interval=600,
-                                     sweep_min_age=180, clock=clock)
+                                     sweep_min_age=180, waker=self.waker, selector=wiring.selector(), clock=clock)
 
 
 # -- single-flight refresh -----------------------------------------------------------------------------------
@@ -421,7 +426,8 @@ def test_the_sweep_pages_past_zendesks_1000_search_results(aws_env, account):
 
 # -- waiting tickets ----------------------------------------------------------------------------------------
 
-def test_waiting_tickets_are_assigned_oldest_first_at_the_next_run_once_an_agent_joins(aws_env, account):
+def test_waiting_tickets_are_queued_oldest_first_one_per_eligible_agent_a_round_once_an_agent_joins(aws_env,
+                                                                                                      account):
     zendesk, model = account["zendesk"], account["model"]
     parts = SimulatedServices(zendesk)
     night = zendesk.sandbox.add_group(model, "Night shift")  # nobody in it yet
@@ -436,8 +442,10 @@ def test_waiting_tickets_are_assigned_oldest_first_at_the_next_run_once_an_agent
         tickets.append(ticket["id"])
     zendesk.sandbox.clock.offset += 600
 
-    (nobody_yet,) = parts.maintainer.run()
-    assert nobody_yet["requeued"] == 0 and nobody_yet["swept"] == 0 and aws_env.queued() == []
+    for _ in range(2):  # nobody to take them: nothing queued, no round scheduled, run after run
+        (nobody_yet,) = parts.maintainer.run()
+        assert nobody_yet["requeued"] == 0 and nobody_yet["swept"] == 0 and aws_env.queued() == []
+        assert parts.wakes == []
 
     with zendesk.sandbox.lock:
         model.tickets[tickets[1]]["status"] = "solved"  # solved meanwhile, without an assignee
@@ -446,13 +454,86 @@ def test_waiting_tickets_are_assigned_oldest_first_at_the_next_run_once_an_agent
 
     (report,) = parts.maintainer.run()
 
-    assert report["requeued"] == 3 and report["swept"] == 0  # the sweep does not queue them twice
-    queued = aws_env.queued()
-    assert [(q["ticket_id"], q["source"]) for q in queued] == [(t, "waiting") for t in tickets]
-    outcomes = [parts.assigner.assign(AssignmentRequest.from_json(json.dumps(q))) for q in queued]
+    # one agent back: one ticket a round, the oldest, not the whole backlog; the sweep does not queue the others
+    assert report["requeued"] == 1 and report["swept"] == 0
+    outcomes = []
+    for expected in tickets:
+        (queued,) = aws_env.take_queued()
+        assert (queued["ticket_id"], queued["source"]) == (expected, "waiting")
+        outcomes.append(parts.assigner.assign(AssignmentRequest.from_json(json.dumps(queued))))
+        if expected != tickets[-1]:  # the next round was asked for: run it as the events queue would
+            ((subdomain, groups, round_, _delay),) = parts.wakes
+            parts.wakes.clear()
+            zendesk.sandbox.clock.offset += DRAIN_INTERVAL
+            assert parts.waker.wake(subdomain, groups, zendesk.sandbox.clock.now(), round_) == 1
     assert [o.status for o in outcomes] == [ASSIGNED, SKIPPED, ASSIGNED]
     assert assignee(account, tickets[0]) == assignee(account, tickets[2]) == zed["id"]
-    assert wiring.assignment_store().indexed("acme", WAITING) == []
+    assert wiring.assignment_store().indexed("acme", WAITING) == [] and parts.wakes == []
+
+
+def test_the_sweep_queues_a_waiting_ticket_only_once_it_was_moved_to_a_group_with_someone_eligible(aws_env,
+                                                                                                     account):
+    zendesk, model = account["zendesk"], account["model"]
+    parts = SimulatedServices(zendesk)
+    night = zendesk.sandbox.add_group(model, "Night shift")  # nobody in it
+    waiting = []
+    for _ in range(2):
+        with zendesk.sandbox.lock:
+            ticket = zendesk.app.create_ticket(model, {"subject": "Late", "group_id": night["id"]},
+                                               account["users"]["Hana Customer"], channel="web")
+        request = AssignmentRequest("acme", ticket["id"], "webhook", zendesk.sandbox.clock.now())
+        assert parts.assigner.assign(request).status == WAITING
+        waiting.append(ticket["id"])
+    for name in ("Dev Agent", "Eve Agent", "Ivy Agent"):  # Billing's agents are all out of rotation
+        wiring.agent_store().change("acme", account["users"][name], {"in_rotation": False}, 0.0)
+    with zendesk.sandbox.lock:  # someone moves one ticket to Support, where agents are available, one to Billing
+        model.tickets[waiting[0]]["group_id"] = account["groups"]["Support"]
+        model.tickets[waiting[1]]["group_id"] = account["groups"]["Billing"]
+    zendesk.sandbox.clock.offset += 600
+
+    (report,) = parts.maintainer.run()
+
+    assert report["requeued"] == 0 and report["swept"] == 1
+    assert [(q["ticket_id"], q["source"]) for q in aws_env.take_queued()] == [(waiting[0], "sweep")]
+
+
+def test_tickets_waiting_longer_than_the_account_allows_are_reported_once_by_maintenance(aws_env, account):
+    zendesk, model = account["zendesk"], account["model"]
+    parts = SimulatedServices(zendesk)
+    night = zendesk.sandbox.add_group(model, "Night shift")  # nobody in it
+    with zendesk.sandbox.lock:
+        ticket = zendesk.app.create_ticket(model, {"subject": "Late", "group_id": night["id"]},
+                                           account["users"]["Hana Customer"], channel="web")
+    assert parts.assigner.assign(AssignmentRequest("acme", ticket["id"], "webhook",
+                                                   zendesk.sandbox.clock.now())).status == WAITING
+    zendesk.sandbox.clock.offset += 31 * 60  # past the default waiting_alert_minutes (30)
+
+    (report,) = parts.maintainer.run()
+    (again,) = parts.maintainer.run()
+
+    assert report["waiting_alerted"] == 1 and again["waiting_alerted"] == 0
+    (note,) = aws_env.notifications()
+    assert f"#{ticket['id']}: no_eligible_agent" in note["Message"] and "acme" in note["Subject"]
+
+
+def test_an_account_that_allows_a_longer_wait_is_not_alerted_before_it(aws_env, account):
+    zendesk, model = account["zendesk"], account["model"]
+    parts = SimulatedServices(zendesk)
+    wiring.policies().set("acme", lambda policy, schedules: (replace(policy, waiting_alert_minutes=60), schedules),
+                          zendesk.sandbox.clock.now())
+    night = zendesk.sandbox.add_group(model, "Night shift")  # nobody in it
+    with zendesk.sandbox.lock:
+        ticket = zendesk.app.create_ticket(model, {"subject": "Late", "group_id": night["id"]},
+                                           account["users"]["Hana Customer"], channel="web")
+    assert parts.assigner.assign(AssignmentRequest("acme", ticket["id"], "webhook",
+                                                   zendesk.sandbox.clock.now())).status == WAITING
+
+    zendesk.sandbox.clock.offset += 31 * 60
+    (early,) = parts.maintainer.run()
+    zendesk.sandbox.clock.offset += 30 * 60
+    (late,) = parts.maintainer.run()
+
+    assert (early["waiting_alerted"], late["waiting_alerted"]) == (0, 1)
 
 
 # -- API tokens and migration --------------------------------------------------------------------------------

@@ -226,3 +226,16 @@ def test_each_assignment_in_a_group_of_three_spreads_evenly(aws_env):
     workers = [selector(), selector()]  # two warm workers, alternating
     chosen = [assign(workers[t % 2], "g", t) for t in range(1, 11)]
     assert sorted(Counter(names(chosen)).values()) == [3, 3, 4]
+
+
+def test_the_eligible_agents_of_a_group_are_listed_in_turn_order_with_their_counts_read_fresh(aws_env):
+    store_rosters(roster("g", [1, 2, 3, 4]))
+    set_policy(aws_env.dynamodb, open_cap=1)
+    agents().change(SUB, 2, {"status": "away"}, NOW)
+    worker = selector()
+    assert [a.id for a in worker.eligible_agents(SUB, "g", NOW)] == [1, 3, 4]  # cached by this worker now
+
+    assign(selector(), "g", 1)  # another worker gives agent 1 a ticket: 1 is at the cap, the pointer on 1
+
+    assert [a.id for a in worker.eligible_agents(SUB, "g", NOW)] == [3, 4]
+    assert worker.eligible_agents(SUB, "no-such-group", NOW) == []

@@ -112,6 +112,36 @@ def test_a_waiting_ticket_that_gets_assigned_leaves_the_waiting_list(store):
     assert [r["ticket_id"] for r in store.indexed("acme", ASSIGNED)] == [1]
 
 
+def wait(store: AssignmentStore, at: float) -> None:
+    claim = store.claim(request(), at)
+    store.finish("acme", 1, claim, Outcome(WAITING, "all_away", group_id="42"), at)
+
+
+def test_a_waiting_ticket_is_woken_once_per_interval_and_again_after_it_waits_anew(store):
+    wait(store, T0)
+
+    assert store.mark_woken("acme", 1, T0 + 1, 20) is True
+    assert store.mark_woken("acme", 1, T0 + 2, 20) is False  # another wake, same round
+    assert store.mark_woken("acme", 1, T0 + 21, 20) is True  # a round later, still waiting: queued again
+    wait(store, T0 + 22)  # its claim took the mark off; it waits again
+    assert store.mark_woken("acme", 1, T0 + 23, 20) is True
+
+
+def test_only_a_waiting_ticket_can_be_woken(store):
+    store.claim(request(), T0)
+    assert store.mark_woken("acme", 1, T0 + 1, 20) is False
+    assert store.mark_woken("acme", 2, T0 + 1, 20) is False  # never seen
+    assert store.get("acme", 2) is None  # and nothing was written for it
+
+
+def test_a_waiting_ticket_is_reported_once_even_if_it_waits_again(store):
+    wait(store, T0)
+    assert store.mark_alerted("acme", 1, T0 + 1) is True
+    assert store.mark_alerted("acme", 1, T0 + 2) is False
+    wait(store, T0 + 3)
+    assert store.mark_alerted("acme", 1, T0 + 4) is False
+
+
 def test_a_worker_whose_lease_expired_and_was_taken_over_can_neither_finish_nor_release(store):
     slow = store.claim(request(), T0)
     fresh = store.claim(request(), T0 + CLAIM_LEASE + 1)  # the slow worker's lease expired: taken over

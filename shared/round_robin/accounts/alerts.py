@@ -2,13 +2,14 @@
 
 Causes: `invalid_grant` on refresh (after one re-read of storage), 401 even after a refresh, the connecting
 user no longer an admin. Reconnecting through /oauth/start restores the account and re-queues parked tickets.
-Also the warning, once, that a token without refresh token (made by the migration) will expire.
+Also the warning, once, that a token without refresh token (made by the migration) will expire, and the report,
+once per ticket, of tickets waiting for an eligible agent longer than the account allows (assignment/waiting.py).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +54,23 @@ class ConnectionAlerts:
             "This switches the account to a token pair the service renews by itself."
         ))
         return True
+
+    def waiting_too_long(self, subdomain: str, tickets: Mapping[int, str], oldest_minutes: int) -> None:
+        """Tell the operators these tickets (id -> why they wait) have waited too long; the caller marks each one
+        reported, so each is in one alert only."""
+        if not tickets:
+            return
+        logger.warning("tickets waiting too long for an eligible agent", subdomain=subdomain,
+                       tickets={str(t): reason for t, reason in tickets.items()}, oldest_minutes=oldest_minutes)
+        lines = "\n".join(f"  #{ticket_id}: {reason}" for ticket_id, reason in sorted(tickets.items()))
+        count = f"{len(tickets)} ticket{'s' if len(tickets) > 1 else ''}"
+        self._publish(subdomain, f"{count} of {subdomain}.zendesk.com waiting for an agent", (
+            f"Round Robin for Zendesk has found nobody who may take these tickets of {subdomain}.zendesk.com for "
+            f"longer than the account's waiting alert allows (the oldest for {oldest_minutes} minutes):\n"
+            f"{lines}\n\n"
+            "They are assigned as soon as someone in their group is available, in working hours and under their "
+            "caps. Until then, they can be assigned by hand in Zendesk."
+        ))
 
     def _link(self, subdomain: str) -> str:
         return f"{self._public_base_url or '<service URL>'}/oauth/start?subdomain={subdomain}"

@@ -11,7 +11,8 @@ Per ticket, one DynamoDB item (`TICKET#<id>` under the account) is both the clai
 4. PUT the assignee with `safe_update` and the `updated_stamp` read in 2 (409: re-read, stop if a person
    assigned it; 422: the agent left the group, refresh the roster and pick again);
 5. record the outcome (agent, group, time, position, attempts) with a 90-day TTL; a ticket whose group has no
-   eligible agent is recorded `waiting` with the reason and the earliest time that may change (`wake_at`).
+   eligible agent is recorded `waiting` with the reason and the earliest time that may change (`wake_at`), and a
+   wake is asked for then (waiting.py).
    A ticket that ends skipped (a person assigned it meanwhile, it was solved) gives its count back.
 
 Happy path on a warm worker: 4 DynamoDB calls (claim, read, transaction, finish), 1 Zendesk read, 1 Zendesk
@@ -76,6 +77,7 @@ class Assigner:
         tokens: TokenManager,
         zendesk: ZendeskFactory,
         excluded_agents: Callable[[str], tuple[int, ...]] = lambda _subdomain: (),
+        wake_at: Callable[[str, str, float, float], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
@@ -84,6 +86,7 @@ class Assigner:
         self._tokens = tokens
         self._zendesk = zendesk
         self._excluded_agents = excluded_agents
+        self._wake_at = wake_at
         self._clock = clock
 
     def assign(self, request: AssignmentRequest) -> Outcome:
@@ -120,7 +123,19 @@ class Assigner:
         except StorageError as exc:  # the Zendesk side may be done: the retry re-reads the ticket and records it
             self._release_quietly(attempt)
             raise RetryLaterError("storage") from exc
+        if outcome.status == WAITING and outcome.wake_at is not None:
+            self._ask_wake(request.subdomain, outcome)
         return outcome
+
+    def _ask_wake(self, subdomain: str, outcome: Outcome) -> None:
+        """Ask for a wake when the waiting ticket's group may become eligible by itself (Waker.wake_at)."""
+        if self._wake_at is None or outcome.wake_at is None:
+            return
+        try:
+            self._wake_at(subdomain, outcome.group_id, outcome.wake_at, self._clock())
+        except StorageError:  # the ticket is recorded waiting: the next maintenance run wakes it instead
+            logger.warning("could not ask for a wake; the maintenance run wakes the ticket", subdomain=subdomain,
+                           group_id=outcome.group_id)
 
     def _release(self, attempt: _Attempt) -> None:
         request = attempt.request

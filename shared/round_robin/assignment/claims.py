@@ -18,6 +18,10 @@ an agent. `parked` records (the connection broke) go back to `pending` when the 
 Each claim adds one to `attempts`, which is also the claim's fencing token: only the attempt that holds the claim
 may release or finish it, so a worker whose lease expired and was taken over cannot overwrite the newer attempt.
 `is_claimable` is the claim's condition for a record read earlier (the sweep's filter).
+
+A waiting record also carries `woken_at` (when a wake last queued it, waiting.py: two wakes at once never queue
+it twice in one round; a claim removes it, so a ticket that waits again can be woken again) and `alerted_at`
+(when operators were told it waits too long: once per ticket, so a claim keeps it).
 """
 
 from __future__ import annotations
@@ -101,7 +105,7 @@ class AssignmentStore:
             UpdateExpression=(
                 "SET #status = :working, lease_until = :until, ticket_id = :ticket, updated_at = :now, "
                 "#source = if_not_exists(#source, :source), received_at = if_not_exists(received_at, :received), "
-                "#ttl = :ttl ADD attempts :one REMOVE gsi1pk, gsi1sk, wake_at"  # no longer listed as waiting
+                "#ttl = :ttl ADD attempts :one REMOVE gsi1pk, gsi1sk, wake_at, woken_at"  # no longer listed as waiting
             ),
             ConditionExpression=(
                 "attribute_not_exists(#status) OR #status IN (:pending, :waiting) "
@@ -193,6 +197,27 @@ class AssignmentStore:
             ConditionExpression="#status = :parked", ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues=serialize({":pending": PENDING, ":parked": PARKED, ":now": now}),
         ), "reopening a parked ticket")
+        return answer is not None
+
+    def mark_woken(self, subdomain: str, ticket_id: int, now: float, interval: float) -> bool:
+        """Mark a waiting ticket as queued by a wake at `now`; False if it no longer waits or a wake queued it
+        less than `interval` seconds ago (that wake's round has it)."""
+        answer = conditional_write(lambda: self._dynamodb.update_item(
+            TableName=self._table, Key=self._key(subdomain, ticket_id), UpdateExpression="SET woken_at = :now",
+            ConditionExpression="#status = :waiting AND (attribute_not_exists(woken_at) OR woken_at <= :stale)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=serialize({":waiting": WAITING, ":now": now, ":stale": now - interval}),
+        ), "marking a waiting ticket woken")
+        return answer is not None
+
+    def mark_alerted(self, subdomain: str, ticket_id: int, now: float) -> bool:
+        """Mark a waiting ticket as reported for waiting too long; False if it was already (or no longer waits)."""
+        answer = conditional_write(lambda: self._dynamodb.update_item(
+            TableName=self._table, Key=self._key(subdomain, ticket_id), UpdateExpression="SET alerted_at = :now",
+            ConditionExpression="#status = :waiting AND attribute_not_exists(alerted_at)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=serialize({":waiting": WAITING, ":now": now}),
+        ), "marking a waiting ticket reported")
         return answer is not None
 
     def get(self, subdomain: str, ticket_id: int) -> dict[str, Any] | None:

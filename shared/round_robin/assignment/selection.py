@@ -181,6 +181,24 @@ class Selector:
                 return
         raise RetryLaterError("the claim was lost, or the counts kept changing")
 
+    def eligible_agents(self, subdomain: str, group_id: str, now: float) -> list[AgentRecord]:
+        """The group's agents who may take a ticket at `now`, in the order their turns come: the same reads and rule
+        as select(), with every member read fresh (counts change without moving the availability stamp)."""
+        read = self._read(subdomain, group_id)
+        if read is None:
+            return []
+        rotation, roster, cache = read
+        order = walk(roster.members, rotation.last_agent_id)
+        self._reread(subdomain, order, cache, set())
+        return [cache.agents[m.id] for m in order
+                if self._rules.eligibility(cache.agents[m.id], cache.policy, cache.schedules, group_id, now).eligible]
+
+    def policy(self, subdomain: str) -> Any:
+        """The account's policy, as the eligibility rule takes it (read with its stamp; cached while unchanged)."""
+        items = self._agents.batch_get([serialize({"pk": account_pk(subdomain), "sk": AVAILABILITY_SK})],
+                                       "reading the policy")
+        return self._account(subdomain, items[0] if items else {}).policy
+
     # -- reading -----------------------------------------------------------------------------------------------
 
     def _read(self, subdomain: str, group_id: str) -> tuple[Rotation, Roster, _Cache] | None:
