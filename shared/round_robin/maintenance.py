@@ -8,14 +8,16 @@
 4. the project's webhook and trigger: copies that a race or a failed connect left in Zendesk are deleted (two
    list calls per run: under 0.1% of the smallest plan's 200 calls a minute at the default 10-minute interval,
    so every run; a copy's deliveries fail signature checks until it is gone);
-5. waiting tickets (their group had no eligible agent) whose group now has one are queued, oldest first;
-6. the missed-ticket sweep: unassigned new/open tickets older than a few minutes are queued through the same
+5. absences: agents whose out of office started since the last run (one scheduled ahead starts by itself) have
+   their tickets queued for reassignment, as the account's policy says (assignment/absence.py);
+6. waiting tickets (their group had no eligible agent) whose group now has one are queued, oldest first;
+7. the missed-ticket sweep: unassigned new/open tickets older than a few minutes are queued through the same
    idempotent path as webhooks when their record is missing, released, waiting for a group that now has an agent,
    or held by a worker whose lease expired, so a ticket whose webhook never came, or whose worker died, is still
    assigned, once. Zendesk's search is offset-paginated, 100 a page and at most 1,000 results a query: the sweep
    reads oldest first and, past 1,000, narrows the query by creation time.
 Each run queues at most QUEUE_PER_RUN tickets per account (about what Zendesk's 100 ticket updates a minute allow
-between two runs); the rest wait for the next run. Steps 5 and 6 are in sweep.py, the search in zendesk/tickets.py.
+between two runs); the rest wait for the next run. Steps 6 and 7 are in sweep.py, the search in zendesk/tickets.py.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from round_robin.accounts.alerts import ConnectionAlerts
 from round_robin.accounts.registry import CONNECTED, Account, AccountRegistry
 from round_robin.accounts.tokens import TokenManager
 from round_robin.accounts.vault import SigningSecretStore
+from round_robin.assignment.absence import Absences
 from round_robin.assignment.claims import AssignmentStore
 from round_robin.assignment.roster_import import import_rosters
 from round_robin.assignment.rosters import RosterStore
@@ -62,6 +65,7 @@ class AccountReport:
     refreshed: bool = False
     health: str = ""
     roster_changes: dict[str, int] = field(default_factory=dict)
+    reassigned: int = 0  # tickets of agents whose out of office started, queued for reassignment
     requeued: int = 0  # waiting tickets queued again
     swept: int = 0
     hooks_removed: int = 0
@@ -82,6 +86,7 @@ class Maintainer:
         interval: float,
         sweep_min_age: float,
         signing_secrets: SigningSecretStore | None = None,
+        absences: Absences | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._registry = registry
@@ -92,6 +97,7 @@ class Maintainer:
         self._interval = interval
         self._sweeper = Sweeper(assignments=assignments, queue=queue, min_age=sweep_min_age, clock=clock)
         self._signing_secrets = signing_secrets
+        self._absences = absences
         self._clock = clock
 
     def run(self, subdomains: Iterable[str] | None = None, *, deadline: float | None = None) -> list[dict[str, Any]]:
@@ -125,6 +131,8 @@ class Maintainer:
             report.roster_changes = self._resync(account, client)
             if account.webhook_id and account.trigger_id:
                 report.hooks_removed = remove_duplicates(client, account.webhook_id, account.trigger_id)
+            if self._absences is not None:
+                report.reassigned = self._absences.due(subdomain, self._clock())
             staffed = {r.group_id for r in self._rosters.list(subdomain) if r.members}
             requeued = self._sweeper.requeue_waiting(subdomain, staffed)
             report.requeued = len(requeued)

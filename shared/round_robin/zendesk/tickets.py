@@ -1,4 +1,5 @@
-"""Tickets: read one, update one (with `safe_update`), and search for the unassigned ones (the sweep's query)."""
+"""Tickets: read one, update one (with `safe_update`), and search for the unassigned ones (the sweep's query) and
+for one agent's (an absence's query)."""
 
 from __future__ import annotations
 
@@ -64,6 +65,41 @@ def unassigned(client: ZendeskClient, before: float, subdomain: str, *,
         since = narrower
     # The next run reads again from the oldest: tickets it queued are claimed or done by then.
     logger.warning("sweep stopped before the end of the search results", subdomain=subdomain, tickets=len(found))
+    return list(found.values())
+
+
+# Zendesk orders ticket statuses new < open < pending < hold < solved < closed and its search takes `<` on them, so
+# "new or open" is one term, `status<pending`. Source: support.zendesk.com/hc/en-us/articles/4408886879258
+# (Zendesk Support search reference: search operators; ticket property keywords `status` and `assignee`, which
+# takes a user's name, email or id).
+_STATUS_TERMS = {("new",): "status:new", ("open",): "status:open", ("new", "open"): "status<pending"}
+
+
+def assigned_to(client: ZendeskClient, agent_id: int, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The agent's tickets in `statuses` (new; open; new and open), oldest first: at most 1,000 (one query).
+
+    Offset-paginated, 100 a page, following `next_page` (see `unassigned`); past 1,000 results Zendesk answers 422,
+    so the rest are left (logged), for a later search once these are reassigned.
+    """
+    term = _STATUS_TERMS.get(tuple(sorted(set(statuses), key=lambda s: (s != "new", s))))
+    if term is None:
+        raise ValueError(f"no search term for the statuses {statuses!r}")
+    query = f"type:ticket assignee:{int(agent_id)} {term}"
+    page = client.get(SEARCH, {"query": query, "sort_by": "created_at", "sort_order": "asc", "per_page": SEARCH_PAGE})
+    found: dict[int, dict[str, Any]] = {}
+    for number in range(1, SEARCH_LIMIT // SEARCH_PAGE + 1):
+        for hit in page.get("results", []):
+            if hit.get("result_type", "ticket") == "ticket":
+                found.setdefault(hit["id"], hit)
+        next_page = page.get("next_page")
+        if not next_page:
+            return list(found.values())
+        if number == SEARCH_LIMIT // SEARCH_PAGE:
+            break
+        if not next_page.startswith(client.base_url + "/"):
+            raise ZendeskError("search pagination left the account's base URL", method="GET", path=SEARCH)
+        page = client.get(next_page)
+    logger.warning("an agent has more tickets than one search returns", agent_id=agent_id, tickets=len(found))
     return list(found.values())
 
 
