@@ -4,6 +4,7 @@ absent agent, never over a person's change, once; their counts move along. Zende
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -12,9 +13,11 @@ import pytest
 
 from round_robin import wiring
 from round_robin.assignment.assigner import Assigner
-from round_robin.assignment.claims import ASSIGNED, DUPLICATE, SKIPPED, WAITING
+from round_robin.assignment.claims import ASSIGNED, DUPLICATE, PARKED, SKIPPED, WAITING, Outcome
 from round_robin.availability.localtime import start_of_day
 from round_robin.aws.queue import AssignmentRequest
+from round_robin.sweep import requeue_parked
+from round_robin.zendesk import tickets
 from tests.integration.helpers import assigned_meanwhile, assignee, counts, new_ticket, record, request_for
 
 SUB = "acme"
@@ -247,3 +250,31 @@ def test_a_scheduled_absence_is_reassigned_by_maintenance_once_it_starts_and_for
     (report,) = wiring.maintainer().run([SUB])
 
     assert report["reassigned"] == 1 and drain(aws_env) == {second: [ASSIGNED]}
+
+
+def test_the_search_for_an_agents_tickets_pages_100_at_a_time_and_stops_at_1000(aws_env, account):
+    ben = account["users"]["Ben Agent"]
+    zendesk = account["zendesk"]
+    with zendesk.sandbox.lock:
+        for _ in range(1005):
+            zendesk.app.create_ticket(account["model"], {"subject": "x", "assignee_id": ben, "status": "new"},
+                                      account["users"]["Hana Customer"], channel="web")
+    client = wiring.zendesk_factory(wiring.get_settings(), max_retry_wait=0)(SUB, lambda: wiring.tokens()
+                                                                            .authorization(SUB))
+
+    found = tickets.assigned_to(client, ben, ("new",))
+
+    assert len(found) == 1000 and len({t["id"] for t in found}) == 1000
+    assert len(zendesk.calls("GET", "/search")) == 10  # page 11 would be Zendesk's 422
+
+
+def test_a_reassignment_parked_while_the_connection_was_broken_is_requeued_as_a_reassignment(aws_env, account):
+    store, now = wiring.assignment_store(), time.time()
+    claim = store.claim_reassignment(AssignmentRequest(SUB, 5, "absence", now, reassign_from=9), now)
+    store.finish(SUB, 5, claim, Outcome(PARKED, "invalid_grant"), now)
+
+    assert requeue_parked(store, wiring.queue(), SUB, now, "reconnect") == 1
+
+    (queued,) = aws_env.queued()
+    request = AssignmentRequest.from_json(json.dumps(queued))
+    assert request.reassign_from == 9 and store.claim_reassignment(request, now) is not None

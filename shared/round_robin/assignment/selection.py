@@ -170,10 +170,12 @@ class Selector:
         member of the group's roster, or not eligible now. The rotation does not move: the backup's position is 0.
         """
         for _ in range(GIVE_BACK_ATTEMPTS):
-            stamp_item, absent = self._read_agent(subdomain, Member(absent_id, ""))
-            cache = self._account(subdomain, stamp_item)
-            roster = self._rosters.get(subdomain, group_id)
-            member = next((m for m in roster.members if m.id == absent.backup_id), None) if roster else None
+            _, absent = self._read_agent(subdomain, Member(absent_id, ""))
+            read = self._read(subdomain, group_id)  # the roster as the rotation reads it (cached by version)
+            if absent.backup_id is None or read is None:
+                return None
+            _, roster, cache = read
+            member = next((m for m in roster.members if m.id == absent.backup_id), None)
             if member is None or member.id == absent_id:
                 return None
             _, agent = self._read_agent(subdomain, member)
