@@ -13,7 +13,7 @@ import pytest
 
 from round_robin import wiring
 from round_robin.assignment.assigner import Assigner
-from round_robin.assignment.claims import ASSIGNED, DUPLICATE, PARKED, SKIPPED, WAITING, Outcome
+from round_robin.assignment.claims import ASSIGNED, DUPLICATE, PARKED, SKIPPED, WAITING, Outcome, RetryLaterError
 from round_robin.availability.localtime import start_of_day
 from round_robin.aws.queue import AssignmentRequest
 from round_robin.sweep import requeue_parked
@@ -278,3 +278,33 @@ def test_a_reassignment_parked_while_the_connection_was_broken_is_requeued_as_a_
     (queued,) = aws_env.queued()
     request = AssignmentRequest.from_json(json.dumps(queued))
     assert request.reassign_from == 9 and store.claim_reassignment(request, now) is not None
+
+
+def test_counts_follow_zendesk_when_a_person_takes_the_ticket_while_the_backup_is_refused(aws_env, account):
+    # given the PUT to Cleo refused (422) while a person assigns the ticket to Ada
+    policy("new")
+    (ticket,) = tickets_of(account, "Ben Agent")
+    ben = away(account, "Ben Agent")
+    assigned_meanwhile(account, ticket, "Ada Admin", status=422, body={"error": "RecordInvalid"})
+
+    outcome = wiring.assigner().assign(AssignmentRequest(SUB, ticket, "absence", time.time(), reassign_from=ben))
+
+    assert (outcome.status, outcome.reason) == (SKIPPED, "no_longer_theirs")
+    assert counts(account, "Ada Admin") == (1, 1) and counts(account, "Cleo Agent") == (0, 0)
+
+
+def test_a_retried_reassignment_reuses_the_backup_it_counted(aws_env, account):
+    policy("new")
+    (ticket,) = tickets_of(account, "Ben Agent")
+    ben = away(account, "Ben Agent")
+    account["zendesk"].override("PUT", rf"/tickets/{ticket}\.json$", status=503, times=3)
+    request = AssignmentRequest(SUB, ticket, "absence", time.time(), reassign_from=ben)
+    assigner = wiring.assigner()
+    with pytest.raises(RetryLaterError):
+        assigner.assign(request)
+    assert counts(account, "Cleo Agent") == (1, 1)
+
+    outcome = assigner.assign(request)
+
+    assert outcome.status == ASSIGNED and assignee(account, ticket) == account["users"]["Cleo Agent"]
+    assert counts(account, "Cleo Agent") == (1, 1) and counts(account, "Ben Agent") == (0, 0)

@@ -100,7 +100,7 @@ class Absences:
         forget the absence of agents who are back; how many tickets were queued."""
         policy, _ = self._policies.get(subdomain)
         queued = 0
-        for agent, handled in self._agents.absences(subdomain):
+        for agent, handled in self._agents.absent_agents(subdomain):
             key = absence_key(agent, policy, now)
             if key is None and handled is not None:
                 self._agents.mark_reassigned(subdomain, agent.id, None, handled)

@@ -279,7 +279,7 @@ class AgentStore:
                 return
         raise StorageError("counting a ticket kept conflicting with other writers")
 
-    def absences(self, subdomain: str) -> list[tuple[AgentRecord, str | None]]:
+    def absent_agents(self, subdomain: str) -> list[tuple[AgentRecord, str | None]]:
         """The agents that may be out of office (own status ooo, or the app's field on) or whose absence was
         handled (assignment/absence.py), with the key of that absence (`reassigned_for`)."""
         items = query_all(

@@ -205,7 +205,7 @@ class Assigner:
                 chosen = self._substitute(attempt, group_id, absent_id)
                 if isinstance(chosen, Waiting):
                     return self._skip_reassignment(attempt, ticket, f"no_substitute_{chosen.reason}")
-                attempt.choice = chosen
+                attempt.choice, attempt.moved_counts = chosen, True
             try:
                 changes = {"assignee_id": attempt.choice.agent.id, "safe_update": True,
                            "updated_stamp": ticket["updated_at"]}
@@ -251,14 +251,14 @@ class Assigner:
 
     def _skip_reassignment(self, attempt: _Attempt, ticket: dict[str, Any] | None, reason: str) -> Outcome:
         """Stop: the ticket stays as Zendesk has it; counts an earlier attempt moved follow Zendesk again."""
-        if attempt.choice is not None:
+        if attempt.moved_counts:
             request = attempt.request
             assignee = ticket.get("assignee_id") if ticket else None
             _, policy = self._selector.settings(request.subdomain, request.reassign_from or 0)
             is_open = ticket is not None and ticket.get("status") in policy.counted_statuses
             self._selector.recount(request.subdomain, request.ticket_id, assignee, is_open=is_open,
                                    now=self._clock())
-            attempt.choice = None
+            attempt.choice, attempt.moved_counts = None, False
         return Outcome(SKIPPED, reason, None, attempt.claim.attempts)
 
     def _next_agent(self, attempt: _Attempt, group_id: str) -> Choice | Waiting:
@@ -317,6 +317,7 @@ class _Attempt:
         self.client = client
         self.choice: Choice | None = claim.choice
         self.checked = claim.choice is None  # a choice from an earlier attempt is checked before reuse
+        self.moved_counts = claim.choice is not None  # a reassignment moved the ticket's counts off its holder
 
 
 def _why_not_assign(ticket: dict[str, Any]) -> str:

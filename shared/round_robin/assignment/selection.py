@@ -185,12 +185,11 @@ class Selector:
             change = CountChange(self._table, subdomain)
             day = local_day(agent.time_zone, now)
             choice = {"agent_id": member.id, "agent_name": member.name, "position": 0, "group_id": group_id}
-            if counted.agent_id == agent.id:  # counted for them already (an attempt that stopped): only record it
-                items = [change.mark(ticket_id, counted, counted, now, fence=_fence(claim), also_set=choice)]
-            else:
-                items = [change.take(agent, day, is_open=True, caps=effective_caps(agent, cache.policy)),
-                         change.mark(ticket_id, counted, Marker(agent.id, True, day), now, fence=_fence(claim),
-                                     also_set=choice)]
+            record = change.mark(ticket_id, counted, Marker(agent.id, True, day) if counted.agent_id != agent.id
+                                 else counted, now, fence=_fence(claim), also_set=choice)
+            items = [record]
+            if counted.agent_id != agent.id:  # else counted for them already (an attempt that stopped)
+                items.append(change.take(agent, day, is_open=True, caps=effective_caps(agent, cache.policy)))
                 released = self._release(subdomain, counted)
                 if released is not None:
                     items.append(released)
@@ -198,9 +197,9 @@ class Selector:
             self._forget(subdomain, agent.id)
             if codes is None:
                 return Choice(member, 0, group_id)
-            if len(items) > 1 and codes[0] == CONDITION_FAILED:
-                continue  # the backup changed or filled up meanwhile: ask again
-            raise RetryLaterError("the claim was lost, or the counts kept changing")
+            if codes[0] == CONDITION_FAILED:
+                raise RetryLaterError("the claim was lost, or the ticket's counts changed")
+            # the backup filled up or changed, or the holder's day moved on, meanwhile: ask again
         return None
 
     def counted(self, subdomain: str, ticket_id: int) -> Marker:
