@@ -17,6 +17,11 @@ One selection on a warm worker, in DynamoDB calls:
 Every item written is small (rotation ~100 bytes, agent and ticket well under 1 KB), whatever the roster's size.
 When nobody is eligible the ticket waits, with the verdicts' common reason and the earliest time one of them may
 change by itself (`Waiting`).
+
+A reassignment (an agent out of office, absence.py) first asks for the absent agent's backup (`backup`: a member
+of the group's roster, eligible by the same rule, counted with the same check-and-increment, the rotation
+untouched), else selects as above; either way the ticket's counts leave the agent who held them (its marker as
+read) in the same transaction.
 """
 
 from __future__ import annotations
