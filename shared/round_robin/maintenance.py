@@ -8,22 +8,24 @@
 4. the project's webhook and trigger: copies that a race or a failed connect left in Zendesk are deleted (two
    list calls per run: under 0.1% of the smallest plan's 200 calls a minute at the default 10-minute interval,
    so every run; a copy's deliveries fail signature checks until it is gone);
-5. waiting tickets (their group had no eligible agent): a wake (assignment/waiting.py) queues, oldest first, at
+5. absences: agents whose out of office started since the last run (one scheduled ahead starts by itself) have
+   their tickets queued for reassignment, as the account's policy says (assignment/absence.py);
+6. waiting tickets (their group had no eligible agent): a wake (assignment/waiting.py) queues, oldest first, at
    most one per agent of their group eligible now, and drains the rest in rounds; a group with nobody eligible
    queues nothing, so tickets do not cycle while everyone is away. Tickets waiting longer than the account's
    `waiting_alert_minutes` are counted (TicketsWaitingTooLong) and reported to the operators, once per ticket;
-6. the missed-ticket sweep: unassigned new/open tickets older than a few minutes are queued through the same
+7. the missed-ticket sweep: unassigned new/open tickets older than a few minutes are queued through the same
    idempotent path as webhooks when their record is missing, released, held by a worker whose lease expired, or
    waiting for a group other than the one Zendesk now has them in, where somebody is eligible, so a ticket whose
    webhook never came, or whose worker died, is still assigned, once. Zendesk's search is offset-paginated, 100 a
    page and at most 1,000 results a query: the sweep reads oldest first and, past 1,000, narrows the query by
    creation time.
-7. counts: at most once an hour, agents' open counts are reconciled with Zendesk's search (the ticket events keep
+8. counts: at most once an hour, agents' open counts are reconciled with Zendesk's search (the ticket events keep
    them up to date; this repairs what lost events left wrong) and records of tickets open for long are kept
    (assignment/reconcile.py).
 Each run queues at most QUEUE_PER_RUN tickets per account (about what Zendesk's 100 ticket updates a minute allow
-between two runs); the rest wait for the next run. Step 5 is in assignment/waiting.py, 6 in sweep.py, the search in
-zendesk/tickets.py.
+between two runs); the rest wait for the next run. Step 5 is in assignment/absence.py, 6 in assignment/waiting.py,
+7 in sweep.py, the search in zendesk/tickets.py.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from round_robin.accounts.alerts import ConnectionAlerts
 from round_robin.accounts.registry import CONNECTED, Account, AccountRegistry
 from round_robin.accounts.tokens import TokenManager
 from round_robin.accounts.vault import SigningSecretStore
+from round_robin.assignment.absence import Absences
 from round_robin.assignment.claims import AssignmentStore
 from round_robin.assignment.reconcile import CountReconciler
 from round_robin.assignment.roster_import import import_rosters
@@ -73,6 +76,7 @@ class AccountReport:
     refreshed: bool = False
     health: str = ""
     roster_changes: dict[str, int] = field(default_factory=dict)
+    reassigned: int = 0  # tickets of agents whose out of office started, queued for reassignment
     requeued: int = 0  # waiting and parked tickets queued again
     waiting_alerted: int = 0  # tickets newly reported for waiting too long
     swept: int = 0
@@ -98,6 +102,7 @@ class Maintainer:
         selector: Selector,
         signing_secrets: SigningSecretStore | None = None,
         reconciler: CountReconciler | None = None,
+        absences: Absences | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._registry = registry
@@ -111,6 +116,7 @@ class Maintainer:
         self._selector = selector
         self._signing_secrets = signing_secrets
         self._reconciler = reconciler
+        self._absences = absences
         self._clock = clock
 
     def run(self, subdomains: Iterable[str] | None = None, *, deadline: float | None = None) -> list[dict[str, Any]]:
@@ -144,6 +150,8 @@ class Maintainer:
             report.roster_changes = self._resync(account, client)
             if account.webhook_id and account.trigger_id:
                 report.hooks_removed = remove_duplicates(client, account.webhook_id, account.trigger_id)
+            if self._absences is not None:
+                report.reassigned = self._absences.due(subdomain, self._clock())
             now = self._clock()
             report.requeued = self._waker.wake(subdomain, None, now)
             report.waiting_alerted = self._waker.alert_overdue(subdomain, now)

@@ -28,12 +28,14 @@ CONNECT_MARGIN = 600.0  # tickets created while the connect itself ran (before i
 
 def requeue_parked(assignments: AssignmentStore, queue: AssignmentQueue, subdomain: str, now: float,
                    source: str) -> int:
-    """Tickets parked while the connection was broken go back to the queue (each reopened once)."""
+    """Tickets parked while the connection was broken go back to the queue (each reopened once); a parked
+    reassignment goes back as a reassignment from the same agent."""
     requeued = 0
     for record in assignments.indexed(subdomain, PARKED, newest_first=False):
         ticket_id = int(record["ticket_id"])
         if assignments.reopen(subdomain, ticket_id, now):
-            queue.send(AssignmentRequest(subdomain=subdomain, ticket_id=ticket_id, source=source, received_at=now))
+            queue.send(AssignmentRequest(subdomain=subdomain, ticket_id=ticket_id, source=source, received_at=now,
+                                         reassign_from=record.get("reassign_from")))
             requeued += 1
     return requeued
 

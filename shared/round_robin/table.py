@@ -28,7 +28,8 @@ projected). `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy
 - AGENT: `id`, `name` (optional), the availability inputs (`in_rotation`, `status`, `ooo_from`, `ooo_until`,
   `backup_id`, `zendesk_status`, `ooo_app`, `time_zone`), cap overrides (`open_cap`, `daily_cap`), the counts
   (`open_count`, `daily_count` for the local day `daily_date`), `version` (bumped by every availability change,
-  never by counts). Absent = in rotation, available, nothing counted (imports write none). Under 1 KB.
+  never by counts), `reassigned_for` (the key of the absence whose tickets were queued for reassignment:
+  assignment/absence.py). Absent = in rotation, available, nothing counted (imports write none). Under 1 KB.
 - AVAILABILITY: `version`, bumped with every availability change of any agent of the account and of the
   account's settings (warm workers drop their cached agent states when it moves); `policy` (a map of
   availability.model.AccountPolicy's fields: `own_status`, `zendesk_status`, `status_map`, `ooo_app`,
@@ -51,9 +52,12 @@ A TICKET item's `status` is in_progress (with `lease_until`), pending, assigned,
 `reason`, e.g. no_eligible_agent, all_away, all_at_capacity, off_hours, the `group_id` it waits for and
 `wake_at`, the earliest time one of that group's agents may become eligible by itself; `woken_at`, when a wake
 last queued it, and `alerted_at`, when operators were told it waits too long: assignment/waiting.py); `attempts`
-counts claims and fences them. A claim removes the item from gsi1; finishing it as assigned, parked or waiting puts
-it back under that status. See assignment/claims.py for the transitions. The agent chosen for it (`agent_id`,
-`agent_name`, `position`, `group_id`) is written with the assignment's transaction, so a retry reuses them. Its
+counts claims and fences them. A reassignment (an agent out of office, assignment/absence.py) claims with
+`reassign_from` and records `reassigned_from`, `reassigned_at` when it assigned the ticket to someone else. A claim
+removes the item from gsi1; finishing it as assigned, parked or waiting puts it back under that status. See
+assignment/claims.py for the transitions. The agent chosen for it (`agent_id`, `agent_name`, `position`,
+`group_id`) is written with the assignment's transaction, so a retry reuses them (a backup's `position` is 0: the
+rotation did not move). Its
 count marker (`counted_agent_id`, `counted_open`, `counted_date`: whose open and daily counts hold the ticket) makes
 counting idempotent per ticket (assignment/agents.py); a ticket counted without ever being claimed (a person
 assigned it) has a record with no `status` and the marker only (kept 400 days). The maintenance's count

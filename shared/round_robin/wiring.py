@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from round_robin.accounts.registry import AccountRegistry
     from round_robin.accounts.tokens import TokenManager
     from round_robin.accounts.vault import SigningSecretStore, TokenVault
+    from round_robin.assignment.absence import Absences
     from round_robin.assignment.agents import AgentStore
     from round_robin.assignment.assigner import Assigner
     from round_robin.assignment.claims import AssignmentStore
@@ -235,7 +236,7 @@ def maintainer() -> Maintainer:
                       queue=queue(), alerts=alerts(), zendesk=zendesk_factory(settings, max_retry_wait=10),
                       interval=settings.maintenance_interval, sweep_min_age=settings.sweep_min_age,
                       waker=waker(), selector=selector(), signing_secrets=signing_secrets(),
-                      reconciler=count_reconciler())
+                      reconciler=count_reconciler(), absences=absences())
 
 
 def count_reconciler() -> CountReconciler:
@@ -323,14 +324,22 @@ def waker() -> Waker:
 
     return Waker(assignments=assignment_store(), selector=selector(), queue=queue(), schedule=schedule_wake,
                  alerts=alerts())
+@lru_cache(maxsize=1)
+def absences() -> Absences:
+    from round_robin.assignment.absence import Absences
+
+    settings = get_settings()
+    # Its search is a read: a short Retry-After is waited out; a longer one fails the call, to be retried.
+    return Absences(agents=agent_store(), policies=policies(), queue=queue(), tokens=tokens(),
+                    zendesk=zendesk_factory(settings, max_retry_wait=10))
 
 
 def reset() -> None:
     """Forget every cached object and setting (tests, and the local stack between configurations)."""
     for factory in (http_session, vault, signing_secrets, registry, rosters, oauth_client, tokens, queue,
                     connect_lease, connections, connector, api_token_registration, receiver, assigner, selector,
-                    assignment_store, alerts, maintainer, migrator, policies, agent_store, waker, get_settings,
-                    clients.client):
+                    assignment_store, alerts, maintainer, migrator, policies, agent_store, waker, absences,
+                    get_settings, clients.client):
         factory.cache_clear()
     from aws_lambda_powertools.utilities import parameters
 

@@ -382,6 +382,22 @@ def test_search_finds_unassigned_open_work(api):
     assert [r["id"] for r in found["results"]] == [waiting["id"]]
 
 
+def test_search_finds_an_agents_tickets_by_id_and_status(api):
+    _, client, headers, groups, users = api
+    ben = users["Ben Agent"]
+    new = create_ticket(client, headers, group_id=groups["Support"], assignee_id=ben, status="new")
+    opened = create_ticket(client, headers, group_id=groups["Support"], assignee_id=ben)
+    create_ticket(client, headers, group_id=groups["Support"], assignee_id=ben, status="pending")
+    create_ticket(client, headers, group_id=groups["Support"], assignee_id=users["Cleo Agent"], status="new")
+
+    def found(terms: str) -> list[int]:
+        answer = client.get("/acme/api/v2/search.json", headers=headers, query_string={"query": terms}).json
+        return sorted(r["id"] for r in answer["results"])
+
+    assert found(f"type:ticket assignee:{ben} status:new") == [new["id"]]
+    assert found(f"type:ticket assignee:{ben} status<pending") == [new["id"], opened["id"]]
+
+
 def many_tickets(zd, count: int) -> list[int]:
     """`count` unassigned tickets created one second apart (straight into the model: no rate limit)."""
     sandbox, app, _ = zd

@@ -171,3 +171,80 @@ def test_is_claimable_says_what_the_conditional_claim_does(store, state):
 
     assert predicted == (store.claim(request(), now) is not None)
     assert predicted == (state in ("missing", "expired", "pending", "waiting"))
+
+
+def reassignment(ticket_id: int = 1, received_at: float = T0, absent: int = 5) -> AssignmentRequest:
+    return AssignmentRequest("acme", ticket_id, "absence", received_at, reassign_from=absent)
+
+
+def test_a_reassignment_claims_an_assigned_ticket_and_forgets_the_agent_it_was_assigned_to(store):
+    first = store.claim(request(), T0)
+    store.finish("acme", 1, first, Outcome(ASSIGNED, choice=ADA), T0 + 1)
+
+    claim = store.claim_reassignment(reassignment(), T0 + 60)
+
+    assert claim is not None and claim.attempts == 2 and claim.choice is None
+    record = store.get("acme", 1)
+    assert record["status"] == "in_progress" and record["reassign_from"] == 5 and "agent_id" not in record
+    assert "gsi1pk" not in record  # no longer listed as assigned while it is reassigned
+
+
+def test_a_reassignment_claims_a_skipped_ticket_and_one_never_claimed(store):
+    first = store.claim(request(), T0)
+    store.finish("acme", 1, first, Outcome(SKIPPED, "already_assigned"), T0 + 1)
+
+    assert store.claim_reassignment(reassignment(), T0 + 60) is not None
+    assert store.claim_reassignment(reassignment(ticket_id=2), T0 + 60) is not None
+
+
+def test_a_live_claim_wins_over_a_reassignment(store):
+    store.claim(request(), T0)
+    assert store.claim_reassignment(reassignment(), T0 + 1) is None
+    assert status(store) == "in_progress"
+
+
+def test_a_reassignment_never_takes_an_assignment_under_way_released_or_waiting(store):
+    claim = store.claim(request(), T0)
+    store.release("acme", 1, claim, None, T0 + 1)
+    assert store.claim_reassignment(reassignment(), T0 + 2) is None
+    again = store.claim(request(), T0 + 3)
+    store.finish("acme", 1, again, Outcome(WAITING, "all_away"), T0 + 4)
+    assert store.claim_reassignment(reassignment(), T0 + 5) is None
+    store.claim(request(), T0 + 6)
+    assert store.claim_reassignment(reassignment(), T0 + 6 + CLAIM_LEASE + 1) is None  # expired, not ours
+
+
+def test_a_released_reassignment_is_retried_with_the_agent_it_chose(store):
+    claim = store.claim_reassignment(reassignment(), T0)
+    store.release("acme", 1, claim, ADA, T0 + 1)
+
+    assert store.claim_reassignment(reassignment(absent=8), T0 + 2) is None  # another absence's request waits
+    retry = store.claim_reassignment(reassignment(), T0 + 2)
+
+    assert retry is not None and retry.attempts == 2 and retry.choice == ADA
+
+
+def test_a_reassignment_whose_worker_died_is_taken_over_after_its_lease(store):
+    store.claim_reassignment(reassignment(), T0)
+    assert store.claim_reassignment(reassignment(), T0 + 1) is None
+    assert store.claim_reassignment(reassignment(), T0 + CLAIM_LEASE + 1) is not None
+
+
+def test_a_ticket_reassigned_from_an_agent_is_not_claimed_again_for_the_same_agent(store):
+    claim = store.claim_reassignment(reassignment(), T0)
+    store.finish("acme", 1, claim, Outcome(ASSIGNED, choice=ADA, reassigned_from=5), T0 + 1)
+    record = store.get("acme", 1)
+    assert (record["status"], record["reassigned_from"], record["agent_id"]) == ("assigned", 5, ADA.agent.id)
+
+    assert store.claim_reassignment(reassignment(received_at=T0 + 5), T0 + 10) is None  # a duplicate stops here
+    assert store.claim_reassignment(reassignment(absent=9), T0 + 10) is not None  # another agent's absence
+
+
+def test_a_normal_claim_of_a_released_reassignment_makes_it_an_assignment_again(store):
+    claim = store.claim_reassignment(reassignment(), T0)
+    store.release("acme", 1, claim, None, T0 + 1)
+    taken = store.claim(request(), T0 + 2)
+    assert taken is not None and "reassign_from" not in store.get("acme", 1)
+    store.release("acme", 1, taken, None, T0 + 3)
+
+    assert store.claim_reassignment(reassignment(), T0 + 4) is None  # a plain assignment's, now

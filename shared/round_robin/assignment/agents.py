@@ -279,6 +279,42 @@ class AgentStore:
                 return
         raise StorageError("counting a ticket kept conflicting with other writers")
 
+    def absent_agents(self, subdomain: str) -> list[tuple[AgentRecord, str | None]]:
+        """The agents that may be out of office (own status ooo, or the app's field on) or whose absence was
+        handled (assignment/absence.py), with the key of that absence (`reassigned_for`)."""
+        items = query_all(
+            self._dynamodb, "reading the absent agents", TableName=self._table, ConsistentRead=True,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :agents)",
+            FilterExpression="#status = :ooo OR ooo_app = :yes OR attribute_exists(reassigned_for)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=serialize({":pk": account_pk(subdomain), ":agents": AGENT_PREFIX,
+                                                 ":ooo": "ooo", ":yes": True}))
+        return [(agent_from_item(item), item.get("reassigned_for")) for item in items]
+
+    def reassigned_for(self, subdomain: str, agent_id: int) -> str | None:
+        """The key of the agent's absence whose tickets were last queued for reassignment (None: none)."""
+        try:
+            answer = self._dynamodb.get_item(
+                TableName=self._table, ConsistentRead=True, ProjectionExpression="reassigned_for",
+                Key=serialize({"pk": account_pk(subdomain), "sk": agent_sk(agent_id)}))
+        except (ClientError, BotoCoreError) as exc:
+            raise storage_error(exc, "reading an agent's absence") from exc
+        return (deserialize(answer.get("Item")) or {}).get("reassigned_for")
+
+    def mark_reassigned(self, subdomain: str, agent_id: int, key: str | None, was: str | None) -> bool:
+        """Record that the absence `key` was handled (None: forget it), if the record still says `was`; False if
+        another run changed it first. Not an availability change: neither version moves."""
+        condition = "attribute_not_exists(reassigned_for)" if was is None else "reassigned_for = :was"
+        update = "SET #id = :id, reassigned_for = :key" if key is not None else "REMOVE reassigned_for"
+        values = {k: v for k, v in {":was": was, ":key": key, ":id": agent_id if key is not None else None}.items()
+                  if v is not None}
+        answer = conditional_write(lambda: self._dynamodb.update_item(
+            TableName=self._table, Key=serialize({"pk": account_pk(subdomain), "sk": agent_sk(agent_id)}),
+            UpdateExpression=update, ConditionExpression=condition,
+            **({"ExpressionAttributeNames": {"#id": "id"}} if key is not None else {}),
+            **({"ExpressionAttributeValues": serialize(values)} if values else {})), "marking an absence handled")
+        return answer is not None
+
     def marker(self, subdomain: str, ticket_id: int) -> Marker:
         try:
             answer = self._dynamodb.get_item(

@@ -15,6 +15,12 @@ Per ticket, one DynamoDB item (`TICKET#<id>` under the account) is both the clai
    wake is asked for then (waiting.py).
    A ticket that ends skipped (a person assigned it meanwhile, it was solved) gives its count back.
 
+A reassignment (`reassign_from`: that agent is out of office, see absence.py) claims the ticket with its own claim
+path (claims.py), re-reads it, and proceeds only while it is still that agent's, in a status the policy covers,
+and the agent is still out; it takes the agent's backup when they may take the ticket, else the rotation's next
+eligible agent (never the absent one: they are not eligible), moving the ticket's counts from the absent agent in
+the same transaction, and PUTs with `safe_update` (409: re-read; no longer theirs: skipped, never overwritten).
+
 Happy path on a warm worker: 4 DynamoDB calls (claim, read, transaction, finish), 1 Zendesk read, 1 Zendesk
 write. Rate limits, Zendesk outages and any Zendesk answer not handled above (403, a 404 on the PUT, 400, ...)
 release the claim with the chosen agent kept and raise RetryLaterError for the caller to delay the queue message;
@@ -30,6 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 from round_robin.accounts.tokens import TokenManager
+from round_robin.assignment.absence import covered_statuses, is_out
 from round_robin.assignment.claims import (
     ASSIGNED,
     DUPLICATE,
@@ -91,13 +98,15 @@ class Assigner:
 
     def assign(self, request: AssignmentRequest) -> Outcome:
         """Assign the ticket of `request` to the next agent of its group, once (see the module docstring)."""
-        claim = self._store.claim(request, self._clock())
+        reassignment = request.reassign_from is not None
+        claim = (self._store.claim_reassignment(request, self._clock()) if reassignment
+                 else self._store.claim(request, self._clock()))
         if claim is None:
             return Outcome(DUPLICATE, "already claimed or done")
         attempt = _Attempt(request, claim, self._zendesk(request.subdomain,
                                                          lambda: self._tokens.authorization(request.subdomain)))
         try:
-            outcome = self._assign(attempt)
+            outcome = self._reassign(attempt) if reassignment else self._assign(attempt)
         except ConnectionBrokenError as exc:
             outcome = Outcome(PARKED, exc.reason, attempt.choice, claim.attempts)
         except ZendeskRateLimitedError as exc:
@@ -189,6 +198,84 @@ class Assigner:
             return Outcome(ASSIGNED, "", attempt.choice, attempt.claim.attempts)
         raise RetryLaterError("ticket_kept_changing")
 
+    def _reassign(self, attempt: _Attempt) -> Outcome:
+        """Take the ticket from the absent agent `reassign_from` (see the module docstring)."""
+        request, attempts = attempt.request, attempt.claim.attempts
+        absent_id = request.reassign_from
+        assert absent_id is not None
+        try:
+            ticket = self._call(attempt, lambda c: tickets.show(c, request.ticket_id))
+        except ZendeskNotFoundError:
+            return self._skip_reassignment(attempt, None, "ticket_not_found")
+        for _ in range(MAX_TURNS):
+            if attempt.choice is not None and ticket.get("assignee_id") == attempt.choice.agent.id:
+                return Outcome(ASSIGNED, "", attempt.choice, attempts, reassigned_from=absent_id)
+            reason = self._why_not_reassign(attempt, ticket)
+            if reason:
+                return self._skip_reassignment(attempt, ticket, reason)
+            group_id = roster_key(ticket.get("group_id"))
+            if attempt.choice is not None and (attempt.choice.group_id != group_id or not self._reusable(attempt)):
+                attempt.choice = None  # the next choice moves the counts on from whoever holds them now
+            if attempt.choice is None:
+                chosen = self._substitute(attempt, group_id, absent_id)
+                if isinstance(chosen, Waiting):
+                    return self._skip_reassignment(attempt, ticket, f"no_substitute_{chosen.reason}")
+                attempt.choice, attempt.moved_counts = chosen, True
+            try:
+                changes = {"assignee_id": attempt.choice.agent.id, "safe_update": True,
+                           "updated_stamp": ticket["updated_at"]}
+                self._call(attempt, functools.partial(tickets.update, ticket_id=request.ticket_id,
+                                                      changes=changes))
+            except ZendeskConflictError:  # a person changed it: look again (it may no longer be theirs)
+                ticket = self._call(attempt, lambda c: tickets.show(c, request.ticket_id))
+                continue
+            except ZendeskUnprocessableError:  # the backup or agent cannot take it (not in the group...)
+                attempt.choice = None
+                self._refresh_roster(attempt, group_id)
+                ticket = self._call(attempt, lambda c: tickets.show(c, request.ticket_id))
+                continue
+            return Outcome(ASSIGNED, "", attempt.choice, attempts, reassigned_from=absent_id)
+        raise RetryLaterError("ticket_kept_changing")
+
+    def _why_not_reassign(self, attempt: _Attempt, ticket: dict[str, Any]) -> str:
+        request = attempt.request
+        if ticket.get("assignee_id") != request.reassign_from:
+            return "no_longer_theirs"
+        assert request.reassign_from is not None
+        agent, policy = self._selector.settings(request.subdomain, request.reassign_from)
+        statuses = covered_statuses(policy, request.source)
+        if not statuses:
+            return "reassign_off"
+        if not is_out(agent, policy, self._clock()):
+            return "agent_back"
+        if ticket.get("status") not in statuses:
+            return f"ticket_{ticket.get('status')}"
+        return ""
+
+    def _substitute(self, attempt: _Attempt, group_id: str, absent_id: int) -> Choice | Waiting:
+        """The absent agent's backup if they may take the ticket, else the rotation's next eligible agent."""
+        request, now = attempt.request, self._clock()
+        counted = self._selector.counted(request.subdomain, request.ticket_id)
+        backup = self._selector.backup(request.subdomain, group_id, request.ticket_id, attempt.claim, absent_id,
+                                       counted, now)
+        if backup is not None:
+            return backup
+        selected = self._selector.select(request.subdomain, group_id, request.ticket_id, attempt.claim, now,
+                                         counted=counted)
+        return selected or Waiting("no_eligible_agent")
+
+    def _skip_reassignment(self, attempt: _Attempt, ticket: dict[str, Any] | None, reason: str) -> Outcome:
+        """Stop: the ticket stays as Zendesk has it; counts an earlier attempt moved follow Zendesk again."""
+        if attempt.moved_counts:
+            request = attempt.request
+            assignee = ticket.get("assignee_id") if ticket else None
+            _, policy = self._selector.settings(request.subdomain, request.reassign_from or 0)
+            is_open = ticket is not None and ticket.get("status") in policy.counted_statuses
+            self._selector.recount(request.subdomain, request.ticket_id, assignee, is_open=is_open,
+                                   now=self._clock())
+            attempt.choice, attempt.moved_counts = None, False
+        return Outcome(SKIPPED, reason, None, attempt.claim.attempts)
+
     def _next_agent(self, attempt: _Attempt, group_id: str) -> Choice | Waiting:
         request = attempt.request
         selected = self._selector.select(request.subdomain, group_id, request.ticket_id, attempt.claim, self._clock())
@@ -245,6 +332,7 @@ class _Attempt:
         self.client = client
         self.choice: Choice | None = claim.choice
         self.checked = claim.choice is None  # a choice from an earlier attempt is checked before reuse
+        self.moved_counts = claim.choice is not None  # a reassignment moved the ticket's counts off its holder
 
 
 def _why_not_assign(ticket: dict[str, Any]) -> str:

@@ -22,6 +22,13 @@ may release or finish it, so a worker whose lease expired and was taken over can
 A waiting record also carries `woken_at` (when a wake last queued it, waiting.py: two wakes at once never queue
 it twice in one round; a claim removes it, so a ticket that waits again can be woken again) and `alerted_at`
 (when operators were told it waits too long: once per ticket, so a claim keeps it).
+A reassignment (a request with `reassign_from`: that agent is out of office, see absence.py) takes the ticket away
+from an agent, so its claim (`claim_reassignment`) also takes a record that is `assigned` or `skipped` (or absent,
+or holding only counts), and a `pending` or expired `in_progress` one only when it was a reassignment from the same
+agent (its `reassign_from`), so it never hijacks an assignment under way; a live claim still wins. A record already
+reassigned away from that agent (`reassigned_from`) is not taken again while its counts are not back with them: a
+duplicate stops at the claim. The agent a finished assignment recorded is not a choice of the reassignment: its
+claim forgets it, and reuses only what an earlier attempt of the reassignment chose.
 """
 
 from __future__ import annotations
@@ -69,6 +76,7 @@ class Outcome:
     attempts: int = 0
     group_id: str = ""  # the roster a WAITING ticket waits for
     wake_at: float | None = None  # WAITING: the earliest time one of its group's agents may become eligible
+    reassigned_from: int | None = None  # ASSIGNED by a reassignment: the agent out of office it was taken from
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,13 @@ class Claim:
     choice: Choice | None  # taken by an earlier attempt, to be reused
     received_at: float = 0.0  # when the ticket was first received (orders the waiting tickets)
     counted: Marker = Marker()  # whose counts hold the ticket (see agents.py)
+
+
+def _choice_of(item: dict[str, Any]) -> Choice | None:
+    """The agent an earlier attempt chose for the ticket (recorded with its position), if any."""
+    if "agent_id" in item and "position" in item:
+        return Choice(Member(item["agent_id"], item.get("agent_name", "")), item["position"], item["group_id"])
+    return None
 
 
 def is_claimable(record: dict[str, Any] | None, now: float) -> bool:
@@ -105,7 +120,8 @@ class AssignmentStore:
             UpdateExpression=(
                 "SET #status = :working, lease_until = :until, ticket_id = :ticket, updated_at = :now, "
                 "#source = if_not_exists(#source, :source), received_at = if_not_exists(received_at, :received), "
-                "#ttl = :ttl ADD attempts :one REMOVE gsi1pk, gsi1sk, wake_at, woken_at"  # no longer listed as waiting
+                # no longer listed as waiting
+                "#ttl = :ttl ADD attempts :one REMOVE gsi1pk, gsi1sk, wake_at, woken_at, reassign_from"
             ),
             ConditionExpression=(
                 "attribute_not_exists(#status) OR #status IN (:pending, :waiting) "
@@ -122,11 +138,48 @@ class AssignmentStore:
         if answer is None:
             return None
         item = deserialize(answer["Attributes"]) or {}
-        choice = None
-        if "agent_id" in item and "position" in item:
-            choice = Choice(Member(item["agent_id"], item.get("agent_name", "")), item["position"], item["group_id"])
-        return Claim(attempts=item.get("attempts", 1), choice=choice, received_at=item.get("received_at", now),
-                     counted=marker_of(item))
+        return Claim(attempts=item.get("attempts", 1), choice=_choice_of(item),
+                     received_at=item.get("received_at", now), counted=marker_of(item))
+
+    def claim_reassignment(self, request: AssignmentRequest, now: float) -> Claim | None:
+        """Take a ticket to reassign it from `request.reassign_from` (see the module docstring); None if another
+        attempt holds it or it was already reassigned from that agent."""
+        if request.reassign_from is None:
+            raise ValueError("a reassignment names the agent it reassigns from")
+        answer = conditional_write(lambda: self._dynamodb.update_item(
+            TableName=self._table,
+            Key=self._key(request.subdomain, request.ticket_id),
+            UpdateExpression=(
+                "SET #status = :working, lease_until = :until, ticket_id = :ticket, updated_at = :now, "
+                "#source = :source, reassign_from = :from, received_at = :received, #ttl = :ttl "
+                "ADD attempts :one REMOVE gsi1pk, gsi1sk, wake_at"
+            ),
+            ConditionExpression=(
+                "((attribute_not_exists(#status) OR #status IN (:assigned, :skipped)) AND (attribute_not_exists("
+                "reassigned_from) OR reassigned_from <> :from OR counted_agent_id = :from)) "
+                "OR (#status = :pending AND reassign_from = :from) "
+                "OR (#status = :working AND lease_until < :now AND reassign_from = :from)"
+            ),
+            ExpressionAttributeNames={"#status": "status", "#source": "source", "#ttl": "ttl"},
+            ExpressionAttributeValues=serialize({
+                ":working": IN_PROGRESS, ":pending": PENDING, ":assigned": ASSIGNED, ":skipped": SKIPPED,
+                ":until": now + CLAIM_LEASE, ":ticket": request.ticket_id, ":now": now, ":source": request.source,
+                ":from": request.reassign_from, ":received": request.received_at, ":ttl": int(now + RECORD_TTL),
+                ":one": 1,
+            }),
+            ReturnValues="ALL_OLD",  # the status before says whether a recorded agent is this reassignment's
+        ), "claiming the ticket for a reassignment")
+        if answer is None:
+            return None
+        old = deserialize(answer.get("Attributes")) or {}
+        retry = old.get("status") in (PENDING, IN_PROGRESS)
+        claim = Claim(attempts=old.get("attempts", 0) + 1, choice=_choice_of(old) if retry else None,
+                      received_at=request.received_at, counted=marker_of(old))
+        if not retry and _choice_of(old) is not None:  # the earlier assignment's agent: not a choice to reuse
+            self._update(request.subdomain, request.ticket_id, claim,
+                         "SET updated_at = :now REMOVE agent_id, agent_name, #position", {":now": now},
+                         "claiming the ticket for a reassignment")
+        return claim
 
     def release(self, subdomain: str, ticket_id: int, claim: Claim, choice: Choice | None, now: float) -> None:
         """Give the ticket back for a later attempt, keeping the rotation position already taken."""
@@ -152,6 +205,9 @@ class AssignmentStore:
         if outcome.status == WAITING and outcome.wake_at is not None:
             update += ", wake_at = :wake"
             values[":wake"] = outcome.wake_at
+        if outcome.reassigned_from is not None:
+            update += ", reassigned_from = :from, reassigned_at = :now"
+            values[":from"] = outcome.reassigned_from
         if outcome.choice is not None:
             update += ", agent_id = :agent, agent_name = :name, #position = :position, group_id = :group"
             values.update({":agent": outcome.choice.agent.id, ":name": outcome.choice.agent.name,

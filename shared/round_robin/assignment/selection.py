@@ -17,6 +17,11 @@ One selection on a warm worker, in DynamoDB calls:
 Every item written is small (rotation ~100 bytes, agent and ticket well under 1 KB), whatever the roster's size.
 When nobody is eligible the ticket waits, with the verdicts' common reason and the earliest time one of them may
 change by itself (`Waiting`).
+
+A reassignment (an agent out of office, absence.py) first asks for the absent agent's backup (`backup`: a member
+of the group's roster, eligible by the same rule, counted with the same check-and-increment, the rotation
+untouched), else selects as above; either way the ticket's counts leave the agent who held them (its marker as
+read) in the same transaction.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from round_robin.table import AVAILABILITY_SK, account_pk, agent_sk, roster_sk, 
 ATTEMPTS = 10  # failed transactions per ticket: each mostly means another worker assigned (progress), but bounded
 CHUNK = 100
 GIVE_BACK_ATTEMPTS = 3
+NOTHING_COUNTED = Marker()
 CHOICE_FIELDS = ("agent_id", "agent_name", "position", "group_id")
 _AWAY = {"away", "out_of_office", "zendesk_status", "ooo_app"}
 _CAPACITY = {"open_cap", "daily_cap"}
@@ -124,10 +130,15 @@ class Selector:
         self._accounts: dict[str, _Cache] = {}
 
     def select(self, subdomain: str, group_id: str, ticket_id: int, claim: Claim,
-               now: float) -> Choice | Waiting | None:
+               now: float, *, counted: Marker = NOTHING_COUNTED) -> Choice | Waiting | None:
         """Take the next eligible agent of the group for this ticket, counted; Waiting if nobody may take it;
-        None if the group has no roster, or nobody in it."""
+        None if the group has no roster, or nobody in it.
+
+        `counted` is the ticket's count marker as read (a reassignment's: the absent agent holds it); its holder's
+        counts move to the new agent in the same transaction.
+        """
         refreshed: set[int] = set()
+        holder = self._holder(subdomain, counted)
         failures = 0
         while failures < ATTEMPTS:
             read = self._read(subdomain, group_id)
@@ -142,7 +153,8 @@ class Selector:
             if isinstance(found, Waiting):
                 return found
             member, agent = found
-            codes = self._take(subdomain, group_id, ticket_id, claim, rotation, member, agent, cache, now)
+            codes = self._take(subdomain, group_id, ticket_id, claim, rotation, member, agent, cache, now,
+                               counted, holder)
             if codes is None:
                 cache.agents[agent.id] = _counted(agent, local_day(agent.time_zone, now))
                 return Choice(member, rotation.sequence + 1, group_id)
@@ -152,7 +164,75 @@ class Selector:
             if codes[1] == CONDITION_FAILED:  # the agent changed or filled up: read them again
                 cache.agents.pop(agent.id, None)
                 refreshed.discard(agent.id)
+            if codes[3:] and codes[3] == CONDITION_FAILED:  # the holder's day moved on: read them again
+                holder = self._holder(subdomain, counted)
         raise RetryLaterError("rotation_busy")
+
+    def backup(self, subdomain: str, group_id: str, ticket_id: int, claim: Claim, absent_id: int, counted: Marker,
+               now: float) -> Choice | None:
+        """Take the absent agent's backup for this ticket, counted as a rotation pick is (caps checked in the same
+        transaction; the holder of `counted` gives the ticket up): None if they have no backup, or it is not a
+        member of the group's roster, or not eligible now. The rotation does not move: the backup's position is 0.
+        """
+        for _ in range(GIVE_BACK_ATTEMPTS):
+            _, absent = self._read_agent(subdomain, Member(absent_id, ""))
+            read = self._read(subdomain, group_id)  # the roster as the rotation reads it (cached by version)
+            if absent.backup_id is None or read is None:
+                return None
+            _, roster, cache = read
+            member = next((m for m in roster.members if m.id == absent.backup_id), None)
+            if member is None or member.id == absent_id:
+                return None
+            _, agent = self._read_agent(subdomain, member)
+            if not self._rules.eligibility(uncounted(agent, counted), cache.policy, cache.schedules, group_id,
+                                           now).eligible:
+                return None
+            change = CountChange(self._table, subdomain)
+            day = local_day(agent.time_zone, now)
+            choice = {"agent_id": member.id, "agent_name": member.name, "position": 0, "group_id": group_id}
+            record = change.mark(ticket_id, counted, Marker(agent.id, True, day) if counted.agent_id != agent.id
+                                 else counted, now, fence=_fence(claim), also_set=choice)
+            items = [record]
+            if counted.agent_id != agent.id:  # else counted for them already (an attempt that stopped)
+                items.append(change.take(agent, day, is_open=True, caps=effective_caps(agent, cache.policy)))
+                released = self._release(subdomain, counted)
+                if released is not None:
+                    items.append(released)
+            codes = self._agents.transact(items, "assigning the backup", conflicts_ok=True)
+            self._forget(subdomain, agent.id)
+            if codes is None:
+                return Choice(member, 0, group_id)
+            if codes[0] == CONDITION_FAILED:
+                raise RetryLaterError("the claim was lost, or the ticket's counts changed")
+            # the backup filled up or changed, or the holder's day moved on, meanwhile: ask again
+        return None
+
+    def counted(self, subdomain: str, ticket_id: int) -> Marker:
+        """Whose counts hold the ticket now (its marker, read consistently)."""
+        return self._agents.marker(subdomain, ticket_id)
+
+    def settings(self, subdomain: str, agent_id: int) -> tuple[AgentRecord, Any]:
+        """An agent as stored and the account's policy, read together (consistent)."""
+        stamp_item, agent = self._read_agent(subdomain, Member(agent_id, ""))
+        return agent, self._account(subdomain, stamp_item).policy
+
+    def recount(self, subdomain: str, ticket_id: int, agent_id: int | None, *, is_open: bool, now: float) -> None:
+        """Make the ticket count for whoever Zendesk says holds it (AgentStore.count)."""
+        self._agents.count(subdomain, ticket_id, agent_id, is_open=is_open, now=now)
+        if agent_id is not None:
+            self._forget(subdomain, agent_id)
+
+    def _holder(self, subdomain: str, counted: Marker) -> AgentRecord | None:
+        if counted.agent_id is None:
+            return None
+        return self._agents.agents(subdomain, {counted.agent_id: ""})[counted.agent_id]
+
+    def _release(self, subdomain: str, counted: Marker) -> dict[str, Any] | None:
+        holder = self._holder(subdomain, counted)
+        if holder is None:
+            return None
+        self._forget(subdomain, holder.id)
+        return CountChange(self._table, subdomain).release(holder, counted)
 
     def still_eligible(self, subdomain: str, choice: Choice, counted: Marker, now: float) -> bool:
         """Whether the agent an earlier attempt chose (and counted, as `counted` says) may still take the ticket:
@@ -287,9 +367,10 @@ class Selector:
             refreshed.update(names)
 
     def _take(self, subdomain: str, group_id: str, ticket_id: int, claim: Claim, rotation: Rotation,
-              member: Member, agent: AgentRecord, cache: _Cache, now: float) -> list[str] | None:
+              member: Member, agent: AgentRecord, cache: _Cache, now: float, counted: Marker = NOTHING_COUNTED,
+              holder: AgentRecord | None = None) -> list[str] | None:
         """The transaction: None if applied, else each item's cancellation code ("" where it did not fail), in the
-        order rotation, agent, ticket."""
+        order rotation, agent, ticket (and the holder of `counted`, giving the ticket up)."""
         change = CountChange(self._table, subdomain)
         day = local_day(agent.time_zone, now)
         sequence = rotation.sequence + 1
@@ -304,10 +385,16 @@ class Selector:
                            "ConditionExpression": condition, "ExpressionAttributeNames": names,
                            "ExpressionAttributeValues": serialize(values)}}
         count = change.take(agent, day, is_open=True, caps=effective_caps(agent, cache.policy))
-        record = change.mark(ticket_id, Marker(), Marker(agent.id, True, day), now, fence=_fence(claim),
+        record = change.mark(ticket_id, counted, Marker(agent.id, True, day), now, fence=_fence(claim),
                              also_set={"agent_id": member.id, "agent_name": member.name, "position": sequence,
                                        "group_id": group_id})
-        return self._agents.transact([move, count, record], "assigning the rotation", conflicts_ok=True)
+        items = [move, count, record]
+        if holder is not None and holder.id != agent.id:
+            released = change.release(holder, counted)
+            self._forget(subdomain, holder.id)
+            if released is not None:
+                items.append(released)
+        return self._agents.transact(items, "assigning the rotation", conflicts_ok=True)
 
 
 def _fence(claim: Claim) -> tuple[str, dict[str, Any]]:

@@ -15,13 +15,15 @@ MAX_DELAY = 12 * 3600  # SQS's longest visibility timeout
 
 @dataclass(frozen=True)
 class AssignmentRequest:
-    """Assign this ticket of this account (sent by the webhook receiver and by the missed-ticket sweep)."""
+    """Assign this ticket of this account (sent by the webhook receiver and by the missed-ticket sweep), or, with
+    `reassign_from`, take it from that agent, who is out of office (assignment/absence.py)."""
 
     subdomain: str
     ticket_id: int
-    source: str  # "webhook" or "sweep"
+    source: str  # "webhook", "sweep", "absence" or "reopened"
     received_at: float
     invocation_id: str | None = None
+    reassign_from: int | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -30,7 +32,8 @@ class AssignmentRequest:
     def from_json(cls, text: str) -> AssignmentRequest:
         data = json.loads(text)
         return cls(subdomain=str(data["subdomain"]), ticket_id=int(data["ticket_id"]), source=str(data["source"]),
-                   received_at=float(data["received_at"]), invocation_id=data.get("invocation_id"))
+                   received_at=float(data["received_at"]), invocation_id=data.get("invocation_id"),
+                   reassign_from=int(data["reassign_from"]) if data.get("reassign_from") is not None else None)
 
 
 class AssignmentQueue:

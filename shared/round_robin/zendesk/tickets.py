@@ -1,5 +1,5 @@
-"""Tickets: read one or many, update one (with `safe_update`), and search: the unassigned ones (the sweep's query)
-and the ones in given statuses (the count reconciliation's)."""
+"""Tickets: read one or many, update one (with `safe_update`), and search: the unassigned ones (the sweep's query),
+the ones in given statuses (the count reconciliation's) and one agent's (an absence's query)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ SEARCH = "/api/v2/search.json"
 SEARCH_PAGE = 100  # Zendesk's largest search page
 SEARCH_LIMIT = 1000  # results one search query can return; a page past them is a 422
 SWEEP_PAGES = 30  # search pages per account per run (three narrowed queries of 1,000)
+ABSENCE_PAGES = 30  # search pages for one absent agent's tickets (3,000 tickets)
 SHOW_MANY_LIMIT = 100  # ids per show_many call
 STATUS_ORDER = ("new", "open", "pending", "hold", "solved", "closed")  # search's order of statuses
 
@@ -111,6 +112,26 @@ def show_many(client: ZendeskClient, ticket_ids: list[int]) -> dict[int, dict[st
         chunk = ",".join(str(i) for i in ticket_ids[start:start + SHOW_MANY_LIMIT])
         for ticket in client.get("/api/v2/tickets/show_many.json", {"ids": chunk}).get("tickets", []):
             found[int(ticket["id"])] = ticket
+    return found
+
+
+# Zendesk orders ticket statuses new < open < pending < hold < solved < closed and its search takes `<` on them, so
+# "new or open" is one term, `status<pending`. Source: support.zendesk.com/hc/en-us/articles/4408886879258
+# (Zendesk Support search reference: search operators; ticket property keywords `status` and `assignee`, which
+# takes a user's name, email or id).
+_STATUS_TERMS = {("new",): "status:new", ("open",): "status:open", ("new", "open"): "status<pending"}
+
+
+def assigned_to(client: ZendeskClient, agent_id: int, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The agent's tickets in `statuses` (new; open; new and open), oldest first, up to ABSENCE_PAGES pages (see
+    `search_all`: past 1,000 results the query is narrowed by creation time); the rest are logged, for a later
+    search once these are reassigned."""
+    term = _STATUS_TERMS.get(tuple(sorted(set(statuses), key=lambda s: (s != "new", s))))
+    if term is None:
+        raise ValueError(f"no search term for the statuses {statuses!r}")
+    found, complete = search_all(client, f"type:ticket assignee:{int(agent_id)} {term}", ABSENCE_PAGES)
+    if not complete:
+        logger.warning("an agent has more tickets than one absence reads", agent_id=agent_id, tickets=len(found))
     return found
 
 
