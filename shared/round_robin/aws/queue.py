@@ -33,6 +33,27 @@ class AssignmentRequest:
                    received_at=float(data["received_at"]), invocation_id=data.get("invocation_id"))
 
 
+@dataclass(frozen=True)
+class EventMessage:
+    """One message of the events queue: a verified Zendesk event ("zendesk") or an operator's notice
+    ("agent_changed", "settings_changed", "wake", "absence"), for round_robin.events.handler.EventHandler."""
+
+    subdomain: str
+    kind: str
+    received_at: float
+    payload: dict[str, Any]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> EventMessage:
+        data = json.loads(text)
+        payload = data.get("payload")
+        return cls(subdomain=str(data["subdomain"]), kind=str(data["kind"]), received_at=float(data["received_at"]),
+                   payload=payload if isinstance(payload, dict) else {})
+
+
 class AssignmentQueue:
     def __init__(self, sqs: Any, url: str) -> None:
         self._sqs = sqs
