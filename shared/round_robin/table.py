@@ -28,7 +28,9 @@ projected). `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy
 - AGENT: `id`, `name` (optional), the availability inputs (`in_rotation`, `status`, `ooo_from`, `ooo_until`,
   `backup_id`, `zendesk_status`, `ooo_app`, `time_zone`), cap overrides (`open_cap`, `daily_cap`), the counts
   (`open_count`, `daily_count` for the local day `daily_date`), `version` (bumped by every availability change,
-  never by counts). Absent = in rotation, available, nothing counted (imports write none). Under 1 KB.
+  never by counts), and the order of the last event applied to a field events set (`zendesk_status_version`:
+  Zendesk's status version; `ooo_app_at`: the Out of Office change's event time; events/statuses.py). Absent = in
+  rotation, available, nothing counted (imports write none). Under 1 KB.
 - AVAILABILITY: `version`, bumped with every availability change of any agent of the account and of the
   account's settings (warm workers drop their cached agent states when it moves); `policy` (a map of
   availability.model.AccountPolicy's fields: `own_status`, `zendesk_status`, `status_map`, `ooo_app`,
@@ -52,8 +54,9 @@ A TICKET item's `status` is in_progress (with `lease_until`), pending, assigned,
 and fences them. A claim removes the item from gsi1; finishing it as assigned, parked or waiting puts it back
 under that status. See assignment/claims.py for the transitions. The agent chosen for it (`agent_id`,
 `agent_name`, `position`, `group_id`) is written with the assignment's transaction, so a retry reuses them. Its
-count marker (`counted_agent_id`, `counted_open`, `counted_date`: whose open and daily counts hold the ticket) makes
-counting idempotent per ticket (assignment/agents.py); a ticket counted without ever being claimed (a person
+count marker (`counted_agent_id`, `counted_open`, `counted_date`: whose open and daily counts hold the ticket;
+`counted_at`: the `updated_at` of the last ticket-event snapshot applied) makes counting idempotent per ticket
+(assignment/agents.py); a ticket counted without ever being claimed (a person
 assigned it) has a record with no `status` and the marker only (kept 400 days).
 """
 

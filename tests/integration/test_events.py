@@ -13,7 +13,7 @@ import pytest
 
 from round_robin import wiring
 from round_robin.assignment.claims import RetryLaterError
-from round_robin.assignment.rotation import ACCOUNT_WIDE
+from round_robin.assignment.rotation import ACCOUNT_WIDE, Member
 from round_robin.aws.queue import EventMessage
 from round_robin.events.handler import EventHandler
 from round_robin_local.sandbox import payloads, people
@@ -412,3 +412,23 @@ def test_an_event_for_an_unknown_account_writes_nothing(setup, aws_env):
     assert handler.handle(zendesk(status_event(ben, "Online", 1), subdomain="globex")) == "unknown_account"
     assert handler.handle(EventMessage("globex", "settings_changed", time.time(), {})) == "unknown_account"
     assert aws_env.items() == before and calls.woken == []
+
+
+def test_one_member_changes_keep_the_order_the_rotation_and_a_concurrent_change(setup, monkeypatch):
+    handler, calls, account = setup
+    store, support = wiring.rosters(), str(account["groups"]["Support"])
+    ada, ben, cleo = (account["users"][n] for n in ("Ada Admin", "Ben Agent", "Cleo Agent"))
+    assert members(support) == [ada, ben, cleo]
+    original, raced = store._write, []
+
+    def write_after_a_concurrent_change(subdomain, roster, old, now):
+        if not raced:  # another event adds Dev between our read and our write
+            raced.append(True)
+            assert store.set_member("acme", support, Member(77, "Dev"), True, now) is True
+        return original(subdomain, roster, old, now)
+
+    monkeypatch.setattr(store, "_write", write_after_a_concurrent_change)
+    assert store.set_member("acme", support, Member(ben, "Ben Agent"), False, time.time()) is True
+    assert members(support) == [ada, cleo, 77]
+    assert store.set_member("acme", support, Member(ben, "Ben Agent"), False, time.time()) is False
+    assert store.set_member("acme", "404", Member(ben, "Ben Agent"), True, time.time()) is None
