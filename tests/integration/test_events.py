@@ -432,3 +432,20 @@ def test_one_member_changes_keep_the_order_the_rotation_and_a_concurrent_change(
     assert members(support) == [ada, cleo, 77]
     assert store.set_member("acme", support, Member(ben, "Ben Agent"), False, time.time()) is False
     assert store.set_member("acme", "404", Member(ben, "Ben Agent"), True, time.time()) is None
+
+
+def test_an_account_that_needs_reconnecting_still_stores_statuses(setup):
+    handler, calls, account = setup
+    wiring.registry().mark_needs_reconnect("acme", "invalid_grant", time.time())
+    ben = account["users"]["Ben Agent"]
+    assert handler.handle(zendesk(status_event(ben, "Online", 3))) == "applied"
+    assert agent(ben).zendesk_status == "online"
+
+
+def test_a_user_event_for_a_connection_zendesk_refuses_ends_connection_broken_and_flags_it(setup, aws_env):
+    handler, calls, account = setup
+    account["zendesk"].override("GET", r"/api/v2/users/\d+", status=401, body={"error": "Couldn't authenticate you"})
+    account["zendesk"].override("POST", r"/oauth/tokens", status=400, body={"error": "invalid_grant"})
+    assert handler.handle(zendesk(user_event(account, "Ben Agent", "user.role_changed"))) == "connection_broken"
+    assert wiring.registry().get("acme").status == "needs_reconnect"
+    assert [n["Subject"] for n in aws_env.notifications()] == ["Reconnect acme.zendesk.com"]

@@ -10,7 +10,9 @@ Operator notices: "agent_changed", "settings_changed", "wake", "absence".
 
 Whenever someone may have become eligible (status available, out of office off, joined a group, capacity freed)
 the waiting tickets of their groups are woken; waking is cheap when nothing waits. Changes that can only make
-someone ineligible wake nobody. `handle` returns a short outcome for the log; Zendesk's rate limits and outages
+someone ineligible wake nobody. An account that needs reconnecting still gets what needs no Zendesk call (statuses,
+counts, notices); what does (user events) ends "connection_broken", and the re-sync after reconnecting catches up.
+`handle` returns a short outcome for the log; Zendesk's rate limits and outages
 raise RetryLaterError and storage failures StorageError, for the queue to retry.
 """
 
@@ -21,7 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from round_robin.accounts.alerts import ConnectionAlerts
-from round_robin.accounts.registry import CONNECTED, Account, AccountRegistry
+from round_robin.accounts.registry import Account, AccountRegistry
 from round_robin.accounts.tokens import TokenManager
 from round_robin.assignment.agents import AgentStore
 from round_robin.assignment.claims import RetryLaterError
@@ -38,6 +40,7 @@ from round_robin.errors import (
     ZendeskNotFoundError,
     ZendeskRateLimitedError,
     ZendeskUnauthorizedError,
+    ZendeskUnavailableError,
 )
 from round_robin.events import statuses, tickets
 from round_robin.events.parsing import Event, MalformedEventError, id_of, parse_event
@@ -52,7 +55,6 @@ ROSTER_EVENTS = frozenset(f"user.{name}" for name in (
 # What about the connecting admin can break the connection (their token acts as them).
 ADMIN_EVENTS = frozenset(f"user.{name}" for name in ("active_changed", "suspended_changed", "role_changed",
                                                       "custom_role_changed", "deleted"))
-ZENDESK_BACKOFF = 30.0  # seconds before retrying after Zendesk failed without a Retry-After
 
 
 class Wake(Protocol):
@@ -98,7 +100,7 @@ class EventHandler:
         try:
             event = parse_event(message.payload) if message.kind == "zendesk" else None
             account = self._registry.get(subdomain)
-            if account is None or account.status != CONNECTED:
+            if account is None:  # never connected (or a stale message): nothing to apply it to
                 return "unknown_account"
             if event is None:
                 return self._notice(account, message)
@@ -107,12 +109,19 @@ class EventHandler:
             logger.warning("malformed event dropped", subdomain=subdomain, kind=message.kind, reason=exc.reason)
             return "malformed"
         except ConnectionBrokenError as exc:  # the re-sync after reconnecting catches up
+            self._alerts.broken(subdomain, exc.reason)  # flags and tells the operators, once
             logger.warning("event not applied: the connection is broken", subdomain=subdomain, reason=exc.reason)
             return "connection_broken"
         except ZendeskRateLimitedError as exc:
             raise RetryLaterError("rate_limited", exc.retry_after) from exc
-        except (ZendeskError, OAuthUnavailableError, OAuthError) as exc:
-            raise RetryLaterError(f"zendesk_{getattr(exc, 'status', None) or 'unavailable'}", ZENDESK_BACKOFF) from exc
+        except ZendeskUnavailableError as exc:
+            raise RetryLaterError("zendesk_unavailable") from exc
+        except ZendeskError as exc:  # an answer nothing above expects (403, 400, ...): logged, retried with backoff
+            logger.error("unexpected Zendesk answer while applying an event", subdomain=subdomain, status=exc.status,
+                         method=exc.method, path=exc.path, error=type(exc).__name__)
+            raise RetryLaterError(f"zendesk_{exc.status or 'error'}") from exc
+        except (OAuthUnavailableError, OAuthError) as exc:
+            raise RetryLaterError(type(exc).__name__) from exc
 
     # -- Zendesk events ------------------------------------------------------------------------------------
 
