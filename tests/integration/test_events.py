@@ -3,7 +3,9 @@ moto, Zendesk via the sandbox. Payloads are built with the sandbox's own shapes 
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 import random
 import time
 import uuid
@@ -17,6 +19,7 @@ from round_robin.assignment.rotation import ACCOUNT_WIDE, Member
 from round_robin.aws.queue import EventMessage
 from round_robin.events.handler import EventHandler
 from round_robin_local.sandbox import payloads, people
+from tests.support.zendesk import BASE
 
 
 class Calls:
@@ -449,3 +452,54 @@ def test_a_user_event_for_a_connection_zendesk_refuses_ends_connection_broken_an
     assert handler.handle(zendesk(user_event(account, "Ben Agent", "user.role_changed"))) == "connection_broken"
     assert wiring.registry().get("acme").status == "needs_reconnect"
     assert [n["Subject"] for n in aws_env.notifications()] == ["Reconnect acme.zendesk.com"]
+
+
+# -- what the sandbox actually sends -------------------------------------------------------------------------
+
+EVENTS_ENDPOINT = "http://127.0.0.1:9/events"
+
+
+def test_the_events_the_sandbox_delivers_are_applied(setup):
+    handler, calls, account = setup
+    fake, model, ids, groups = account["zendesk"], account["model"], account["users"], account["groups"]
+    received: list[dict[str, Any]] = []
+    fake.mock.add_callback("POST", EVENTS_ENDPOINT,
+                           callback=lambda request: (received.append(json.loads(request.body)) or (200, {}, b"")))
+    model.api_tokens["events-test"] = ids["Ada Admin"]
+    login = f"{fake.user('Ada Admin')['email']}/token:events-test"
+    admin = {"Authorization": "Basic " + base64.b64encode(login.encode()).decode()}
+    types = ["user.group_membership_deleted", "agent.unified_state_changed", "agent.state_changed",
+             "user.custom_field_changed", "ticket.agent_assignment_changed", "ticket.status_changed"]
+    created = fake.client.post("/acme/api/v2/webhooks", headers=admin, base_url=BASE, json={"webhook": {
+        "name": "events", "status": "active", "endpoint": EVENTS_ENDPOINT, "http_method": "POST",
+        "request_format": "json", "subscriptions": [f"zen:event-type:{t}" for t in types]}})
+    assert created.status_code == 201, created.get_data(as_text=True)
+
+    def control(method: str, path: str, body: Any = None) -> None:
+        answer = fake.client.open(f"/_sandbox/accounts/acme/{path}", method=method, json=body, base_url=BASE)
+        assert answer.status_code < 300, answer.get_data(as_text=True)
+
+    control("POST", f"agents/{ids['Ben Agent']}/status", {"status": "away"})
+    cleo_support = next(m for m in model.memberships.values()
+                        if m["user_id"] == ids["Cleo Agent"] and m["group_id"] == groups["Support"])
+    control("DELETE", f"memberships/{cleo_support['id']}")
+    control("POST", f"users/{ids['Dev Agent']}", {"user_fields": {"agent_ooo": True}})
+    ticket = fake.app.create_ticket(model, {"subject": "hi", "group_id": groups["Billing"]}, ids["Hana Customer"],
+                                    channel="web")
+    put = fake.client.put(f"/acme/api/v2/tickets/{ticket['id']}.json", headers=admin, base_url=BASE,
+                          json={"ticket": {"assignee_id": ids["Eve Agent"], "status": "open"}})
+    assert put.status_code == 200, put.get_data(as_text=True)
+
+    expected = {f"zen:event-type:{t}" for t in types}
+    deadline = time.monotonic() + 10
+    while {p["type"] for p in received} != expected and time.monotonic() < deadline:
+        time.sleep(0.05)  # the sandbox delivers on its own threads: poll until every type came, or the deadline
+    assert {p["type"] for p in received} == expected
+
+    outcomes = {p["type"].rsplit(":", 1)[1]: handler.handle(zendesk(p)) for p in list(received)}
+
+    assert outcomes["agent.state_changed"] == "ignored"
+    assert agent(ids["Ben Agent"]).zendesk_status == "away"
+    assert ids["Cleo Agent"] not in members(str(groups["Support"]))
+    assert agent(ids["Dev Agent"]).ooo_app is True
+    assert agent(ids["Eve Agent"]).open_count == 1
