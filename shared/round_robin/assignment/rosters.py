@@ -143,13 +143,14 @@ class RosterStore:
             old = self.get(subdomain, roster.group_id)  # the rotation moved (or the roster changed): read again
         raise StorageError("the rotation kept moving while the roster was being updated")
 
-    def set_member(self, subdomain: str, group_id: str, member: Member, present: bool, now: float,
-                   attempts: int = 5) -> bool | None:
+    def set_member(self, subdomain: str, group_id: str, member: Member, present: bool, now: float, *,
+                   read: Roster | None = None, attempts: int = 5) -> bool | None:
         """Make one agent a member of a group's roster (appended at the end, or renamed) or not (`present`), with
         the roster's version compare-and-set; the others keep their order and the rotation its place. True if the
-        roster changed, False if it already agreed, None if the group has no roster (the caller imports it)."""
-        for _ in range(attempts):
-            old = self.get(subdomain, group_id)
+        roster changed, False if it already agreed, None if the group has no roster (the caller imports it).
+        `read`: the roster as just read (saves a read; a stale one only costs a retry)."""
+        for attempt in range(attempts):
+            old = read if attempt == 0 and read is not None else self.get(subdomain, group_id)
             if old is None:
                 return None
             if present:

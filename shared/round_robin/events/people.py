@@ -57,10 +57,11 @@ class People:
         member = Member(user_id, str((user or {}).get("name") or user_id))
         joined: list[str] = []
         left: list[str] = []
-        stored = {r.group_id for r in self._rosters.list(subdomain)}
-        for group_id in sorted(stored | wanted):
+        stored = {r.group_id: r for r in self._rosters.list(subdomain)}
+        for group_id in sorted(set(stored) | wanted):
             present = group_id in wanted if group_id != ACCOUNT_WIDE else bool(wanted - {ACCOUNT_WIDE})
-            changed = self._rosters.set_member(subdomain, group_id, member, present, self._clock())
+            changed = self._rosters.set_member(subdomain, group_id, member, present, self._clock(),
+                                               read=stored.get(group_id))
             if changed is None and present:  # a group without a roster yet: import it whole (the user included)
                 roster = import_group_roster(client, group_id, excluded)
                 if roster is not None:
