@@ -215,6 +215,20 @@ class Maintainer:
             self._signing_secrets.save(subdomain, legacy.webhook_id, legacy.webhook_secret)
             logger.info("webhook signing secret moved to its own secret", subdomain=subdomain)
 
+    def check_health(self, subdomain: str) -> str:
+        """Check the account's connection now (an event said its connecting admin changed): "ok", or the reason it
+        is broken, in which case the account is marked and the operators are told as by the schedule. Zendesk's
+        transient failures raise (ZendeskError, OAuthUnavailableError, StorageError) for the caller to retry."""
+        started = self._clock()
+        client = self._zendesk(subdomain, lambda: self._tokens.authorization(subdomain))
+        try:
+            health = self._check_health(subdomain, client)
+        except ConnectionBrokenError as exc:
+            self._alerts.broken(subdomain, exc.reason, since=started)
+            return exc.reason
+        self._registry.record_maintenance(subdomain, self._clock(), refreshed=False, health=health)
+        return health
+
     def _check_health(self, subdomain: str, client: ZendeskClient) -> str:
         try:
             me = users.me(client)

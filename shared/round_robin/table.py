@@ -29,7 +29,9 @@ projected). `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy
   `backup_id`, `zendesk_status`, `ooo_app`, `time_zone`), cap overrides (`open_cap`, `daily_cap`), the counts
   (`open_count`, `daily_count` for the local day `daily_date`), `version` (bumped by every availability change,
   never by counts), `reassigned_for` (the key of the absence whose tickets were queued for reassignment:
-  assignment/absence.py). Absent = in rotation, available, nothing counted (imports write none). Under 1 KB.
+  assignment/absence.py), and the order of the last event applied to a field events set
+  (`zendesk_status_version`: Zendesk's status version; `ooo_app_at`: the Out of Office change's event time;
+  events/statuses.py). Absent = in rotation, available, nothing counted (imports write none). Under 1 KB.
 - AVAILABILITY: `version`, bumped with every availability change of any agent of the account and of the
   account's settings (warm workers drop their cached agent states when it moves); `policy` (a map of
   availability.model.AccountPolicy's fields: `own_status`, `zendesk_status`, `status_map`, `ooo_app`,
@@ -58,8 +60,9 @@ removes the item from gsi1; finishing it as assigned, parked or waiting puts it 
 assignment/claims.py for the transitions. The agent chosen for it (`agent_id`, `agent_name`, `position`,
 `group_id`) is written with the assignment's transaction, so a retry reuses them (a backup's `position` is 0: the
 rotation did not move). Its
-count marker (`counted_agent_id`, `counted_open`, `counted_date`: whose open and daily counts hold the ticket) makes
-counting idempotent per ticket (assignment/agents.py); a ticket counted without ever being claimed (a person
+count marker (`counted_agent_id`, `counted_open`, `counted_date`: whose open and daily counts hold the ticket;
+`counted_at`: the `updated_at` of the last ticket-event snapshot applied) makes counting idempotent per ticket
+(assignment/agents.py); a ticket counted without ever being claimed (a person
 assigned it) has a record with no `status` and the marker only (kept 400 days). The maintenance's count
 reconciliation (reconcile.py) moves the `ttl` of a record of a still-open ticket to 90 days on when it has less than
 30 left, so a ticket open for longer than 90 days keeps its marker.

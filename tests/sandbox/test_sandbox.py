@@ -278,6 +278,14 @@ def test_assignable_memberships_leave_out_light_agents_and_people_who_cannot_tak
     assert {"id", "user_id", "group_id", "default", "created_at", "updated_at", "url"} <= set(support[0])
 
 
+def test_a_users_group_memberships_are_listed_by_user_assignable_or_not_and_an_unknown_user_is_404(api):
+    sandbox, client, headers, groups, users = api
+    lena = listed(client, headers, f"/acme/api/v2/users/{users['Lena Light']}/group_memberships.json")
+    assert [(m["user_id"], m["group_id"]) for m in lena] == [(users["Lena Light"], groups["Support"])]
+    assert listed(client, headers, f"/acme/api/v2/users/{users['Hana Customer']}/group_memberships.json") == []
+    assert client.get("/acme/api/v2/users/999999/group_memberships.json", headers=headers).status_code == 404
+
+
 # -- tickets ---------------------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The Users API: the signed-in user, listing by role, show and show_many, update (the Out of Office app sets
+"""The Users API: the signed-in user, listing by role, show and show_many, a user's group memberships, update (the Out of Office app sets
 `user_fields.agent_ooo` this way) and delete. Changes and their events: people.py."""
 
 from __future__ import annotations
@@ -48,6 +48,12 @@ def route(request: Request, sandbox: Sandbox, account: Account, user: dict[str, 
             return json_answer({"users": [u for u in account.users.values() if str(u["id"]) in ids]})
         case [user_id]:
             return json_answer({"user": _find(account, user_id)})
+        # List Memberships by user: "GET /api/v2/users/{user_id}/group_memberships", cursor or offset paginated,
+        # 100 a page, "Allowed For: Agents" (developer.zendesk.com/api-reference/ticketing/groups/group_memberships/).
+        case [user_id, "group_memberships"]:
+            found = _find(account, user_id)
+            return paginate(request, account, "group_memberships",
+                            [m for m in account.memberships.values() if m["user_id"] == found["id"]])
     raise invalid_endpoint()
 
 

@@ -72,6 +72,24 @@ class ConnectionAlerts:
             "caps. Until then, they can be assigned by hand in Zendesk."
         ))
 
+    def admin_changed(self, subdomain: str, event_id: str, change: str, health: str) -> bool:
+        """Zendesk says the connecting admin changed (`change`: e.g. "user.role_changed"), and the health check
+        that ran at once answered `health`: log, count and notify once per event."""
+        if not self._registry.mark_admin_event(subdomain, event_id, self._clock()):
+            return False
+        logger.warning("the connecting admin changed in Zendesk", subdomain=subdomain, change=change, health=health)
+        metrics.add_metric(name="ConnectingAdminChanged", unit=MetricUnit.Count, value=1)
+        verdict = ("The connection still works." if health == "ok" else
+                   f"The connection no longer works ({health}): tickets are parked until an administrator "
+                   f"reconnects by opening:\n{self._link(subdomain)}")
+        self._publish(subdomain, f"The admin who connected {subdomain}.zendesk.com changed", (
+            f"Zendesk reported a change to the administrator whose grant Round Robin for Zendesk uses for "
+            f"{subdomain}.zendesk.com ({change}).\nA health check ran at once. {verdict}\n\n"
+            "If that person is leaving or losing the admin role, another administrator should reconnect the "
+            "account by opening the connect link, so that the service does not depend on them."
+        ))
+        return True
+
     def _link(self, subdomain: str) -> str:
         return f"{self._public_base_url or '<service URL>'}/oauth/start?subdomain={subdomain}"
 

@@ -136,6 +136,19 @@ class AccountRegistry:
         ), "noting the expiry warning")
         return answer is not None
 
+    def mark_admin_event(self, subdomain: str, event_id: str, now: float) -> bool:
+        """Note that the operators were told of Zendesk event `event_id` about the connecting admin; True the
+        first time (a redelivery of the same event is not told twice)."""
+        answer = conditional_write(lambda: self._dynamodb.update_item(
+            TableName=self._table,
+            Key=serialize({"pk": account_pk(subdomain), "sk": ACCOUNT_SK}),
+            UpdateExpression="SET admin_event_id = :event, admin_event_at = :now",
+            ConditionExpression="attribute_exists(pk) AND "
+                                "(attribute_not_exists(admin_event_id) OR admin_event_id <> :event)",
+            ExpressionAttributeValues=serialize({":event": event_id, ":now": int(now)}),
+        ), "noting the admin alert")
+        return answer is not None
+
     def record_maintenance(self, subdomain: str, now: float, *, refreshed: bool, health: str) -> None:
         """What the scheduled run found: last refresh time and health."""
         update = "SET health = :health, health_checked_at = :now"

@@ -11,7 +11,12 @@ checks the chosen agent's true counts against the caps.
 Counts are idempotent per ticket: the ticket's record (`TICKET#<id>`, claims.py) says whose counts hold it
 (`counted_agent_id`, `counted_open`, `counted_date`), and every change of counts rewrites that marker in the same
 transaction, on the condition that it is still as read. Moving a ticket to another agent moves both counts; a
-ticket that stops being open keeps its daily count (it was assigned that day).
+ticket that stops being open keeps its daily count (it was assigned that day). Ticket events carry a snapshot of the
+ticket: the marker keeps the `updated_at` of the last snapshot it applied (`counted_at`), so an older or repeated
+snapshot changes nothing (`count(..., as_of=...)`).
+
+Events that set an availability input carry their own order (Zendesk's status `version`, the time of an Out of
+Office change): `change_if_newer` applies one only if it is newer than the order stored beside it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -53,6 +59,7 @@ class Marker:
     agent_id: int | None = None
     open: bool = False
     date: str | None = None
+    at: float | None = dataclass_field(default=None, compare=False)  # `updated_at` of the ticket snapshot applied last
 
 
 def local_day(time_zone: str, now: float) -> str:
@@ -74,7 +81,8 @@ def agent_from_item(item: Mapping[str, Any], name: str = "") -> AgentRecord:
 
 def marker_of(item: Mapping[str, Any] | None) -> Marker:
     item = item or {}
-    return Marker(item.get("counted_agent_id"), bool(item.get("counted_open", False)), item.get("counted_date"))
+    return Marker(item.get("counted_agent_id"), bool(item.get("counted_open", False)), item.get("counted_date"),
+                  item.get("counted_at"))
 
 
 class CountChange:
@@ -138,11 +146,19 @@ class CountChange:
 
     def mark(self, ticket_id: int, read: Marker, new: Marker, now: float, *,
              fence: tuple[str, dict[str, Any]] | None = None, also_set: Mapping[str, Any] | None = None,
-             also_remove: tuple[str, ...] = ()) -> dict[str, Any]:
+             also_remove: tuple[str, ...] = (), as_of: float | None = None) -> dict[str, Any]:
         """Rewrite a ticket's marker to `new`, on the condition that it is still `read` (and `fence`, if given);
-        `also_set` and `also_remove` change other attributes of the record in the same write."""
+        `also_set` and `also_remove` change other attributes of the record in the same write. With `as_of` (a
+        snapshot's time), `counted_at` must also still be as read, and becomes `as_of`."""
         values: dict[str, Any] = {}
         conditions = []
+        if as_of is not None:
+            also_set = {**(also_set or {}), "counted_at": as_of}
+            if read.at is None:
+                conditions.append("attribute_not_exists(counted_at)")
+            else:
+                conditions.append("counted_at = :was_counted_at")
+                values[":was_counted_at"] = read.at
         for field, was in zip(MARKER_FIELDS, (read.agent_id, read.open, read.date), strict=True):
             if was is None:
                 conditions.append(f"attribute_not_exists({field})")
@@ -157,11 +173,13 @@ class CountChange:
         if new.agent_id is None:
             removes += MARKER_FIELDS
         else:
-            sets += ["counted_agent_id = :agent", "counted_open = :open", "counted_date = :date",
-                     "ticket_id = :ticket", "#ttl = if_not_exists(#ttl, :ttl)"]
-            values.update({":agent": new.agent_id, ":open": new.open, ":date": new.date, ":ticket": ticket_id,
-                           ":ttl": int(now + MARKER_TTL)})
-        names = {"#ttl": "ttl"} if new.agent_id is not None else {}
+            sets += ["counted_agent_id = :agent", "counted_open = :open", "counted_date = :date"]
+            values.update({":agent": new.agent_id, ":open": new.open, ":date": new.date})
+        kept = new.agent_id is not None or as_of is not None  # a record that may exist only for its marker
+        if kept:
+            sets += ["ticket_id = :ticket", "#ttl = if_not_exists(#ttl, :ttl)"]
+            values.update({":ticket": ticket_id, ":ttl": int(now + MARKER_TTL)})
+        names = {"#ttl": "ttl"} if kept else {}
         names.update({f"#{field}": field for field in also_remove})
         for field, value in (also_set or {}).items():
             sets.append(f"#{field} = :set_{field}")
@@ -226,35 +244,50 @@ class AgentStore:
         unknown = set(changes) - set(AVAILABILITY_FIELDS)
         if unknown:
             raise ValueError(f"not an availability field: {', '.join(sorted(unknown))}")
-        sets = [f"#{k} = :{k}" for k, v in changes.items() if v is not None]
-        removes = [f"#{k}" for k, v in changes.items() if v is None]
-        names = {f"#{k}": k for k in changes}
+        keys = CountChange(self._table, subdomain)
+        self.transact([self._change_item(keys, agent_id, changes, now), self._stamp_item(keys)],
+                      "changing an agent's availability")
+
+    def _change_item(self, keys: CountChange, agent_id: int, changes: Mapping[str, Any], now: float,
+                     order: tuple[str, float] | None = None) -> dict[str, Any]:
+        """The update of an AGENT item that sets `changes` (None removes) and bumps its version; with `order`
+        (field, value), only if the stored value of that field is absent or smaller, and it becomes `value`."""
+        fields = {**changes, **({order[0]: order[1]} if order else {})}
+        sets = [f"#{k} = :{k}" for k, v in fields.items() if v is not None]
+        removes = [f"#{k}" for k, v in fields.items() if v is None]
+        names = {f"#{k}": k for k in fields}
         names.update({"#id": "id", "#version": "version"})
-        values = serialize({f":{k}": v for k, v in changes.items() if v is not None})
+        values = serialize({f":{k}": v for k, v in fields.items() if v is not None})
         values.update(serialize({":id": agent_id, ":one": 1, ":now": now}))
         update = "SET " + ", ".join(["#id = :id", "updated_at = :now", *sets]) + " ADD #version :one"
         if removes:
             update += " REMOVE " + ", ".join(removes)
-        keys = CountChange(self._table, subdomain)
-        self.transact([
-            {"Update": {"TableName": self._table, "Key": keys.key(agent_sk(agent_id)), "UpdateExpression": update,
-                        "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}},
-            {"Update": {"TableName": self._table, "Key": keys.key(AVAILABILITY_SK),
-                        "UpdateExpression": "ADD #version :one", "ExpressionAttributeNames": {"#version": "version"},
-                        "ExpressionAttributeValues": serialize({":one": 1})}},
-        ], "changing an agent's availability")
+        request = {"TableName": self._table, "Key": keys.key(agent_sk(agent_id)), "UpdateExpression": update,
+                   "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
+        if order is not None:
+            request["ConditionExpression"] = f"attribute_not_exists(#{order[0]}) OR #{order[0]} < :{order[0]}"
+        return {"Update": request}
+
+    def _stamp_item(self, keys: CountChange) -> dict[str, Any]:
+        return {"Update": {"TableName": self._table, "Key": keys.key(AVAILABILITY_SK),
+                           "UpdateExpression": "ADD #version :one", "ExpressionAttributeNames": {"#version": "version"},
+                           "ExpressionAttributeValues": serialize({":one": 1})}}
 
     def count(self, subdomain: str, ticket_id: int, agent_id: int | None, *, is_open: bool, now: float,
-              names: Mapping[int, str] | None = None) -> None:
+              names: Mapping[int, str] | None = None, as_of: float | None = None) -> Marker | None:
         """Make a ticket count for `agent_id` (open if `is_open`; daily once per holder), or for nobody (None).
 
         Idempotent per ticket: for ticket events (a person assigned it, it was solved, reopened) and to give back
         what an assignment counted. Moving a ticket between agents moves its counts. Caps are not checked: a
-        person may assign past them.
+        person may assign past them. With `as_of` (the `updated_at` of the ticket snapshot this comes from), only
+        a snapshot newer than the last one applied counts: returns the marker it replaced, or None when the
+        snapshot was not newer. Without `as_of`, returns the marker it replaced.
         """
         change = CountChange(self._table, subdomain)
         for _ in range(ATTEMPTS):
             marker = self.marker(subdomain, ticket_id)
+            if as_of is not None and marker.at is not None and marker.at >= as_of:
+                return None  # an older or repeated snapshot: what it says is already known, or outdated
             ids = {i for i in (marker.agent_id, agent_id) if i is not None}
             agents = self.agents(subdomain, {i: (names or {}).get(i, "") for i in ids})
             items, new = [], Marker()
@@ -272,11 +305,13 @@ class AgentStore:
                     day = local_day(agent.time_zone, now)
                     items.append(change.take(agent, day, is_open=is_open))
                     new = Marker(agent_id, is_open, day)
-            if new == marker:
-                return
-            writes = [i for i in items if i is not None] + [change.mark(ticket_id, marker, new, now)]
+            if new == marker and as_of is None:
+                return marker
+            # Even an unchanged count records a newer snapshot's time, so that an older one arriving later is
+            # recognised as older.
+            writes = [i for i in items if i is not None] + [change.mark(ticket_id, marker, new, now, as_of=as_of)]
             if self.transact(writes, "counting a ticket", conflicts_ok=True) is None:
-                return
+                return marker
         raise StorageError("counting a ticket kept conflicting with other writers")
 
     def absent_agents(self, subdomain: str) -> list[tuple[AgentRecord, str | None]]:
@@ -315,10 +350,29 @@ class AgentStore:
             **({"ExpressionAttributeValues": serialize(values)} if values else {})), "marking an absence handled")
         return answer is not None
 
+    def change_if_newer(self, subdomain: str, agent_id: int, changes: Mapping[str, Any], order_field: str,
+                        order_value: float, now: float) -> bool:
+        """Like `change`, but only if `order_value` is greater than the agent's stored `order_field` (absent: any
+        is), which becomes `order_value`: last writer wins by the event's own order. False if it was not newer."""
+        unknown = set(changes) - set(AVAILABILITY_FIELDS)
+        if unknown or order_field in AVAILABILITY_FIELDS or order_field in MARKER_FIELDS:
+            raise ValueError(f"not an availability field, or not an order field: {sorted(unknown) or order_field}")
+        keys = CountChange(self._table, subdomain)
+        for _ in range(ATTEMPTS):
+            update = self._change_item(keys, agent_id, {**changes}, now, order=(order_field, order_value))
+            codes = self.transact([update, self._stamp_item(keys)], "changing an agent's availability",
+                                  conflicts_ok=True)
+            if codes is None:
+                return True
+            if codes[0] == CONDITION_FAILED:
+                return False
+        raise StorageError("changing an agent's availability kept conflicting with other writers")
+
     def marker(self, subdomain: str, ticket_id: int) -> Marker:
         try:
             answer = self._dynamodb.get_item(
-                TableName=self._table, ConsistentRead=True, ProjectionExpression=", ".join(MARKER_FIELDS),
+                TableName=self._table, ConsistentRead=True,
+                ProjectionExpression=", ".join((*MARKER_FIELDS, "counted_at")),
                 Key=serialize({"pk": account_pk(subdomain), "sk": ticket_sk(ticket_id)}))
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "reading a ticket's counts") from exc

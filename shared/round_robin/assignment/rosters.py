@@ -137,12 +137,45 @@ class RosterStore:
             members = merge_members(old.members, roster.members) if old else roster.members
             if old is not None and members == old.members and roster.group_name == old.group_name:
                 return old  # nothing changed: no write (a re-sync of 5,000 agents costs no roster writes)
+            stored = self._write(subdomain, Roster(roster.group_id, roster.group_name, members), old, now)
+            if stored is not None:
+                return stored
+            old = self.get(subdomain, roster.group_id)  # the rotation moved (or the roster changed): read again
+        raise StorageError("the rotation kept moving while the roster was being updated")
+
+    def set_member(self, subdomain: str, group_id: str, member: Member, present: bool, now: float, *,
+                   read: Roster | None = None, attempts: int = 5) -> bool | None:
+        """Make one agent a member of a group's roster (appended at the end, or renamed) or not (`present`), with
+        the roster's version compare-and-set; the others keep their order and the rotation its place. True if the
+        roster changed, False if it already agreed, None if the group has no roster (the caller imports it).
+        `read`: the roster as just read (saves a read; a stale one only costs a retry)."""
+        for attempt in range(attempts):
+            old = read if attempt == 0 and read is not None else self.get(subdomain, group_id)
+            if old is None:
+                return None
+            if present:
+                listed = any(m.id == member.id for m in old.members)
+                members = tuple(member if m.id == member.id else m for m in old.members) if listed \
+                    else (*old.members, member)
+            else:
+                members = tuple(m for m in old.members if m.id != member.id)
+            if members == old.members:
+                return False
+            if self._write(subdomain, Roster(group_id, old.group_name, members), old, now) is not None:
+                return True
+        raise StorageError("the roster kept changing while one member was being updated")
+
+    def _write(self, subdomain: str, roster: Roster, old: Roster | None, now: float) -> Roster | None:
+        """One attempt at storing `roster` (its final members) in place of `old`, re-pointing the rotation, in one
+        transaction conditional on `old`'s version and the rotation's sequence; None if either moved."""
+        try:
             version = (old.version if old else 0) + 1
             rotation_item = self._get(subdomain, rotation_sk(roster.group_id), True)
             if rotation_item is None and old is not None:  # a roster stored before rotations had their own item
                 self.start_rotation(subdomain, roster.group_id)
                 rotation_item = self._get(subdomain, rotation_sk(roster.group_id), True)
             rotation = rotation_from_item(rotation_item) if rotation_item else Rotation()
+            members = roster.members
             last = rebase_last(old.members, rotation.last_agent_id, members) if old else None
             stored = Roster(roster.group_id, roster.group_name, members, version)
             writes = [
@@ -158,14 +191,14 @@ class RosterStore:
                              "ExpressionAttributeValues": serialize({":sequence": rotation.sequence})}
                             if rotation_item else {})}},
             ]
-            try:
-                self._dynamodb.transact_write_items(TransactItems=writes)
-                return stored
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                    raise
-            old = self.get(subdomain, roster.group_id)  # the rotation moved (or the roster changed): read again
-        raise StorageError("the rotation kept moving while the roster was being updated")
+            self._dynamodb.transact_write_items(TransactItems=writes)
+            return stored
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise storage_error(exc, "saving the roster") from exc
+            return None
+        except BotoCoreError as exc:
+            raise storage_error(exc, "saving the roster") from exc
 
     def _query(self, subdomain: str, prefix: str) -> builtins.list[dict[str, Any]]:
         return query_all(

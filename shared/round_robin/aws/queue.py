@@ -36,6 +36,27 @@ class AssignmentRequest:
                    reassign_from=int(data["reassign_from"]) if data.get("reassign_from") is not None else None)
 
 
+@dataclass(frozen=True)
+class EventMessage:
+    """One message of the events queue: a verified Zendesk event ("zendesk") or an operator's notice
+    ("agent_changed", "settings_changed", "wake", "absence"), for round_robin.events.handler.EventHandler."""
+
+    subdomain: str
+    kind: str
+    received_at: float
+    payload: dict[str, Any]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> EventMessage:
+        data = json.loads(text)
+        payload = data.get("payload")
+        return cls(subdomain=str(data["subdomain"]), kind=str(data["kind"]), received_at=float(data["received_at"]),
+                   payload=payload if isinstance(payload, dict) else {})
+
+
 class AssignmentQueue:
     def __init__(self, sqs: Any, url: str) -> None:
         self._sqs = sqs

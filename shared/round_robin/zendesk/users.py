@@ -52,3 +52,20 @@ def assignable_memberships(client: ZendeskClient) -> Iterator[dict[str, Any]]:
 def assignable_memberships_of_group(client: ZendeskClient, group_id: int | str) -> Iterator[dict[str, Any]]:
     """One group's memberships whose agent can be assigned tickets (same endpoint, per group)."""
     return client.paginate(f"/api/v2/groups/{group_id}/memberships/assignable.json", "group_memberships")
+
+
+def user(client: ZendeskClient, user_id: int) -> dict[str, Any]:
+    """One user (ZendeskNotFoundError once it is deleted for good)."""
+    return client.get(f"/api/v2/users/{user_id}.json")["user"]
+
+
+def memberships_of_user(client: ZendeskClient, user_id: int) -> Iterator[dict[str, Any]]:
+    """One user's group memberships, assignable or not: List Memberships, `GET /api/v2/users/{user_id}/
+    group_memberships`, cursor-paginated, 100 a page (developer.zendesk.com/api-reference/ticketing/groups/
+    group_memberships/#list-memberships). Zendesk has no per-user list of assignable memberships."""
+    return client.paginate(f"/api/v2/users/{user_id}/group_memberships.json", "group_memberships")
+
+
+def user_field(client: ZendeskClient, field_id: int) -> dict[str, Any]:
+    """One user field: Show User Field, `GET /api/v2/user_fields/{user_field_id}` (its `key`, `title`, `type`)."""
+    return client.get(f"/api/v2/user_fields/{field_id}.json")["user_field"]

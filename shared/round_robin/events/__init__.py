@@ -1,0 +1,1 @@
+"""Applying Zendesk events and operator notices to rosters, availability and counts."""
