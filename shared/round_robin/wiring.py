@@ -29,12 +29,13 @@ if TYPE_CHECKING:
     from round_robin.assignment.rosters import RosterStore
     from round_robin.assignment.selection import Rules, Selector
     from round_robin.assignment.webhook import WebhookReceiver
-    from round_robin.aws.queue import AssignmentQueue
+    from round_robin.aws.queue import AssignmentQueue, EventQueue
     from round_robin.connect.api_token import ApiTokenRegistration
     from round_robin.connect.connections import Connections
     from round_robin.connect.connector import Connector
     from round_robin.connect.lease import ConnectLease
     from round_robin.connect.migration import Migrator
+    from round_robin.events.handler import EventHandler
     from round_robin.maintenance import Maintainer
     from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
     from round_robin.zendesk.oauth import OAuthClient
@@ -131,6 +132,24 @@ def queue() -> AssignmentQueue:
     return AssignmentQueue(clients.client("sqs"), settings.queue_url)
 
 
+@lru_cache(maxsize=1)
+def event_queue() -> EventQueue:
+    from round_robin.aws.queue import EventQueue
+
+    settings = get_settings()
+    if not settings.events_queue_url:
+        raise SettingsError("environment variable EVENTS_QUEUE_URL is required by this function")
+    return EventQueue(clients.client("sqs"), settings.events_queue_url)
+
+
+@lru_cache(maxsize=1)
+def event_handler() -> EventHandler:
+    """Applies one events-queue message (round_robin/events/handler.py)."""
+    from round_robin.events.handler import EventHandler
+
+    return EventHandler()
+
+
 def zendesk_factory(settings: Settings, *, max_retry_wait: float) -> ZendeskFactory:
     """Makes ZendeskClients for an account, with the Marketplace headers when configured."""
     from round_robin.zendesk.client import ZendeskClient
@@ -200,7 +219,7 @@ def receiver() -> WebhookReceiver:
     from round_robin.assignment.webhook import WebhookReceiver
 
     # Only the signing secrets: the internet-facing function cannot read (nor is given) any account's tokens.
-    return WebhookReceiver(secrets=signing_secrets(), queue=queue())
+    return WebhookReceiver(secrets=signing_secrets(), queue=queue(), events=event_queue())
 
 
 def _excluded_agents(subdomain: str) -> tuple[int, ...]:
@@ -232,7 +251,7 @@ def maintainer() -> Maintainer:
     return Maintainer(registry=registry(), tokens=tokens(), rosters=rosters(), assignments=assignment_store(),
                       queue=queue(), alerts=alerts(), zendesk=zendesk_factory(settings, max_retry_wait=10),
                       interval=settings.maintenance_interval, sweep_min_age=settings.sweep_min_age,
-                      signing_secrets=signing_secrets())
+                      signing_secrets=signing_secrets(), lease=connect_lease())
 
 
 @lru_cache(maxsize=1)
@@ -295,7 +314,7 @@ def assigner() -> Assigner:
 def reset() -> None:
     """Forget every cached object and setting (tests, and the local stack between configurations)."""
     for factory in (http_session, vault, signing_secrets, registry, rosters, oauth_client, tokens, queue,
-                    connect_lease, connections, connector, api_token_registration, receiver, assigner, selector,
+                    event_queue, event_handler, connect_lease, connections, connector, api_token_registration, receiver, assigner, selector,
                     assignment_store, alerts, maintainer, migrator, policies, agent_store, get_settings,
                     clients.client):
         factory.cache_clear()
