@@ -314,9 +314,9 @@ def assigner() -> Assigner:
 def reset() -> None:
     """Forget every cached object and setting (tests, and the local stack between configurations)."""
     for factory in (http_session, vault, signing_secrets, registry, rosters, oauth_client, tokens, queue,
-                    event_queue, event_handler, connect_lease, connections, connector, api_token_registration, receiver, assigner, selector,
-                    assignment_store, alerts, maintainer, migrator, policies, agent_store, get_settings,
-                    clients.client):
+                    event_queue, event_handler, connect_lease, connections, connector, api_token_registration,
+                    receiver, assigner, selector, assignment_store, alerts, maintainer, migrator, policies,
+                    agent_store, get_settings, clients.client):
         factory.cache_clear()
     from aws_lambda_powertools.utilities import parameters
 

@@ -37,7 +37,8 @@ class FakeZendesk:
 
     def add_webhook(self, spec: dict[str, Any]) -> str:
         webhook_id = f"01WH{next(self._ids):04d}"
-        self.webhooks[webhook_id] = {**spec, "id": webhook_id, "created_at": f"2026-01-01T00:00:{len(self.webhooks):02d}Z"}
+        created_at = f"2026-01-01T00:00:{len(self.webhooks):02d}Z"
+        self.webhooks[webhook_id] = {**spec, "id": webhook_id, "created_at": created_at}
         return webhook_id
 
     def add_trigger(self, spec: dict[str, Any]) -> str:
