@@ -129,7 +129,7 @@ class Maintainer:
                 return report
             report.roster_changes = self._resync(account, client)
             if account.webhook_id and account.trigger_id:
-                events_webhook_id = account.events_webhook_id or self._add_events_webhook(account, client)
+                events_webhook_id = account.events_webhook_id or self._add_events_webhook(account, client, report)
                 report.hooks_removed = remove_duplicates(client, account.webhook_id, account.trigger_id,
                                                          events_webhook_id)
             staffed = {r.group_id for r in self._rosters.list(subdomain) if r.members}
@@ -181,8 +181,9 @@ class Maintainer:
             self._signing_secrets.save(subdomain, legacy.webhook_id, legacy.webhook_secret)
             logger.info("webhook signing secret moved to its own secret", subdomain=subdomain)
 
-    def _add_events_webhook(self, account: Account, client: ZendeskClient) -> str | None:
-        """The events webhook of an account connected before it existed (see step 4); None if not made now."""
+    def _add_events_webhook(self, account: Account, client: ZendeskClient, report: AccountReport) -> str | None:
+        """The events webhook of an account connected before it existed (see step 4); None if not made now. Its
+        failure is reported and retried next run, without stopping the run's other steps (the sweep above all)."""
         if self._signing_secrets is None or self._lease is None:
             return None
         subdomain = account.subdomain
@@ -200,6 +201,10 @@ class Maintainer:
                 self._registry.set_events_webhook(subdomain, events.webhook_id, self._clock())
         except ConnectInProgressError:
             return None  # a connect is running: it makes the events webhook itself
+        except (ZendeskError, StorageError) as exc:
+            report.errors.append(f"{type(exc).__name__}: {exc}")
+            logger.warning("events webhook not added; the next run tries again", subdomain=subdomain, error=str(exc))
+            return None
         logger.info("events webhook added", subdomain=subdomain, webhook_id=events.webhook_id, action=events.action)
         return events.webhook_id
 

@@ -58,7 +58,8 @@ class SimulatedServices:
         self.maintainer = Maintainer(registry=wiring.registry(), tokens=self.tokens, rosters=wiring.rosters(),
                                      assignments=wiring.assignment_store(), queue=wiring.queue(),
                                      alerts=wiring.alerts(), zendesk=zendesk_factory, interval=600,
-                                     sweep_min_age=180, clock=clock)
+                                     sweep_min_age=180, signing_secrets=wiring.signing_secrets(),
+                                     lease=wiring.connect_lease(), clock=clock)
 
 
 # -- single-flight refresh -----------------------------------------------------------------------------------
@@ -689,7 +690,8 @@ def test_an_events_webhook_made_by_an_interrupted_run_is_adopted_not_duplicated(
 
     monkeypatch.setattr(wiring.signing_secrets(), "save", dies)
     (first,) = wiring.maintainer().run()
-    assert first["errors"] and wiring.registry().get("acme").events_webhook_id is None
+    assert first["errors"] == ["StorageError: Secrets Manager is unavailable"]
+    assert wiring.registry().get("acme").events_webhook_id is None
     monkeypatch.setattr(wiring.signing_secrets(), "save", real_save)
 
     # when the next run comes
@@ -742,3 +744,19 @@ def seed_connected_account_again(account) -> str:
     events_webhook_id = wiring.registry().get("acme").events_webhook_id
     assert events_webhook_id
     return events_webhook_id
+
+
+def test_zendesk_refusing_the_events_webhook_does_not_stop_the_sweep(aws_env, account):
+    # given an older account, a ticket the webhook missed, and Zendesk refusing to create a webhook
+    forget_events_webhook(aws_env, account)
+    zendesk = account["zendesk"]
+    missed = new_ticket(account)
+    zendesk.sandbox.clock.offset += 600
+    zendesk.override("POST", r"/api/v2/webhooks$", status=422, body={"error": "RecordInvalid"})
+
+    (report,) = SimulatedServices(zendesk).maintainer.run()
+
+    # then the refusal is reported, and the rest of the run still queued the missed ticket
+    assert report["errors"] and report["errors"][0].startswith("ZendeskUnprocessableError")
+    assert report["swept"] == 1 and [q["ticket_id"] for q in aws_env.queued()] == [missed["id"]]
+    assert wiring.registry().get("acme").events_webhook_id is None
