@@ -21,8 +21,9 @@ def our_webhooks(stack) -> tuple[list[dict], list[dict]]:
     return trigger, [w for w in webhooks if w not in trigger]
 
 
-def events_function_lines(stack, event_type: str) -> list[dict]:
-    """The events function's log lines about this account's events of `event_type` (only it logs `kind`)."""
+def events_function_lines(stack, event_type: str | None, kind: str = "zendesk", sub: str = SUB) -> list[dict]:
+    """The events function's log lines about this account's messages of `kind` (and `event_type`); only it logs
+    `kind`."""
     lines = []
     for text in stack.log_text().splitlines():
         start = text.find("{")
@@ -32,7 +33,7 @@ def events_function_lines(stack, event_type: str) -> list[dict]:
             line = json.loads(text[start:])
         except ValueError:
             continue
-        if line.get("kind") == "zendesk" and line.get("event_type") == event_type and line.get("subdomain") == SUB:
+        if line.get("kind") == kind and line.get("event_type") == event_type and line.get("subdomain") == sub:
             lines.append(line)
     return lines
 
@@ -72,4 +73,21 @@ def test_connect_makes_both_webhooks_and_an_agent_status_change_reaches_the_even
     # ... and the message it queued reaches the events function
     lines = wait_for(lambda: events_function_lines(stack, UNIFIED), timeout=60,
                      what="the events function to receive the queued event")
+    assert {line["function_name"] for line in lines} == {"ZendeskEventsFunction"}
+
+
+def test_an_operators_change_reaches_the_events_function_through_the_stacks_queue(stack):
+    # given a connected account
+    sub = "e2e-events-cli"
+    account = stack.new_account(sub)
+    assert connect(stack.url, sub).page.status_code == 200
+    cleo = next(u for u in account["users"] if u["name"] == "Cleo Agent")
+
+    # when the operator sets an agent away with the CLI (which finds the events queue as the functions do)
+    result = stack.cli("availability", sub, str(cleo["id"]), "away")
+
+    # then the change is stored and announced, and the events function receives the announcement
+    assert result.returncode == 0, result.stderr
+    lines = wait_for(lambda: events_function_lines(stack, None, kind="agent_changed", sub=sub), timeout=60,
+                     what="the events function to receive the operator's change")
     assert {line["function_name"] for line in lines} == {"ZendeskEventsFunction"}
