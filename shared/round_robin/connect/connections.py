@@ -41,6 +41,7 @@ class ConnectionReport:
     trigger_action: str
     auth_method: str = "oauth"
     requeued: int = 0  # parked tickets sent back to the queue
+    events_webhook_action: str = ""  # the event-subscribed webhook: created | updated | unchanged
 
 
 class Connections:
@@ -108,6 +109,7 @@ class Connections:
             trigger_action=setup.trigger_action,
             auth_method=credentials.auth_method,
             requeued=requeued,
+            events_webhook_action=setup.events_webhook_action,
         )
         logger.info(
             "account connected", subdomain=subdomain, connected_user_id=me["id"], reconnected=report.reconnected,
