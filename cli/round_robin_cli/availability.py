@@ -2,7 +2,9 @@
 
 Every input is checked (round_robin.availability.validation) before anything is written, so a mistake is one line
 on stderr and changes nothing. Each change bumps the account's availability version: workers see it at their
-next ticket.
+next ticket. Each change is then announced on the events queue (an agent's change, the account's settings, an out
+of office starting now), so that the service applies it at once (waiting tickets, reassignment); if that fails the
+change stays stored, and the command says so in one line and exits 1.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import argparse
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from round_robin import wiring
 from round_robin.accounts.registry import Account
@@ -27,7 +31,8 @@ from round_robin.availability.validation import (
     status_change,
 )
 from round_robin.availability.zendesk_schedules import converted, merge_imported
-from round_robin.errors import ZendeskNotFoundError
+from round_robin.aws.queue import EventMessage
+from round_robin.errors import RoundRobinError, ZendeskNotFoundError
 from round_robin.zendesk import business_hours
 from round_robin_cli.commands import registered, zendesk_client
 from round_robin_cli.errors import CliError
@@ -53,6 +58,21 @@ def _known_agents(account: Account, rosters: list[Roster]) -> dict[int, str]:
     return names
 
 
+NOT_ANNOUNCED = "stored; the service will apply it at its next maintenance run"
+
+
+def announce(subdomain: str, *changes: tuple[str, dict[str, Any]]) -> None:
+    """Send each (kind, payload) to the events queue; a CliError saying the change is stored if it cannot."""
+    now = _now()
+    try:
+        queue = wiring.event_queue()
+        for kind, payload in changes:
+            queue.send(EventMessage(subdomain=subdomain, kind=kind, received_at=now, payload=payload))
+    except (RoundRobinError, BotoCoreError, ClientError) as exc:
+        # Never undone: the change is right, only its prompt application is missing.
+        raise CliError(f"{subdomain}: {NOT_ANNOUNCED} (the events queue could not be reached: {exc})") from exc
+
+
 def _cap(value: int | None) -> str:
     return "none" if value is None else str(value)
 
@@ -66,6 +86,10 @@ def availability(args: argparse.Namespace) -> Output:
     changed = status_change(agent, args.status, now=now, known_ids=known, until=args.until, backup=args.backup)
     store.change(account.subdomain, agent_id, {"status": changed.status, "ooo_from": changed.ooo_from,
                                                "ooo_until": changed.ooo_until, "backup_id": changed.backup_id}, now)
+    changes: list[tuple[str, dict[str, Any]]] = [("agent_changed", {"agent_id": agent_id})]
+    if changed.status == OUT_OF_OFFICE and (changed.ooo_from is None or changed.ooo_from <= now):
+        changes.append(("absence", {"agent_id": agent_id}))  # starts now: what it reassigns is due now
+    announce(account.subdomain, *changes)
     text = f"{account.subdomain}: {agent.name or agent_id} is {changed.status}"
     if changed.status == OUT_OF_OFFICE:
         text += f" until {changed.ooo_until}" if changed.ooo_until else " until set otherwise"
@@ -87,6 +111,7 @@ def capacity(args: argparse.Namespace) -> Output:
         store = wiring.agent_store()
         if given:
             store.change(account.subdomain, agent_id, given, now)
+            announce(account.subdomain, ("agent_changed", {"agent_id": agent_id}))
         agent = store.agents(account.subdomain, {agent_id: known[agent_id]})[agent_id]
         policy, _ = wiring.policies().get(account.subdomain)
         caps = {"open_cap": agent.open_cap, "daily_cap": agent.daily_cap}
@@ -95,6 +120,7 @@ def capacity(args: argparse.Namespace) -> Output:
     else:
         if given:
             policy, _ = wiring.policies().set(account.subdomain, lambda p, s: (replace(p, **given), s), now)
+            announce(account.subdomain, ("settings_changed", {}))
         else:
             policy, _ = wiring.policies().get(account.subdomain)
         caps = {"open_cap": policy.open_cap, "daily_cap": policy.daily_cap}
@@ -116,6 +142,8 @@ def settings(args: argparse.Namespace) -> Output:
     store = wiring.policies()
     policy, _ = (store.set(account.subdomain, lambda p, s: (replace(p, **given), s), _now()) if given
                  else store.get(account.subdomain))
+    if given:
+        announce(account.subdomain, ("settings_changed", {}))
     data = _settings(policy)
     rows = [{"setting": k, "value": v} for k, v in data.items()]
     return Output({"subdomain": account.subdomain, **data},
@@ -148,12 +176,14 @@ def hours(args: argparse.Namespace) -> Output:
                 raise InvalidInputError(f"no hours named {args.name!r}; nothing changed")
             return policy, kept
         _, schedules = wiring.policies().set(account.subdomain, remove, _now())
+        announce(account.subdomain, ("settings_changed", {}))
         return _hours_list(account.subdomain, schedules, f"{account.subdomain}: hours {args.name!r} removed")
     schedule = _schedule(args, account, rosters)
 
     def put(policy: AccountPolicy, schedules: tuple[Schedule, ...]) -> tuple[AccountPolicy, tuple[Schedule, ...]]:
         return policy, (*(s for s in schedules if s.id != schedule.id), schedule)
     _, stored = wiring.policies().set(account.subdomain, put, _now())
+    announce(account.subdomain, ("settings_changed", {}))
     return _hours_list(account.subdomain, stored, f"{account.subdomain}: hours {schedule.name!r} set")
 
 

@@ -1,5 +1,6 @@
 """POST /webhooks/zendesk/<subdomain>: checks Zendesk's signed delivery and queues the ticket for the worker
-(app.py). It never calls Zendesk, so it answers at once whatever Zendesk's rate limits do."""
+(app.py), or a subscribed Zendesk event for the events function. It never calls Zendesk, so it answers at once
+whatever Zendesk's rate limits do."""
 
 import json
 
@@ -8,6 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from round_robin import wiring
 from round_robin.assignment.webhook import WebhookRejectedError
+from round_robin.aws.queue import EventMessage
 from round_robin.errors import StorageError
 from round_robin.observability import MetricUnit, logger, metrics, tracer
 from round_robin.settings import get_settings
@@ -22,7 +24,12 @@ def webhook(subdomain: str) -> Response:
     request = wiring.receiver().accept(subdomain, event.headers, event.body, event.is_base64_encoded)
     metrics.add_metric(name="WebhookAccepted", unit=MetricUnit.Count, value=1)
     if request is None:
-        return _json(200, {"status": "ignored", "reason": "not a ticket.created event"})
+        return _json(200, {"status": "ignored", "reason": "not an event type this service subscribes to"})
+    if isinstance(request, EventMessage):
+        event_type = request.payload["type"]
+        logger.info("event queued", subdomain=request.subdomain, event_type=event_type,
+                    invocation_id=event.headers.get("x-zendesk-webhook-invocation-id"))
+        return _json(202, {"status": "queued", "event": event_type})
     logger.info("ticket queued", subdomain=request.subdomain, ticket_id=request.ticket_id,
                 invocation_id=request.invocation_id)
     return _json(202, {"status": "queued", "ticket_id": request.ticket_id})

@@ -84,7 +84,7 @@ def not_admin(exc: NotAdminError):
     _failed("not_admin", role=exc.role)
     return html(403, message_page(
         "Only a Zendesk administrator can connect",
-        f"You approved as {exc.user_name or 'a user'} (role: {exc.role}). Connecting creates a webhook and a "
+        f"You approved as {exc.user_name or 'a user'} (role: {exc.role}). Connecting creates two webhooks and a "
         "trigger and assigns tickets on the account's behalf, which needs an administrator.",
         UNUSED_GRANT,
         "Ask an administrator of the account to open the connect link.",

@@ -5,9 +5,11 @@
    unused for 30 days);
 2. health: /api/v2/users/me must answer, for an admin; otherwise the account needs reconnecting;
 3. agents: re-import the rosters (leavers, suspended and demoted agents drop out; newcomers join at the end);
-4. the project's webhook and trigger: copies that a race or a failed connect left in Zendesk are deleted (two
+4. the project's webhooks and trigger: copies that a race or a failed connect left in Zendesk are deleted (two
    list calls per run: under 0.1% of the smallest plan's 200 calls a minute at the default 10-minute interval,
-   so every run; a copy's deliveries fail signature checks until it is gone);
+   so every run; a copy's deliveries fail signature checks until it is gone). An account connected before the
+   event-subscribed webhook existed gets it here, under the connect lease (its signing secret stored first,
+   then its id on the account), so that a connect running meanwhile cannot be overwritten;
 5. absences: agents whose out of office started since the last run (one scheduled ahead starts by itself) have
    their tickets queued for reassignment, as the account's policy says (assignment/absence.py);
 6. waiting tickets (their group had no eligible agent): a wake (assignment/waiting.py) queues, oldest first, at
@@ -47,6 +49,7 @@ from round_robin.assignment.rosters import RosterStore
 from round_robin.assignment.selection import Selector
 from round_robin.assignment.waiting import Waker
 from round_robin.aws.queue import AssignmentQueue
+from round_robin.connect.lease import ConnectInProgressError, ConnectLease
 from round_robin.errors import (
     AccountNotFoundError,
     ConnectionBrokenError,
@@ -60,7 +63,7 @@ from round_robin.observability import logger
 from round_robin.sweep import Sweeper
 from round_robin.zendesk import users
 from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
-from round_robin.zendesk.hooks import remove_duplicates
+from round_robin.zendesk.hooks import ensure_events_webhook, remove_duplicates
 
 REFRESH_MARGIN = 300.0  # refresh when the access token would expire within the next run + this
 REFRESH_TOKEN_AGE = 2 / 3  # of its lifetime
@@ -103,6 +106,7 @@ class Maintainer:
         signing_secrets: SigningSecretStore | None = None,
         reconciler: CountReconciler | None = None,
         absences: Absences | None = None,
+        lease: ConnectLease | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._registry = registry
@@ -117,6 +121,7 @@ class Maintainer:
         self._signing_secrets = signing_secrets
         self._reconciler = reconciler
         self._absences = absences
+        self._lease = lease
         self._clock = clock
 
     def run(self, subdomains: Iterable[str] | None = None, *, deadline: float | None = None) -> list[dict[str, Any]]:
@@ -149,7 +154,9 @@ class Maintainer:
                 return report
             report.roster_changes = self._resync(account, client)
             if account.webhook_id and account.trigger_id:
-                report.hooks_removed = remove_duplicates(client, account.webhook_id, account.trigger_id)
+                events_webhook_id = account.events_webhook_id or self._add_events_webhook(account, client, report)
+                report.hooks_removed = remove_duplicates(client, account.webhook_id, account.trigger_id,
+                                                         events_webhook_id)
             if self._absences is not None:
                 report.reassigned = self._absences.due(subdomain, self._clock())
             now = self._clock()
@@ -228,6 +235,33 @@ class Maintainer:
             return exc.reason
         self._registry.record_maintenance(subdomain, self._clock(), refreshed=False, health=health)
         return health
+
+    def _add_events_webhook(self, account: Account, client: ZendeskClient, report: AccountReport) -> str | None:
+        """The events webhook of an account connected before it existed (see step 4); None if not made now. Its
+        failure is reported and retried next run, without stopping the run's other steps (the sweep above all)."""
+        if self._signing_secrets is None or self._lease is None:
+            return None
+        subdomain = account.subdomain
+        try:
+            with self._lease.hold(subdomain):
+                current = self._registry.get(subdomain)
+                if current is None or current.status != CONNECTED or current.webhook_id != account.webhook_id:
+                    return None  # reconnected or disconnected meanwhile: the connect made its own hooks
+                if current.events_webhook_id:
+                    return current.events_webhook_id
+                events = ensure_events_webhook(client, account.webhook_id or "")
+                if events is None:
+                    return None  # the trigger webhook is gone: a reconnect recreates both
+                self._signing_secrets.save(subdomain, events.webhook_id, events.signing_secret)
+                self._registry.set_events_webhook(subdomain, events.webhook_id, self._clock())
+        except ConnectInProgressError:
+            return None  # a connect is running: it makes the events webhook itself
+        except (ZendeskError, StorageError) as exc:
+            report.errors.append(f"{type(exc).__name__}: {exc}")
+            logger.warning("events webhook not added; the next run tries again", subdomain=subdomain, error=str(exc))
+            return None
+        logger.info("events webhook added", subdomain=subdomain, webhook_id=events.webhook_id, action=events.action)
+        return events.webhook_id
 
     def _check_health(self, subdomain: str, client: ZendeskClient) -> str:
         try:

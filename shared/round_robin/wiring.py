@@ -32,12 +32,13 @@ if TYPE_CHECKING:
     from round_robin.assignment.selection import Rules, Selector
     from round_robin.assignment.waiting import Waker
     from round_robin.assignment.webhook import WebhookReceiver
-    from round_robin.aws.queue import AssignmentQueue
+    from round_robin.aws.queue import AssignmentQueue, EventQueue
     from round_robin.connect.api_token import ApiTokenRegistration
     from round_robin.connect.connections import Connections
     from round_robin.connect.connector import Connector
     from round_robin.connect.lease import ConnectLease
     from round_robin.connect.migration import Migrator
+    from round_robin.events.handler import EventHandler
     from round_robin.maintenance import Maintainer
     from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
     from round_robin.zendesk.oauth import OAuthClient
@@ -134,6 +135,30 @@ def queue() -> AssignmentQueue:
     return AssignmentQueue(clients.client("sqs"), settings.queue_url)
 
 
+@lru_cache(maxsize=1)
+def event_queue() -> EventQueue:
+    from round_robin.aws.queue import EventQueue
+
+    settings = get_settings()
+    if not settings.events_queue_url:
+        raise SettingsError("environment variable EVENTS_QUEUE_URL is required by this function")
+    return EventQueue(clients.client("sqs"), settings.events_queue_url)
+
+
+@lru_cache(maxsize=1)
+def event_handler() -> EventHandler:
+    """Applies one events-queue message (round_robin/events/handler.py)."""
+    from round_robin.events.handler import EventHandler
+
+    settings = get_settings()
+    wake, absent = waker(), absences()
+    # Its Zendesk reads do not wait out a rate limit: the message is delayed by Retry-After instead.
+    return EventHandler(registry=registry(), rosters=rosters(), agents=agent_store(), policies=policies(),
+                        tokens=tokens(), zendesk=zendesk_factory(settings, max_retry_wait=0), wake=wake.wake,
+                        absence_started=absent.started, reopened=absent.reopened,
+                        check_health=lambda subdomain: maintainer().check_health(subdomain), alerts=alerts())
+
+
 def zendesk_factory(settings: Settings, *, max_retry_wait: float) -> ZendeskFactory:
     """Makes ZendeskClients for an account, with the Marketplace headers when configured."""
     from round_robin.zendesk.client import ZendeskClient
@@ -203,7 +228,7 @@ def receiver() -> WebhookReceiver:
     from round_robin.assignment.webhook import WebhookReceiver
 
     # Only the signing secrets: the internet-facing function cannot read (nor is given) any account's tokens.
-    return WebhookReceiver(secrets=signing_secrets(), queue=queue())
+    return WebhookReceiver(secrets=signing_secrets(), queue=queue(), events=event_queue())
 
 
 def _excluded_agents(subdomain: str) -> tuple[int, ...]:
@@ -236,7 +261,8 @@ def maintainer() -> Maintainer:
                       queue=queue(), alerts=alerts(), zendesk=zendesk_factory(settings, max_retry_wait=10),
                       interval=settings.maintenance_interval, sweep_min_age=settings.sweep_min_age,
                       waker=waker(), selector=selector(), signing_secrets=signing_secrets(),
-                      reconciler=count_reconciler(), absences=absences())
+                      reconciler=count_reconciler(), absences=absences(),
+                      lease=connect_lease())
 
 
 def count_reconciler() -> CountReconciler:
@@ -307,15 +333,14 @@ def assigner() -> Assigner:
 
 
 def schedule_wake(subdomain: str, group_ids: list[str] | None, round: int, delay: float) -> None:
-    """Ask for a wake of these groups' waiting tickets in `delay` seconds: an events-queue "wake" message.
+    """Ask for a wake of these groups' waiting tickets in `delay` seconds: an events-queue "wake" message (SQS
+    delays it up to 15 minutes; the waker asks for nothing later than that)."""
+    import time
 
-    The events queue is not part of this stack yet: until it is wired here, the request is logged and dropped,
-    and the maintenance run (every few minutes) wakes the tickets instead.
-    """
-    from round_robin.observability import logger
+    from round_robin.aws.queue import EventMessage
 
-    logger.info("wake not scheduled: no events queue configured", subdomain=subdomain, group_ids=group_ids,
-                round=round, delay=delay)
+    event_queue().send(EventMessage(subdomain=subdomain, kind="wake", received_at=time.time(),
+                                    payload={"group_ids": group_ids, "round": round}), delay=delay)
 
 
 @lru_cache(maxsize=1)
@@ -337,9 +362,9 @@ def absences() -> Absences:
 def reset() -> None:
     """Forget every cached object and setting (tests, and the local stack between configurations)."""
     for factory in (http_session, vault, signing_secrets, registry, rosters, oauth_client, tokens, queue,
-                    connect_lease, connections, connector, api_token_registration, receiver, assigner, selector,
-                    assignment_store, alerts, maintainer, migrator, policies, agent_store, waker, absences,
-                    get_settings, clients.client):
+                    event_queue, event_handler, connect_lease, connections, connector, api_token_registration,
+                    receiver, assigner, selector, assignment_store, alerts, maintainer, migrator, policies,
+                    agent_store, waker, absences, get_settings, clients.client):
         factory.cache_clear()
     from aws_lambda_powertools.utilities import parameters
 

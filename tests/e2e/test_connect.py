@@ -9,6 +9,10 @@ import requests
 from tests.e2e.browser import approve, connect
 
 
+def trigger_connected(webhooks: list[dict]) -> list[dict]:
+    return [w for w in webhooks if w["subscriptions"] == ["conditional_ticket_events"]]
+
+
 def test_an_admin_connects_an_account_through_the_real_redirects(stack):
     stack.new_account("e2e-connect")
 
@@ -17,7 +21,7 @@ def test_an_admin_connects_an_account_through_the_real_redirects(stack):
     assert connection.page.status_code == 200
     assert "e2e-connect.zendesk.com is connected by Ada Admin" in connection.page.text
     zendesk = stack.zendesk_account("e2e-connect")
-    (webhook,) = zendesk["webhooks"]
+    (webhook,) = trigger_connected(zendesk["webhooks"])
     assert webhook["endpoint"] == f"{stack.url}/webhooks/zendesk/e2e-connect"
     (trigger,) = zendesk["triggers"]
     assert trigger["actions"][0]["value"][0] == webhook["id"]
@@ -38,7 +42,7 @@ def test_reconnecting_does_not_duplicate_the_webhook_or_trigger(stack):
 
     assert again.page.status_code == 200 and "reconnected" in again.page.text
     zendesk = stack.zendesk_account("e2e-reconnect")
-    assert len(zendesk["webhooks"]) == 1 and len(zendesk["triggers"]) == 1
+    assert len(zendesk["webhooks"]) == 2 and len(zendesk["triggers"]) == 1  # trigger-connected, event-subscribed
 
 
 def test_denied_consent_shows_a_page_saying_so(stack):
@@ -75,7 +79,8 @@ def test_a_double_click_on_allow_connects_once_with_one_webhook_and_one_trigger(
 
     assert [p.status_code for p in pages] == [200, 200], [p.text for p in pages]
     zendesk = stack.zendesk_account("e2e-double")
-    (webhook,) = zendesk["webhooks"]
+    (webhook,) = trigger_connected(zendesk["webhooks"])
+    assert len(zendesk["webhooks"]) == 2  # and one event-subscribed
     (trigger,) = zendesk["triggers"]
     assert trigger["actions"][0]["value"][0] == webhook["id"]
     secret = stack.aws("secretsmanager").get_secret_value(SecretId=f"{stack.info['secret_prefix']}e2e-double")
@@ -100,6 +105,7 @@ def test_no_token_code_state_or_secret_reaches_the_logs(stack):
         SecretId=f"{stack.info['secret_prefix']}e2e-logs")["SecretString"])
     signing_secrets = json.loads(secrets_client.get_secret_value(
         SecretId=f"{stack.info['environment']['WEBHOOK_SECRET_PREFIX']}e2e-logs")["SecretString"])
+    assert len(signing_secrets) == 2  # the trigger-connected and the event-subscribed webhook's
     state_key = next(secrets_client.get_secret_value(SecretId=s["ARN"])["SecretString"]
                      for s in secrets_client.list_secrets()["SecretList"] if s["Name"].endswith("StateKeySecret"))
     client_secret = next(secrets_client.get_secret_value(SecretId=s["ARN"])["SecretString"]
@@ -110,7 +116,7 @@ def test_no_token_code_state_or_secret_reaches_the_logs(stack):
         "state": connection.state,
         "access token": stored["tokens"]["access_token"],
         "refresh token": stored["tokens"]["refresh_token"],
-        "webhook signing secret": next(iter(signing_secrets.values())),
+        **{f"webhook signing secret {n}": secret for n, secret in enumerate(signing_secrets.values())},
         "PKCE state key": state_key,
         "OAuth client secret": client_secret,
     }

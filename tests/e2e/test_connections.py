@@ -83,7 +83,7 @@ def test_an_api_token_account_migrates_by_opening_the_connect_link(stack):
     again = connect(stack.url, "e2e-link").page
     assert again.status_code == 200 and "reconnected" in again.text
     zendesk = stack.zendesk_account("e2e-link")
-    assert len(zendesk["webhooks"]) == 1 and len(zendesk["triggers"]) == 1
+    assert len(zendesk["webhooks"]) == 2 and len(zendesk["triggers"]) == 1  # trigger-connected, event-subscribed
     row = next(r for r in json.loads(stack.cli("--json", "accounts").stdout) if r["subdomain"] == "e2e-link")
     assert row["auth"] == "oauth"
 

@@ -37,6 +37,7 @@ class Aws:
     sqs: Any
     queue_url: str
     operator_inbox: str
+    events_queue_url: str = ""
 
     def notifications(self) -> list[dict[str, Any]]:
         """What the operators received on the alerts topic."""
@@ -55,6 +56,11 @@ class Aws:
                 taken.append(json.loads(message["Body"]))
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
         return taken
+
+    def queued_events(self) -> list[dict[str, Any]]:
+        answer = self.sqs.receive_message(QueueUrl=self.events_queue_url, MaxNumberOfMessages=10,
+                                          VisibilityTimeout=0)
+        return [json.loads(m["Body"]) for m in answer.get("Messages", [])]
 
     def items(self) -> list[dict[str, Any]]:
         return self.dynamodb.scan(TableName=self.table)["Items"]
@@ -76,6 +82,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         client_secret_arn = client_secret["ARN"]
         sqs = boto3.client("sqs", region_name="us-east-1")
         queue_url = sqs.create_queue(QueueName="rr-test-assignments")["QueueUrl"]
+        events_queue_url = sqs.create_queue(QueueName="rr-test-events")["QueueUrl"]
         sns = boto3.client("sns", region_name="us-east-1")
         topic_arn = sns.create_topic(Name="rr-test-alerts")["TopicArn"]
         inbox_url = sqs.create_queue(QueueName="rr-test-operators")["QueueUrl"]  # an operator subscribed
@@ -93,11 +100,12 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             "STATE_KEY_SECRET_ARN": state_key_arn,
             "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
             "QUEUE_URL": queue_url,
+            "EVENTS_QUEUE_URL": events_queue_url,
             "ALERTS_TOPIC_ARN": topic_arn,
         }.items():
             monkeypatch.setenv(name, value)
         wiring.reset()
-        yield Aws(dynamodb, secretsmanager, TABLE, state_key, sqs, queue_url, inbox_url)
+        yield Aws(dynamodb, secretsmanager, TABLE, state_key, sqs, queue_url, inbox_url, events_queue_url)
         wiring.reset()
 
 
@@ -124,7 +132,11 @@ def account(aws_env, zendesk):
 
 
 def _webhook(aws_env) -> dict[str, str]:
-    """acme's one webhook id and signing secret, from the store the webhook receiver reads."""
-    value = aws_env.secretsmanager.get_secret_value(SecretId=f"{WEBHOOK_PREFIX}acme")["SecretString"]
-    ((webhook_id, secret),) = json.loads(value).items()
-    return {"webhook_id": webhook_id, "secret": secret}
+    """acme's two webhooks (trigger-connected, event-subscribed): ids and signing secrets, from the store the
+    webhook receiver reads."""
+    value = json.loads(aws_env.secretsmanager.get_secret_value(SecretId=f"{WEBHOOK_PREFIX}acme")["SecretString"])
+    account = wiring.registry().get("acme")
+    assert account is not None and account.webhook_id and account.events_webhook_id
+    assert set(value) == {account.webhook_id, account.events_webhook_id}
+    return {"webhook_id": account.webhook_id, "secret": value[account.webhook_id],
+            "events_webhook_id": account.events_webhook_id, "events_secret": value[account.events_webhook_id]}

@@ -119,10 +119,10 @@ def test_a_body_over_256_kb_is_413(aws_env, account):
     assert aws_env.queued() == []
 
 
-def test_other_event_types_are_acknowledged_and_ignored(aws_env, account):
-    body = json.dumps({"type": "zen:event-type:user.active_changed", "detail": {"id": "1"}})
+def test_unsubscribed_event_types_are_acknowledged_and_ignored(aws_env, account):
+    body = json.dumps({"type": "zen:event-type:ticket.priority_changed", "detail": {"id": "1"}})
     assert deliver(body, account["secret"])["statusCode"] == 200
-    assert aws_env.queued() == []
+    assert aws_env.queued() == [] and aws_env.queued_events() == []
 
 
 # -- the worker ----------------------------------------------------------------------------------------------

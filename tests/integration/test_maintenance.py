@@ -23,10 +23,12 @@ from round_robin.assignment.waiting import DRAIN_INTERVAL, Waker
 from round_robin.aws import clients
 from round_robin.aws.leases import LeaseStore
 from round_robin.aws.queue import AssignmentRequest
+from round_robin.errors import StorageError
 from round_robin.maintenance import Maintainer
+from round_robin.zendesk.event_types import SUBSCRIBED
 from round_robin.zendesk.oauth import OAuthClient
-from tests.integration.conftest import PREFIX, PUBLIC_BASE_URL, TABLE
-from tests.integration.flows import connect
+from tests.integration.conftest import PREFIX, PUBLIC_BASE_URL, TABLE, WEBHOOK_PREFIX
+from tests.integration.flows import connect, seed_connected_account
 from tests.integration.helpers import add_hooks, assignee, atomic_dynamodb, credentials, new_ticket, request_for
 from tests.support.lambda_env import LambdaContext, load_handler
 
@@ -61,7 +63,9 @@ class SimulatedServices:
         self.maintainer = Maintainer(registry=wiring.registry(), tokens=self.tokens, rosters=wiring.rosters(),
                                      assignments=wiring.assignment_store(), queue=wiring.queue(),
                                      alerts=wiring.alerts(), zendesk=zendesk_factory, interval=600,
-                                     sweep_min_age=180, waker=self.waker, selector=wiring.selector(), clock=clock)
+                                     sweep_min_age=180, waker=self.waker, selector=wiring.selector(),
+                                     signing_secrets=wiring.signing_secrets(), lease=wiring.connect_lease(),
+                                     clock=clock)
 
 
 # -- single-flight refresh -----------------------------------------------------------------------------------
@@ -646,7 +650,7 @@ def test_migration_by_link_switches_to_oauth_and_a_second_run_changes_nothing_mo
 
     again, _ = connect(*handlers, zendesk)
     assert again["statusCode"] == 200 and "API token" not in again["body"]
-    assert len(zendesk.account().webhooks) == 1 and len(zendesk.account().triggers) == 1
+    assert len(zendesk.account().webhooks) == 2 and len(zendesk.account().triggers) == 1
     assert wiring.registry().get("acme").auth_method == "oauth"
 
 
@@ -668,15 +672,16 @@ def test_maintenance_deletes_the_webhook_and_trigger_copies_an_earlier_race_left
     model = account["model"]
     stored = credentials(aws_env)
     known_trigger = status_of().trigger_id
+    events_webhook_id = account["events_webhook_id"]
     copy = add_hooks(account["zendesk"], stored.tokens.access_token)
-    assert len(model.webhooks) == 2 and len(model.triggers) == 2
+    assert len(model.webhooks) == 3 and len(model.triggers) == 2
 
     # when
     (report,) = wiring.maintainer().run()
 
     # then the stored ones are kept and the copies gone, and a second run changes nothing
     assert report["status"] == "connected" and report["hooks_removed"] == 2
-    assert list(model.webhooks) == [stored.webhook_id] and copy not in model.webhooks
+    assert sorted(model.webhooks) == sorted([stored.webhook_id, events_webhook_id]) and copy not in model.webhooks
     assert [str(t) for t in model.triggers] == [known_trigger]
     assert model.triggers[int(known_trigger)]["actions"][0]["value"][0] == stored.webhook_id
     assert wiring.maintainer().run()[0]["hooks_removed"] == 0
@@ -715,3 +720,125 @@ def test_the_sweep_leaves_tickets_from_before_the_first_connect_to_people(aws_en
 
     assert report["swept"] == 1
     assert [q["ticket_id"] for q in aws_env.queued()] == [missed["id"]]
+
+
+# -- the events webhook of an account connected before it existed ---------------------------------------------
+
+def forget_events_webhook(aws_env, account) -> None:
+    """Make `account` what a connect made before the events webhook existed: no events webhook in Zendesk, no
+    id on the account, only the trigger webhook's signing secret."""
+    model = account["model"]
+    del model.webhooks[account["events_webhook_id"]]
+    aws_env.dynamodb.update_item(TableName=TABLE, Key={"pk": {"S": "ACCOUNT#acme"}, "sk": {"S": "ACCOUNT"}},
+                                 UpdateExpression="REMOVE events_webhook_id")
+    aws_env.secretsmanager.put_secret_value(SecretId=f"{WEBHOOK_PREFIX}acme",
+                                            SecretString=json.dumps({account["webhook_id"]: account["secret"]}))
+    wiring.reset()
+
+
+def signing_secrets(aws_env) -> dict[str, str]:
+    return json.loads(aws_env.secretsmanager.get_secret_value(SecretId=f"{WEBHOOK_PREFIX}acme")["SecretString"])
+
+
+def test_maintenance_adds_the_events_webhook_an_older_account_lacks_once(aws_env, account):
+    # given an account connected before the events webhook existed
+    forget_events_webhook(aws_env, account)
+    model = account["model"]
+
+    # when the maintenance runs, twice
+    (report,) = wiring.maintainer().run()
+    wiring.maintainer().run()
+
+    # then Zendesk has one events webhook at the trigger webhook's endpoint, its secret is stored next to the
+    # trigger webhook's, and the account records it
+    assert report["status"] == "connected" and report["errors"] == []
+    (events,) = [w for w in model.webhooks.values() if w["subscriptions"] != ["conditional_ticket_events"]]
+    assert events["endpoint"] == model.webhooks[account["webhook_id"]]["endpoint"]
+    assert sorted(events["subscriptions"]) == sorted(SUBSCRIBED)
+    assert signing_secrets(aws_env) == {account["webhook_id"]: account["secret"],
+                                        events["id"]: model.webhook_secrets[events["id"]]}
+    assert wiring.registry().get("acme").events_webhook_id == events["id"]
+    assert model.webhook_secrets[events["id"]] not in json.dumps(aws_env.items())
+
+
+def test_an_events_webhook_made_by_an_interrupted_run_is_adopted_not_duplicated(aws_env, account, monkeypatch):
+    # given an older account, and a run that made the events webhook in Zendesk but died before storing it
+    forget_events_webhook(aws_env, account)
+    model = account["model"]
+    real_save = wiring.signing_secrets().save
+
+    def dies(*args, **kwargs):
+        raise StorageError("Secrets Manager is unavailable")
+
+    monkeypatch.setattr(wiring.signing_secrets(), "save", dies)
+    (first,) = wiring.maintainer().run()
+    assert first["errors"] == ["StorageError: Secrets Manager is unavailable"]
+    assert wiring.registry().get("acme").events_webhook_id is None
+    monkeypatch.setattr(wiring.signing_secrets(), "save", real_save)
+
+    # when the next run comes
+    (second,) = wiring.maintainer().run()
+
+    # then the one made is adopted: still one events webhook, now stored
+    assert second["errors"] == []
+    (events,) = [w for w in model.webhooks.values() if w["subscriptions"] != ["conditional_ticket_events"]]
+    assert wiring.registry().get("acme").events_webhook_id == events["id"]
+    assert events["id"] in signing_secrets(aws_env)
+
+
+def test_maintenance_leaves_the_events_webhook_to_a_connect_in_progress(aws_env, account, monkeypatch):
+    # given an older account whose connect lease another connect holds
+    from round_robin.connect import lease
+
+    forget_events_webhook(aws_env, account)
+    monkeypatch.setattr(lease, "CONNECT_WAIT_SECONDS", 0)
+    LeaseStore(TABLE, clients.client("dynamodb")).acquire("ACCOUNT#acme", "connect", "a-callback", time.time(), 60)
+
+    # when
+    (report,) = wiring.maintainer().run()
+
+    # then nothing was made, and the rest of the run went on
+    assert report["status"] == "connected" and report["errors"] == []
+    assert len(account["model"].webhooks) == 1
+    assert wiring.registry().get("acme").events_webhook_id is None
+    assert signing_secrets(aws_env) == {account["webhook_id"]: account["secret"]}
+
+
+def test_maintenance_keeps_the_events_webhook_a_connect_recorded_meanwhile(aws_env, account, monkeypatch):
+    # given an older account that a connect reconnects while this run is between its read and the lease
+    forget_events_webhook(aws_env, account)
+    stale = wiring.registry().get("acme")
+    connected_meanwhile = seed_connected_account_again(account)
+    monkeypatch.setattr(wiring.registry(), "list", lambda: [stale])
+
+    # when
+    wiring.maintainer().run()
+
+    # then the connect's events webhook is the one kept, and no other was made
+    model = account["model"]
+    events = [w for w in model.webhooks.values() if w["subscriptions"] != ["conditional_ticket_events"]]
+    assert [w["id"] for w in events] == [connected_meanwhile]
+    assert wiring.registry().get("acme").events_webhook_id == connected_meanwhile
+
+
+def seed_connected_account_again(account) -> str:
+    seed_connected_account(account["zendesk"])
+    events_webhook_id = wiring.registry().get("acme").events_webhook_id
+    assert events_webhook_id
+    return events_webhook_id
+
+
+def test_zendesk_refusing_the_events_webhook_does_not_stop_the_sweep(aws_env, account):
+    # given an older account, a ticket the webhook missed, and Zendesk refusing to create a webhook
+    forget_events_webhook(aws_env, account)
+    zendesk = account["zendesk"]
+    missed = new_ticket(account)
+    zendesk.sandbox.clock.offset += 600
+    zendesk.override("POST", r"/api/v2/webhooks$", status=422, body={"error": "RecordInvalid"})
+
+    (report,) = SimulatedServices(zendesk).maintainer.run()
+
+    # then the refusal is reported, and the rest of the run still queued the missed ticket
+    assert report["errors"] and report["errors"][0].startswith("ZendeskUnprocessableError")
+    assert report["swept"] == 1 and [q["ticket_id"] for q in aws_env.queued()] == [missed["id"]]
+    assert wiring.registry().get("acme").events_webhook_id is None

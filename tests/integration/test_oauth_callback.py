@@ -9,6 +9,7 @@ import requests
 from round_robin.accounts.credentials import Credentials
 from round_robin.aws.leases import LeaseStore
 from round_robin.connect.states import StateStore
+from round_robin.zendesk.event_types import SUBSCRIBED
 from round_robin_local.sandbox.app import SandboxApp
 from tests.integration.conftest import PREFIX, PUBLIC_BASE_URL, WEBHOOK_PREFIX
 from tests.integration.flows import callback, connect, consent, start
@@ -68,14 +69,17 @@ def test_connecting_stores_tokens_account_and_rosters_and_sets_up_zendesk(aws_en
     assert credentials.tokens.scope == "read tickets:write webhooks:write triggers:write"
     assert credentials.connected_user_id == zendesk.user("Ada Admin")["id"]
 
-    # the project's webhook and trigger in Zendesk; the signing secret in its own secret, not with the tokens
-    (webhook,) = account.webhooks.values()
-    assert webhook["endpoint"] == f"{PUBLIC_BASE_URL}/webhooks/zendesk/acme"
+    # the project's two webhooks and trigger in Zendesk; both signing secrets in their own secret, not with the
+    # tokens
+    (webhook,), (events,) = hooks_in_zendesk(zendesk)[0], events_webhooks_in_zendesk(zendesk)
+    assert webhook["endpoint"] == events["endpoint"] == f"{PUBLIC_BASE_URL}/webhooks/zendesk/acme"
     assert webhook["subscriptions"] == ["conditional_ticket_events"]
+    assert sorted(events["subscriptions"]) == sorted(SUBSCRIBED)
     assert credentials.webhook_id == webhook["id"]
     signing_secrets = json.loads(aws_env.secretsmanager.get_secret_value(
         SecretId=f"{WEBHOOK_PREFIX}acme")["SecretString"])
-    assert signing_secrets == {webhook["id"]: account.webhook_secrets[webhook["id"]]}
+    assert signing_secrets == {webhook["id"]: account.webhook_secrets[webhook["id"]],
+                               events["id"]: account.webhook_secrets[events["id"]]}
     assert credentials.webhook_secret is None
     (trigger,) = account.triggers.values()
     assert {"field": "update_type", "operator": "is", "value": "Create"} in trigger["conditions"]["all"]
@@ -85,6 +89,7 @@ def test_connecting_stores_tokens_account_and_rosters_and_sets_up_zendesk(aws_en
     items = items_by_sk(aws_env)
     record = items["ACCOUNT"]
     assert record["status"]["S"] == "connected" and record["auth_method"]["S"] == "oauth"
+    assert record["events_webhook_id"]["S"] == events["id"]
     assert int(record["connected_user_id"]["N"]) == credentials.connected_user_id
     assert record["connected_user_name"]["S"] == "Ada Admin"
     assert int(record["connected_at"]["N"]) == int(record["first_connected_at"]["N"])
@@ -100,7 +105,7 @@ def test_connecting_stores_tokens_account_and_rosters_and_sets_up_zendesk(aws_en
     # no secret value in any DynamoDB item
     dumped = json.dumps(aws_env.items())
     for secret in (token.access_token, token.refresh_token, answer["code"], answer["state"],
-                   signing_secrets[webhook["id"]], aws_env.state_key):
+                   signing_secrets[webhook["id"]], signing_secrets[events["id"]], aws_env.state_key):
         assert secret not in dumped
 
 
@@ -109,6 +114,7 @@ def test_reconnecting_replaces_tokens_updates_zendesk_in_place_and_keeps_rotatio
     # item (a counter on the roster), and a new agent in Support
     connect(*handlers, zendesk)
     first = stored_credentials(aws_env)
+    first_events_id = items_by_sk(aws_env)["ACCOUNT"]["events_webhook_id"]["S"]
     account = zendesk.account()
     support_id = next(g["id"] for g in account.groups.values() if g["name"] == "Support")
     key = {"pk": {"S": "ACCOUNT#acme"}}
@@ -125,7 +131,8 @@ def test_reconnecting_replaces_tokens_updates_zendesk_in_place_and_keeps_rotatio
 
     # then
     assert page["statusCode"] == 200 and "reconnected" in page["body"]
-    assert len(account.webhooks) == 1 and len(account.triggers) == 1
+    assert len(account.webhooks) == 2 and len(account.triggers) == 1
+    assert items_by_sk(aws_env)["ACCOUNT"]["events_webhook_id"]["S"] == first_events_id  # updated in place
     second = stored_credentials(aws_env)
     assert second.tokens.access_token != first.tokens.access_token
     # The service cannot revoke the replaced grant (Zendesk needs the broad `write` scope): it does not try, keeps
@@ -155,8 +162,9 @@ def test_reconnecting_recreates_a_webhook_and_trigger_deleted_in_zendesk(aws_env
     page, _ = connect(*handlers, zendesk)
 
     assert page["statusCode"] == 200
-    assert len(account.webhooks) == 1 and len(account.triggers) == 1
+    assert len(account.webhooks) == 2 and len(account.triggers) == 1
     assert stored_credentials(aws_env).webhook_id in account.webhooks
+    assert items_by_sk(aws_env)["ACCOUNT"]["events_webhook_id"]["S"] in account.webhooks
 
 
 @pytest.mark.parametrize("query", [
@@ -301,8 +309,14 @@ def wait_until(condition, timeout=20.0):
 
 
 def hooks_in_zendesk(zendesk):
+    """The trigger-connected webhooks of ours and the triggers."""
     account = zendesk.account()
-    return list(account.webhooks.values()), list(account.triggers.values())
+    return ([w for w in account.webhooks.values() if w["subscriptions"] == ["conditional_ticket_events"]],
+            list(account.triggers.values()))
+
+
+def events_webhooks_in_zendesk(zendesk):
+    return [w for w in zendesk.account().webhooks.values() if w["subscriptions"] != ["conditional_ticket_events"]]
 
 
 def test_two_callbacks_at_once_both_succeed_and_leave_one_webhook_and_one_trigger(aws_env, zendesk, handlers,
@@ -343,9 +357,12 @@ def test_two_callbacks_at_once_both_succeed_and_leave_one_webhook_and_one_trigge
     assert triggers[0]["actions"][0]["value"][0] == webhooks[0]["id"]
     credentials = stored_credentials(aws_env)
     assert credentials.webhook_id == webhooks[0]["id"]
+    (events,) = events_webhooks_in_zendesk(zendesk)
     signing = json.loads(aws_env.secretsmanager.get_secret_value(SecretId=f"{WEBHOOK_PREFIX}acme")["SecretString"])
-    assert signing == {webhooks[0]["id"]: zendesk.account().webhook_secrets[webhooks[0]["id"]]}
+    assert signing == {webhooks[0]["id"]: zendesk.account().webhook_secrets[webhooks[0]["id"]],
+                       events["id"]: zendesk.account().webhook_secrets[events["id"]]}
     record = items_by_sk(aws_env)["ACCOUNT"]
+    assert record["events_webhook_id"]["S"] == events["id"]
     assert record["webhook_id"]["S"] == webhooks[0]["id"] and record["trigger_id"]["S"] == str(triggers[0]["id"])
     assert not any(sk.startswith("LEASE#") for sk in items_by_sk(aws_env))  # released
 
@@ -418,7 +435,8 @@ def test_a_reconnect_that_recreates_the_webhook_keeps_only_the_new_webhooks_sign
     assert page["statusCode"] == 200
     model = zendesk.account()
     model.triggers.clear()
-    (old_id,) = list(model.webhooks)
+    ((old,), _), (events,) = hooks_in_zendesk(zendesk), events_webhooks_in_zendesk(zendesk)
+    old_id = old["id"]
     del model.webhooks[old_id]
 
     # when an admin reconnects (a new webhook is created, with its own secret)
@@ -426,6 +444,8 @@ def test_a_reconnect_that_recreates_the_webhook_keeps_only_the_new_webhooks_sign
 
     # then only the new webhook's secret is accepted from now on
     assert page["statusCode"] == 200
-    (new_id,) = list(model.webhooks)
+    ((new,), _) = hooks_in_zendesk(zendesk)
+    new_id = new["id"]
     stored = json.loads(aws_env.secretsmanager.get_secret_value(SecretId=f"{WEBHOOK_PREFIX}acme")["SecretString"])
-    assert new_id != old_id and stored == {new_id: model.webhook_secrets[new_id]}
+    assert new_id != old_id and stored == {new_id: model.webhook_secrets[new_id],
+                                           events["id"]: model.webhook_secrets[events["id"]]}

@@ -272,10 +272,19 @@ def test_a_wake_that_cannot_be_asked_for_leaves_the_ticket_waiting_for_maintenan
     assert logs.find("could not ask for a wake")["level"] == "WARNING"
 
 
-def test_until_the_events_queue_is_wired_a_wake_is_logged_and_not_sent(aws_env):
-    with captured_logs() as logs:
-        wiring.waker().wake_at(SUB, GROUP, NOW + 120, NOW)
+def test_a_wake_at_is_a_wake_message_on_the_events_queue_delayed_until_then(aws_env):
+    wiring.waker().wake_at(SUB, GROUP, NOW + 120, NOW)
 
-    line = logs.find("wake not scheduled")
-    assert (line["subdomain"], line["group_ids"], line["round"]) == (SUB, [GROUP], 0)
-    assert aws_env.take_queued() == []
+    assert aws_env.take_queued() == []  # nothing for the worker yet
+    assert aws_env.queued_events() == []  # and the wake is not visible before its time
+    attributes = aws_env.sqs.get_queue_attributes(QueueUrl=aws_env.events_queue_url,
+                                                  AttributeNames=["ApproximateNumberOfMessagesDelayed"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "1"
+
+
+def test_a_wake_message_says_which_groups_and_which_round(aws_env):
+    wiring.schedule_wake(SUB, [GROUP], 2, 0)
+
+    (message,) = aws_env.queued_events()
+    assert (message["subdomain"], message["kind"], message["payload"]) == (
+        SUB, "wake", {"group_ids": [GROUP], "round": 2})

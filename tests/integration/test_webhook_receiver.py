@@ -40,6 +40,7 @@ class Delivery:
     headers: dict[str, Any] = field(default_factory=dict)
     webhook_id: str | None = None
     raw_base64: str | None = None  # sent as is, flagged base64 (API Gateway's encoding of binary bodies)
+    events_webhook: bool = False  # sent by the account's event-subscribed webhook (its id, its secret)
 
     def event(self, account_secret: str, webhook_id: str) -> dict[str, Any]:
         stamp = self.timestamp if self.timestamp is not None else now_stamp()
@@ -63,7 +64,10 @@ class Delivery:
 
 def post(delivery: Delivery, account: dict) -> tuple[int, str]:
     """The handler's status and body; an exception escaping the handler is Lambda's 502/500 for API Gateway."""
-    event = delivery.event(account["secret"], account["webhook_id"])
+    if delivery.events_webhook:
+        event = delivery.event(account["events_secret"], account["events_webhook_id"])
+    else:
+        event = delivery.event(account["secret"], account["webhook_id"])
     try:
         answer = load_handler("assign_ticket", "webhook").lambda_handler(event, LambdaContext())
     except Exception as exc:  # noqa: BLE001 - an escaped exception is exactly what this test looks for
@@ -82,6 +86,14 @@ def trigger(ticket_id: Any) -> bytes:
 
 def event_subscription(ticket_id: Any) -> bytes:
     return json.dumps({"type": "zen:event-type:ticket.created", "detail": {"id": ticket_id}}).encode()
+
+
+def zendesk_event(event_type: Any, detail: Any = None, **extra: Any) -> bytes:
+    body = {"type": event_type, "account_id": 1, "id": "8b1c", "time": "2026-11-21T10:00:00Z",
+            "zendesk_event_version": "2022-11-06", "subject": "zen:agent:5", "event": {}, **extra}
+    if detail is not None:
+        body["detail"] = detail
+    return json.dumps(body).encode()
 
 
 def hostile_cases() -> dict[str, Delivery]:
@@ -113,6 +125,26 @@ def hostile_cases() -> dict[str, Delivery]:
     }
     for name, body in bodies.items():
         cases[f"signed body {name}"] = signed(body)
+    event_bodies: dict[str, bytes] = {
+        "no detail": zendesk_event("zen:event-type:user.deleted"),
+        "detail string": zendesk_event("zen:event-type:user.deleted", "x"),
+        "detail array": zendesk_event("zen:event-type:agent.state_changed", [{"id": "5"}]),
+        "detail number": zendesk_event("zen:event-type:user.role_changed", 5),
+        "type number": zendesk_event(5, {"id": "5"}),
+        "type null": b'{"type": null, "detail": {"id": "5"}}',
+        "type array": zendesk_event(["zen:event-type:user.deleted"], {"id": "5"}),
+        "type object": zendesk_event({"name": "zen:event-type:user.deleted"}, {"id": "5"}),
+        "deep detail": b'{"type": "zen:event-type:user.deleted", "detail": ' + b"[" * 40 + b"]" * 40 + b"}",
+        # 120 KB as sent (UTF-8), 360 KB once JSON-escaped for the queue
+        "queued form over SQS's limit": json.dumps({"type": "zen:event-type:user.custom_field_changed",
+                                                    "detail": {"id": "5"}, "note": "é" * 60_000},
+                                                   ensure_ascii=False).encode(),
+    }
+    for name, body in event_bodies.items():
+        cases[f"event {name}"] = signed(body, events_webhook=True)
+    cases["event signed with the trigger webhook's secret"] = Delivery(
+        body=zendesk_event("zen:event-type:user.deleted", {"id": "5"}), secret="ACCOUNT", events_webhook=True,
+        headers={"x-zendesk-webhook-signature": signature_of("wrong", now_stamp(), b"{}")})
     cases["signed body not utf-8, base64"] = signed(b'{"ticket_id": "\xff\xfe"}', base64_body=True)
     cases["invalid base64"] = Delivery(raw_base64="***", secret="ACCOUNT")
     cases["over 256 KB signed"] = signed(b"[" * (MAX_BODY_BYTES + 1))
@@ -147,7 +179,7 @@ def test_the_hostile_input_table_gets_no_5xx_and_stores_nothing(aws_env, account
     # then every one is a 4xx, and nothing was queued or stored
     not_4xx = {name: answer for name, answer in answers.items() if not 400 <= answer[0] < 500}
     assert not_4xx == {}, f"{len(not_4xx)} of {len(cases)} not answered 4xx"
-    assert aws_env.queued() == []
+    assert aws_env.queued() == [] and aws_env.queued_events() == []
     assert aws_env.items() == items_before
     assert secret_names(aws_env) == secrets_before
 
@@ -208,3 +240,47 @@ def test_an_account_connected_before_the_split_is_moved_by_the_next_maintenance_
     assert stored == {account["webhook_id"]: account["secret"]}
     wiring.reset()  # a receiver that has not seen the account as unknown
     assert post(signed(trigger("700")), account)[0] == 202
+
+
+# -- the event-subscribed webhook --------------------------------------------------------------------------------
+
+def test_a_subscribed_event_is_queued_for_the_events_function_whole(aws_env, account):
+    body = zendesk_event("zen:event-type:agent.unified_state_changed", {"id": "5", "version": "3"},
+                         event={"new_unified_state": {"id": 4, "name": "Away"}})
+
+    status, answer = post(signed(body, events_webhook=True), account)
+
+    assert status == 202
+    assert json.loads(answer) == {"status": "queued", "event": "zen:event-type:agent.unified_state_changed"}
+    (queued,) = aws_env.queued_events()
+    assert (queued["subdomain"], queued["kind"], queued["payload"]) == ("acme", "zendesk", json.loads(body))
+    assert aws_env.queued() == []
+
+
+def test_a_ticket_created_event_from_the_events_webhook_goes_to_the_assignment_queue(aws_env, account):
+    status, answer = post(signed(event_subscription("702"), events_webhook=True), account)
+
+    assert status == 202 and json.loads(answer) == {"status": "queued", "ticket_id": 702}
+    assert [q["ticket_id"] for q in aws_env.queued()] == [702] and aws_env.queued_events() == []
+
+
+def test_an_unsubscribed_event_type_is_answered_200_and_queued_nowhere(aws_env, account):
+    status, answer = post(signed(zendesk_event("zen:event-type:ticket.priority_changed", {"id": "9"}),
+                                 events_webhook=True), account)
+
+    assert status == 200 and json.loads(answer)["status"] == "ignored"
+    assert aws_env.queued() == [] and aws_env.queued_events() == []
+
+
+def test_an_event_without_type_and_detail_is_a_400_that_says_so(aws_env, account):
+    status, answer = post(signed(zendesk_event("zen:event-type:user.deleted", "x"), events_webhook=True), account)
+
+    assert status == 400 and "`type`" in json.loads(answer)["message"] and "`detail`" in json.loads(answer)["message"]
+
+
+def test_the_events_webhooks_secret_does_not_pass_for_the_trigger_webhook(aws_env, account):
+    delivery = Delivery(body=zendesk_event("zen:event-type:user.deleted", {"id": "5"}), secret=account["events_secret"],
+                        webhook_id=account["webhook_id"])
+
+    assert post(delivery, account)[0] == 401
+    assert aws_env.queued_events() == []

@@ -202,3 +202,72 @@ def test_agents_shows_availability_its_source_the_return_date_counts_against_cap
 ])
 def test_availability_and_its_source_follow_the_rules_order(policy, state, expected):
     assert availability_of(state, policy, 0.0) == expected
+
+
+# -- each change is announced on the events queue ------------------------------------------------------------
+
+def announced() -> list[tuple[str, str, dict]]:
+    """(subdomain, kind, payload) of every message on the events queue, taken off it."""
+    import os
+
+    import boto3
+
+    sqs, url = boto3.client("sqs", region_name="us-east-1"), os.environ["EVENTS_QUEUE_URL"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    for message in messages:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return [(b["subdomain"], b["kind"], b["payload"]) for b in (json.loads(m["Body"]) for m in messages)]
+
+
+@pytest.mark.parametrize(("argv", "kinds"), [
+    (["availability", "acme", "1", "away"], [("agent_changed", {"agent_id": 1})]),
+    (["availability", "acme", "1", "available"], [("agent_changed", {"agent_id": 1})]),
+    (["availability", "acme", "2", "ooo", "--until", TOMORROW],
+     [("agent_changed", {"agent_id": 2}), ("absence", {"agent_id": 2})]),
+    (["capacity", "acme", "1", "--open", "3"], [("agent_changed", {"agent_id": 1})]),
+    (["capacity", "acme", "--daily", "20"], [("settings_changed", {})]),
+    (["settings", "acme", "--reassign", "open"], [("settings_changed", {})]),
+    (["hours", "acme", "set", "eu", "--tz", "UTC", "--weekly", "mon-fri 09:00-17:00", "--groups", "10"],
+     [("settings_changed", {})]),
+    (["capacity", "acme"], []),
+    (["capacity", "acme", "1"], []),
+    (["settings", "acme"], []),
+    (["hours", "acme", "list"], []),
+])
+def test_each_change_is_announced_on_the_events_queue_and_a_look_is_not(capsys, acme, argv, kinds):  # noqa: F811
+    code, _, err = run(capsys, *argv)
+    assert code == 0, err
+    assert announced() == [("acme", kind, payload) for kind, payload in kinds]
+
+
+def test_removing_hours_is_announced(capsys, acme):  # noqa: F811
+    assert run(capsys, "hours", "acme", "set", "eu", "--tz", "UTC", "--weekly", "mon 09:00-17:00", "--groups",
+               "10")[0] == 0
+    announced()
+    assert run(capsys, "hours", "acme", "remove", "eu")[0] == 0
+    assert announced() == [("acme", "settings_changed", {})]
+
+
+def test_a_refused_change_is_not_announced(capsys, acme):  # noqa: F811
+    refused(capsys, "availability", "acme", "12345", "away")
+    assert announced() == []
+
+
+def test_a_change_that_cannot_be_announced_stays_stored_and_says_so_with_a_failing_exit(capsys, acme,  # noqa: F811
+                                                                                       monkeypatch):
+    # given an events queue that does not exist (deleted, or a stack from before it)
+    monkeypatch.setenv("EVENTS_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/rr-cli-gone")
+
+    err = refused(capsys, "availability", "acme", "1", "away")
+
+    assert "acme: stored; the service will apply it at its next maintenance run" in err
+    assert stored(1).status == "away"  # never undone
+
+
+def test_a_stack_without_an_events_queue_keeps_the_change_and_says_so(capsys, acme, monkeypatch):  # noqa: F811
+    monkeypatch.delenv("EVENTS_QUEUE_URL")
+
+    err = refused(capsys, "settings", "acme", "--reassign", "new")
+
+    assert "stored; the service will apply it at its next maintenance run" in err and "EVENTS_QUEUE_URL" in err
+    assert wiring.policies().get("acme")[0].reassign == "new"

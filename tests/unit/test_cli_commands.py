@@ -33,8 +33,10 @@ def acme(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         (table,) = resources_of(load_template(), "AWS::DynamoDB::Table").values()
         dynamodb.create_table(TableName="rr-cli", **table_definition(table["Properties"]))
+        events = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="rr-cli-events")["QueueUrl"]
         for name, value in {"TABLE_NAME": "rr-cli", "SECRET_PREFIX": "rr-cli/accounts/", "ZENDESK_CLIENT_ID": "rr",
-                            "ZENDESK_CLIENT_SECRET_ARN": "arn:client", "STATE_KEY_SECRET_ARN": "arn:state"}.items():
+                            "ZENDESK_CLIENT_SECRET_ARN": "arn:client", "STATE_KEY_SECRET_ARN": "arn:state",
+                            "EVENTS_QUEUE_URL": events}.items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("ZENDESK_URL_TEMPLATE", raising=False)
         wiring.reset()

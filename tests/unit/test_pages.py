@@ -18,3 +18,11 @@ def test_migrated_accounts_are_told_the_api_token_was_deleted():
 
 def test_message_pages_escape_their_text():
     assert "&lt;img" in message_page("t", "<img src=x>")
+
+
+def test_the_page_says_what_became_of_both_webhooks():
+    report = ConnectionReport("acme", "Ada", True, None, [Roster("*", "All agents", ())], "unchanged", "unchanged",
+                              events_webhook_action="created")
+    html = connected_page(report)
+    assert "Round Robin for Zendesk&rdquo;: unchanged" in html
+    assert "Round Robin for Zendesk: events&rdquo; (agents&rsquo; status and changes to users): created" in html

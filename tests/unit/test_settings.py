@@ -48,3 +48,23 @@ def test_marketplace_headers_need_all_three_values():
         "X-Zendesk-Marketplace-Name": "RR", "X-Zendesk-Marketplace-Organization-Id": "1",
         "X-Zendesk-Marketplace-App-Id": "2",
     }
+
+
+def test_the_events_queue_url_is_read_and_optional():
+    assert load_settings(BASE).events_queue_url is None
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/rr-EventsQueue"
+    assert load_settings({**BASE, "EVENTS_QUEUE_URL": f" {url} "}).events_queue_url == url
+
+
+def test_a_function_that_needs_the_events_queue_fails_naming_the_variable(monkeypatch):
+    from round_robin import wiring
+
+    for name, value in BASE.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("EVENTS_QUEUE_URL", raising=False)
+    wiring.reset()
+    try:
+        with pytest.raises(SettingsError, match="EVENTS_QUEUE_URL"):
+            wiring.event_queue()
+    finally:
+        wiring.reset()

@@ -35,16 +35,40 @@ def test_the_schedule_has_no_fixed_name_so_two_stacks_can_share_a_region():
     assert "Name" not in schedule["Properties"]
 
 
-def test_the_queue_event_source_has_a_bounded_concurrency_that_the_local_stack_applies():
-    (event,) = [e for e in FUNCTIONS["AssignTicketFunction"]["Properties"]["Events"].values() if e["Type"] == "SQS"]
-    assert event["Properties"]["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "AssignmentMaxConcurrency"}
+def test_the_queue_event_sources_have_a_bounded_concurrency_that_the_local_stack_applies():
+    for function in ("AssignTicketFunction", "ZendeskEventsFunction"):
+        (event,) = [e for e in FUNCTIONS[function]["Properties"]["Events"].values() if e["Type"] == "SQS"]
+        assert event["Properties"]["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "AssignmentMaxConcurrency"}
+        assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert event["Properties"]["BatchSize"] == 10
 
     defaults = {name: str(p.get("Default", "")) for name, p in TEMPLATE["Parameters"].items()}
     resolver = Resolver("test", {**defaults, "AssignmentMaxConcurrency": "3"})
-    resolver.refs["AssignmentQueue"] = "http://queue.test/assignments"
-    resolver.attributes[("AssignmentQueue", "Arn")] = "arn:aws:sqs:us-east-1:123456789012:assignments"
-    functions = load_functions(TEMPLATE, concurrency={"AssignTicketFunction": 8})
+    for queue, url in (("AssignmentQueue", "assignments"), ("EventsQueue", "events")):
+        resolver.refs[queue] = f"http://queue.test/{url}"
+        resolver.attributes[(queue, "Arn")] = f"arn:aws:sqs:us-east-1:123456789012:{url}"
+    functions = load_functions(TEMPLATE, concurrency={"AssignTicketFunction": 8, "ZendeskEventsFunction": 8})
 
-    (source,) = sqs_event_sources(functions, resolver, "http://127.0.0.1:1")
+    sources = {s.function.logical_id: s for s in sqs_event_sources(functions, resolver, "http://127.0.0.1:1")}
 
-    assert source.pollers == 3
+    assert {name: s.pollers for name, s in sources.items()} == {"AssignTicketFunction": 3, "ZendeskEventsFunction": 3}
+    assert sources["ZendeskEventsFunction"].queue_url == "http://queue.test/events"
+
+
+def test_each_queue_dead_letters_after_the_attempts_parameter_and_alarms_the_operators():
+    resources = TEMPLATE["Resources"]
+    for queue, dead_letter, alarm in (("AssignmentQueue", "AssignmentDeadLetterQueue", "DeadLetterAlarm"),
+                                      ("EventsQueue", "EventsDeadLetterQueue", "EventsDeadLetterAlarm")):
+        redrive = resources[queue]["Properties"]["RedrivePolicy"]
+        assert redrive == {"deadLetterTargetArn": {"Fn::GetAtt": [dead_letter, "Arn"]},
+                           "maxReceiveCount": {"Ref": "AssignmentMaxAttempts"}}
+        alarm_properties = resources[alarm]["Properties"]
+        assert alarm_properties["Dimensions"] == [{"Name": "QueueName",
+                                                   "Value": {"Fn::GetAtt": [dead_letter, "QueueName"]}}]
+        assert alarm_properties["AlarmActions"] == [{"Ref": "AlertsTopic"}]
+    assert TEMPLATE["Parameters"]["AssignmentMaxAttempts"]["Default"] == 5
+
+
+def test_every_function_is_told_where_the_events_queue_is():
+    variables = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["EVENTS_QUEUE_URL"] == {"Ref": "EventsQueue"}

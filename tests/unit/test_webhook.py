@@ -9,13 +9,15 @@ from round_robin.assignment.webhook import (
     TICKET_CREATED,
     TicketEvent,
     WebhookRejectedError,
+    ZendeskEvent,
     check_size,
-    parse_ticket_event,
+    parse_delivery,
     parse_timestamp,
     raw_body,
     signature_of,
     verify,
 )
+from round_robin.zendesk.event_types import SUBSCRIBED
 
 TEST_SECRET = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
 ISO_NOW = "2026-11-21T10:00:00Z"
@@ -83,7 +85,7 @@ def test_bodies_over_256_kb_are_413():
 def test_the_projects_trigger_body_gives_the_ticket():
     body = json.dumps({"source": "round-robin-trigger", "ticket_id": "42", "group_id": "", "assignee_id": "",
                        "status": "New"}).encode()
-    assert parse_ticket_event(body) == TicketEvent(42)
+    assert parse_delivery(body) == TicketEvent(42)
 
 
 def test_the_ticket_created_event_subscription_payload_gives_the_ticket():
@@ -93,12 +95,39 @@ def test_the_ticket_created_event_subscription_payload_gives_the_ticket():
         "id": "cbe4028c-7239-495d-b020-f22348516046", "subject": "zen:ticket:5158",
         "time": "2025-01-08T10:12:07.672717030Z", "type": "zen:event-type:ticket.created",
         "zendesk_event_version": "2022-11-06"}).encode()
-    assert parse_ticket_event(body) == TicketEvent(5158)
+    assert parse_delivery(body) == TicketEvent(5158)
 
 
-def test_other_event_types_are_ignored():
-    body = json.dumps({"type": "zen:event-type:user.active_changed", "detail": {"id": "1"}}).encode()
-    assert parse_ticket_event(body) is None
+def test_a_subscribed_event_type_is_an_event_with_its_whole_payload():
+    payload = {"type": "zen:event-type:user.active_changed", "account_id": 1, "detail": {"id": "1"},
+               "event": {"current": False, "previous": True}}
+    assert parse_delivery(json.dumps(payload).encode()) == ZendeskEvent("zen:event-type:user.active_changed", payload)
+
+
+@pytest.mark.parametrize("event_type", SUBSCRIBED)
+def test_every_subscribed_type_but_ticket_created_goes_to_the_events_queue(event_type):
+    parsed = parse_delivery(json.dumps({"type": event_type, "detail": {"id": "1"}}).encode())
+    assert isinstance(parsed, ZendeskEvent) and parsed.type == event_type
+
+
+@pytest.mark.parametrize("event_type", ["zen:event-type:ticket.priority_changed", "zen:event-type:user.created",
+                                        "zen:event-type:nonsense", ""])
+def test_unsubscribed_event_types_are_ignored(event_type):
+    assert parse_delivery(json.dumps({"type": event_type, "detail": {"id": "1"}}).encode()) is None
+
+
+@pytest.mark.parametrize("body", [
+    {"type": 5, "detail": {}},
+    {"type": None, "detail": {}},
+    {"type": ["zen:event-type:user.deleted"], "detail": {}},
+    {"type": "zen:event-type:user.deleted"},
+    {"type": "zen:event-type:user.deleted", "detail": "x"},
+    {"type": "zen:event-type:user.deleted", "detail": [1]},
+    {"type": "zen:event-type:ticket.created", "detail": None},
+])
+def test_an_event_without_a_string_type_and_an_object_detail_is_400(body):
+    error = rejected(parse_delivery, json.dumps(body).encode())
+    assert (error.status, error.reason) == (400, "bad_event")
 
 
 @pytest.mark.parametrize("body, reason", [
@@ -113,7 +142,7 @@ def test_other_event_types_are_ignored():
     (b'{"ticket_id": "99999999999999999999999"}', "bad_ticket_id"),
 ])
 def test_unusable_bodies_are_400(body, reason):
-    error = rejected(parse_ticket_event, body)
+    error = rejected(parse_delivery, body)
     assert (error.status, error.reason) == (400, reason)
 
 
@@ -130,14 +159,14 @@ def test_a_timestamp_of_non_ascii_digits_is_401_not_a_crash(stamp):
 
 @pytest.mark.parametrize("ticket_id", [*NON_ASCII_DIGITS, "0", "9223372036854775808", 1.5, 7e2, [700], {"id": 7}])
 def test_a_ticket_id_that_is_not_ascii_digits_is_400(ticket_id):
-    error = rejected(parse_ticket_event, json.dumps({"ticket_id": ticket_id}).encode())
+    error = rejected(parse_delivery, json.dumps({"ticket_id": ticket_id}).encode())
     assert (error.status, error.reason) == (400, "bad_ticket_id")
 
 
 @pytest.mark.parametrize("group_id", ["٥", "５", "²"])
 def test_a_group_id_that_is_not_ascii_digits_does_not_stop_the_ticket(group_id):
     body = json.dumps({"type": TICKET_CREATED, "detail": {"id": "700", "group_id": group_id}}).encode()
-    assert parse_ticket_event(body) == TicketEvent(700)
+    assert parse_delivery(body) == TicketEvent(700)
 
 
 @pytest.mark.parametrize("body", [
@@ -148,21 +177,21 @@ def test_a_group_id_that_is_not_ascii_digits_does_not_stop_the_ticket(group_id):
     b'{"ticket_id": "5", "x": ' + b"[{" * 16 + b"}]" * 16 + b"}",
 ])
 def test_json_nested_deeper_than_the_limit_is_400_before_parsing(body):
-    error = rejected(parse_ticket_event, body)
+    error = rejected(parse_delivery, body)
     assert (error.status, error.reason) == (400, "too_deep")
 
 
 def test_json_nested_exactly_to_the_limit_is_accepted():
     inner = MAX_DEPTH - 1  # the object itself is one level
     body = b'{"ticket_id": "5", "x": ' + b"[" * inner + b"]" * inner + b"}"
-    assert parse_ticket_event(body) == TicketEvent(5)
+    assert parse_delivery(body) == TicketEvent(5)
 
 
 def test_brackets_inside_strings_are_not_nesting():
     body = json.dumps({"ticket_id": "6", "note": "[" * 5000 + '\\"{' * 100, "tags": [["a"], {"b": "]]"}]})
-    assert parse_ticket_event(body.encode()) == TicketEvent(6)
+    assert parse_delivery(body.encode()) == TicketEvent(6)
 
 
 @pytest.mark.parametrize("body", [b'{"ticket_id": "5"]', b'[{"ticket_id": "5"}}', b'{"a": [}'])
 def test_mismatched_brackets_are_malformed_json(body):
-    assert rejected(parse_ticket_event, body).reason == "malformed_json"
+    assert rejected(parse_delivery, body).reason == "malformed_json"

@@ -39,11 +39,33 @@ def _name(resource: Any) -> str:
     return str(resource)
 
 
-def test_the_webhook_receiver_reads_signing_secrets_and_queues_tickets_nothing_else():
+def test_the_webhook_receiver_reads_signing_secrets_and_queues_tickets_and_events_nothing_else():
     assert grants("WebhookFunction") == {
         ("secretsmanager:GetSecretValue", WEBHOOKS),
         ("sqs:SendMessage", "AssignmentQueue.Arn"),
+        ("sqs:SendMessage", "EventsQueue.Arn"),
     }
+
+
+def test_the_events_function_holds_what_it_uses_nothing_else():
+    # the table (no index: it lists no accounts), the tokens as the assignment worker uses them (read, and write
+    # back a refreshed pair), both queues, its own queue's visibility (Retry-After), the alerts topic
+    assert grants("ZendeskEventsFunction") == {
+        *(("dynamodb:" + a, "Table.Arn") for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")),
+        ("secretsmanager:GetSecretValue", TOKENS),
+        ("secretsmanager:PutSecretValue", TOKENS),
+        ("secretsmanager:GetSecretValue", "ZendeskClientSecretArn"),
+        ("sqs:SendMessage", "AssignmentQueue.Arn"),
+        ("sqs:SendMessage", "EventsQueue.Arn"),
+        ("sqs:ChangeMessageVisibility", "EventsQueue.Arn"),
+        ("sns:Publish", "AlertsTopic"),
+    }
+
+
+def test_the_events_function_refreshes_tokens_exactly_as_the_assignment_worker_does():
+    def secrets(function: str) -> set[tuple[str, str]]:
+        return {grant for grant in grants(function) if grant[0].startswith("secretsmanager:")}
+    assert secrets("ZendeskEventsFunction") == secrets("AssignTicketFunction")
 
 
 @pytest.mark.parametrize("function, wanted", [
@@ -52,6 +74,7 @@ def test_the_webhook_receiver_reads_signing_secrets_and_queues_tickets_nothing_e
     ("RefreshTokensFunction", {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
                                "secretsmanager:CreateSecret", "secretsmanager:TagResource"}),
     ("AssignTicketFunction", set()),
+    ("ZendeskEventsFunction", set()),
     ("OAuthStartFunction", set()),
 ])
 def test_only_the_connect_flow_and_the_maintenance_touch_the_signing_secrets(function, wanted):

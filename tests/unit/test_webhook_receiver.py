@@ -74,9 +74,10 @@ def clock() -> Clock:
     return Clock()
 
 
-def receiver_for(sm: FakeSecretsManager, clock: Clock, queue: FakeQueue | None = None) -> WebhookReceiver:
+def receiver_for(sm: FakeSecretsManager, clock: Clock, queue: FakeQueue | None = None,
+                 events: FakeQueue | None = None) -> WebhookReceiver:
     return WebhookReceiver(secrets=SigningSecretStore(PREFIX, sm, clock=clock), queue=queue or FakeQueue(),
-                           clock=clock)
+                           events=events or FakeQueue(), clock=clock)
 
 
 def headers(secret: str, body: bytes, webhook_id: str | None = None) -> dict[str, str]:
@@ -206,7 +207,7 @@ def test_without_the_webhook_id_header_each_of_the_accounts_secrets_is_tried(sm,
 
 def test_a_webhook_added_meanwhile_is_found_by_a_reread_at_most_every_few_seconds(sm, clock):
     store = SigningSecretStore(PREFIX, sm, clock=clock)
-    receiver = WebhookReceiver(secrets=store, queue=FakeQueue(), clock=clock)
+    receiver = WebhookReceiver(secrets=store, queue=FakeQueue(), events=FakeQueue(), clock=clock)
     receiver.accept("acme", headers(TRIGGER_SECRET, BODY, "wh-trigger"), BODY.decode(), False)  # cached now
     SigningSecretStore(PREFIX, sm, clock=clock).save("acme", "wh-added", "added-secret")  # another process
     clock.now += 30
@@ -256,3 +257,61 @@ def test_bad_signatures_do_not_make_the_receiver_read_secrets_more_than_once_per
         assert refused.value.status == 401
 
     assert len(sm.reads) == reads + 1
+
+
+# -- routing: tickets to the assignment queue, other subscribed events to the events queue ----------------------
+
+def event_body(event_type: str, **extra: Any) -> bytes:
+    return json.dumps({"type": event_type, "account_id": 1, "id": "e-1", "subject": "zen:user:9",
+                       "detail": {"id": "9"}, "event": {}, **extra}).encode()
+
+
+def test_a_subscribed_event_goes_to_the_events_queue_whole_and_nothing_to_the_assignment_queue(sm, clock):
+    queue, events = FakeQueue(), FakeQueue()
+    receiver = receiver_for(sm, clock, queue, events)
+    body = event_body("zen:event-type:agent.unified_state_changed")
+
+    message = receiver.accept("acme", headers(EVENTS_SECRET, body, "wh-events"), body.decode(), False)
+
+    assert events.sent == [message] and queue.sent == []
+    assert (message.subdomain, message.kind, message.received_at) == ("acme", "zendesk", NOW)
+    assert message.payload == json.loads(body)
+
+
+def test_a_ticket_created_event_goes_to_the_assignment_queue(sm, clock):
+    queue, events = FakeQueue(), FakeQueue()
+    receiver = receiver_for(sm, clock, queue, events)
+    body = json.dumps({"type": "zen:event-type:ticket.created", "detail": {"id": "701"}}).encode()
+
+    receiver.accept("acme", headers(EVENTS_SECRET, body, "wh-events"), body.decode(), False)
+
+    assert [r.ticket_id for r in queue.sent] == [701] and events.sent == []
+
+
+def test_an_unsubscribed_event_type_is_ignored_and_queued_nowhere(sm, clock):
+    queue, events = FakeQueue(), FakeQueue()
+    receiver = receiver_for(sm, clock, queue, events)
+    body = event_body("zen:event-type:ticket.priority_changed")
+
+    assert receiver.accept("acme", headers(EVENTS_SECRET, body, "wh-events"), body.decode(), False) is None
+    assert queue.sent == [] and events.sent == []
+
+
+def test_an_event_signed_with_another_webhooks_secret_is_refused_before_it_is_read(sm, clock):
+    events = FakeQueue()
+    receiver = receiver_for(sm, clock, events=events)
+    body = event_body("zen:event-type:user.deleted")
+
+    assert refused(receiver, "acme", headers(TRIGGER_SECRET, body, "wh-events"), body).reason == "bad_signature"
+    assert events.sent == []
+
+
+def test_an_event_whose_queued_form_would_exceed_sqs_is_413_and_queued_nowhere(sm, clock):
+    events = FakeQueue()
+    receiver = receiver_for(sm, clock, events=events)
+    # 60,000 non-ASCII characters: 120 KB as UTF-8, 360 KB once JSON-escaped for the queue
+    body = event_body("zen:event-type:user.custom_field_changed", note="é" * 60_000)
+
+    error = refused(receiver, "acme", headers(EVENTS_SECRET, body, "wh-events"), body)
+
+    assert (error.status, error.reason) == (413, "too_large") and events.sent == []

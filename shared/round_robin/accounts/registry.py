@@ -27,6 +27,7 @@ class Account:
     first_connected_at: int | None = None
     webhook_id: str | None = None
     trigger_id: str | None = None
+    events_webhook_id: str | None = None  # the event-subscribed webhook (zendesk/hooks.py)
     excluded_agent_ids: tuple[int, ...] = ()  # account setting: never in rotation
     broken_reason: str | None = None  # why the account needs reconnecting (cleared by connecting)
     broken_at: int | None = None
@@ -81,6 +82,18 @@ class AccountRegistry:
             )
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "saving the account") from exc
+
+    def set_events_webhook(self, subdomain: str, webhook_id: str, now: float) -> bool:
+        """Record the events webhook that the maintenance made for an account connected before it existed; False
+        if the account has one already (a connect recorded its own meanwhile) or is gone."""
+        answer = conditional_write(lambda: self._dynamodb.update_item(
+            TableName=self._table,
+            Key=serialize({"pk": account_pk(subdomain), "sk": ACCOUNT_SK}),
+            UpdateExpression="SET events_webhook_id = :id, updated_at = :now",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(events_webhook_id)",
+            ExpressionAttributeValues=serialize({":id": webhook_id, ":now": int(now)}),
+        ), "recording the events webhook")
+        return answer is not None
 
     def set_excluded(self, subdomain: str, agent_ids: list[int], now: float) -> None:
         """The account setting: agents kept out of every rotation (applied at the next roster import)."""

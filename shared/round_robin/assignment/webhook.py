@@ -1,4 +1,8 @@
-"""Zendesk webhook deliveries: size limit, signature, replay window, and the two payload shapes we accept.
+"""Zendesk webhook deliveries: size limit, signature, replay window, and the payload shapes we accept.
+
+Two webhooks of ours post to one account URL (zendesk/hooks.py), each signed with its own secret: the trigger's
+(a new ticket: to the assignment queue) and the event-subscribed one (Zendesk events: a ticket.created to the
+assignment queue, any other subscribed type to the events queue; an unsubscribed type is ignored).
 
 Signature (developer.zendesk.com/documentation/webhooks/verifying/):
 base64(HMAC-SHA256(key = the signing secret string's own bytes, message = timestamp + raw body)).
@@ -20,8 +24,9 @@ from datetime import datetime
 from typing import Any
 
 from round_robin.accounts.vault import SigningSecretStore
-from round_robin.aws.queue import AssignmentQueue, AssignmentRequest
+from round_robin.aws.queue import AssignmentQueue, AssignmentRequest, EventMessage, EventQueue
 from round_robin.errors import AccountNotFoundError, InvalidSubdomainError, RoundRobinError
+from round_robin.zendesk.event_types import SUBSCRIBED, TICKET_CREATED
 from round_robin.zendesk.subdomain import normalize_subdomain
 
 MAX_BODY_BYTES = 256 * 1024
@@ -29,7 +34,8 @@ REPLAY_WINDOW = 300.0
 MAX_DEPTH = 32  # JSON nesting we parse; Zendesk's payloads use 3 (json's recursion would fail near 1000)
 MAX_ID = 2**63 - 1  # Zendesk ids are 64-bit integers
 REREAD_SECONDS = 10  # a delivery naming a webhook we do not know re-reads the account's secrets at most this often
-TICKET_CREATED = "zen:event-type:ticket.created"
+MAX_MESSAGE_BYTES = 256 * 1024  # SQS's largest message body
+_SUBSCRIBED = frozenset(SUBSCRIBED)
 
 
 class WebhookRejectedError(RoundRobinError):
@@ -55,6 +61,14 @@ class TicketEvent:
     """A new ticket announced by the project's trigger or by a ticket.created event subscription."""
 
     ticket_id: int
+
+
+@dataclass(frozen=True)
+class ZendeskEvent:
+    """A verified Zendesk event of a type the events webhook subscribes to (other than ticket.created)."""
+
+    type: str
+    payload: dict[str, Any]
 
 
 def raw_body(body: str | None, is_base64_encoded: bool) -> bytes:
@@ -142,8 +156,12 @@ def check_depth(body: bytes, limit: int = MAX_DEPTH) -> None:
         raise WebhookRejectedError(400, "too_deep", f"the body is JSON nested deeper than {limit} levels")
 
 
-def parse_ticket_event(body: bytes) -> TicketEvent | None:
-    """The ticket a verified delivery is about, or None for an event type we do not act on."""
+def parse_delivery(body: bytes) -> TicketEvent | ZendeskEvent | None:
+    """What a verified delivery is: a new ticket, a subscribed event, or None for an event type we do not act on.
+
+    An event subscription's body is an envelope with a `type` (the trigger's body has none) and a `detail` object
+    (developer.zendesk.com/documentation/webhooks/event-types/); ids in it arrive as strings.
+    """
     check_depth(body)
     try:
         payload: Any = json.loads(body)
@@ -151,12 +169,16 @@ def parse_ticket_event(body: bytes) -> TicketEvent | None:
         raise WebhookRejectedError(400, "malformed_json", "the body is not JSON") from None
     if not isinstance(payload, dict):
         raise WebhookRejectedError(400, "malformed_json", "the body is not a JSON object")
-    if "type" in payload and "detail" in payload:  # an event subscription (ids arrive as strings)
-        if payload["type"] != TICKET_CREATED:
-            return None
-        detail = payload["detail"] if isinstance(payload["detail"], dict) else {}
+    if "type" not in payload:
+        return TicketEvent(_ticket_id(payload.get("ticket_id")))
+    event_type, detail = payload["type"], payload.get("detail")
+    if not isinstance(event_type, str) or not isinstance(detail, dict):
+        raise WebhookRejectedError(400, "bad_event", "the event needs a string `type` and an object `detail`")
+    if event_type == TICKET_CREATED:
         return TicketEvent(_ticket_id(detail.get("id")))
-    return TicketEvent(_ticket_id(payload.get("ticket_id")))
+    if event_type in _SUBSCRIBED:
+        return ZendeskEvent(event_type, payload)
+    return None
 
 
 def _ticket_id(value: Any) -> int:
@@ -180,24 +202,27 @@ def _id(value: Any) -> int | None:
 
 
 class WebhookReceiver:
-    """Checks a delivery and queues its ticket; never calls Zendesk, so it answers fast whatever Zendesk does.
+    """Checks a delivery and queues its ticket or event; never calls Zendesk, so it answers fast whatever Zendesk
+    does.
 
     It reads only the accounts' webhook signing secrets (SigningSecretStore), never their tokens.
     """
 
-    def __init__(self, *, secrets: SigningSecretStore, queue: AssignmentQueue,
+    def __init__(self, *, secrets: SigningSecretStore, queue: AssignmentQueue, events: EventQueue,
                  clock: Callable[[], float] = time.time) -> None:
         self._secrets = secrets
         self._queue = queue
+        self._events = events
         self._clock = clock
 
     def accept(self, raw_subdomain: str | None, headers: Mapping[str, str], body: str | None,
-               is_base64_encoded: bool) -> AssignmentRequest | None:
-        """Queue the delivery's ticket and return the request; None for an event type we ignore.
+               is_base64_encoded: bool) -> AssignmentRequest | EventMessage | None:
+        """Queue the delivery's ticket (assignment queue) or event (events queue) and return what was queued; None
+        for an event type we ignore.
 
         Raises WebhookRejectedError: 413 too large; 401, always with the same message, for an unknown account or
-        webhook and a bad, stale or missing signature; 400 a signed body without a usable ticket id.
-        Nothing is stored for a rejected delivery.
+        webhook and a bad, stale or missing signature; 400 a signed body without a usable ticket id, or an event
+        without a string `type` and an object `detail`. Nothing is stored for a rejected delivery.
         """
         raw = raw_body(body, is_base64_encoded)
         check_size(raw)
@@ -218,9 +243,15 @@ class WebhookReceiver:
             if fresher == candidates:
                 raise
             _verify_any(fresher, signature, timestamp, raw, now)
-        event = parse_ticket_event(raw)
+        event = parse_delivery(raw)
         if event is None:
             return None
+        if isinstance(event, ZendeskEvent):
+            message = EventMessage(subdomain=subdomain, kind="zendesk", received_at=now, payload=event.payload)
+            if len(message.to_json()) > MAX_MESSAGE_BYTES:  # escapes can make the queued form longer than the body
+                raise WebhookRejectedError(413, "too_large", "the event is too large to queue")
+            self._events.send(message)
+            return message
         request = AssignmentRequest(subdomain=subdomain, ticket_id=event.ticket_id, source="webhook",
                                     received_at=now, invocation_id=headers.get("x-zendesk-webhook-invocation-id"))
         self._queue.send(request)

@@ -1,4 +1,5 @@
-"""The durable hand-off between the webhook receiver and the assignment worker: an SQS queue with a DLQ."""
+"""The durable hand-offs: the assignment queue (webhook receiver and sweep -> assignment worker) and the events
+queue (webhook receiver, CLI and maintenance -> events function), each an SQS queue with a DLQ."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from round_robin.aws.clients import storage_error
 
 MAX_DELAY = 12 * 3600  # SQS's longest visibility timeout
+MAX_SEND_DELAY = 900  # SQS's longest DelaySeconds
+EVENT_KINDS = frozenset({"zendesk", "agent_changed", "settings_changed", "wake", "absence"})
 
 
 @dataclass(frozen=True)
@@ -36,27 +39,6 @@ class AssignmentRequest:
                    reassign_from=int(data["reassign_from"]) if data.get("reassign_from") is not None else None)
 
 
-@dataclass(frozen=True)
-class EventMessage:
-    """One message of the events queue: a verified Zendesk event ("zendesk") or an operator's notice
-    ("agent_changed", "settings_changed", "wake", "absence"), for round_robin.events.handler.EventHandler."""
-
-    subdomain: str
-    kind: str
-    received_at: float
-    payload: dict[str, Any]
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> EventMessage:
-        data = json.loads(text)
-        payload = data.get("payload")
-        return cls(subdomain=str(data["subdomain"]), kind=str(data["kind"]), received_at=float(data["received_at"]),
-                   payload=payload if isinstance(payload, dict) else {})
-
-
 class AssignmentQueue:
     def __init__(self, sqs: Any, url: str) -> None:
         self._sqs = sqs
@@ -75,3 +57,51 @@ class AssignmentQueue:
                                                 VisibilityTimeout=max(0, min(MAX_DELAY, int(seconds + 0.999))))
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "delaying the message") from exc
+
+
+@dataclass(frozen=True)
+class EventMessage:
+    """Something changed that may change who can take tickets: a verified Zendesk event ("zendesk"), an operator's
+    change ("agent_changed", "settings_changed", "absence") or a request to drain waiting tickets ("wake")."""
+
+    subdomain: str
+    kind: str
+    received_at: float
+    payload: dict[str, Any]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> EventMessage:
+        """The message, or ValueError/KeyError/TypeError for a body that is not one (an unknown kind included)."""
+        data = json.loads(text)
+        kind, payload = str(data["kind"]), data["payload"]
+        if kind not in EVENT_KINDS:
+            raise ValueError(f"unknown event message kind {kind[:40]!r}")
+        if not isinstance(payload, dict):
+            raise TypeError("the event message's payload is not an object")
+        return cls(subdomain=str(data["subdomain"]), kind=kind, received_at=float(data["received_at"]),
+                   payload=payload)
+
+
+class EventQueue:
+    def __init__(self, sqs: Any, url: str) -> None:
+        self._sqs = sqs
+        self._url = url
+
+    def send(self, message: EventMessage, delay: float = 0) -> None:
+        """Queue the message, delivered after `delay` seconds (SQS DelaySeconds: clamped to 0..900)."""
+        seconds = max(0, min(MAX_SEND_DELAY, int(delay + 0.999)))
+        try:
+            self._sqs.send_message(QueueUrl=self._url, MessageBody=message.to_json(), DelaySeconds=seconds)
+        except (ClientError, BotoCoreError) as exc:
+            raise storage_error(exc, "queueing the event") from exc
+
+    def delay(self, receipt_handle: str, seconds: float) -> None:
+        """Make a received message visible again only after `seconds`."""
+        try:
+            self._sqs.change_message_visibility(QueueUrl=self._url, ReceiptHandle=receipt_handle,
+                                                VisibilityTimeout=max(0, min(MAX_DELAY, int(seconds + 0.999))))
+        except (ClientError, BotoCoreError) as exc:
+            raise storage_error(exc, "delaying the event") from exc

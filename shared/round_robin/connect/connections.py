@@ -2,7 +2,7 @@
 first (setup.py), then our side, so that a failure part-way leaves nothing half-stored.
 
 Our side is written last, secrets first, so the registry never points at missing credentials: the tokens, then
-the webhook's signing secret, then the account, then the rosters; then tickets parked while the connection was
+the webhooks' signing secrets, then the account, then the rosters; then tickets parked while the connection was
 broken go back to the queue. The caller holds the account's connect lease (lease.py) throughout. Webhooks and
 triggers that a failure left in Zendesk are adopted by the next connect, and copies of them deleted
 (zendesk/hooks.py).
@@ -41,6 +41,7 @@ class ConnectionReport:
     trigger_action: str
     auth_method: str = "oauth"
     requeued: int = 0  # parked tickets sent back to the queue
+    events_webhook_action: str = ""  # the event-subscribed webhook: created | updated | unchanged
 
 
 class Connections:
@@ -85,14 +86,15 @@ class Connections:
         # reconnect also drops the secret's previous version: it holds the replaced grant (still valid in Zendesk
         # until it lapses, as the service cannot revoke it) or, for a migration, the API token.
         self._tokens.install(subdomain, credentials, forget_previous=previous is not None)
-        # Exactly the kept webhook's secret: those of webhooks deleted since are no longer accepted.
-        self._signing_secrets.replace(subdomain, {setup.webhook_id: setup.signing_secret})
+        # Exactly the kept webhooks' secrets: those of webhooks deleted since are no longer accepted.
+        self._signing_secrets.replace(subdomain, {setup.webhook_id: setup.signing_secret,
+                                                  setup.events_webhook_id: setup.events_signing_secret})
         self._registry.save(
             Account(
                 subdomain=subdomain, status=CONNECTED, auth_method=credentials.auth_method,
                 connected_user_id=me["id"],
                 connected_user_name=me.get("name"), connected_at=now, updated_at=now,
-                webhook_id=setup.webhook_id, trigger_id=setup.trigger_id,
+                webhook_id=setup.webhook_id, trigger_id=setup.trigger_id, events_webhook_id=setup.events_webhook_id,
             )
         )
         stored = self._rosters.sync(subdomain, setup.imported, now)
@@ -107,12 +109,13 @@ class Connections:
             trigger_action=setup.trigger_action,
             auth_method=credentials.auth_method,
             requeued=requeued,
+            events_webhook_action=setup.events_webhook_action,
         )
         logger.info(
             "account connected", subdomain=subdomain, connected_user_id=me["id"], reconnected=report.reconnected,
             auth_method=credentials.auth_method, requeued_parked_tickets=requeued,
             groups=len(stored) - 1, agents=len(stored[-1].members), webhook=setup.webhook_action,
-            trigger=setup.trigger_action,
+            trigger=setup.trigger_action, events_webhook=setup.events_webhook_action,
         )
         return report
 

@@ -1,5 +1,5 @@
 """The Zendesk side of connecting an account, before anything is stored: the admin check, the token's expiry
-times, the roster import, the project's webhook and trigger (zendesk/hooks.py)."""
+times, the roster import, the project's two webhooks and trigger (zendesk/hooks.py)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ class Setup:
     webhook_action: str = ""
     trigger_id: str = ""
     trigger_action: str = ""
+    events_webhook_id: str = ""
+    events_signing_secret: str = field(default="", repr=False)
+    events_webhook_action: str = ""
 
 
 def set_up(subdomain: str, client: ZendeskClient, credentials: Credentials, previous: Account | None,
@@ -46,6 +49,7 @@ def set_up(subdomain: str, client: ZendeskClient, credentials: Credentials, prev
     imported = import_rosters(client, previous.excluded_agent_ids if previous else ())
     endpoint = f"{webhook_base_url}/webhooks/zendesk/{subdomain}"
     hooks = ensure_hooks(client, endpoint, previous.webhook_id if previous else None,
-                         previous.trigger_id if previous else None)
+                         previous.trigger_id if previous else None, previous.events_webhook_id if previous else None)
     return Setup(subdomain, credentials, me, imported, previous, hooks.webhook_id, hooks.signing_secret,
-                 hooks.webhook_action, hooks.trigger_id, hooks.trigger_action)
+                 hooks.webhook_action, hooks.trigger_id, hooks.trigger_action, hooks.events_webhook_id,
+                 hooks.events_signing_secret, hooks.events_webhook_action)

@@ -4,6 +4,12 @@ scheduled maintenance (a delivery from a copy would carry another signing secret
 
 The trigger fires on ticket creation only (`update_type is Create`), so the service's own assignment, an
 update, never fires it again (docs: triggers run on every create and update; guard against loops).
+
+A second webhook, "Round Robin for Zendesk: events", is subscribed to the user, agent and ticket events that change
+who can take tickets. Zendesk makes a webhook either trigger-connected or event-subscribed, and "You can't change
+an existing webhook's connection method" (support.zendesk.com/hc/en-us/articles/1260803996569), hence two webhooks,
+each with its own signing secret, both pointing at the account's one receiver URL (it tells them apart by payload).
+`ticket.created` is not subscribed: the trigger already announces new tickets, and both would double the work.
 """
 
 from __future__ import annotations
@@ -15,8 +21,11 @@ from typing import Any
 from round_robin.errors import ZendeskNotFoundError, ZendeskUnprocessableError
 from round_robin.observability import logger
 from round_robin.zendesk.client import ZendeskClient
+from round_robin.zendesk.event_types import SUBSCRIBED
 
 WEBHOOK_NAME = "Round Robin for Zendesk"
+EVENTS_WEBHOOK_NAME = "Round Robin for Zendesk: events"
+TRIGGER_SUBSCRIPTION = "conditional_ticket_events"
 TRIGGER_TITLE = "Round Robin for Zendesk: assign new unassigned tickets"
 
 # Every placeholder is quoted: empty values render as "" and ids are handled as strings.
@@ -41,7 +50,20 @@ def webhook_definition(endpoint: str) -> dict[str, Any]:
         "endpoint": endpoint,
         "http_method": "POST",
         "request_format": "json",
-        "subscriptions": ["conditional_ticket_events"],
+        "subscriptions": [TRIGGER_SUBSCRIPTION],
+    }
+
+
+def events_webhook_definition(endpoint: str) -> dict[str, Any]:
+    # Event-subscribed webhooks must use POST and json (the Webhooks API's http_method and request_format fields).
+    return {
+        "name": EVENTS_WEBHOOK_NAME,
+        "description": "Receives the user, agent and ticket events that change who can take tickets.",
+        "status": "active",
+        "endpoint": endpoint,
+        "http_method": "POST",
+        "request_format": "json",
+        "subscriptions": list(SUBSCRIBED),
     }
 
 
@@ -63,7 +85,7 @@ def trigger_definition(webhook_id: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Hooks:
-    """The project's webhook and trigger in an account after `ensure_hooks`."""
+    """The project's webhooks and trigger in an account after `ensure_hooks`."""
 
     webhook_id: str
     trigger_id: str
@@ -71,16 +93,30 @@ class Hooks:
     webhook_action: str = "unchanged"  # created | updated | unchanged
     trigger_action: str = "unchanged"
     removed: int = 0  # duplicates deleted
+    events_webhook_id: str = ""
+    events_signing_secret: str = field(default="", repr=False)
+    events_webhook_action: str = "unchanged"
+
+
+@dataclass(frozen=True)
+class EventsWebhook:
+    """The event-subscribed webhook after `ensure_events_webhook`."""
+
+    webhook_id: str
+    signing_secret: str = field(repr=False)
+    action: str  # created | updated | unchanged
+    removed: int = 0  # copies deleted
 
 
 def ensure_hooks(client: ZendeskClient, endpoint: str, known_webhook_id: str | None,
-                 known_trigger_id: str | None) -> Hooks:
-    """Create or update the project's webhook and trigger, and delete duplicates an earlier race left.
+                 known_trigger_id: str | None, known_events_webhook_id: str | None = None) -> Hooks:
+    """Create or update the project's two webhooks and its trigger, and delete duplicates an earlier race left.
 
     One list call per object type. Of several of ours, the known one is kept, else the oldest.
     """
     wanted = webhook_definition(endpoint)
-    webhook, extra_webhooks = _keep_one(_webhooks_named(client, WEBHOOK_NAME), known_webhook_id)
+    ours = _our_webhooks(client)
+    webhook, extra_webhooks = _keep_one(ours[WEBHOOK_NAME], known_webhook_id)
     if webhook is None:
         created = client.post("/api/v2/webhooks", {"webhook": wanted})["webhook"]
         webhook_id, webhook_action = str(created["id"]), "created"
@@ -91,14 +127,28 @@ def ensure_hooks(client: ZendeskClient, endpoint: str, known_webhook_id: str | N
             webhook_action = "updated"
     trigger_id, trigger_action, removed = _ensure_trigger(client, webhook_id, known_trigger_id)
     removed += _delete_webhooks(client, extra_webhooks)
+    events = _ensure_events_webhook(client, endpoint, known_events_webhook_id, ours[EVENTS_WEBHOOK_NAME])
     return Hooks(webhook_id, trigger_id, _signing_secret(client, webhook_id), webhook_action, trigger_action,
-                 removed)
+                 removed + events.removed, events.webhook_id, events.signing_secret, events.action)
 
 
-def remove_duplicates(client: ZendeskClient, webhook_id: str, trigger_id: str) -> int:
-    """The scheduled repair: keep the account's known webhook and trigger, delete other copies of ours, and point
+def ensure_events_webhook(client: ZendeskClient, webhook_id: str) -> EventsWebhook | None:
+    """For an account connected before the events webhook existed: create it (or adopt one of ours that an
+    interrupted earlier run made) at the trigger webhook's own endpoint; None if that webhook is gone (only a
+    reconnect can then choose the endpoint)."""
+    ours = _our_webhooks(client)
+    trigger_webhook = next((w for w in ours[WEBHOOK_NAME] if str(w["id"]) == webhook_id), None)
+    if trigger_webhook is None:
+        return None
+    return _ensure_events_webhook(client, str(trigger_webhook["endpoint"]), None, ours[EVENTS_WEBHOOK_NAME])
+
+
+def remove_duplicates(client: ZendeskClient, webhook_id: str, trigger_id: str,
+                      events_webhook_id: str | None = None) -> int:
+    """The scheduled repair: keep the account's known webhooks and trigger, delete other copies of ours, and point
     the trigger at the webhook; the number deleted. Nothing is created: a missing one waits for a reconnect."""
-    webhook, extra_webhooks = _keep_one(_webhooks_named(client, WEBHOOK_NAME), webhook_id)
+    ours = _our_webhooks(client)
+    webhook, extra_webhooks = _keep_one(ours[WEBHOOK_NAME], webhook_id)
     if webhook is None or str(webhook["id"]) != webhook_id:
         return 0  # the known webhook is gone: only a reconnect (which stores its signing secret) can choose
     triggers = _triggers_titled(client, TRIGGER_TITLE)
@@ -106,9 +156,36 @@ def remove_duplicates(client: ZendeskClient, webhook_id: str, trigger_id: str) -
         return 0
     _, _, removed = _ensure_trigger(client, webhook_id, trigger_id, triggers)
     removed += _delete_webhooks(client, extra_webhooks)
+    events, extra_events = _keep_one(ours[EVENTS_WEBHOOK_NAME], events_webhook_id)
+    if events_webhook_id and events is not None and str(events["id"]) == events_webhook_id:
+        removed += _delete_webhooks(client, extra_events)
     if removed:
         logger.warning("duplicate webhooks and triggers deleted", removed=removed, webhook_id=webhook_id)
     return removed
+
+
+def _ensure_events_webhook(client: ZendeskClient, endpoint: str, known_id: str | None,
+                           named: list[dict[str, Any]]) -> EventsWebhook:
+    wanted = events_webhook_definition(endpoint)
+    webhook, extras = _keep_one(named, known_id)
+    if webhook is None:
+        created = client.post("/api/v2/webhooks", {"webhook": wanted})["webhook"]
+        webhook_id, action = str(created["id"]), "created"
+    else:
+        webhook_id, action = str(webhook["id"]), "unchanged"
+        if not _same_webhook(webhook, wanted):
+            client.put(f"/api/v2/webhooks/{webhook_id}", {"webhook": wanted})
+            action = "updated"
+    removed = _delete_webhooks(client, extras)  # no trigger uses an event-subscribed webhook
+    return EventsWebhook(webhook_id, _signing_secret(client, webhook_id), action, removed)
+
+
+def _same_webhook(existing: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    # Subscriptions are a set to Zendesk: their order is not a difference.
+    return all(
+        sorted(existing.get(k) or []) == sorted(v) if k == "subscriptions" else existing.get(k) == v
+        for k, v in wanted.items() if k != "description"
+    )
 
 
 def _ensure_trigger(client: ZendeskClient, webhook_id: str, known_id: str | None,
@@ -129,9 +206,16 @@ def _ensure_trigger(client: ZendeskClient, webhook_id: str, known_id: str | None
     return trigger_id, "updated", len(extras)
 
 
-def _webhooks_named(client: ZendeskClient, name: str) -> list[dict[str, Any]]:
-    return [w for w in client.paginate("/api/v2/webhooks", "webhooks", {"filter[name_contains]": name})
-            if w.get("name") == name]
+def _our_webhooks(client: ZendeskClient) -> dict[str, list[dict[str, Any]]]:
+    """Our webhooks by name, in one list call: the filter is a substring match ("name_contains"), which matches
+    both names (and any customer webhook that contains them), so names are compared exactly. A webhook of ours
+    whose connection method is not its name's (it cannot be changed) is not ours to keep."""
+    found: dict[str, list[dict[str, Any]]] = {WEBHOOK_NAME: [], EVENTS_WEBHOOK_NAME: []}
+    for webhook in client.paginate("/api/v2/webhooks", "webhooks", {"filter[name_contains]": WEBHOOK_NAME}):
+        name = webhook.get("name")
+        if name in found and (TRIGGER_SUBSCRIPTION in (webhook.get("subscriptions") or [])) == (name == WEBHOOK_NAME):
+            found[name].append(webhook)
+    return found
 
 
 def _signing_secret(client: ZendeskClient, webhook_id: str) -> str:
