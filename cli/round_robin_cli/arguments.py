@@ -70,6 +70,12 @@ def _settings(command: argparse.ArgumentParser) -> None:
     command.add_argument("--zendesk-status", choices=("on", "off"), help="follow Zendesk's unified agent status")
     command.add_argument("--ooo-app", choices=("on", "off"), help="follow the Out of Office app's \"Agent Out?\"")
     command.add_argument("--reassign", metavar="off|new|open", help="what going out of office reassigns")
+    command.add_argument("--status", action="append", metavar="NAME=available|away",
+                         help="how a Zendesk status (custom ones too) counts, e.g. \"In a meeting=away\"; repeat")
+    command.add_argument("--counted-statuses", metavar="new,open,...",
+                         help="the ticket statuses the open cap counts (of new, open, pending, hold)")
+    command.add_argument("--waiting-alert-minutes", metavar="N",
+                         help="alert on a ticket waiting longer than this for an eligible agent")
 
 
 def _hours(command: argparse.ArgumentParser) -> None:

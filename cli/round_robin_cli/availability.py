@@ -24,8 +24,11 @@ from round_robin.availability.model import OUT_OF_OFFICE, AccountPolicy, Schedul
 from round_robin.availability.validation import (
     parse_agent_id,
     parse_cap,
+    parse_counted_statuses,
     parse_holidays,
+    parse_minutes,
     parse_reassign,
+    parse_status_map,
     parse_time_zone,
     parse_weekly_hours,
     status_change,
@@ -139,10 +142,21 @@ def settings(args: argparse.Namespace) -> Output:
         given["ooo_app"] = _SWITCHES[args.ooo_app]
     if args.reassign is not None:
         given["reassign"] = parse_reassign(args.reassign)
+    if args.counted_statuses is not None:
+        given["counted_statuses"] = parse_counted_statuses(args.counted_statuses.split(","))
+    if args.waiting_alert_minutes is not None:
+        given["waiting_alert_minutes"] = parse_minutes(args.waiting_alert_minutes)
+    # Each --status is one Zendesk status (custom ones too) mapped over the stored map; the rest are kept.
+    entries = args.status or []
+    statuses = {k: v for k, v in parse_status_map(entries).items() if _named(k, entries)} if entries else {}
+
+    def change(policy: AccountPolicy, schedules: tuple[Schedule, ...]) -> tuple[AccountPolicy, tuple[Schedule, ...]]:
+        status_map = {**policy.status_map, **statuses} if statuses else policy.status_map
+        return replace(policy, **given, status_map=status_map), schedules
+
     store = wiring.policies()
-    policy, _ = (store.set(account.subdomain, lambda p, s: (replace(p, **given), s), _now()) if given
-                 else store.get(account.subdomain))
-    if given:
+    policy, _ = store.set(account.subdomain, change, _now()) if given or statuses else store.get(account.subdomain)
+    if given or statuses:
         announce(account.subdomain, ("settings_changed", {}))
     data = _settings(policy)
     rows = [{"setting": k, "value": v} for k, v in data.items()]
@@ -150,10 +164,18 @@ def settings(args: argparse.Namespace) -> Output:
                   f"{account.subdomain}\n" + table(rows, ["setting", "value"]))
 
 
+def _named(key: str, entries: Any) -> bool:
+    """Whether one of the `name=value` entries names the (normalised) status `key`."""
+    return any(" ".join(str(e).split("=", 1)[0].lower().split()) == key for e in entries)
+
+
 def _settings(policy: AccountPolicy) -> dict[str, Any]:
     on = {True: "on", False: "off"}
     return {"zendesk_status": on[policy.zendesk_status], "ooo_app": on[policy.ooo_app], "reassign": policy.reassign,
-            "open_cap": _cap(policy.open_cap), "daily_cap": _cap(policy.daily_cap)}
+            "open_cap": _cap(policy.open_cap), "daily_cap": _cap(policy.daily_cap),
+            "counted_statuses": ",".join(policy.counted_statuses),
+            "waiting_alert_minutes": policy.waiting_alert_minutes,
+            "status_map": ", ".join(f"{name}={value}" for name, value in sorted(policy.status_map.items()))}
 
 
 def hours(args: argparse.Namespace) -> Output:

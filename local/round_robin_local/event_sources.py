@@ -57,8 +57,14 @@ class SqsEventSource:
                     self._stop.wait(1)
                 continue
             messages = answer.get("Messages", [])
-            if messages:
+            if not messages:
+                continue
+            try:
                 self._deliver(messages)
+            except Exception:  # noqa: BLE001 - the function or the emulator stopping under a batch at shutdown
+                if not self._stop.is_set():
+                    raise
+                log.debug("a batch of %s was cut short by the shutdown; SQS redelivers it", self.queue_url)
 
     def _deliver(self, messages: list[dict[str, Any]]) -> None:
         event = {"Records": [self._record(m) for m in messages]}

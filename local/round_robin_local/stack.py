@@ -171,11 +171,13 @@ class LocalStack:
         }
 
     def stop(self) -> None:
-        """Stop everything, all parts at once once the API takes no more requests (Ctrl-C on `make run` returns
-        in about a second: the slowest part is a queue poller finishing its 1-second long poll)."""
-        if self.api:
-            self.api.stop()
-        parts = [*(s.stop for s in self.event_sources), *(f.stop for f in self.functions.values()),
-                 *(p.stop for p in (self.proxy, self.emulator, self.sandbox) if p is not None)]
-        with ThreadPoolExecutor(max_workers=max(1, len(parts))) as stopping:
-            list(stopping.map(lambda stop: stop(), parts))
+        """Stop everything in three steps, each step's parts at once (Ctrl-C on `make run` returns in about a
+        second or two): the API and the queue pollers (each finishes its 1-second long poll and the batch it is
+        delivering), then the functions, then what they call (the AWS emulator and its proxy, the sandbox), so
+        that no batch in flight meets a stopped emulator."""
+        steps = [[*((self.api.stop,) if self.api else ()), *(s.stop for s in self.event_sources)],
+                 [f.stop for f in self.functions.values()],
+                 [p.stop for p in (self.proxy, self.emulator, self.sandbox) if p is not None]]
+        for parts in steps:
+            with ThreadPoolExecutor(max_workers=max(1, len(parts))) as stopping:
+                list(stopping.map(lambda stop: stop(), parts))

@@ -128,13 +128,46 @@ def test_settings_show_and_set_the_accounts_switches(capsys, acme):  # noqa: F81
     code, out, err = run(capsys, "settings", "acme", "--json")
     assert code == 0, err
     assert json.loads(out) == {"subdomain": "acme", "zendesk_status": "off", "ooo_app": "off", "reassign": "off",
-                               "open_cap": "none", "daily_cap": "none"}
+                               "open_cap": "none", "daily_cap": "none", "counted_statuses": "new,open",
+                               "waiting_alert_minutes": 30,
+                               "status_map": "away=away, offline=away, online=available, transfers only=away"}
 
     code, out, err = run(capsys, "settings", "acme", "--zendesk-status", "on", "--reassign", "new")
     assert code == 0, err
-    assert "zendesk_status  on" in out and "reassign        new" in out
+    assert out.split("\n")[2].split() == ["zendesk_status", "on"] and "reassign               new" in out
     policy, _ = wiring.policies().get("acme")
     assert (policy.zendesk_status, policy.ooo_app, policy.reassign) == (True, False, "new")
+
+
+def test_settings_map_custom_zendesk_statuses_count_statuses_and_set_the_waiting_alert(capsys, acme):  # noqa: F811
+    code, out, err = run(capsys, "settings", "acme", "--status", "In a  Meeting=away", "--status",
+                         "Transfers only=available", "--counted-statuses", "open,new,pending",
+                         "--waiting-alert-minutes", "45")
+    assert code == 0, err
+    policy, _ = wiring.policies().get("acme")
+    assert policy.status_map == {"online": "available", "away": "away", "offline": "away",
+                                 "transfers only": "available", "in a meeting": "away"}
+    assert policy.counted_statuses == ("new", "open", "pending") and policy.waiting_alert_minutes == 45
+
+    # one more custom status later keeps the others
+    assert run(capsys, "settings", "acme", "--status", "Lunch=away")[0] == 0
+    assert wiring.policies().get("acme")[0].status_map["in a meeting"] == "away"
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--status", "Lunch=maybe", "must map to available or away"),
+    ("--status", "=away", "a Zendesk status name is empty"),
+    ("--counted-statuses", "open,solved", "counted statuses must be some of"),
+    ("--waiting-alert-minutes", "0", "minutes must be a whole number from 1"),
+    ("--waiting-alert-minutes", "-5", "minutes must be a whole number from 1"),
+])
+def test_bad_settings_are_one_line_and_change_nothing(capsys, acme, option, value, message):  # noqa: F811
+    before = wiring.policies().get("acme")
+
+    code, out, err = run(capsys, "settings", "acme", option, value)
+
+    assert code != 0 and out == "" and message in err and len(err.strip().splitlines()) == 1
+    assert wiring.policies().get("acme") == before
 
 
 def test_hours_set_list_and_remove(capsys, acme):  # noqa: F811

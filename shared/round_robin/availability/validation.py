@@ -72,6 +72,18 @@ def parse_cap(value: object) -> int | None:
     raise InvalidInputError(f"a cap must be a whole number of 0 or more, or none, got {str(value)[:40]!r}")
 
 
+MAX_WAITING_ALERT_MINUTES = 7 * 24 * 60
+
+
+def parse_minutes(value: object) -> int:
+    """A waiting alert threshold: whole minutes, 1 to a week."""
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_WAITING_ALERT_MINUTES:
+        raise InvalidInputError(f"minutes must be a whole number from 1 to {MAX_WAITING_ALERT_MINUTES}, got "
+                                f"{text[:40]!r}")
+    return int(text)
+
+
 def parse_reassign(value: object) -> str:
     """What going out of office reassigns: off, new or open."""
     text = value.strip().lower() if isinstance(value, str) else value
