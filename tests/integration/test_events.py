@@ -16,7 +16,8 @@ import pytest
 from round_robin import wiring
 from round_robin.assignment.claims import RetryLaterError
 from round_robin.assignment.rotation import ACCOUNT_WIDE, Member
-from round_robin.aws.queue import EventMessage
+from round_robin.aws import clients
+from round_robin.aws.queue import AssignmentRequest, EventMessage
 from round_robin.events.handler import EventHandler
 from round_robin_local.sandbox import payloads, people
 from tests.support.zendesk import BASE
@@ -303,6 +304,34 @@ def test_a_ticket_a_person_assigned_counts_and_solving_it_frees_capacity(setup):
     assert calls.woken == [("acme", sorted([str(account["groups"]["Billing"]), ACCOUNT_WIDE]), 0)]
     assert handler.handle(zendesk(assign)) == "stale"  # late: the ticket was solved since
     assert agent(eve).open_count == 0
+
+
+def test_the_events_of_the_services_own_assignment_cost_one_read_and_change_nothing(setup, aws_env):
+    # given a ticket the worker assigned (its counts taken in the assignment's transaction)
+    handler, calls, account = setup
+    fake, model = account["zendesk"], account["model"]
+    ticket = fake.app.create_ticket(model, {"subject": "hi", "group_id": account["groups"]["Billing"]},
+                                    account["users"]["Hana Customer"], channel="web")
+    outcome = wiring.assigner().assign(AssignmentRequest("acme", ticket["id"], "webhook", time.time()))
+    assert outcome.status == "assigned"
+    assignee, updated = model.tickets[ticket["id"]]["assignee_id"], model.tickets[ticket["id"]]["updated_at"]
+    counts = (agent(assignee).open_count, agent(assignee).daily_count)
+
+    # when Zendesk's events about that very update arrive
+    events = [ticket_event("ticket.agent_assignment_changed", ticket["id"], assignee, "open", updated),
+              ticket_event("ticket.status_changed", ticket["id"], assignee, "open", updated, previous="new")]
+    handler.handle(notice("settings_changed", {}))  # the account is read once per warm process (cached 30 s)
+    calls.woken.clear()
+    dynamodb_calls: list[str] = []
+    clients.client("dynamodb").meta.events.register("before-call.dynamodb",
+                                                    lambda model, **_: dynamodb_calls.append(model.name))
+    outcomes = [handler.handle(zendesk(e)) for e in events]
+
+    # then they are recognised from the counts' own marker: nothing written, nobody woken
+    assert outcomes == ["stale", "stale"]
+    assert dynamodb_calls == ["GetItem", "GetItem"]  # the marker, for each (the account is read once, earlier)
+    assert (agent(assignee).open_count, agent(assignee).daily_count) == counts == (1, 1)
+    assert calls.woken == []
 
 
 def test_a_reopened_ticket_counts_again_and_is_handed_to_reopened(setup):

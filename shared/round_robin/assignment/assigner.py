@@ -184,8 +184,8 @@ class Assigner:
             agent = attempt.choice.agent
             try:
                 changes = {"assignee_id": agent.id, "safe_update": True, "updated_stamp": ticket["updated_at"]}
-                self._call(attempt, functools.partial(tickets.update, ticket_id=request.ticket_id,
-                                                      changes=changes))
+                written = self._call(attempt, functools.partial(tickets.update, ticket_id=request.ticket_id,
+                                                                changes=changes))
             except ZendeskConflictError:
                 ticket = self._call(attempt, lambda c: tickets.show(c, request.ticket_id))  # changed: look again
                 continue
@@ -195,7 +195,7 @@ class Assigner:
                 self._refresh_roster(attempt, group_id)
                 ticket = self._call(attempt, lambda c: tickets.show(c, request.ticket_id))
                 continue
-            return Outcome(ASSIGNED, "", attempt.choice, attempt.claim.attempts)
+            return Outcome(ASSIGNED, "", attempt.choice, attempt.claim.attempts, counted_at=tickets.updated_at(written))
         raise RetryLaterError("ticket_kept_changing")
 
     def _reassign(self, attempt: _Attempt) -> Outcome:
@@ -224,8 +224,8 @@ class Assigner:
             try:
                 changes = {"assignee_id": attempt.choice.agent.id, "safe_update": True,
                            "updated_stamp": ticket["updated_at"]}
-                self._call(attempt, functools.partial(tickets.update, ticket_id=request.ticket_id,
-                                                      changes=changes))
+                written = self._call(attempt, functools.partial(tickets.update, ticket_id=request.ticket_id,
+                                                                changes=changes))
             except ZendeskConflictError:  # a person changed it: look again (it may no longer be theirs)
                 ticket = self._call(attempt, lambda c: tickets.show(c, request.ticket_id))
                 continue
@@ -234,7 +234,8 @@ class Assigner:
                 self._refresh_roster(attempt, group_id)
                 ticket = self._call(attempt, lambda c: tickets.show(c, request.ticket_id))
                 continue
-            return Outcome(ASSIGNED, "", attempt.choice, attempts, reassigned_from=absent_id)
+            return Outcome(ASSIGNED, "", attempt.choice, attempts, reassigned_from=absent_id,
+                           counted_at=tickets.updated_at(written))
         raise RetryLaterError("ticket_kept_changing")
 
     def _why_not_reassign(self, attempt: _Attempt, ticket: dict[str, Any]) -> str:

@@ -77,6 +77,9 @@ class Outcome:
     group_id: str = ""  # the roster a WAITING ticket waits for
     wake_at: float | None = None  # WAITING: the earliest time one of its group's agents may become eligible
     reassigned_from: int | None = None  # ASSIGNED by a reassignment: the agent out of office it was taken from
+    # ASSIGNED: the ticket's updated_at after the service's own update, whose counts the assignment took; the ticket
+    # events that this update causes are then no newer than the counts and cost no write (agents.py, `as_of`)
+    counted_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,9 @@ class AssignmentStore:
         if outcome.reassigned_from is not None:
             update += ", reassigned_from = :from, reassigned_at = :now"
             values[":from"] = outcome.reassigned_from
+        if outcome.counted_at is not None:  # an event applied first holds a time at least as new: kept
+            update += ", counted_at = if_not_exists(counted_at, :counted_at)"
+            values[":counted_at"] = outcome.counted_at
         if outcome.choice is not None:
             update += ", agent_id = :agent, agent_name = :name, #position = :position, group_id = :group"
             values.update({":agent": outcome.choice.agent.id, ":name": outcome.choice.agent.name,

@@ -57,6 +57,9 @@ ADMIN_EVENTS = frozenset(f"user.{name}" for name in ("active_changed", "suspende
                                                       "custom_role_changed", "deleted"))
 
 
+ACCOUNT_SECONDS = 30.0
+
+
 class Wake(Protocol):
     def __call__(self, subdomain: str, group_ids: Iterable[str] | None, now: float, round: int = 0) -> int: ...
 
@@ -92,6 +95,22 @@ class EventHandler:
         self._clock = clock
         self._people = People(rosters=rosters, agents=agents, clock=clock)
         self._field_keys: dict[tuple[str, int], str] = {}  # (subdomain, user field id) -> key, per warm process
+        self._accounts: dict[str, tuple[float, Account]] = {}  # subdomain -> (read at, account), per warm process
+
+    def _account(self, subdomain: str) -> Account | None:
+        """The account, read again once the copy of this warm process is ACCOUNT_SECONDS old: every Zendesk
+        event needs it (a burst of ticket events would otherwise read it for each); a connect or an exclusion
+        reaches the events at most that much later, and the scheduled re-sync applies exclusions anyway."""
+        now = self._clock()
+        cached = self._accounts.get(subdomain)
+        if cached is not None and now - cached[0] < ACCOUNT_SECONDS:
+            return cached[1]
+        account = self._registry.get(subdomain)
+        if account is None:
+            self._accounts.pop(subdomain, None)
+        else:
+            self._accounts[subdomain] = (now, account)
+        return account
 
     def handle(self, message: EventMessage) -> str:
         """Apply one message; returns its outcome: applied, unchanged, stale, ignored, malformed, unknown_account,
@@ -99,7 +118,7 @@ class EventHandler:
         subdomain = message.subdomain
         try:
             event = parse_event(message.payload) if message.kind == "zendesk" else None
-            account = self._registry.get(subdomain)
+            account = self._account(subdomain)
             if account is None:  # never connected (or a stale message): nothing to apply it to
                 return "unknown_account"
             if event is None:
@@ -192,6 +211,11 @@ class EventHandler:
 
     def _ticket(self, subdomain: str, event: Event) -> str:
         ticket = tickets.snapshot(event)
+        applied = self._agents.marker(subdomain, ticket.ticket_id).at
+        if applied is not None and applied >= ticket.updated_at:
+            # Older than what the counts hold, or the events of the service's own assignment (its worker recorded
+            # the ticket's updated_at with the counts it took): one read, nothing else.
+            return "stale"
         policy, _ = self._policies.get(subdomain)
         now = self._clock()
         is_open = ticket.assignee_id is not None and ticket.status in policy.counted_statuses

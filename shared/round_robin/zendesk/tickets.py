@@ -25,6 +25,19 @@ def show(client: ZendeskClient, ticket_id: int) -> dict[str, Any]:
     return client.get(f"/api/v2/tickets/{ticket_id}.json")["ticket"]
 
 
+def updated_at(ticket: dict[str, Any]) -> float | None:
+    """The ticket's `updated_at` (ISO 8601, UTC: `2026-12-06T23:19:13Z`) as epoch seconds; None if absent or not
+    a time."""
+    value = ticket.get("updated_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.timestamp() if moment.tzinfo is not None else None
+
+
 def update(client: ZendeskClient, ticket_id: int, changes: dict[str, Any]) -> dict[str, Any]:
     """PUT the changes; with `safe_update` and `updated_stamp` Zendesk answers 409 if the ticket moved on."""
     return client.put(f"/api/v2/tickets/{ticket_id}.json", {"ticket": changes}).get("ticket", {})
