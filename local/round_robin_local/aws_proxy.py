@@ -29,9 +29,17 @@ class CountingProxy:
         self.target = target.rstrip("/")
         self.counts: Counter[str] = Counter()
         self.by_function: dict[str, Counter[str]] = {}
+        # Per function, each call with what it was made on (`sqs:SendMessage@<queue name>`, `secretsmanager:
+        # GetSecretValue@<secret id>`, `dynamodb:Query@index`): what the function's IAM policy must allow.
+        self.resources: dict[str, Counter[str]] = {}
         self._lock = threading.Lock()
         self._dynamodb = threading.Lock()
         self._session = requests.Session()
+
+    def resources_used(self, function: str) -> dict[str, int]:
+        """One function's calls by `service:operation@resource` (see `resources`)."""
+        with self._lock:
+            return dict(self.resources.get(function, {}))
 
     def snapshot(self, function: str | None = None) -> dict[str, int]:
         """Calls so far by `service:operation`: every handler's, or one function's (by logical id)."""
@@ -60,9 +68,31 @@ class CountingProxy:
             operation = target.rsplit(".", 1)[-1]
         else:
             operation = request.values.get("Action") or request.method
+        if service == "dynamodb" and b'"IndexName"' in body:
+            operation += "@index"  # IAM wants the index's own ARN for a query on it
         app = _APP.search(request.headers.get("User-Agent", ""))
         with self._lock:
             self.counts[f"{service}:{operation}"] += 1
             if app:
                 self.by_function.setdefault(app.group(1), Counter())[f"{service}:{operation}"] += 1
+                self.resources.setdefault(app.group(1), Counter())[_on(service, operation, request, body)] += 1
         return service
+
+
+def _on(service: str, operation: str, request: Request, body: bytes) -> str:
+    """`service:operation@resource` for the resources IAM scopes by name (queues, secrets); the operation alone
+    for the others (the one table, the one topic)."""
+    try:
+        fields = json.loads(body) if body.startswith(b"{") else {}
+    except ValueError:
+        fields = {}
+    fields = fields if isinstance(fields, dict) else {}
+    if service == "sqs":
+        url = fields.get("QueueUrl") or request.values.get("QueueUrl") or ""
+        return f"sqs:{operation}@{str(url).rstrip('/').rsplit('/', 1)[-1]}"
+    if service == "dynamodb" and operation == "TransactWriteItems":  # IAM checks each item's own action
+        kinds = {k for item in fields.get("TransactItems") or [] if isinstance(item, dict) for k in item}
+        return f"dynamodb:{operation}@{'+'.join(sorted(kinds))}"
+    if service == "secretsmanager":
+        return f"secretsmanager:{operation}@{fields.get('SecretId') or fields.get('Name') or ''}"
+    return f"{service}:{operation}"

@@ -165,6 +165,12 @@ class LocalStack:
             "functions": sorted(self.functions),
             "concurrency": {name: f.concurrency for name, f in sorted(self.functions.items())},
             "aws_calls": self.counter.snapshot() if self.counter else {},
+            # The same, per function (the AWS SDK names it in its User-Agent): what each function's IAM must allow.
+            "aws_calls_by_function": {name: self.counter.resources_used(name) for name in sorted(self.functions)}
+            if self.counter else {},
+            # Every Ref of the template (parameters, resources) as the local stack resolved it: names, URLs and
+            # ARNs, no secret values.
+            "refs": {k: v for k, v in {**self.resolver.parameters, **self.resolver.refs}.items() if isinstance(v, str)},
             # What the functions are configured with (names and ARNs, no secret values), so that the operator
             # CLI can use the same resources: `round-robin --local <api url> ...`.
             "environment": {k: v for k, v in self._function_environment.items()},

@@ -48,10 +48,11 @@ def test_the_webhook_receiver_reads_signing_secrets_and_queues_tickets_and_event
 
 
 def test_the_events_function_holds_what_it_uses_nothing_else():
-    # the table (no index: it lists no accounts), the tokens as the assignment worker uses them (read, and write
-    # back a refreshed pair), both queues, its own queue's visibility (Retry-After), the alerts topic
+    # the table and its index (waking lists the waiting tickets), the tokens as the assignment worker uses them
+    # (read, and write back a refreshed pair), both queues, its own queue's visibility (Retry-After), the alerts topic
+    actions = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem")
     assert grants("ZendeskEventsFunction") == {
-        *(("dynamodb:" + a, "Table.Arn") for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query")),
+        *(("dynamodb:" + a, resource) for a in actions for resource in ("Table.Arn", "${Table.Arn}/index/gsi1")),
         ("secretsmanager:GetSecretValue", TOKENS),
         ("secretsmanager:PutSecretValue", TOKENS),
         ("secretsmanager:GetSecretValue", "ZendeskClientSecretArn"),
@@ -86,3 +87,10 @@ def test_every_function_reads_the_signing_secrets_from_the_prefix_it_is_granted(
     assert SECRET_ARN + variables["WEBHOOK_SECRET_PREFIX"]["Fn::Sub"].removeprefix("${AWS::StackName}/") + "*" \
         == WEBHOOKS
     assert SECRET_ARN + variables["SECRET_PREFIX"]["Fn::Sub"].removeprefix("${AWS::StackName}/") + "*" == TOKENS
+
+
+@pytest.mark.parametrize("function", ["AssignTicketFunction", "ZendeskEventsFunction", "RefreshTokensFunction"])
+def test_every_function_that_wakes_waiting_tickets_may_send_to_the_events_queue_and_batch_read(function):
+    # the worker asks for a wake at a waiting ticket's wake_at; events and maintenance schedule the next round;
+    # all three read agents with BatchGetItem (the selection, the eligibility of a wake)
+    assert {("sqs:SendMessage", "EventsQueue.Arn"), ("dynamodb:BatchGetItem", "Table.Arn")} <= grants(function)
