@@ -18,6 +18,7 @@ from round_robin.assignment.claims import RetryLaterError
 from round_robin.assignment.rotation import ACCOUNT_WIDE, Member
 from round_robin.aws import clients
 from round_robin.aws.queue import AssignmentRequest, EventMessage
+from round_robin.errors import StorageError
 from round_robin.events.handler import EventHandler
 from round_robin_local.sandbox import payloads, people
 from tests.support.zendesk import BASE
@@ -222,8 +223,38 @@ def test_an_older_status_version_loses_to_the_stored_one(setup):
     ben = account["users"]["Ben Agent"]
     handler.handle(zendesk(status_event(ben, "Away", 7)))
     assert handler.handle(zendesk(status_event(ben, "Online", 6))) == "stale"
-    assert handler.handle(zendesk(status_event(ben, "Away", 7))) == "stale"
+    assert handler.handle(zendesk(status_event(ben, "Away", 7))) == "applied"  # a redelivery: the same again
     assert agent(ben).zendesk_status == "away"
+
+
+def test_a_redelivered_event_runs_the_follow_up_its_first_delivery_could_not(setup):
+    # given an account following Zendesk's status and the Out of Office app, whose first wake and absence fail
+    handler, calls, account = setup
+    ben = account["users"]["Ben Agent"]
+    follow(zendesk_status=True, ooo_app=True)
+    failing = {"wake": True, "absence": True}
+
+    def wake(subdomain, group_ids, now, round=0):
+        if failing.pop("wake", False):
+            raise StorageError("queueing the wake failed: ServiceUnavailable")
+        return calls.wake(subdomain, group_ids, now, round)
+
+    def absence(subdomain, agent_id, now):
+        if failing.pop("absence", False):
+            raise RetryLaterError("rate_limited", 30)
+        return calls.absence(subdomain, agent_id, now)
+
+    handler._wake, handler._absence_started = wake, absence  # the follow-ups, failing once each
+    online, out = status_event(ben, "Online", 9), ooo_event(account, "Ben Agent", True, "2026-12-06T11:00:00Z")
+
+    # when each message fails after its change was stored, and the queue delivers it again
+    for message in (online, out):
+        with pytest.raises((StorageError, RetryLaterError)):
+            handler.handle(zendesk(message))
+        assert handler.handle(zendesk(message)) == "applied"
+
+    # then the follow-ups ran on the redelivery
+    assert [c[0] for c in calls.woken] == ["acme"] and calls.absences == [ben]
 
 
 def test_going_online_wakes_the_agents_groups_when_the_account_follows_zendesk_status(setup):
@@ -306,7 +337,7 @@ def test_a_ticket_a_person_assigned_counts_and_solving_it_frees_capacity(setup):
     assert agent(eve).open_count == 0
 
 
-def test_the_events_of_the_services_own_assignment_cost_one_read_and_change_nothing(setup, aws_env):
+def test_the_events_of_the_services_own_assignment_cost_two_reads_and_change_nothing(setup, aws_env):
     # given a ticket the worker assigned (its counts taken in the assignment's transaction)
     handler, calls, account = setup
     fake, model = account["zendesk"], account["model"]
@@ -328,10 +359,26 @@ def test_the_events_of_the_services_own_assignment_cost_one_read_and_change_noth
     outcomes = [handler.handle(zendesk(e)) for e in events]
 
     # then they are recognised from the counts' own marker: nothing written, nobody woken
-    assert outcomes == ["stale", "stale"]
-    assert dynamodb_calls == ["GetItem", "GetItem"]  # the marker, for each (the account is read once, earlier)
+    assert outcomes == ["unchanged", "unchanged"]
+    # for each: the marker (its time is the assignment's) and the policy (whether it counts as open); the account is
+    # read once per warm process (cached)
+    assert dynamodb_calls == ["GetItem", "GetItem"] * 2
     assert (agent(assignee).open_count, agent(assignee).daily_count) == counts == (1, 1)
     assert calls.woken == []
+
+
+def test_a_persons_change_in_the_same_second_as_the_last_one_applied_is_still_counted(setup):
+    # Zendesk's updated_at has whole seconds: two changes in one second carry the same time
+    handler, calls, account = setup
+    eve, ben = account["users"]["Eve Agent"], account["users"]["Ben Agent"]
+    first = ticket_event("ticket.agent_assignment_changed", 901, eve, "open", "2026-12-06T10:00:00Z")
+    second = ticket_event("ticket.agent_assignment_changed", 901, ben, "open", "2026-12-06T10:00:00Z")
+    assert handler.handle(zendesk(first)) == "applied"
+
+    assert handler.handle(zendesk(second)) == "applied"
+    assert (agent(eve).open_count, agent(ben).open_count) == (0, 1)
+    assert handler.handle(zendesk(second)) == "unchanged"  # a redelivery
+    assert agent(ben).open_count == 1
 
 
 def test_a_reopened_ticket_counts_again_and_is_handed_to_reopened(setup):

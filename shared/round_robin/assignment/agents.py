@@ -16,7 +16,8 @@ ticket: the marker keeps the `updated_at` of the last snapshot it applied (`coun
 snapshot changes nothing (`count(..., as_of=...)`).
 
 Events that set an availability input carry their own order (Zendesk's status `version`, the time of an Out of
-Office change): `change_if_newer` applies one only if it is newer than the order stored beside it.
+Office change): `change_unless_older` applies one unless the order stored beside it is newer (a redelivery of the
+event applied last is applied again, the same values, so that what follows from it runs again after a failure).
 """
 
 from __future__ import annotations
@@ -265,7 +266,7 @@ class AgentStore:
         request = {"TableName": self._table, "Key": keys.key(agent_sk(agent_id)), "UpdateExpression": update,
                    "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
         if order is not None:
-            request["ConditionExpression"] = f"attribute_not_exists(#{order[0]}) OR #{order[0]} < :{order[0]}"
+            request["ConditionExpression"] = f"attribute_not_exists(#{order[0]}) OR #{order[0]} <= :{order[0]}"
         return {"Update": request}
 
     def _stamp_item(self, keys: CountChange) -> dict[str, Any]:
@@ -274,20 +275,26 @@ class AgentStore:
                            "ExpressionAttributeValues": serialize({":one": 1})}}
 
     def count(self, subdomain: str, ticket_id: int, agent_id: int | None, *, is_open: bool, now: float,
-              names: Mapping[int, str] | None = None, as_of: float | None = None) -> Marker | None:
+              names: Mapping[int, str] | None = None, as_of: float | None = None,
+              read: Marker | None = None) -> Marker | None:
         """Make a ticket count for `agent_id` (open if `is_open`; daily once per holder), or for nobody (None).
 
         Idempotent per ticket: for ticket events (a person assigned it, it was solved, reopened) and to give back
         what an assignment counted. Moving a ticket between agents moves its counts. Caps are not checked: a
-        person may assign past them. With `as_of` (the `updated_at` of the ticket snapshot this comes from), only
-        a snapshot newer than the last one applied counts: returns the marker it replaced, or None when the
-        snapshot was not newer. Without `as_of`, returns the marker it replaced.
+        person may assign past them. With `as_of` (the `updated_at` of the ticket snapshot this comes from), a
+        snapshot older than the last one applied changes nothing and returns None; one of the same time is applied
+        if it says something else (Zendesk's `updated_at` has whole seconds: two changes within one second), and
+        changes nothing if not; otherwise returns the marker it replaced (or found). `read` is the marker the
+        caller has just read (saves reading it again).
         """
         change = CountChange(self._table, subdomain)
         for _ in range(ATTEMPTS):
-            marker = self.marker(subdomain, ticket_id)
-            if as_of is not None and marker.at is not None and marker.at >= as_of:
-                return None  # an older or repeated snapshot: what it says is already known, or outdated
+            marker = read if read is not None else self.marker(subdomain, ticket_id)
+            read = None  # a retry after a conflict reads it again
+            if as_of is not None and marker.at is not None and marker.at > as_of:
+                return None  # an older snapshot: outdated
+            if (agent_id, is_open) == (marker.agent_id, marker.open) and (as_of is None or marker.at == as_of):
+                return marker  # nothing new (a repeated snapshot, or the service's own assignment's events)
             ids = {i for i in (marker.agent_id, agent_id) if i is not None}
             agents = self.agents(subdomain, {i: (names or {}).get(i, "") for i in ids})
             items, new = [], Marker()
@@ -305,8 +312,8 @@ class AgentStore:
                     day = local_day(agent.time_zone, now)
                     items.append(change.take(agent, day, is_open=is_open))
                     new = Marker(agent_id, is_open, day)
-            if new == marker and as_of is None:
-                return marker
+            if new == marker and (as_of is None or marker.at == as_of):
+                return marker  # nothing new (a repeated snapshot, or the service's own assignment's events)
             # Even an unchanged count records a newer snapshot's time, so that an older one arriving later is
             # recognised as older.
             writes = [i for i in items if i is not None] + [change.mark(ticket_id, marker, new, now, as_of=as_of)]
@@ -350,10 +357,12 @@ class AgentStore:
             **({"ExpressionAttributeValues": serialize(values)} if values else {})), "marking an absence handled")
         return answer is not None
 
-    def change_if_newer(self, subdomain: str, agent_id: int, changes: Mapping[str, Any], order_field: str,
+    def change_unless_older(self, subdomain: str, agent_id: int, changes: Mapping[str, Any], order_field: str,
                         order_value: float, now: float) -> bool:
-        """Like `change`, but only if `order_value` is greater than the agent's stored `order_field` (absent: any
-        is), which becomes `order_value`: last writer wins by the event's own order. False if it was not newer."""
+        """Like `change`, unless the agent's stored `order_field` is greater than `order_value` (absent: applied),
+        which becomes `order_value`: last writer wins by the event's own order. False for an older event; a
+        redelivery of the event applied last is applied again (True), so that its follow-ups (a wake, an absence)
+        run again if they failed the first time (they are idempotent)."""
         unknown = set(changes) - set(AVAILABILITY_FIELDS)
         if unknown or order_field in AVAILABILITY_FIELDS or order_field in MARKER_FIELDS:
             raise ValueError(f"not an availability field, or not an order field: {sorted(unknown) or order_field}")

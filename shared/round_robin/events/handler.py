@@ -177,7 +177,7 @@ class EventHandler:
         if self._field_key(subdomain, field_id) != statuses.OOO_FIELD_KEY:
             return "ignored"
         now, agent_id, out = self._clock(), event.subject_id, statuses.checked(value)
-        if not self._agents.change_if_newer(subdomain, agent_id, {"ooo_app": out}, statuses.OOO_ORDER, event.time,
+        if not self._agents.change_unless_older(subdomain, agent_id, {"ooo_app": out}, statuses.OOO_ORDER, event.time,
                                             now):
             return "stale"
         policy, _ = self._policies.get(subdomain)
@@ -201,7 +201,7 @@ class EventHandler:
     def _unified_status(self, subdomain: str, event: Event) -> str:
         agent_id, name, version = statuses.unified_status(event)
         now = self._clock()
-        if not self._agents.change_if_newer(subdomain, agent_id, {"zendesk_status": name}, statuses.STATUS_ORDER,
+        if not self._agents.change_unless_older(subdomain, agent_id, {"zendesk_status": name}, statuses.STATUS_ORDER,
                                             version, now):
             return "stale"
         policy, _ = self._policies.get(subdomain)
@@ -211,24 +211,27 @@ class EventHandler:
 
     def _ticket(self, subdomain: str, event: Event) -> str:
         ticket = tickets.snapshot(event)
-        applied = self._agents.marker(subdomain, ticket.ticket_id).at
-        if applied is not None and applied >= ticket.updated_at:
-            # Older than what the counts hold, or the events of the service's own assignment (its worker recorded
-            # the ticket's updated_at with the counts it took): one read, nothing else.
-            return "stale"
+        read = self._agents.marker(subdomain, ticket.ticket_id)
+        if read.at is not None and read.at > ticket.updated_at:
+            return "stale"  # older than what the counts hold: one read, nothing else
         policy, _ = self._policies.get(subdomain)
         now = self._clock()
         is_open = ticket.assignee_id is not None and ticket.status in policy.counted_statuses
         before = self._agents.count(subdomain, ticket.ticket_id, ticket.assignee_id, is_open=is_open, now=now,
-                                    as_of=ticket.updated_at)
+                                    as_of=ticket.updated_at, read=read)
         if before is None:
             return "stale"
-        freed = before.agent_id is not None and before.open and (before.agent_id != ticket.assignee_id or not is_open)
+        changed = (before.agent_id, before.open) != (ticket.assignee_id, is_open)
+        freed = before.agent_id is not None and before.open and changed
         if freed and before.agent_id is not None:
             self._wake(subdomain, self._groups_of(subdomain, before.agent_id), now)
+        elif not changed and before.at == ticket.updated_at and not is_open and ticket.assignee_id is not None:
+            # A redelivery of the change that freed this agent: its wake may have failed the first time (waking
+            # is idempotent, and cheap when nothing waits).
+            self._wake(subdomain, self._groups_of(subdomain, ticket.assignee_id), now)
         if tickets.reopened(ticket) and ticket.assignee_id is not None:
-            self._reopened(subdomain, ticket.ticket_id, ticket.assignee_id, now)
-        return "applied"
+            self._reopened(subdomain, ticket.ticket_id, ticket.assignee_id, now)  # the claim stops a duplicate
+        return "applied" if changed else "unchanged"
 
     # -- operator notices ----------------------------------------------------------------------------------
 

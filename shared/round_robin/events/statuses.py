@@ -2,7 +2,7 @@
 
 Both are stored on the agent's AGENT item whatever the account's switches say (`settings --zendesk-status on` or
 `--ooo-app on` then start from the truth, not from nothing), last writer wins by the event's own order
-(AgentStore.change_if_newer):
+(AgentStore.change_unless_older):
 
 - agent.unified_state_changed: `event.new_unified_state.name`, lower-cased, ordered by `detail.version` ("the
   version ... orders events": developer.zendesk.com/api-reference/webhooks/event-types/agent-availability-events/),
