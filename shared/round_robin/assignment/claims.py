@@ -255,7 +255,8 @@ class AssignmentStore:
 
     def indexed(self, subdomain: str, status: str, *, newest_first: bool = True,
                 limit: int | None = None) -> list[dict[str, Any]]:
-        """Records of `status` ASSIGNED or PARKED (by finish time) or WAITING (by received time): the gsi1 index."""
+        """Records of `status` ASSIGNED or PARKED (by finish time) or WAITING (by group, then received time; the
+        old-shape ones first): the gsi1 index. A group's waiting tickets alone: `waiting`."""
         return query_all(
             self._dynamodb, "reading the assignments", limit=limit, TableName=self._table, IndexName=INDEX,
             KeyConditionExpression="gsi1pk = :index", ScanIndexForward=not newest_first,
