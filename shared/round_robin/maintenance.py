@@ -25,6 +25,7 @@
 8. counts: at most once an hour, agents' open counts are reconciled with Zendesk's search (the ticket events keep
    them up to date; this repairs what lost events left wrong) and records of tickets open for long are kept
    (assignment/reconcile.py).
+Steps 5 and 6 fail on their own: their error is reported and the run goes on with the sweep and the counts.
 Each run queues at most QUEUE_PER_RUN tickets per account (about what Zendesk's 100 ticket updates a minute allow
 between two runs); the rest wait for the next run. Step 5 is in assignment/absence.py, 6 in assignment/waiting.py,
 7 in sweep.py, the search in zendesk/tickets.py.
@@ -70,6 +71,8 @@ REFRESH_TOKEN_AGE = 2 / 3  # of its lifetime
 # A token without refresh token (made by the migration) dies at its expiry: the operators are told this long
 # before, once. Two weeks leave room for an administrator's holiday; reconnecting itself takes a minute.
 EXPIRY_WARNING = 14 * 86400.0
+# Failures that leave the account connected (Zendesk down or throttling, storage throttled): the next run retries.
+TRANSIENT = (OAuthError, OAuthUnavailableError, ZendeskError, StorageError)
 
 
 @dataclass
@@ -157,11 +160,17 @@ class Maintainer:
                 events_webhook_id = account.events_webhook_id or self._add_events_webhook(account, client, report)
                 report.hooks_removed = remove_duplicates(client, account.webhook_id, account.trigger_id,
                                                          events_webhook_id)
-            if self._absences is not None:
-                report.reassigned = self._absences.due(subdomain, self._clock())
+            # Steps 5 and 6 each fail on their own (reported, retried next run): the sweep and the count
+            # reconciliation after them are the safety net and must run whatever became of these.
+            absences = self._absences
+            if absences is not None:
+                report.reassigned = self._step(report, "absences not handled; the next run tries again",
+                                               lambda: absences.due(subdomain, self._clock()))
             now = self._clock()
-            report.requeued = self._waker.wake(subdomain, None, now)
-            report.waiting_alerted = self._waker.alert_overdue(subdomain, now)
+            report.requeued = self._step(report, "waiting tickets not woken; the next run tries again",
+                                         lambda: self._waker.wake(subdomain, None, now))
+            report.waiting_alerted = self._step(report, "waiting alert not sent; the next run tries again",
+                                                lambda: self._waker.alert_overdue(subdomain, now))
             report.requeued += self._sweeper.requeue_parked(subdomain)
             report.swept = self._sweeper.sweep(subdomain, client, self._has_eligible(subdomain, now), report.requeued,
                                                account.first_connected_at)
@@ -170,7 +179,7 @@ class Maintainer:
         except ConnectionBrokenError as exc:
             self._alerts.broken(subdomain, exc.reason, since=started)
             report.status, report.health = "needs_reconnect", exc.reason
-        except (OAuthError, OAuthUnavailableError, ZendeskError, StorageError) as exc:
+        except TRANSIENT as exc:
             # Transient (Zendesk down, throttled storage): the account stays connected; the next run retries.
             report.errors.append(f"{type(exc).__name__}: {exc}")
             logger.warning("maintenance incomplete", subdomain=subdomain, error=str(exc))
@@ -178,6 +187,17 @@ class Maintainer:
             self._registry.record_maintenance(subdomain, self._clock(), refreshed=report.refreshed,
                                               health=report.health or ("error" if report.errors else "ok"))
         return report
+
+    def _step(self, report: AccountReport, failure: str, step: Callable[[], int]) -> int:
+        """Run one step of the account's run whose transient failure must not stop the others: the error is
+        reported (report.errors) and logged as `failure`, the step counts 0, and the next run tries again. A broken
+        connection still stops the run (the caller marks the account)."""
+        try:
+            return step()
+        except TRANSIENT as exc:
+            report.errors.append(f"{type(exc).__name__}: {exc}")
+            logger.warning(failure, subdomain=report.subdomain, error=str(exc))
+            return 0
 
     def _has_eligible(self, subdomain: str, now: float) -> Callable[[str], bool]:
         """Whether somebody in a group may take a ticket now, asked of the selection at most once per group."""

@@ -43,12 +43,19 @@ projected). `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy
   conditional on `version`), agents.py (the version only) and reconcile.py (its time only); read with the rotation
   in the same BatchGet. A few KB with a dozen schedules.
 
-| gsi1pk               | gsi1sk               | what                                                   |
-| -------------------- | -------------------- | ------------------------------------------------------ |
-| `ACCOUNTS`           | `<sub>`              | every account (ACCOUNT items)                          |
-| `ASSIGNED#<sub>`     | finish time, padded  | an account's assigned tickets, by time (TICKET items)  |
-| `PARKED#<sub>`       | finish time, padded  | tickets parked while the connection was broken         |
-| `WAITING#<sub>`      | receipt time, padded | tickets waiting for an eligible agent, oldest first    |
+| gsi1pk               | gsi1sk                                 | what                                          |
+| -------------------- | -------------------------------------- | --------------------------------------------- |
+| `ACCOUNTS`           | `<sub>`                                | every account (ACCOUNT items)                 |
+| `ASSIGNED#<sub>`     | finish time, padded                    | an account's assigned tickets, by time        |
+| `PARKED#<sub>`       | finish time, padded                    | tickets parked while the connection was broken |
+| `WAITING#<sub>`      | `GROUP#<group>#<receipt time, padded>` | waiting tickets: per group, oldest first      |
+
+Waiting tickets are sorted by group first, so a wake reads each group's oldest tickets directly (a `begins_with`-style
+range), and the groups that have waiting tickets are found one short query each (the next key after
+`GROUP#<group>$`), however many tickets another group holds. Tickets recorded waiting before (until December 2026)
+have the receipt time alone as gsi1sk: such keys are digits, so they sort before every `GROUP#` key, are read as a
+range of their own (`gsi1sk < "GROUP#"`, oldest first) and are moved under their group by the next wake or waiting
+alert that reads them (assignment/waiting.py; a conditional write on the old key, so a claim meanwhile wins).
 
 A TICKET item's `status` is in_progress (with `lease_until`), pending, assigned, skipped, parked or waiting (with
 `reason`, e.g. no_eligible_agent, all_away, all_at_capacity, off_hours, the `group_id` it waits for and
@@ -78,6 +85,7 @@ AGENT_PREFIX = "AGENT#"
 TICKET_PREFIX = "TICKET#"
 AVAILABILITY_SK = "AVAILABILITY"
 STATE_SK = "STATE"
+WAITING_GROUP_PREFIX = "GROUP#"  # of a waiting ticket's gsi1sk; every old-shape key (a time: digits) sorts before it
 
 
 def account_pk(subdomain: str) -> str:
@@ -118,3 +126,15 @@ def outcome_partition(status: str, subdomain: str) -> str:
 def time_sort_key(epoch: float) -> str:
     """gsi1sk for a time: zero-padded so that string order is time order."""
     return f"{epoch:017.3f}"
+
+
+def waiting_sort_key(group_id: str, received_at: float) -> str:
+    """gsi1sk of a waiting ticket: its group, then its receipt time, so each group's tickets are read oldest first."""
+    return f"{WAITING_GROUP_PREFIX}{group_id}#{time_sort_key(received_at)}"
+
+
+def waiting_group_of(sort_key: str) -> str | None:
+    """The group in a waiting ticket's gsi1sk; None for a key of the old shape (the receipt time alone)."""
+    if not sort_key.startswith(WAITING_GROUP_PREFIX):
+        return None
+    return sort_key[len(WAITING_GROUP_PREFIX):sort_key.rindex("#")]

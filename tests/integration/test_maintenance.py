@@ -31,6 +31,7 @@ from tests.integration.conftest import PREFIX, PUBLIC_BASE_URL, TABLE, WEBHOOK_P
 from tests.integration.flows import connect, seed_connected_account
 from tests.integration.helpers import add_hooks, assignee, atomic_dynamodb, credentials, new_ticket, request_for
 from tests.support.lambda_env import LambdaContext, load_handler
+from tests.support.logs import captured_logs
 
 
 def token_calls(zendesk) -> int:
@@ -44,7 +45,7 @@ def status_of(subdomain="acme"):
 class SimulatedServices:
     """The service's parts on the sandbox's clock, so that an hour can pass in a second."""
 
-    def __init__(self, zendesk) -> None:
+    def __init__(self, zendesk, schedule=None, absences=None) -> None:
         settings = wiring.get_settings()
         clock = zendesk.sandbox.clock.now
         dynamodb = clients.client("dynamodb")
@@ -59,13 +60,13 @@ class SimulatedServices:
                                  selector=wiring.selector(), tokens=self.tokens, zendesk=zendesk_factory, clock=clock)
         self.wakes: list[tuple[str, list[str] | None, int, float]] = []  # the "wake" messages asked for
         self.waker = Waker(assignments=wiring.assignment_store(), selector=wiring.selector(), queue=wiring.queue(),
-                           schedule=lambda *wake: self.wakes.append(wake), alerts=wiring.alerts())
+                           schedule=schedule or (lambda *wake: self.wakes.append(wake)), alerts=wiring.alerts())
         self.maintainer = Maintainer(registry=wiring.registry(), tokens=self.tokens, rosters=wiring.rosters(),
                                      assignments=wiring.assignment_store(), queue=wiring.queue(),
                                      alerts=wiring.alerts(), zendesk=zendesk_factory, interval=600,
                                      sweep_min_age=180, waker=self.waker, selector=wiring.selector(),
                                      signing_secrets=wiring.signing_secrets(), lease=wiring.connect_lease(),
-                                     clock=clock)
+                                     absences=absences, clock=clock)
 
 
 # -- single-flight refresh -----------------------------------------------------------------------------------
@@ -499,6 +500,53 @@ def test_the_sweep_queues_a_waiting_ticket_only_once_it_was_moved_to_a_group_wit
 
     assert report["requeued"] == 0 and report["swept"] == 1
     assert [(q["ticket_id"], q["source"]) for q in aws_env.take_queued()] == [(waiting[0], "sweep")]
+
+
+def unavailable(*_args) -> None:
+    raise StorageError("queueing the wake failed: ServiceUnavailable")
+
+
+def test_a_wake_that_cannot_schedule_its_next_round_does_not_stop_the_sweep(aws_env, account):
+    # given two tickets waiting for a group that now has an agent (so a next round is due), and a missed ticket
+    zendesk, model = account["zendesk"], account["model"]
+    parts = SimulatedServices(zendesk, schedule=unavailable)
+    night = zendesk.sandbox.add_group(model, "Night shift")
+    for _ in range(2):
+        with zendesk.sandbox.lock:
+            ticket = zendesk.app.create_ticket(model, {"subject": "Late", "group_id": night["id"]},
+                                               account["users"]["Hana Customer"], channel="web")
+        assert parts.assigner.assign(AssignmentRequest("acme", ticket["id"], "webhook",
+                                                       zendesk.sandbox.clock.now())).status == WAITING
+    zed = zendesk.sandbox.add_user(model, "Zed Night", "agent")
+    zendesk.sandbox.add_membership(model, zed["id"], night["id"])
+    missed = new_ticket(account)  # its webhook was lost
+    zendesk.sandbox.clock.offset += 600
+
+    # when the events queue refuses the next round's wake
+    with captured_logs() as logs:
+        (report,) = parts.maintainer.run()
+
+    # then the failure is reported, and the sweep still queued the missed ticket
+    assert report["errors"] == ["StorageError: queueing the wake failed: ServiceUnavailable"]
+    assert report["swept"] == 1 and missed["id"] in [q["ticket_id"] for q in aws_env.queued()]
+    assert logs.find("waiting tickets not woken; the next run tries again")["level"] == "WARNING"
+    assert wiring.registry().get("acme").status == "connected"
+
+
+class BrokenAbsences:
+    def due(self, subdomain: str, now: float) -> int:
+        raise StorageError("reading the absences failed: ServiceUnavailable")
+
+
+def test_absences_that_cannot_be_read_do_not_stop_the_sweep(aws_env, account):
+    zendesk = account["zendesk"]
+    missed = new_ticket(account)
+    zendesk.sandbox.clock.offset += 600
+
+    (report,) = SimulatedServices(zendesk, absences=BrokenAbsences()).maintainer.run()
+
+    assert report["errors"] == ["StorageError: reading the absences failed: ServiceUnavailable"]
+    assert report["swept"] == 1 and [q["ticket_id"] for q in aws_env.queued()] == [missed["id"]]
 
 
 def test_tickets_waiting_longer_than_the_account_allows_are_reported_once_by_maintenance(aws_env, account):

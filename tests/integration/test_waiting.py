@@ -13,9 +13,12 @@ from round_robin.assignment.assigner import Assigner
 from round_robin.assignment.claims import ASSIGNED, DUPLICATE, WAITING, Outcome
 from round_robin.assignment.rotation import Choice
 from round_robin.assignment.selection import Rules, Selector, Waiting
-from round_robin.assignment.waiting import DRAIN_INTERVAL, MAX_SCHEDULE_DELAY, Waker
+from round_robin.assignment.waiting import DRAIN_INTERVAL, MAX_SCHEDULE_DELAY, READ_LIMIT, Waker
+from round_robin.aws import clients
+from round_robin.aws.dynamo import serialize
 from round_robin.aws.queue import AssignmentRequest
 from round_robin.errors import StorageError
+from round_robin.table import account_pk, outcome_partition, ticket_sk, time_sort_key
 from tests.integration.conftest import TABLE
 from tests.integration.helpers import atomic_dynamodb, new_ticket, record, request_for
 from tests.integration.selection_support import (
@@ -232,6 +235,90 @@ def test_tickets_waiting_too_long_are_reported_once_each(aws_env):
     notes = aws_env.notifications()
     assert len(notes) == 2 and "#1: away" in notes[0]["Message"] and "#2: away" in notes[0]["Message"]
     assert "#3: away" in notes[1]["Message"] and "#1" not in notes[1]["Message"]
+
+
+# -- a backlog in one group never hides another's tickets -----------------------------------------------------
+
+BACKLOG = 1_001  # more than a wake read of the whole account before waiting tickets were kept per group
+STAFFED = "8"
+
+
+def wait_in(group_id: str, ticket_ids: range, received: float) -> None:
+    """These tickets (received one second apart from `received` on) wait for `group_id`: the first recorded by the
+    worker's claim and finish, the others copies of its item (written in batches: a backlog in seconds)."""
+    store, dynamodb = claims(), clients.client("dynamodb")
+    first = ticket_ids[0]
+    taken = store.claim(AssignmentRequest(SUB, first, "webhook", received + first), received + first)
+    assert taken is not None
+    store.finish(SUB, first, taken, Outcome(WAITING, "off_hours", None, taken.attempts, group_id), received + first)
+    model = store.get(SUB, first)
+    assert model is not None
+    copies = [{**model, "sk": ticket_sk(t), "ticket_id": t, "received_at": received + t,
+               "gsi1sk": model["gsi1sk"].replace(time_sort_key(received + first), time_sort_key(received + t))}
+              for t in ticket_ids[1:]]
+    for start in range(0, len(copies), 25):
+        dynamodb.batch_write_item(RequestItems={TABLE: [{"PutRequest": {"Item": serialize(c)}}
+                                                        for c in copies[start:start + 25]]})
+
+
+def legacy_wait(ticket_id: int, group_id: str, received: float) -> None:
+    """A ticket recorded waiting before waiting tickets were kept per group: its index key is its receipt time."""
+    clients.client("dynamodb").put_item(TableName=TABLE, Item=serialize({
+        "pk": account_pk(SUB), "sk": ticket_sk(ticket_id), "ticket_id": ticket_id, "status": WAITING,
+        "reason": "off_hours", "group_id": group_id, "received_at": received, "attempts": 1,
+        "gsi1pk": outcome_partition(WAITING, SUB), "gsi1sk": time_sort_key(received)}))
+
+
+def test_a_staffed_groups_oldest_tickets_are_woken_however_many_wait_in_an_off_hours_group(aws_env):
+    # given an off-hours group's backlog, the account's oldest, and a staffed group's tickets that came later
+    store_rosters(roster(GROUP, [1, 2]), roster(STAFFED, [3, 4]))
+    away(1, 2)
+    wait_in(GROUP, range(1, BACKLOG + 1), NOW)
+    wait_in(STAFFED, range(5001, 5004), NOW + 10_000)
+    wakes = Wakes()
+
+    # when the maintenance run wakes every group, and when an event wakes the staffed group alone
+    everyone = waker(wakes).wake(SUB, None, NOW + 20_000)
+    first = sorted(q["ticket_id"] for q in aws_env.take_queued())
+    for ticket_id in first:  # the worker takes them
+        assert claims().claim(AssignmentRequest(SUB, ticket_id, "waiting", NOW), NOW + 20_001) is not None
+    staffed = waker(wakes).wake(SUB, [STAFFED], NOW + 20_000 + DRAIN_INTERVAL, 1)
+    second = [q["ticket_id"] for q in aws_env.take_queued()]
+
+    # then the staffed group's two oldest go first (two agents eligible), the next round takes the last one
+    assert (everyone, first) == (2, [5001, 5002])
+    assert (staffed, second) == (1, [5003])
+    assert wakes.asked == [(SUB, [STAFFED], 1, DRAIN_INTERVAL)]
+
+
+def test_the_overdue_tickets_of_every_group_are_reported_however_many_another_group_holds(aws_env):
+    # the oldest READ_LIMIT of the backlog's group, and the other group's ticket though it is newer than all of them
+    store_rosters(roster(GROUP, [1, 2]), roster(STAFFED, [3]))
+    away(1, 2, 3)
+    wait_in(GROUP, range(1, BACKLOG + 1), NOW)
+    wait_in(STAFFED, range(5001, 5002), NOW + 10_000)
+
+    reported = waker(Wakes()).alert_overdue(SUB, NOW + 10_000 + 5001 + 31 * 60)
+
+    assert reported == READ_LIMIT + 1 and "alerted_at" in claims().get(SUB, 5001)
+    assert "#5001: off_hours" in aws_env.notifications()[0]["Message"]
+
+
+def test_tickets_recorded_waiting_before_the_per_group_index_are_still_woken_and_reported(aws_env):
+    store_rosters(roster(GROUP, [1]), roster(STAFFED, [3]))
+    away(1)
+    legacy_wait(11, STAFFED, NOW + 1)
+    legacy_wait(12, STAFFED, NOW + 2)
+    legacy_wait(13, GROUP, NOW + 3)
+    wakes = Wakes()
+
+    assert waker(wakes).alert_overdue(SUB, NOW + 31 * 60) == 3
+    assert waker(wakes).wake(SUB, [STAFFED], NOW + 31 * 60) == 1
+
+    assert [q["ticket_id"] for q in aws_env.take_queued()] == [11]
+    assert wakes.asked == [(SUB, [STAFFED], 1, DRAIN_INTERVAL)]
+    assert sorted(waiting_ids()) == [11, 12, 13]  # all still listed, now under their group
+    assert {claims().get(SUB, t)["gsi1sk"].split("#")[1] for t in (11, 12)} == {STAFFED}
 
 
 # -- the worker asks for a wake ------------------------------------------------------------------------------

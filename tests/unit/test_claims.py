@@ -103,6 +103,21 @@ def test_a_waiting_ticket_is_listed_oldest_first_with_its_reason_and_stays_claim
     assert [r["ticket_id"] for r in store.indexed("acme", WAITING, newest_first=False)] == [3, 1]
 
 
+def test_each_groups_waiting_tickets_are_read_on_their_own_oldest_first(store):
+    # group ids that are prefixes of one another, and the account-wide roster "*"
+    for ticket_id, group_id, received in ((1, "123", T0 + 5), (2, "12", T0 + 9), (3, "*", T0 + 1),
+                                          (4, "12", T0 + 2), (5, "1234", T0 + 3)):
+        claim = store.claim(request(ticket_id, received), T0 + 40)
+        store.finish("acme", ticket_id, claim, Outcome(WAITING, "all_away", group_id=group_id), T0 + 41)
+
+    assert store.waiting_groups("acme") == ["*", "12", "123", "1234"]
+    assert [r["ticket_id"] for r in store.waiting("acme", "12")] == [4, 2]
+    assert [r["ticket_id"] for r in store.waiting("acme", "12", limit=1)] == [4]
+    assert [r["ticket_id"] for r in store.waiting("acme", "12", received_before=T0 + 5)] == [4]
+    assert [r["ticket_id"] for r in store.waiting("acme", "1")] == []
+    assert store.waiting_groups("other") == []
+
+
 def test_a_waiting_ticket_that_gets_assigned_leaves_the_waiting_list(store):
     claim = store.claim(request(), T0)
     store.finish("acme", 1, claim, Outcome(WAITING, "no_eligible_agent", group_id="42"), T0 + 1)

@@ -44,7 +44,16 @@ from round_robin.aws.clients import storage_error
 from round_robin.aws.dynamo import conditional_write, deserialize, query_all, serialize
 from round_robin.aws.queue import AssignmentRequest
 from round_robin.errors import RoundRobinError
-from round_robin.table import INDEX, account_pk, outcome_partition, ticket_sk, time_sort_key
+from round_robin.table import (
+    INDEX,
+    WAITING_GROUP_PREFIX,
+    account_pk,
+    outcome_partition,
+    ticket_sk,
+    time_sort_key,
+    waiting_group_of,
+    waiting_sort_key,
+)
 
 RECORD_TTL = 90 * 86400
 CLAIM_LEASE = 120.0  # at least the worker's timeout; SQS's visibility timeout is longer still
@@ -199,9 +208,11 @@ class AssignmentStore:
         values: dict[str, Any] = {":status": outcome.status, ":now": now, ":reason": outcome.reason or outcome.status}
         update = "SET #status = :status, finished_at = :now, updated_at = :now, reason = :reason"
         if outcome.status in INDEXED:  # the latest assignments, the parked tickets, the waiting ones oldest first
-            when = claim.received_at if outcome.status == WAITING else now
+            # waiting: by group, then received time (table.py); the others by finish time
+            when = waiting_sort_key(outcome.group_id, claim.received_at) if outcome.status == WAITING \
+                else time_sort_key(now)
             update += ", gsi1pk = :index, gsi1sk = :when"
-            values.update({":index": outcome_partition(outcome.status, subdomain), ":when": time_sort_key(when)})
+            values.update({":index": outcome_partition(outcome.status, subdomain), ":when": when})
         if outcome.status == WAITING and outcome.group_id:
             update += ", group_id = :group"
             values[":group"] = outcome.group_id
@@ -244,12 +255,60 @@ class AssignmentStore:
 
     def indexed(self, subdomain: str, status: str, *, newest_first: bool = True,
                 limit: int | None = None) -> list[dict[str, Any]]:
-        """Records of `status` ASSIGNED or PARKED (by finish time) or WAITING (by received time): the gsi1 index."""
+        """Records of `status` ASSIGNED or PARKED (by finish time) or WAITING (by group, then received time; the
+        old-shape ones first): the gsi1 index. A group's waiting tickets alone: `waiting`."""
         return query_all(
             self._dynamodb, "reading the assignments", limit=limit, TableName=self._table, IndexName=INDEX,
             KeyConditionExpression="gsi1pk = :index", ScanIndexForward=not newest_first,
             ExpressionAttributeValues=serialize({":index": outcome_partition(status, subdomain)}),
         )
+
+    def waiting_groups(self, subdomain: str) -> list[str]:
+        """The groups that have waiting tickets (of the per-group index shape), one query of one item per group."""
+        groups: list[str] = []
+        after = WAITING_GROUP_PREFIX  # every per-group key sorts after it, every old-shape key before
+        while True:
+            found = query_all(
+                self._dynamodb, "reading the waiting groups", limit=1, TableName=self._table, IndexName=INDEX,
+                KeyConditionExpression="gsi1pk = :index AND gsi1sk > :after", ProjectionExpression="gsi1sk",
+                ExpressionAttributeValues=serialize({":index": outcome_partition(WAITING, subdomain), ":after": after}))
+            group_id = waiting_group_of(found[0]["gsi1sk"]) if found else None
+            if group_id is None:
+                return groups
+            groups.append(group_id)
+            after = f"{WAITING_GROUP_PREFIX}{group_id}$"  # '$' follows '#': past every key of this group
+
+    def waiting(self, subdomain: str, group_id: str, *, limit: int | None = None,
+                received_before: float | None = None) -> list[dict[str, Any]]:
+        """A group's waiting records, oldest first: at most `limit`, and only those received by `received_before`
+        when given (old-shape records are not among them until moved: `move_old_waiting`)."""
+        prefix = f"{WAITING_GROUP_PREFIX}{group_id}#"
+        last = waiting_sort_key(group_id, received_before) if received_before is not None else f"{prefix}~"
+        return query_all(
+            self._dynamodb, "reading the waiting tickets", limit=limit, TableName=self._table, IndexName=INDEX,
+            KeyConditionExpression="gsi1pk = :index AND gsi1sk BETWEEN :first AND :last",
+            ExpressionAttributeValues=serialize({":index": outcome_partition(WAITING, subdomain), ":first": prefix,
+                                                 ":last": last}))
+
+    def move_old_waiting(self, subdomain: str, limit: int) -> int:
+        """Move up to `limit` waiting records indexed by receipt time alone (written before the index was per group,
+        table.py) under their group, oldest first; returns how many moved. A record claimed meanwhile stays claimed."""
+        old = query_all(
+            self._dynamodb, "reading the waiting tickets", limit=limit, TableName=self._table, IndexName=INDEX,
+            KeyConditionExpression="gsi1pk = :index AND gsi1sk < :prefix",
+            ExpressionAttributeValues=serialize({":index": outcome_partition(WAITING, subdomain),
+                                                 ":prefix": WAITING_GROUP_PREFIX}))
+        return sum(self._move_under_group(subdomain, record) for record in old)
+
+    def _move_under_group(self, subdomain: str, record: dict[str, Any]) -> bool:
+        new_key = waiting_sort_key(str(record.get("group_id", "")), float(record.get("received_at", 0)))
+        answer = conditional_write(lambda: self._dynamodb.update_item(
+            TableName=self._table, Key=self._key(subdomain, int(record["ticket_id"])),
+            UpdateExpression="SET gsi1sk = :new", ConditionExpression="#status = :waiting AND gsi1sk = :old",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=serialize({":waiting": WAITING, ":old": record["gsi1sk"], ":new": new_key}),
+        ), "moving a waiting ticket under its group")
+        return answer is not None
 
     def reopen(self, subdomain: str, ticket_id: int, now: float) -> bool:
         """A parked ticket becomes claimable again (after a reconnect); False if it was not parked."""

@@ -1,7 +1,8 @@
 """Waiting tickets and fair catch-up: a ticket whose group had nobody eligible waits (claims.py, `waiting`); when
 people become eligible again it is queued, oldest first, and spread across everyone eligible.
 
-A wake works in rounds. Each round, per group with waiting tickets, it asks the selection who is eligible now
+A wake works in rounds. Each round, per group with waiting tickets (each group's own, oldest first: a backlog in
+one group never hides another group's tickets), it asks the selection who is eligible now
 (Selector.eligible_agents: the same reads and rule the worker uses) and queues at most one ticket per eligible
 agent: k eligible -> the k oldest. The worker's rotation then hands those out one each, so the first person back is
 never handed the whole backlog, and someone who was away does not catch up on what they missed (the rotation only
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from round_robin.accounts.alerts import ConnectionAlerts
-from round_robin.assignment.claims import WAITING, AssignmentStore
+from round_robin.assignment.claims import AssignmentStore
 from round_robin.assignment.selection import Selector
 from round_robin.aws.queue import AssignmentQueue, AssignmentRequest
 from round_robin.observability import MetricUnit, logger, metrics
@@ -34,7 +35,12 @@ from round_robin.observability import MetricUnit, logger, metrics
 # previous round's tickets (seconds) before the next one counts who is eligible; short enough that 100 tickets
 # waiting for 5 agents drain in under 7 minutes.
 DRAIN_INTERVAL = 20.0
-READ_LIMIT = 1000  # waiting tickets read per wake (oldest first; the rest wait for the next round or run)
+# Waiting tickets are indexed per group (round_robin/table.py), so a wake reads each group's oldest tickets
+# whatever other groups hold: at most PER_GROUP + 1 a group. The alert reads at most READ_LIMIT overdue tickets a
+# group and ALERT_READ_LIMIT in all (each newly overdue ticket is reported once, so a backlog's oldest are enough).
+READ_LIMIT = 1000
+ALERT_READ_LIMIT = 5000
+MOVE_LIMIT = 1000  # old-shape waiting records moved under their group per wake or alert (table.py)
 PER_GROUP = 100  # tickets queued per group per round, however many are eligible
 MAX_SCHEDULE_DELAY = 900.0  # SQS's longest DelaySeconds: later wakes are left to the maintenance run
 WAKE_MARGIN = 1.0  # a wake asked for `at` arrives just after it, when the agent's verdict has changed
@@ -58,12 +64,13 @@ class Waker:
     def wake(self, subdomain: str, group_ids: Iterable[str] | None, now: float, round: int = 0) -> int:
         """One round: queue the oldest waiting tickets of these groups (None: all), at most one per agent eligible
         now, and schedule the next round if some remain; returns how many were queued."""
-        wanted = None if group_ids is None else set(group_ids)
+        self._move_old(subdomain)
+        groups = self._assignments.waiting_groups(subdomain) if group_ids is None else sorted(set(group_ids))
         waiting: dict[str, list[dict[str, Any]]] = {}
-        for record in self._assignments.indexed(subdomain, WAITING, newest_first=False, limit=READ_LIMIT):
-            group_id = str(record.get("group_id", ""))
-            if group_id and (wanted is None or group_id in wanted):
-                waiting.setdefault(group_id, []).append(record)
+        for group_id in groups:
+            records = self._assignments.waiting(subdomain, group_id, limit=PER_GROUP + 1) if group_id else []
+            if records:
+                waiting[group_id] = records
         queued: list[int] = []
         again: list[str] = []
         for group_id, records in waiting.items():
@@ -84,6 +91,13 @@ class Waker:
             self._schedule(subdomain, again, round + 1, DRAIN_INTERVAL)
         return len(queued)
 
+    def _move_old(self, subdomain: str) -> None:
+        """Waiting records of the old index shape go under their group (table.py), a bounded batch per call."""
+        moved = self._assignments.move_old_waiting(subdomain, MOVE_LIMIT)
+        if moved:
+            logger.info("waiting tickets moved under their group in the index", subdomain=subdomain, moved=moved,
+                        more=moved == MOVE_LIMIT)
+
     def wake_at(self, subdomain: str, group_id: str, at: float, now: float) -> None:
         """Ask for a wake of the group at `at` (when one of its agents may become eligible by itself), if that is
         within SQS's delay limit; a later one is left to the maintenance run."""
@@ -100,11 +114,17 @@ class Waker:
         """Count the tickets waiting longer than the account's waiting_alert_minutes (metric
         TicketsWaitingTooLong) and alert the operators once per ticket; returns how many were newly reported."""
         minutes = self._selector.policy(subdomain).waiting_alert_minutes  # availability.model.AccountPolicy
-        overdue = []
-        for record in self._assignments.indexed(subdomain, WAITING, newest_first=False, limit=READ_LIMIT):
-            if now - float(record.get("received_at", now)) <= minutes * 60:
-                break  # oldest first: the rest waited less
-            overdue.append(record)
+        self._move_old(subdomain)
+        cutoff = now - minutes * 60
+        overdue: list[dict[str, Any]] = []
+        for group_id in self._assignments.waiting_groups(subdomain):  # each group's oldest, whatever others hold
+            if len(overdue) >= ALERT_READ_LIMIT:
+                logger.warning("waiting alert cut short: too many tickets waiting too long", subdomain=subdomain,
+                               read=len(overdue))
+                break
+            records = self._assignments.waiting(subdomain, group_id, limit=READ_LIMIT, received_before=cutoff)
+            overdue += [r for r in records if now - float(r.get("received_at", now)) > minutes * 60]
+        overdue.sort(key=lambda r: float(r["received_at"]))
         if not overdue:
             return 0
         metrics.add_metric(name="TicketsWaitingTooLong", unit=MetricUnit.Count, value=len(overdue))
