@@ -17,8 +17,8 @@ what lost events left wrong, at most once every RECONCILE_INTERVAL per account:
    markers counted open are found (AgentStore.held_open, one Query of the account's ticket records), the ones the
    search did not show are read from Zendesk (show_many: search lags and cannot see everything) and counted as
    they are now, as of their `updated_at` too (an event applied after show_many answered is newer). If no marker
-   needed that and a count still differs from the markers, it is set to them, with a
-   warning (e.g. a marker that expired before this run kept it alive).
+   needed that and a count still differs from the markers, it is set to them, with a warning (e.g. a marker that
+   expired before this run kept it alive).
 
 Bounds per run: RECONCILE_PAGES search pages and LOOKUP_CALLS show_many calls (25 Zendesk calls, once an hour: 0.2%
 of the smallest plan's 12,000 calls an hour, 200 a minute, shared with the customer's other integrations), and
