@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 import pytest
 
 from round_robin import wiring
+from round_robin.assignment.absence import Absences
 from round_robin.assignment.assigner import Assigner
 from round_robin.assignment.claims import ASSIGNED, DUPLICATE, PARKED, SKIPPED, WAITING, Outcome, RetryLaterError
 from round_robin.availability.localtime import start_of_day
-from round_robin.aws.queue import AssignmentRequest
+from round_robin.aws.queue import AssignmentRequest, EventMessage
 from round_robin.sweep import requeue_parked
 from round_robin.zendesk import tickets
 from tests.integration.helpers import assigned_meanwhile, assignee, counts, new_ticket, record, request_for
@@ -264,12 +265,53 @@ def test_the_search_for_an_agents_tickets_pages_100_at_a_time_and_narrows_past_1
     client = wiring.zendesk_factory(wiring.get_settings(), max_retry_wait=0)(SUB, lambda: wiring.tokens()
                                                                             .authorization(SUB))
 
-    found = tickets.assigned_to(client, ben, ("new",))
+    found, complete = tickets.assigned_to(client, ben, ("new",))
 
-    assert len(found) == 1005 and len({t["id"] for t in found}) == 1005
+    assert len(found) == 1005 and len({t["id"] for t in found}) == 1005 and complete
     searches = zendesk.calls("GET", "/search")
     assert len(searches) == 11  # 10 pages of 100 (page 11 would be Zendesk's 422), then one narrowed query
     assert "created%3E" in searches[-1].request.url or "created>" in searches[-1].request.url
+
+
+def test_an_absence_started_by_an_event_reads_a_few_pages_and_maintenance_queues_the_rest(aws_env, account):
+    # given Ben with 105 new tickets, out of office from now; the events path reads one page (100 tickets) here
+    policy("new")
+    ben = account["users"]["Ben Agent"]
+    with account["zendesk"].sandbox.lock:
+        for _ in range(105):
+            account["zendesk"].app.create_ticket(account["model"], {"subject": "x", "assignee_id": ben,
+                                                                    "status": "new"},
+                                                 account["users"]["Hana Customer"], channel="web")
+    away(account, "Ben Agent")
+    absences = Absences(agents=wiring.agent_store(), policies=wiring.policies(), queue=wiring.queue(),
+                        tokens=wiring.tokens(), zendesk=wiring.zendesk_factory(wiring.get_settings(),
+                                                                               max_retry_wait=0), event_pages=1)
+
+    assert absences.started(SUB, ben, time.time()) == 100
+    assert len(account["zendesk"].calls("GET", "/search")) == 1
+    assert wiring.agent_store().reassigned_for(SUB, ben) is None  # not handled yet: the search was cut short
+
+    # maintenance reads on (the search still shows every ticket: nothing was reassigned yet; the claims make the
+    # 100 queued twice harmless), and then the absence is handled
+    assert absences.due(SUB, time.time()) == 105
+    assert wiring.agent_store().reassigned_for(SUB, ben) is not None
+    assert absences.due(SUB, time.time()) == 0
+
+
+def test_the_events_function_reads_at_most_five_search_pages_of_an_absent_agents_tickets(aws_env, account):
+    policy("new")
+    ben = account["users"]["Ben Agent"]
+    with account["zendesk"].sandbox.lock:
+        for _ in range(505):
+            account["zendesk"].app.create_ticket(account["model"], {"subject": "x", "assignee_id": ben,
+                                                                    "status": "new"},
+                                                 account["users"]["Hana Customer"], channel="web")
+    away(account, "Ben Agent")
+
+    assert wiring.event_handler().handle(EventMessage(SUB, "absence", time.time(), {"agent_id": ben})) == "absence"
+
+    assert len(account["zendesk"].calls("GET", "/search")) == 5  # 500 tickets queued; maintenance does the rest
+    assert wiring.agent_store().reassigned_for(SUB, ben) is None
 
 
 def test_a_reassignment_parked_while_the_connection_was_broken_is_requeued_as_a_reassignment(aws_env, account):

@@ -15,6 +15,7 @@ from round_robin.assignment.claims import ASSIGNED, RECORD_TTL
 from round_robin.assignment.reconcile import RENEW_BELOW, CountReconciler
 from round_robin.aws import clients
 from round_robin.table import account_pk, agent_sk
+from round_robin.zendesk import tickets
 from tests.integration.conftest import TABLE
 from tests.integration.helpers import counts, new_ticket, record, request_for
 
@@ -51,8 +52,40 @@ def parts(account):
 
 
 def change_in_zendesk(account, ticket_id: int, **fields) -> None:
-    with account["zendesk"].sandbox.lock:
-        account["model"].tickets[ticket_id].update(fields)
+    """Change a ticket as a person would: its `updated_at` moves on (a second at least, as Zendesk's times have
+    whole seconds), so the change is newer than anything the service applied before."""
+    sandbox = account["zendesk"].sandbox
+    with sandbox.lock:
+        ticket = account["model"].tickets[ticket_id]
+        later = max(sandbox.clock.now(), (tickets.updated_at(ticket) or 0.0) + 1)
+        ticket.update({**fields, "updated_at": sandbox.clock.iso(later)})
+
+
+def applied_event(account, ticket_id: int, agent_id: int | None, *, is_open: bool, after: float) -> float:
+    """A ticket event applied by the events function: its snapshot is `after` seconds newer than the ticket as
+    Zendesk's search still shows it; the snapshot's time."""
+    snapshot = tickets.updated_at(account["model"].tickets[ticket_id]) + after
+    AgentStore(TABLE, clients.client("dynamodb")).count("acme", ticket_id, agent_id, is_open=is_open,
+                                                        now=time.time(), as_of=snapshot)
+    return snapshot
+
+
+class RaceAfterShowMany:
+    """The Zendesk client, with `race` run once right after show_many answers (an event applied meanwhile)."""
+
+    def __init__(self, client, race) -> None:
+        self._client = client
+        self._race = race
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def get(self, path, *args, **kwargs):
+        answer = self._client.get(path, *args, **kwargs)
+        if "show_many" in path and self._race is not None:
+            race, self._race = self._race, None
+            race()
+        return answer
 
 
 def assigned_by_us(account) -> int:
@@ -102,6 +135,49 @@ def test_a_deleted_ticket_leaves_the_open_count(aws_env, account, parts):
 
     assert parts["reconciler"]().reconcile("acme", parts["zendesk"]) == 1
     assert counts(account, holder) == (0, 1)
+
+
+def test_a_reassignment_the_search_does_not_show_yet_stays_with_the_new_assignee(aws_env, account, parts):
+    # given a ticket Cleo holds in Zendesk's search, then reassigned to Ben by a person: the event was applied (its
+    # snapshot a minute newer), the search still shows Cleo (it lags minutes behind)
+    cleo, ben = account["users"]["Cleo Agent"], account["users"]["Ben Agent"]
+    ticket_id = new_ticket(account)["id"]
+    change_in_zendesk(account, ticket_id, assignee_id=cleo, status="open")
+    snapshot = applied_event(account, ticket_id, ben, is_open=True, after=60)
+
+    parts["reconciler"]().reconcile("acme", parts["zendesk"])
+
+    assert counts(account, "Ben Agent") == (1, 1) and counts(account, "Cleo Agent") == (0, 0)
+    assert record(ticket_id)["counted_agent_id"] == ben and record(ticket_id)["counted_at"] == snapshot
+
+
+def test_a_search_hit_as_new_as_the_marker_that_agrees_writes_nothing(aws_env, account, parts):
+    ben = account["users"]["Ben Agent"]
+    ticket_id = new_ticket(account)["id"]
+    change_in_zendesk(account, ticket_id, assignee_id=ben, status="open")
+    applied_event(account, ticket_id, ben, is_open=True, after=0)  # the event of that very change
+    parts["dynamodb"].writes.clear()
+
+    assert parts["reconciler"]().reconcile("acme", parts["zendesk"]) == 0
+    assert parts["dynamodb"].writes == ["update_item"]  # reconciled_at only
+    assert counts(account, "Ben Agent") == (1, 1)
+
+
+def test_a_looked_up_ticket_older_than_an_event_applied_meanwhile_changes_nothing(aws_env, account, parts):
+    # given a ticket we assigned, then solved in Zendesk, the search not showing it yet: the reconciliation looks
+    # it up (solved), and right after that answer the event of its reopening (a newer snapshot) is applied
+    ticket_id = assigned_by_us(account)
+    holder = record(ticket_id)["agent_name"]
+    change_in_zendesk(account, ticket_id, status="solved")
+    account["model"].search_lag = 3600.0
+    holder_id = account["users"][holder]
+    zendesk = RaceAfterShowMany(parts["zendesk"], lambda: applied_event(account, ticket_id, holder_id, is_open=True,
+                                                                        after=60))
+
+    assert parts["reconciler"]().reconcile("acme", zendesk) == 0
+
+    assert counts(account, holder) == (1, 1)  # still open and theirs, as the newer snapshot says
+    assert record(ticket_id)["counted_open"] is True
 
 
 def test_the_steady_state_writes_nothing_but_the_runs_stamp(aws_env, account, parts):

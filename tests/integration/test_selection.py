@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from round_robin.assignment.agents import Marker
 from round_robin.assignment.claims import CLAIM_LEASE, RetryLaterError
 from round_robin.assignment.selection import Waiting
 from tests.integration.conftest import TABLE
@@ -239,3 +240,41 @@ def test_the_eligible_agents_of_a_group_are_listed_in_turn_order_with_their_coun
 
     assert [a.id for a in worker.eligible_agents(SUB, "g", NOW)] == [3, 4]
     assert worker.eligible_agents(SUB, "no-such-group", NOW) == []
+
+
+def reassign(worker, group: str, ticket_id: int, now: float = NOW):
+    """A reassignment's selection: the ticket's counts as they are move to whoever the rotation picks."""
+    return worker.select(SUB, group, ticket_id, claim(ticket_id, now), now, counted=agents().marker(SUB, ticket_id))
+
+
+def test_a_reassignment_to_the_agent_who_already_holds_the_counts_counts_nothing_again(aws_env):
+    # given ticket 70 counted for agent 2 (the event that gave it to the absent agent 1 was lost)
+    store_rosters(roster("g", [1, 2]))
+    agents().change(SUB, 1, {"status": "ooo"}, NOW)
+    agents().count(SUB, 70, 2, is_open=True, now=NOW)
+
+    chosen = reassign(selector(), "g", 70)
+
+    assert chosen.agent.id == 2 and chosen.position == 1  # their turn, taken
+    assert (agent(2).open_count, agent(2).daily_count) == (1, 1)
+    assert agents().marker(SUB, 70) == Marker(2, True, "2026-11-18")
+
+
+def test_a_reassignment_to_the_holder_of_a_closed_count_takes_only_the_open_count(aws_env):
+    store_rosters(roster("g", [1, 2]))
+    agents().change(SUB, 1, {"status": "ooo"}, NOW)
+    agents().count(SUB, 70, 2, is_open=False, now=NOW)  # counted for 2 today, not open (its reopening was lost)
+
+    assert reassign(selector(), "g", 70).agent.id == 2
+    assert (agent(2).open_count, agent(2).daily_count) == (1, 1)
+
+
+def test_the_holder_of_a_reassigned_tickets_counts_is_within_their_caps_for_it(aws_env):
+    store_rosters(roster("g", [1, 2]))
+    set_policy(aws_env.dynamodb, open_cap=1, daily_cap=1)
+    agents().change(SUB, 1, {"status": "ooo"}, NOW)
+    agents().count(SUB, 70, 2, is_open=True, now=NOW)  # agent 2 is at both caps with this very ticket
+
+    assert reassign(selector(), "g", 70).agent.id == 2
+    assert (agent(2).open_count, agent(2).daily_count) == (1, 1)
+    assert isinstance(reassign(selector(), "g", 71), Waiting)  # another ticket: agent 2 is at the caps for it

@@ -15,8 +15,11 @@ may take the ticket (selection.Selector.backup), else the rotation's next eligib
 Each absence is reassigned once: the AGENT item keeps `reassigned_for`, the key of the absence last handled (its
 start, return date and backup; "app" for the app's field). `due`, run by maintenance, handles the absences that
 started since (an `ooo` scheduled with a future `ooo_from` starts by itself) and forgets the key of an agent who is
-back, so their next absence is handled too. A search that queues tickets twice (a crash before the key is written)
-is harmless: the claim stops a ticket already reassigned from that agent.
+back, so their next absence is handled too. An absence counts as handled only once its search read all of the
+agent's tickets: an event reads EVENT_PAGES pages (the events function has 30 s), maintenance up to
+tickets.ABSENCE_PAGES a run, and an absence cut short is searched again by the next run. A search that queues
+tickets twice (a search cut short, or a crash before the key is written) is harmless: the claim stops a ticket
+already reassigned from that agent.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ from round_robin.zendesk import tickets
 from round_robin.zendesk.client import ZendeskFactory
 
 OFF, NEW, OPEN = "off", "new", "open"
+# Search pages an absence reads when an event starts it (500 tickets): the events function has 30 s and a search
+# page can take seconds; maintenance's `due` reads on, up to tickets.ABSENCE_PAGES a run.
+EVENT_PAGES = 5
 ABSENCE, REOPENED = "absence", "reopened"  # the sources of reassignment requests
 
 
@@ -67,20 +73,23 @@ class Absences:
     """Queues the reassignment of an absent agent's tickets (see the module docstring)."""
 
     def __init__(self, *, agents: AgentStore, policies: PolicyStore, queue: AssignmentQueue, tokens: TokenManager,
-                 zendesk: ZendeskFactory) -> None:
+                 zendesk: ZendeskFactory, event_pages: int = EVENT_PAGES) -> None:
         self._agents = agents
         self._policies = policies
         self._queue = queue
         self._tokens = tokens
         self._zendesk = zendesk
+        self._event_pages = event_pages
 
     def started(self, subdomain: str, agent_id: int, now: float) -> int:
-        """The agent's out of office started: queue their tickets per the policy; how many were queued."""
+        """The agent's out of office started (an event said so): queue their tickets per the policy, the oldest
+        `event_pages` pages of them (the rest are left to `due`); how many were queued."""
         policy, _ = self._policies.get(subdomain)
         if not covered_statuses(policy, ABSENCE):
             return 0
         agent = self._agents.agents(subdomain, {agent_id: ""})[agent_id]
-        return self._start(subdomain, agent, policy, self._agents.reassigned_for(subdomain, agent_id), now)
+        return self._start(subdomain, agent, policy, self._agents.reassigned_for(subdomain, agent_id), now,
+                           self._event_pages)
 
     def reopened(self, subdomain: str, ticket_id: int, assignee_id: int, now: float) -> bool:
         """A ticket was reopened: if its assignee is out of office and the policy is not off, queue its
@@ -105,23 +114,27 @@ class Absences:
             if key is None and handled is not None:
                 self._agents.mark_reassigned(subdomain, agent.id, None, handled)
             elif key is not None and key != handled and covered_statuses(policy, ABSENCE):
-                queued += self._start(subdomain, agent, policy, handled, now)
+                queued += self._start(subdomain, agent, policy, handled, now, tickets.ABSENCE_PAGES)
         return queued
 
     def _start(self, subdomain: str, agent: AgentRecord, policy: AccountPolicy, handled: str | None,
-               now: float) -> int:
+               now: float, max_pages: int) -> int:
         key = absence_key(agent, policy, now)
         if key is None or key == handled:
             return 0
         client = self._zendesk(subdomain, lambda: self._tokens.authorization(subdomain))
         statuses = covered_statuses(policy, ABSENCE)
-        found = self._search(subdomain, lambda: tickets.assigned_to(client, agent.id, statuses))
+        found, complete = self._search(subdomain, lambda: tickets.assigned_to(client, agent.id, statuses, max_pages))
         for ticket in found:
             self._queue.send(AssignmentRequest(subdomain=subdomain, ticket_id=int(ticket["id"]), source=ABSENCE,
                                                received_at=now, reassign_from=agent.id))
-        self._agents.mark_reassigned(subdomain, agent.id, key, handled)
+        if complete:
+            self._agents.mark_reassigned(subdomain, agent.id, key, handled)
+        else:  # not handled yet: the next maintenance run (`due`) searches again, the ones queued by then reassigned
+            logger.warning("an agent has more tickets than one search reads: the rest wait for maintenance",
+                           subdomain=subdomain, agent_id=agent.id, tickets=len(found))
         logger.info("absence started: tickets queued for reassignment", subdomain=subdomain, agent_id=agent.id,
-                    tickets=len(found))
+                    tickets=len(found), complete=complete)
         return len(found)
 
     def _search(self, subdomain: str, search: Callable[[], Any]) -> Any:

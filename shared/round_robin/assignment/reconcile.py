@@ -7,15 +7,18 @@ what lost events left wrong, at most once every RECONCILE_INTERVAL per account:
    and open): one query, oldest first, paged and narrowed past 1,000 (zendesk/tickets.py). Each one with an
    assignee whose marker (agents.py) does not say "open, theirs" is counted for them through AgentStore.count,
    which moves the counts from whoever held it. A marker that already agrees costs a read and no write, so the
-   steady state writes nothing but the run's stamp. Records of these open tickets that would expire within
-   RENEW_BELOW are kept RECORD_TTL longer: a ticket open for more than 90 days keeps its marker, and a solved
-   one's expires as before.
+   steady state writes nothing but the run's stamp. Search is eventually consistent (a changed ticket shows as
+   it was for minutes), so each hit is counted as of its `updated_at`: a ticket event applied since (a person
+   reassigned it; the marker keeps that snapshot's time) is newer, and an older hit changes nothing. Records of
+   these open tickets that would expire within RENEW_BELOW are kept RECORD_TTL longer: a ticket open for more
+   than 90 days keeps its marker, and a solved one's expires as before.
 2. Agents whose stored open count then differs from the number of those tickets they hold have stale markers
    (tickets counted open that are no longer open or no longer theirs) or a count no marker explains. Their
    markers counted open are found (AgentStore.held_open, one Query of the account's ticket records), the ones the
    search did not show are read from Zendesk (show_many: search lags and cannot see everything) and counted as
-   they are now. If no marker needed that and a count still differs from the markers, it is set to them, with a
-   warning (e.g. a marker that expired before this run kept it alive).
+   they are now, as of their `updated_at` too (an event applied after show_many answered is newer). If no marker
+   needed that and a count still differs from the markers, it is set to them, with a warning (e.g. a marker that
+   expired before this run kept it alive).
 
 Bounds per run: RECONCILE_PAGES search pages and LOOKUP_CALLS show_many calls (25 Zendesk calls, once an hour: 0.2%
 of the smallest plan's 12,000 calls an hour, 200 a minute, shared with the customer's other integrations), and
@@ -74,8 +77,9 @@ class CountReconciler:
         counted = set(policy_from_item(item)[0].counted_statuses)
         found, complete = tickets.in_statuses(client, counted, self._pages)
         holders = {int(t["id"]): int(t["assignee_id"]) for t in found if t.get("assignee_id") is not None}
+        seen_at = {int(t["id"]): tickets.updated_at(t) for t in found}
         budget = [self._writes]
-        corrected = self._count_found(subdomain, holders, now, budget)
+        corrected = self._count_found(subdomain, holders, seen_at, now, budget)
         if budget[0] > 0:
             corrected += self._stale(subdomain, client, holders, counted, now, budget)
         else:
@@ -88,16 +92,18 @@ class CountReconciler:
             logger.info("counts corrected", subdomain=subdomain, corrections=corrected)
         return corrected
 
-    def _count_found(self, subdomain: str, holders: dict[int, int], now: float, budget: list[int]) -> int:
-        """Step 1: the search's tickets counted open for their assignee, their records kept alive."""
+    def _count_found(self, subdomain: str, holders: dict[int, int], seen_at: dict[int, float | None], now: float,
+                     budget: list[int]) -> int:
+        """Step 1: the search's tickets counted open for their assignee (unless an event applied a newer snapshot
+        of the ticket), their records kept alive."""
         corrected = 0
         records = self._agents.records(subdomain, list(holders))
         for ticket_id, agent_id in holders.items():
             if budget[0] <= 0:
                 break
             marker, ttl = records.get(ticket_id, (Marker(), None))
-            if marker.agent_id != agent_id or not marker.open:
-                self._agents.count(subdomain, ticket_id, agent_id, is_open=True, now=now)
+            if (marker.agent_id != agent_id or not marker.open) and self._agents.count(
+                    subdomain, ticket_id, agent_id, is_open=True, now=now, as_of=seen_at.get(ticket_id)) is not None:
                 logger.info("ticket counted for its assignee", subdomain=subdomain, ticket_id=ticket_id,
                             agent_id=agent_id, was=marker.agent_id, was_open=marker.open)
                 corrected, budget[0] = corrected + 1, budget[0] - 1
@@ -118,7 +124,7 @@ class CountReconciler:
         unseen = sorted(t for a, ids in markers.items() for t in ids if holders.get(t) != a)
         looked_up = unseen[:self._lookups * tickets.SHOW_MANY_LIMIT]
         now_in_zendesk = tickets.show_many(client, looked_up) if looked_up else {}
-        corrected = 0
+        corrected, newer = 0, False
         holder_of = {t: a for a, ids in markers.items() for t in ids}
         for ticket_id in looked_up:
             if budget[0] <= 0:
@@ -126,18 +132,22 @@ class CountReconciler:
             ticket = now_in_zendesk.get(ticket_id)
             was = holder_of[ticket_id]
             assignee: int | None
+            as_of: float | None = None  # a deleted ticket is gone for good: no snapshot is newer
             if ticket is None:  # deleted: no longer open, its daily count stays with whoever had it
                 assignee, is_open = was, False
             else:
                 raw = ticket.get("assignee_id")
                 assignee, is_open = (int(raw) if raw is not None else None), ticket.get("status") in counted
+                as_of = tickets.updated_at(ticket)
             if assignee == was and is_open:
                 continue  # still theirs and open: the search had not shown it (indexing lag, past its bound)
-            self._agents.count(subdomain, ticket_id, assignee, is_open=is_open, now=now)
+            if self._agents.count(subdomain, ticket_id, assignee, is_open=is_open, now=now, as_of=as_of) is None:
+                newer = True  # an event applied a newer snapshot since show_many answered: the marker is newer
+                continue
             logger.info("stale count corrected", subdomain=subdomain, ticket_id=ticket_id, agent_id=was,
                         now_agent_id=assignee, open=is_open)
             corrected, budget[0] = corrected + 1, budget[0] - 1
-        if corrected or len(looked_up) < len(unseen):
+        if corrected or newer or len(looked_up) < len(unseen):
             return corrected  # the markers changed or are not all known: the next run compares again
         # Every marker is now right; a count that still differs has no ticket behind the difference. The agents
         # were read before their markers: an assignment in between changed the count, and the write's condition

@@ -21,7 +21,9 @@ change by itself (`Waiting`).
 A reassignment (an agent out of office, absence.py) first asks for the absent agent's backup (`backup`: a member
 of the group's roster, eligible by the same rule, counted with the same check-and-increment, the rotation
 untouched), else selects as above; either way the ticket's counts leave the agent who held them (its marker as
-read) in the same transaction.
+read) in the same transaction. When the agent chosen already holds the ticket's counts (a lost event left its
+marker on them), nothing is counted again, and they are asked about as if it were not in their counts: the ticket
+is within their caps.
 """
 
 from __future__ import annotations
@@ -135,7 +137,7 @@ class Selector:
         None if the group has no roster, or nobody in it.
 
         `counted` is the ticket's count marker as read (a reassignment's: the absent agent holds it); its holder's
-        counts move to the new agent in the same transaction.
+        counts move to the new agent in the same transaction (if the holder is chosen, they keep them).
         """
         refreshed: set[int] = set()
         holder = self._holder(subdomain, counted)
@@ -147,7 +149,7 @@ class Selector:
             rotation, roster, cache = read
             if not roster.members:
                 return None
-            found = self._walk(subdomain, group_id, roster, rotation, cache, refreshed, now)
+            found = self._walk(subdomain, group_id, roster, rotation, cache, refreshed, now, counted)
             if found is None:
                 continue  # agents seen at a cap in the cache were read again (at most once each): walk again
             if isinstance(found, Waiting):
@@ -156,7 +158,10 @@ class Selector:
             codes = self._take(subdomain, group_id, ticket_id, claim, rotation, member, agent, cache, now,
                                counted, holder)
             if codes is None:
-                cache.agents[agent.id] = _counted(agent, local_day(agent.time_zone, now))
+                if counted.agent_id == agent.id:
+                    self._forget(subdomain, agent.id)
+                else:
+                    cache.agents[agent.id] = _counted(agent, local_day(agent.time_zone, now))
                 return Choice(member, rotation.sequence + 1, group_id)
             failures += 1
             if codes[2] == CONDITION_FAILED:
@@ -334,9 +339,10 @@ class Selector:
     # -- the walk and the transaction --------------------------------------------------------------------------
 
     def _walk(self, subdomain: str, group_id: str, roster: Roster, rotation: Rotation, cache: _Cache,
-              refreshed: set[int], now: float) -> tuple[Member, AgentRecord] | Waiting | None:
-        """The first eligible member after the pointer; Waiting if none; None if agents seen at a cap in the cache
-        were read again (walk again)."""
+              refreshed: set[int], now: float,
+              counted: Marker = NOTHING_COUNTED) -> tuple[Member, AgentRecord] | Waiting | None:
+        """The first eligible member after the pointer (the holder of `counted` asked as if the ticket were not in
+        their counts); Waiting if none; None if agents seen at a cap in the cache were read again (walk again)."""
         order = walk(roster.members, rotation.last_agent_id)
         verdicts: list[Verdict] = []
         at_cap: list[Member] = []
@@ -346,7 +352,7 @@ class Selector:
                 cache.agents.update(self._agents.agents(subdomain, missing))
                 refreshed.update(missing)
             agent = cache.agents[member.id]
-            verdict = self._rules.eligibility(agent, cache.policy, cache.schedules, group_id, now)
+            verdict = self._rules.eligibility(uncounted(agent, counted), cache.policy, cache.schedules, group_id, now)
             if verdict.eligible and not at_cap:
                 return member, agent
             if verdict.eligible:  # but some before them looked full in the cache: read those, walk again
@@ -384,8 +390,14 @@ class Selector:
                            "UpdateExpression": "SET last_agent_id = :last, #sequence = :sequence",
                            "ConditionExpression": condition, "ExpressionAttributeNames": names,
                            "ExpressionAttributeValues": serialize(values)}}
-        count = change.take(agent, day, is_open=True, caps=effective_caps(agent, cache.policy))
-        record = change.mark(ticket_id, counted, Marker(agent.id, True, day), now, fence=_fence(claim),
+        caps = effective_caps(agent, cache.policy)
+        if counted.agent_id == agent.id:  # theirs already: take only what is not counted (the version still checked)
+            new = Marker(agent.id, True, counted.date or day)
+            count = change.take(agent, day, is_open=not counted.open, daily=counted.date is None, caps=caps)
+        else:
+            new = Marker(agent.id, True, day)
+            count = change.take(agent, day, is_open=True, caps=caps)
+        record = change.mark(ticket_id, counted, new, now, fence=_fence(claim),
                              also_set={"agent_id": member.id, "agent_name": member.name, "position": sequence,
                                        "group_id": group_id})
         items = [move, count, record]

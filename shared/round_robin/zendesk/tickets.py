@@ -135,17 +135,14 @@ def show_many(client: ZendeskClient, ticket_ids: list[int]) -> dict[int, dict[st
 _STATUS_TERMS = {("new",): "status:new", ("open",): "status:open", ("new", "open"): "status<pending"}
 
 
-def assigned_to(client: ZendeskClient, agent_id: int, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The agent's tickets in `statuses` (new; open; new and open), oldest first, up to ABSENCE_PAGES pages (see
-    `search_all`: past 1,000 results the query is narrowed by creation time); the rest are logged, for a later
-    search once these are reassigned."""
+def assigned_to(client: ZendeskClient, agent_id: int, statuses: tuple[str, ...],
+                max_pages: int = ABSENCE_PAGES) -> tuple[list[dict[str, Any]], bool]:
+    """The agent's tickets in `statuses` (new; open; new and open), oldest first, up to `max_pages` pages (see
+    `search_all`: past 1,000 results the query is narrowed by creation time); and whether that was all of them."""
     term = _STATUS_TERMS.get(tuple(sorted(set(statuses), key=lambda s: (s != "new", s))))
     if term is None:
         raise ValueError(f"no search term for the statuses {statuses!r}")
-    found, complete = search_all(client, f"type:ticket assignee:{int(agent_id)} {term}", ABSENCE_PAGES)
-    if not complete:
-        logger.warning("an agent has more tickets than one absence reads", agent_id=agent_id, tickets=len(found))
-    return found
+    return search_all(client, f"type:ticket assignee:{int(agent_id)} {term}", max_pages)
 
 
 def _search_time(epoch: float) -> str:
