@@ -260,6 +260,7 @@ def _hours_import(args: argparse.Namespace, account: Account, rosters: list[Rost
         return policy, merge_imported(schedules, imported, complete=only is None, group_ids=group_ids,
                                       agent_ids=agent_ids)
     _, stored = wiring.policies().set(account.subdomain, merge, _now())
+    announce(account.subdomain, ("settings_changed", {}))  # hours that open now wake what waits for them
     names = ", ".join(repr(s.name) for s in imported) or "none (Zendesk has no schedules)"
     return _hours_list(account.subdomain, stored, f"{account.subdomain}: hours imported from Zendesk: {names}")
 

@@ -137,6 +137,20 @@ def test_a_membership_event_arriving_after_the_membership_was_removed_again_does
     assert calls.woken == []
 
 
+def test_end_user_events_are_ignored_without_a_zendesk_call_but_an_agent_made_an_end_user_leaves(setup):
+    handler, calls, account = setup
+    hana, cleo = account["zendesk"].user("Hana Customer"), account["users"]["Cleo Agent"]
+    requests_before = len(account["zendesk"].calls("GET", f"/users/{hana['id']}"))
+
+    for kind in ("user.deleted", "user.active_changed", "user.time_zone_changed"):
+        assert handler.handle(zendesk(user_event(account, "Hana Customer", kind))) == "ignored"
+    assert len(account["zendesk"].calls("GET", f"/users/{hana['id']}")) == requests_before
+
+    change_user(account, "Cleo Agent", role="end-user")
+    assert handler.handle(zendesk(user_event(account, "Cleo Agent", "user.role_changed"))) == "applied"
+    assert all(cleo not in members(g) for g in (str(account["groups"]["Support"]), ACCOUNT_WIDE))
+
+
 def test_an_agent_demoted_to_light_agent_leaves_the_rosters(setup):
     handler, calls, account = setup
     cleo = account["users"]["Cleo Agent"]

@@ -128,7 +128,7 @@ def hostile_cases() -> dict[str, Delivery]:
     event_bodies: dict[str, bytes] = {
         "no detail": zendesk_event("zen:event-type:user.deleted"),
         "detail string": zendesk_event("zen:event-type:user.deleted", "x"),
-        "detail array": zendesk_event("zen:event-type:agent.state_changed", [{"id": "5"}]),
+        "detail array": zendesk_event("zen:event-type:agent.unified_state_changed", [{"id": "5"}]),
         "detail number": zendesk_event("zen:event-type:user.role_changed", 5),
         "type number": zendesk_event(5, {"id": "5"}),
         "type null": b'{"type": null, "detail": {"id": "5"}}',

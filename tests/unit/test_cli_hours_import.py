@@ -12,7 +12,7 @@ import responses
 
 from round_robin import wiring
 from round_robin.availability.model import Schedule
-from tests.unit.test_cli_availability import refused
+from tests.unit.test_cli_availability import announced, refused
 from tests.unit.test_cli_commands import acme, run  # noqa: F401 (the fixture)
 
 API = "https://acme.zendesk.com/api/v2/business_hours/schedules"
@@ -46,6 +46,7 @@ def test_every_zendesk_schedule_is_stored_with_its_iana_zone_and_holidays(capsys
     assert europe.intervals[0] == (1980, 2460) and europe.holidays == (("2026-12-24", "2026-12-26"),)
     assert (americas.id, americas.time_zone, americas.group_ids) == ("zendesk:42", "America/New_York", ())
     assert [h["name"] for h in json.loads(out)] == ["Europe", "Americas"]
+    assert announced() == [("acme", "settings_changed", {})]  # the service wakes what the hours now open
 
 
 def test_only_one_schedule_applied_to_groups_and_agents_as_hours_set_does(capsys, acme):  # noqa: F811

@@ -157,6 +157,11 @@ class EventHandler:
 
     def _user_event(self, account: Account, event: Event) -> str:
         subdomain, user_id = account.subdomain, event.subject_id
+        if event.detail.get("role") == "end-user" and event.type != "user.role_changed":
+            # Zendesk sends these for end users too (a spam purge deletes thousands); an end user is in no roster
+            # and is never the connecting admin, and an agent becoming one comes as user.role_changed. Reading each
+            # from Zendesk would spend the account's API budget that assignments need.
+            return "ignored"
         client = self._client(subdomain)
         sync = self._call(subdomain, lambda: self._people.sync_user(subdomain, client, user_id,
                                                                      account.excluded_agent_ids))
