@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
-from round_robin.connect.connections import ConnectionReport
+if TYPE_CHECKING:  # a type only: the connect link's function (pages only) does not load the connect machinery
+    from round_robin.connect.connections import ConnectionReport
 
 # No referrer: the callback URL carries the authorization code and state.
 HEADERS = {
