@@ -25,4 +25,4 @@ def test_the_page_says_what_became_of_both_webhooks():
                               events_webhook_action="created")
     html = connected_page(report)
     assert "Round Robin for Zendesk&rdquo;: unchanged" in html
-    assert "Round Robin for Zendesk: events&rdquo; (agents&rsquo; status and changes to users): created" in html
+    assert "Round Robin for Zendesk: events&rdquo; (agent statuses, changes to people and tickets): created" in html

@@ -67,7 +67,7 @@ def connected_page(report: ConnectionReport) -> str:
         + "</table>"
         "<h2>In Zendesk</h2>"
         f"<ul><li>Webhook &ldquo;Round Robin for Zendesk&rdquo;: {escape(report.webhook_action)}</li>"
-        f"<li>Webhook &ldquo;Round Robin for Zendesk: events&rdquo; (agents&rsquo; status and changes to users): "
+        f"<li>Webhook &ldquo;Round Robin for Zendesk: events&rdquo; (agent statuses, changes to people and tickets): "
         f"{escape(report.events_webhook_action)}</li>"
         f"<li>Trigger for new unassigned tickets: {escape(report.trigger_action)}</li></ul>"
         "<p class=muted>New tickets without an assignee are now assigned to the next agent of their group. "
