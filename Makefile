@@ -41,8 +41,10 @@ demo: install
 	$(BIN)/python -m round_robin_local demo
 
 # Performance figures for the README, all from one run against the local stack (not part of `make test`).
+# ARGS="--accounts 1000": one maintenance run over 1,000 accounts instead.
+ARGS ?=
 bench: install
-	$(BIN)/python bench/assign_bench.py
+	$(BIN)/python bench/assign_bench.py $(ARGS)
 
 # Deploy to AWS with the SAM CLI (installed into .venv-sam when it is not on PATH). `sam build` needs Python 3.13
 # (the functions' runtime) or a container runtime for `--use-container`; a python3.13 that does not run (a pyenv

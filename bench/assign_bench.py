@@ -1,6 +1,7 @@
 """Benchmark of the assignment path, against the local stack, all figures from one run.
 
     .venv/bin/python bench/assign_bench.py            # or: make bench
+    .venv/bin/python bench/assign_bench.py --accounts 1000   # one maintenance run instead (maintenance_bench.py)
 
 Reports, for tickets created one by one in the sandbox and assigned through its signed webhooks:
 - webhook-to-assigned latency (p50, p95): from Zendesk sending the webhook to Zendesk accepting the assignment;
@@ -36,6 +37,10 @@ from round_robin_local.demo import connect  # noqa: E402
 from round_robin_local.functions import load_functions  # noqa: E402
 from round_robin_local.stack import LocalStack, StackConfig  # noqa: E402
 from round_robin_local.template import load_template  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from maintenance_bench import interval_seconds, measure_maintenance  # noqa: E402
+from maintenance_bench import report as report_maintenance  # noqa: E402
 
 SUBDOMAIN = "acme"
 WORKER = "AssignTicketFunction"  # the assignment worker, whose calls per assignment the issue bounds
@@ -172,9 +177,21 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=0.1, help="seconds between new tickets")
     parser.add_argument("--import-runs", type=int, default=7)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--accounts", type=int, help="instead: one maintenance run over this many new accounts")
+    parser.add_argument("--maintenance-workers", type=int, default=10,
+                        help="maintenance functions at once (the template's MaintenanceMaxConcurrency default)")
+    parser.add_argument("--maintenance-timeout", type=float, default=1800, help="seconds to wait for the run")
     args = parser.parse_args()
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    if args.accounts is not None:
+        if args.accounts < 1 or args.maintenance_workers < 2:
+            parser.error("--accounts needs at least 1 account and --maintenance-workers at least 2 (Lambda's least)")
+        figures = measure_maintenance(args.accounts, args.maintenance_workers, args.maintenance_timeout)
+        ok = report_maintenance(figures, interval_seconds())
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2))
+        return 0 if ok else 1
 
     results = {"assignments": measure_assignments(args.tickets, args.interval),
                "cold_import": measure_imports(args.import_runs)}

@@ -7,6 +7,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,9 +101,13 @@ def to_response(result: Any) -> Response:
 class ApiGateway:
     """Routes requests to the template's functions; `/_local/...` serves the local stack's own controls."""
 
-    def __init__(self, functions: dict[str, LocalFunction], info: Any) -> None:
+    def __init__(self, functions: dict[str, LocalFunction], info: Any,
+                 drain: Callable[[str, float], bool | None] | None = None) -> None:
         self.functions = functions
         self.info = info  # a callable returning the stack's description
+        # drain(queue logical id, timeout): True once that queue's event source has delivered every message,
+        # False on timeout, None if no event source reads that queue
+        self.drain = drain
         self.routes = [(route, fn) for fn in functions.values() for route in fn.routes]
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -137,10 +142,24 @@ class ApiGateway:
             return Response(json.dumps({"message": f"no function {name!r}", "functions": known}),
                             status=404, content_type="application/json")
         event = request.get_json(silent=True) or {}
+        # ?drain=<queue>: answer only once the messages the invocation queued there have been handled (a scheduled
+        # function that fans out, such as the maintenance dispatcher), so that a caller sees the work done.
+        queue = request.args.get("drain")
+        try:
+            timeout = float(request.args.get("timeout", "120"))
+        except ValueError:
+            return Response(json.dumps({"message": "timeout must be a number of seconds"}), status=400,
+                            content_type="application/json")
+        if queue is not None and (self.drain is None or self.drain(queue, 0) is None):
+            return Response(json.dumps({"message": f"no event source reads a queue {queue!r}"}), status=400,
+                            content_type="application/json")
         try:
             result = function.invoke(event)
         except InvocationError as exc:  # reported to the caller as Lambda's Invoke API does
             log.error("function %s failed: %s\n%s", function.logical_id, exc, exc.trace)
             return Response(json.dumps({"errorType": exc.error_type, "errorMessage": exc.message}), status=500,
                             content_type="application/json")
+        if queue is not None and self.drain is not None and not self.drain(queue, timeout):
+            return Response(json.dumps({"message": f"{queue} not drained within {timeout:g} s", "result": result},
+                                       default=str), status=504, content_type="application/json")
         return Response(json.dumps(result, default=str), content_type="application/json")

@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import threading
+import time
 from typing import Any
 
 import boto3
@@ -44,6 +45,19 @@ class SqsEventSource:
         self._stop.set()
         for thread in self._threads:  # each finishes its long poll (1 s at most) and the batch it delivers
             thread.join(timeout=10)
+
+    def wait_until_drained(self, timeout: float) -> bool:
+        """Wait until the queue holds no message, visible, in flight or delayed (every batch delivered and its
+        successes deleted); False if it still does after `timeout` seconds."""
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                 "ApproximateNumberOfMessagesDelayed"]
+        deadline = time.monotonic() + timeout
+        while True:
+            counts = self._sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=names)["Attributes"]
+            if all(int(counts.get(name, 0)) == 0 for name in names):
+                return True
+            if time.monotonic() > deadline or self._stop.wait(0.1):  # polled, bounded by the deadline
+                return False
 
     def _poll(self) -> None:
         while not self._stop.is_set():

@@ -142,9 +142,17 @@ class LocalStack:
                               *schedule_sources(self.functions, self.resolver)]
         for source in self.event_sources:
             source.start()
-        self._gateway = ApiGateway(self.functions, self.info)
+        self._gateway = ApiGateway(self.functions, self.info, self.drain)
         self.api.start()
         return self
+
+    def drain(self, queue: str, timeout: float) -> bool | None:
+        """Wait until the event source of the template's queue `queue` (logical id) has delivered every message;
+        None if no event source reads it."""
+        assert self.resolver is not None
+        url = self.resolver.refs.get(queue)
+        source = next((s for s in self.event_sources if isinstance(s, SqsEventSource) and s.queue_url == url), None)
+        return None if source is None else source.wait_until_drained(timeout)
 
     def _dispatch(self, environ: dict[str, Any], start_response: Any) -> Any:
         return self._gateway(environ, start_response)

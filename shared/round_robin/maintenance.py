@@ -29,6 +29,13 @@ Steps 5 and 6 fail on their own: their error is reported and the run goes on wit
 Each run queues at most QUEUE_PER_RUN tickets per account (about what Zendesk's 100 ticket updates a minute allow
 between two runs); the rest wait for the next run. Step 5 is in assignment/absence.py, 6 in assignment/waiting.py,
 7 in sweep.py, the search in zendesk/tickets.py.
+
+The schedule fans out: its function (refresh_tokens) is a Dispatcher that queues one MaintenanceJob per connected
+account, least recently maintained first, on the maintenance queue; the maintain_account function runs
+Maintainer.maintain_job for each, a bounded number at once (the queue's event source MaximumConcurrency), so a slow
+account occupies one worker and never delays the others' token refreshes. A job the next run has superseded (older
+than one interval) is dropped rather than run twice. The operators' `round-robin maintain` runs Maintainer.run
+directly, synchronously.
 """
 
 from __future__ import annotations
@@ -49,7 +56,7 @@ from round_robin.assignment.roster_import import import_rosters
 from round_robin.assignment.rosters import RosterStore
 from round_robin.assignment.selection import Selector
 from round_robin.assignment.waiting import Waker
-from round_robin.aws.queue import AssignmentQueue
+from round_robin.aws.queue import AssignmentQueue, MaintenanceJob, MaintenanceQueue
 from round_robin.connect.lease import ConnectInProgressError, ConnectLease
 from round_robin.errors import (
     AccountNotFoundError,
@@ -73,6 +80,8 @@ REFRESH_TOKEN_AGE = 2 / 3  # of its lifetime
 EXPIRY_WARNING = 14 * 86400.0
 # Failures that leave the account connected (Zendesk down or throttling, storage throttled): the next run retries.
 TRANSIENT = (OAuthError, OAuthUnavailableError, ZendeskError, StorageError)
+# Receives of a maintenance job before it is dead-lettered (the maintenance queue's maxReceiveCount in template.yaml).
+JOB_ATTEMPTS = 3
 
 
 @dataclass
@@ -89,6 +98,52 @@ class AccountReport:
     hooks_removed: int = 0
     counts_corrected: int = 0
     errors: list[str] = field(default_factory=list)
+
+    def outcome(self) -> dict[str, int]:
+        """The run's counts, kept on the account (the last run's outcome, whichever worker ran it)."""
+        return {"refreshed": int(self.refreshed), "reassigned": self.reassigned, "requeued": self.requeued,
+                "waiting_alerted": self.waiting_alerted, "swept": self.swept, "hooks_removed": self.hooks_removed,
+                "counts_corrected": self.counts_corrected, "errors": len(self.errors)}
+
+
+@dataclass
+class DispatchReport:
+    run_at: float
+    queued: list[str] = field(default_factory=list)  # accounts whose job is queued
+    needs_reconnect: list[str] = field(default_factory=list)  # not connected: nothing to maintain until reconnected
+    refused: list[str] = field(default_factory=list)  # jobs SQS refused: the next run queues them again
+
+
+class Dispatcher:
+    """The scheduled run: one maintenance job per connected account, on the maintenance queue."""
+
+    def __init__(self, *, registry: AccountRegistry, jobs: MaintenanceQueue,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._registry = registry
+        self._jobs = jobs
+        self._clock = clock
+
+    def dispatch(self, subdomains: Iterable[str] | None = None) -> DispatchReport:
+        """Queue a job for every connected account (or the given ones), least recently maintained first."""
+        wanted = set(subdomains) if subdomains is not None else None
+        report = DispatchReport(run_at=self._clock())
+        connected = []
+        for account in self._registry.list():
+            if wanted is not None and account.subdomain not in wanted:
+                continue
+            if account.status != CONNECTED:
+                report.needs_reconnect.append(account.subdomain)
+            else:
+                connected.append(account)
+        # SQS standard queues deliver roughly in order: the accounts that waited longest (never maintained first)
+        # are taken first when the workers cannot take every job at once.
+        connected.sort(key=lambda a: (a.health_checked_at or 0, a.subdomain))
+        report.refused = self._jobs.send_all([MaintenanceJob(a.subdomain, report.run_at) for a in connected])
+        refused = set(report.refused)
+        report.queued = [a.subdomain for a in connected if a.subdomain not in refused]
+        if report.refused:
+            logger.warning("maintenance jobs not queued; the next run queues them again", accounts=report.refused)
+        return report
 
 
 class Maintainer:
@@ -127,8 +182,10 @@ class Maintainer:
         self._lease = lease
         self._clock = clock
 
-    def run(self, subdomains: Iterable[str] | None = None, *, deadline: float | None = None) -> list[dict[str, Any]]:
-        """Maintain every connected account (or the given ones); one account's failure never stops the rest."""
+    def run(self, subdomains: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Maintain every connected account (or the given ones) now, one after the other (the operators'
+        `round-robin maintain`; the schedule fans out through Dispatcher); one account's failure never stops the
+        rest."""
         wanted = set(subdomains) if subdomains is not None else None
         reports = []
         for account in self._registry.list():
@@ -137,13 +194,24 @@ class Maintainer:
             if account.status != CONNECTED:
                 reports.append(asdict(AccountReport(account.subdomain, account.status)))
                 continue
-            if deadline is not None and time.monotonic() > deadline:
-                logger.warning("maintenance stopped before the function's timeout", next_account=account.subdomain)
-                break
             reports.append(asdict(self.maintain(account)))
         return reports
 
+    def maintain_job(self, job: MaintenanceJob) -> AccountReport | None:
+        """One queued job: its account maintained, or None when the job is stale (older than one interval: the
+        next run has queued its own) or the account is no longer connected."""
+        age = self._clock() - job.run_at
+        if age >= self._interval:
+            logger.info("stale maintenance job dropped; a newer run has queued its own", subdomain=job.subdomain,
+                        age=round(age))
+            return None
+        account = self._registry.get(job.subdomain)
+        if account is None or account.status != CONNECTED:
+            return None  # disconnected or broken since the job was queued
+        return self.maintain(account)
+
     def maintain(self, account: Account) -> AccountReport:
+        """Maintain one connected account (steps 1 to 8 above); its outcome is also recorded on the account."""
         started = self._clock()
         subdomain = account.subdomain
         report = AccountReport(subdomain, CONNECTED)
@@ -185,7 +253,8 @@ class Maintainer:
             logger.warning("maintenance incomplete", subdomain=subdomain, error=str(exc))
         finally:
             self._registry.record_maintenance(subdomain, self._clock(), refreshed=report.refreshed,
-                                              health=report.health or ("error" if report.errors else "ok"))
+                                              health=report.health or ("error" if report.errors else "ok"),
+                                              outcome=report.outcome())
         return report
 
     def _step(self, report: AccountReport, failure: str, step: Callable[[], int]) -> int:

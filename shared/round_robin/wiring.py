@@ -32,14 +32,14 @@ if TYPE_CHECKING:
     from round_robin.assignment.selection import Rules, Selector
     from round_robin.assignment.waiting import Waker
     from round_robin.assignment.webhook import WebhookReceiver
-    from round_robin.aws.queue import AssignmentQueue, EventQueue
+    from round_robin.aws.queue import AssignmentQueue, EventQueue, MaintenanceQueue
     from round_robin.connect.api_token import ApiTokenRegistration
     from round_robin.connect.connections import Connections
     from round_robin.connect.connector import Connector
     from round_robin.connect.lease import ConnectLease
     from round_robin.connect.migration import Migrator
     from round_robin.events.handler import EventHandler
-    from round_robin.maintenance import Maintainer
+    from round_robin.maintenance import Dispatcher, Maintainer
     from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
     from round_robin.zendesk.oauth import OAuthClient
 
@@ -265,6 +265,24 @@ def maintainer() -> Maintainer:
                       lease=connect_lease())
 
 
+@lru_cache(maxsize=1)
+def maintenance_queue() -> MaintenanceQueue:
+    from round_robin.aws.queue import MaintenanceQueue
+
+    settings = get_settings()
+    if not settings.maintenance_queue_url:
+        raise SettingsError("environment variable MAINTENANCE_QUEUE_URL is required by this function")
+    return MaintenanceQueue(clients.client("sqs"), settings.maintenance_queue_url)
+
+
+@lru_cache(maxsize=1)
+def dispatcher() -> Dispatcher:
+    """The scheduled run's fan-out: one maintenance job per connected account."""
+    from round_robin.maintenance import Dispatcher
+
+    return Dispatcher(registry=registry(), jobs=maintenance_queue())
+
+
 def count_reconciler() -> CountReconciler:
     """The maintenance run's count reconciliation (assignment/reconcile.py)."""
     from round_robin.assignment.reconcile import CountReconciler
@@ -363,8 +381,8 @@ def reset() -> None:
     """Forget every cached object and setting (tests, and the local stack between configurations)."""
     for factory in (http_session, vault, signing_secrets, registry, rosters, oauth_client, tokens, queue,
                     event_queue, event_handler, connect_lease, connections, connector, api_token_registration,
-                    receiver, assigner, selector, assignment_store, alerts, maintainer, migrator, policies,
-                    agent_store, waker, absences, get_settings, clients.client):
+                    receiver, assigner, selector, assignment_store, alerts, maintainer, maintenance_queue, dispatcher,
+                    migrator, policies, agent_store, waker, absences, get_settings, clients.client):
         factory.cache_clear()
     from aws_lambda_powertools.utilities import parameters
 

@@ -21,6 +21,8 @@ import boto3
 import pytest
 import requests
 
+from round_robin.table import ACCOUNT_SK, account_pk
+
 STARTUP_DEADLINE = 90.0
 
 
@@ -67,6 +69,24 @@ class Stack:
         answer = requests.post(f"{self.url}/_local/invoke/{function}", json=event or {}, timeout=120)
         assert answer.status_code == 200, answer.text
         return answer.json()
+
+    def maintain(self, subdomains: list[str] | None = None) -> dict[str, Any]:
+        """A scheduled maintenance run now: the dispatcher queues the accounts' jobs and the answer comes once the
+        maintenance queue is drained (?drain=MaintenanceQueue). `accounts`: what each account's run recorded on it
+        (status, health and the run's counts: swept, requeued, ...), as the dispatcher listed them."""
+        answer = requests.post(f"{self.url}/_local/invoke/RefreshTokensFunction?drain=MaintenanceQueue&timeout=110",
+                               json={"subdomains": subdomains} if subdomains is not None else {}, timeout=120)
+        assert answer.status_code == 200, answer.text
+        dispatched = answer.json()
+        dynamodb, table = self.aws("dynamodb"), self.info["table"]
+        accounts = []
+        for subdomain in sorted(dispatched["queued"] + dispatched["needs_reconnect"]):
+            item = dynamodb.get_item(TableName=table, ConsistentRead=True,
+                                     Key={"pk": {"S": account_pk(subdomain)}, "sk": {"S": ACCOUNT_SK}})["Item"]
+            counts = {k: int(v["N"]) for k, v in item.get("last_maintenance", {}).get("M", {}).items()}
+            accounts.append({"subdomain": subdomain, "status": item["status"]["S"],
+                             "health": item.get("health", {}).get("S", ""), **counts})
+        return {"dispatch": dispatched, "accounts": accounts}
 
     def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         """The operator's command line against this stack."""

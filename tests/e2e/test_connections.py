@@ -16,14 +16,14 @@ def test_a_ticket_whose_webhook_was_dropped_is_assigned_by_the_next_sweep_once(s
     assert not any(t["assignee_id"] for t in deliveries["tickets"])
 
     def swept():  # the sweep takes tickets older than SWEEP_MIN_AGE_SECONDS (2 s here)
-        result = stack.invoke("refresh_tokens", {"subdomains": ["e2e-sweep"]})
+        result = stack.maintain(["e2e-sweep"])
         return result["accounts"][0]["swept"] == 1 and result
 
     result = wait_for(swept, timeout=30, what="the sweep to queue the dropped ticket", interval=1)
     assert result["accounts"][0]["status"] == "connected"
     wait_for(lambda: all(t["assignee_id"] for t in stack.zendesk_account("e2e-sweep")["tickets"]), timeout=60,
              what="the swept ticket to be assigned")
-    again = stack.invoke("refresh_tokens", {"subdomains": ["e2e-sweep"]})
+    again = stack.maintain(["e2e-sweep"])
     assert again["accounts"][0]["swept"] == 0
     puts = [r for r in stack.zendesk_requests("e2e-sweep")
             if r["method"] == "PUT" and r["path"] == f"/api/v2/tickets/{ticket_id}.json" and r["status"] == 200]

@@ -24,6 +24,8 @@ def required(call: str, refs: dict[str, str]) -> set[tuple[str, str]]:
             return {(f"dynamodb:{kind}Item", "Table.Arn") for kind in on.split("+") if kind}
         return {(operation, "${Table.Arn}/index/gsi1" if on == "index" else "Table.Arn")}
     if service == "sqs":
+        if operation == "sqs:SendMessageBatch":  # IAM authorizes a batch as sqs:SendMessage
+            operation = "sqs:SendMessage"
         queue = next(name for name, url in refs.items() if url.rstrip("/").endswith("/" + on))
         return {(operation, f"{queue}.Arn")}
     if service == "secretsmanager":
@@ -55,7 +57,7 @@ def test_every_aws_call_each_function_makes_is_allowed_by_its_iam_policy(stack):
     waiting = stack.create_tickets(SUB, "Support", 4)
     # Ada back: one ticket a round; the maintenance run wakes them too, and asks for the next round
     stack.sandbox_control(SUB, f"agents/{people['Ada Admin']}/status", {"status": "online"})
-    stack.invoke("RefreshTokensFunction", {"subdomains": [SUB]})
+    stack.maintain([SUB])
     stack.sandbox_control(SUB, f"agents/{people['Cleo Agent']}/status", {"status": "online"})
 
     def assigned():
@@ -69,7 +71,7 @@ def test_every_aws_call_each_function_makes_is_allowed_by_its_iam_policy(stack):
                     timeout=10).raise_for_status()
     assert stack.cli("availability", SUB, str(people["Ada Admin"]), "ooo", "--backup",
                      str(people["Ben Agent"])).returncode == 0
-    stack.invoke("RefreshTokensFunction", {"subdomains": [SUB]})
+    stack.maintain([SUB])
     sqs, events_queue = stack.aws("sqs"), stack.info["refs"]["EventsQueue"]
 
     def events_applied():
@@ -82,6 +84,7 @@ def test_every_aws_call_each_function_makes_is_allowed_by_its_iam_policy(stack):
     info = requests.get(f"{stack.url}/_local/health", timeout=10).json()
     refs, used = info["refs"], info["aws_calls_by_function"]
     assert used["AssignTicketFunction"] and used["ZendeskEventsFunction"] and used["RefreshTokensFunction"]
+    assert used["MaintainAccountFunction"]
     missing = {function: sorted({need for call in calls for need in required(call, refs)} - grants(function))
                for function, calls in used.items()}
     assert {f: m for f, m in missing.items() if m} == {}

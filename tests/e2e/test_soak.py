@@ -108,7 +108,7 @@ def test_two_simulated_hours_on_five_minute_tokens_keep_the_connection_with_one_
         if step == RECONNECT_AT:  # the old pair is revoked; warm workers still hold its access token
             assert connect(stack.url, SUBDOMAIN).page.status_code == 200
         if step % 2 == 0:  # the schedule, every 10 simulated minutes, rotates the pair before the workers
-            result = stack.invoke("refresh_tokens", {"subdomains": [SUBDOMAIN]})
+            result = stack.maintain([SUBDOMAIN])
             assert result["accounts"][0]["status"] == "connected", result
             schedule_runs += 1
         expected_grants += 1  # the schedule's, or the one that the workers' 401s caused

@@ -38,6 +38,7 @@ class Aws:
     queue_url: str
     operator_inbox: str
     events_queue_url: str = ""
+    maintenance_queue_url: str = ""
 
     def notifications(self) -> list[dict[str, Any]]:
         """What the operators received on the alerts topic."""
@@ -83,6 +84,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         sqs = boto3.client("sqs", region_name="us-east-1")
         queue_url = sqs.create_queue(QueueName="rr-test-assignments")["QueueUrl"]
         events_queue_url = sqs.create_queue(QueueName="rr-test-events")["QueueUrl"]
+        maintenance_queue_url = sqs.create_queue(QueueName="rr-test-maintenance")["QueueUrl"]
         sns = boto3.client("sns", region_name="us-east-1")
         topic_arn = sns.create_topic(Name="rr-test-alerts")["TopicArn"]
         inbox_url = sqs.create_queue(QueueName="rr-test-operators")["QueueUrl"]  # an operator subscribed
@@ -101,11 +103,13 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
             "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
             "QUEUE_URL": queue_url,
             "EVENTS_QUEUE_URL": events_queue_url,
+            "MAINTENANCE_QUEUE_URL": maintenance_queue_url,
             "ALERTS_TOPIC_ARN": topic_arn,
         }.items():
             monkeypatch.setenv(name, value)
         wiring.reset()
-        yield Aws(dynamodb, secretsmanager, TABLE, state_key, sqs, queue_url, inbox_url, events_queue_url)
+        yield Aws(dynamodb, secretsmanager, TABLE, state_key, sqs, queue_url, inbox_url, events_queue_url,
+                  maintenance_queue_url)
         wiring.reset()
 
 

@@ -43,16 +43,45 @@ def test_the_queue_event_sources_have_a_bounded_concurrency_that_the_local_stack
         assert event["Properties"]["BatchSize"] == 10
 
     defaults = {name: str(p.get("Default", "")) for name, p in TEMPLATE["Parameters"].items()}
-    resolver = Resolver("test", {**defaults, "AssignmentMaxConcurrency": "3"})
-    for queue, url in (("AssignmentQueue", "assignments"), ("EventsQueue", "events")):
+    resolver = Resolver("test", {**defaults, "AssignmentMaxConcurrency": "3", "MaintenanceMaxConcurrency": "2"})
+    for queue, url in (("AssignmentQueue", "assignments"), ("EventsQueue", "events"), ("MaintenanceQueue", "jobs")):
         resolver.refs[queue] = f"http://queue.test/{url}"
         resolver.attributes[(queue, "Arn")] = f"arn:aws:sqs:us-east-1:123456789012:{url}"
-    functions = load_functions(TEMPLATE, concurrency={"AssignTicketFunction": 8, "ZendeskEventsFunction": 8})
+    functions = load_functions(TEMPLATE, concurrency={"AssignTicketFunction": 8, "ZendeskEventsFunction": 8,
+                                                      "MaintainAccountFunction": 8})
 
     sources = {s.function.logical_id: s for s in sqs_event_sources(functions, resolver, "http://127.0.0.1:1")}
 
-    assert {name: s.pollers for name, s in sources.items()} == {"AssignTicketFunction": 3, "ZendeskEventsFunction": 3}
+    assert {name: s.pollers for name, s in sources.items()} == {"AssignTicketFunction": 3, "ZendeskEventsFunction": 3,
+                                                                 "MaintainAccountFunction": 2}
     assert sources["ZendeskEventsFunction"].queue_url == "http://queue.test/events"
+
+
+def test_the_maintenance_queue_feeds_one_account_at_a_time_to_a_bounded_number_of_workers():
+    (event,) = [e for e in FUNCTIONS["MaintainAccountFunction"]["Properties"]["Events"].values()
+                if e["Type"] == "SQS"]
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["MaintenanceQueue", "Arn"]}
+    assert event["Properties"]["BatchSize"] == 1
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert event["Properties"]["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "MaintenanceMaxConcurrency"}
+    assert TEMPLATE["Parameters"]["MaintenanceMaxConcurrency"]["MinValue"] == 2  # Lambda's least
+    # a job that failed comes back within the interval only through the consumer's own short delay
+    queue = TEMPLATE["Resources"]["MaintenanceQueue"]["Properties"]
+    timeout = FUNCTIONS["MaintainAccountFunction"]["Properties"]["Timeout"]
+    assert queue["VisibilityTimeout"] == 6 * timeout
+
+
+def test_the_maintenance_queue_dead_letters_after_the_consumers_attempts_and_alarms_the_operators():
+    from round_robin.maintenance import JOB_ATTEMPTS
+
+    resources = TEMPLATE["Resources"]
+    redrive = resources["MaintenanceQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive == {"deadLetterTargetArn": {"Fn::GetAtt": ["MaintenanceDeadLetterQueue", "Arn"]},
+                       "maxReceiveCount": JOB_ATTEMPTS}
+    alarm = resources["MaintenanceDeadLetterAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [{"Name": "QueueName",
+                                    "Value": {"Fn::GetAtt": ["MaintenanceDeadLetterQueue", "QueueName"]}}]
+    assert alarm["AlarmActions"] == [{"Ref": "AlertsTopic"}]
 
 
 def test_each_queue_dead_letters_after_the_attempts_parameter_and_alarms_the_operators():

@@ -72,8 +72,9 @@ def test_the_events_function_refreshes_tokens_exactly_as_the_assignment_worker_d
 @pytest.mark.parametrize("function, wanted", [
     ("OAuthCallbackFunction", {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
                                "secretsmanager:CreateSecret", "secretsmanager:TagResource"}),
-    ("RefreshTokensFunction", {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
-                               "secretsmanager:CreateSecret", "secretsmanager:TagResource"}),
+    ("MaintainAccountFunction", {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue",
+                                 "secretsmanager:CreateSecret", "secretsmanager:TagResource"}),
+    ("RefreshTokensFunction", set()),
     ("AssignTicketFunction", set()),
     ("ZendeskEventsFunction", set()),
     ("OAuthStartFunction", set()),
@@ -89,8 +90,35 @@ def test_every_function_reads_the_signing_secrets_from_the_prefix_it_is_granted(
     assert SECRET_ARN + variables["SECRET_PREFIX"]["Fn::Sub"].removeprefix("${AWS::StackName}/") + "*" == TOKENS
 
 
-@pytest.mark.parametrize("function", ["AssignTicketFunction", "ZendeskEventsFunction", "RefreshTokensFunction"])
+@pytest.mark.parametrize("function", ["AssignTicketFunction", "ZendeskEventsFunction", "MaintainAccountFunction"])
 def test_every_function_that_wakes_waiting_tickets_may_send_to_the_events_queue_and_batch_read(function):
     # the worker asks for a wake at a waiting ticket's wake_at; events and maintenance schedule the next round;
     # all three read agents with BatchGetItem (the selection, the eligibility of a wake)
     assert {("sqs:SendMessage", "EventsQueue.Arn"), ("dynamodb:BatchGetItem", "Table.Arn")} <= grants(function)
+
+
+def test_the_maintenance_dispatcher_lists_the_accounts_and_queues_their_jobs_nothing_else():
+    # the registry's list is a query on the index; SendMessageBatch is authorized as sqs:SendMessage
+    assert grants("RefreshTokensFunction") == {
+        ("dynamodb:Query", "${Table.Arn}/index/gsi1"),
+        ("sqs:SendMessage", "MaintenanceQueue.Arn"),
+    }
+
+
+def test_the_per_account_maintenance_holds_what_one_account_run_uses_nothing_else():
+    # the table and its index (waiting tickets, the sweep's records), the tokens (refreshed), the signing secrets
+    # (the events webhook added to an account connected before it existed), the assignment and events queues
+    # (swept, woken, reassigned tickets; the next wake round), its own job's retry delay, the alerts topic
+    actions = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem")
+    assert grants("MaintainAccountFunction") == {
+        *(("dynamodb:" + a, resource) for a in actions for resource in ("Table.Arn", "${Table.Arn}/index/gsi1")),
+        ("secretsmanager:GetSecretValue", TOKENS),
+        ("secretsmanager:PutSecretValue", TOKENS),
+        *(("secretsmanager:" + a, WEBHOOKS) for a in ("GetSecretValue", "PutSecretValue", "CreateSecret",
+                                                      "TagResource")),
+        ("secretsmanager:GetSecretValue", "ZendeskClientSecretArn"),
+        ("sqs:SendMessage", "AssignmentQueue.Arn"),
+        ("sqs:SendMessage", "EventsQueue.Arn"),
+        ("sqs:ChangeMessageVisibility", "MaintenanceQueue.Arn"),
+        ("sns:Publish", "AlertsTopic"),
+    }

@@ -34,6 +34,7 @@ class Account:
     last_refresh_at: int | None = None  # maintenance facts, written by record_maintenance only
     health: str | None = None
     health_checked_at: int | None = None
+    last_maintenance: dict[str, int] | None = None  # the last maintenance run's counts (swept, requeued, ...)
 
 
 class AccountRegistry:
@@ -59,7 +60,7 @@ class AccountRegistry:
         """Write the account's record; `first_connected_at` survives reconnects."""
         # Settings (excluded agents) are changed by set_excluded only, so a reconnect keeps them.
         kept = ("subdomain", "first_connected_at", "excluded_agent_ids", "last_refresh_at", "health",
-                "health_checked_at")
+                "health_checked_at", "last_maintenance")
         values = {k: v for k, v in asdict(account).items() if k not in kept}
         names = {f"#{k}": k for k in values}
         expression = ", ".join(f"#{k} = :{k}" for k in values if values[k] is not None)
@@ -162,16 +163,21 @@ class AccountRegistry:
         ), "noting the admin alert")
         return answer is not None
 
-    def record_maintenance(self, subdomain: str, now: float, *, refreshed: bool, health: str) -> None:
-        """What the scheduled run found: last refresh time and health."""
+    def record_maintenance(self, subdomain: str, now: float, *, refreshed: bool, health: str,
+                           outcome: dict[str, int] | None = None) -> None:
+        """What the scheduled run found: last refresh time and health, and the run's counts when given."""
         update = "SET health = :health, health_checked_at = :now"
+        values: dict[str, Any] = {":health": health, ":now": int(now)}
         if refreshed:
             update += ", last_refresh_at = :now"
+        if outcome is not None:
+            update += ", last_maintenance = :outcome"
+            values[":outcome"] = outcome
         conditional_write(lambda: self._dynamodb.update_item(
             TableName=self._table,
             Key=serialize({"pk": account_pk(subdomain), "sk": ACCOUNT_SK}),
             UpdateExpression=update, ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues=serialize({":health": health, ":now": int(now)}),
+            ExpressionAttributeValues=serialize(values),
         ), "recording the maintenance")
 
 

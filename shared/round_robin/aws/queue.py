@@ -1,5 +1,6 @@
-"""The durable hand-offs: the assignment queue (webhook receiver and sweep -> assignment worker) and the events
-queue (webhook receiver, CLI and maintenance -> events function), each an SQS queue with a DLQ."""
+"""The durable hand-offs: the assignment queue (webhook receiver and sweep -> assignment worker), the events
+queue (webhook receiver, CLI and maintenance -> events function) and the maintenance queue (the scheduled
+dispatcher -> the per-account maintenance function), each an SQS queue with a DLQ."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from round_robin.aws.clients import storage_error
 
 MAX_DELAY = 12 * 3600  # SQS's longest visibility timeout
 MAX_SEND_DELAY = 900  # SQS's longest DelaySeconds
+SEND_BATCH = 10  # SQS's most entries in one SendMessageBatch
 EVENT_KINDS = frozenset({"zendesk", "agent_changed", "settings_changed", "wake", "absence"})
 
 
@@ -105,3 +107,55 @@ class EventQueue:
                                                 VisibilityTimeout=max(0, min(MAX_DELAY, int(seconds + 0.999))))
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "delaying the event") from exc
+
+
+@dataclass(frozen=True)
+class MaintenanceJob:
+    """Maintain this account, for the scheduled run that started at `run_at` (epoch seconds)."""
+
+    subdomain: str
+    run_at: float
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> MaintenanceJob:
+        """The job, or ValueError/KeyError/TypeError for a body that is not one."""
+        data = json.loads(text)
+        subdomain = data["subdomain"]
+        if not isinstance(subdomain, str) or not subdomain:
+            raise TypeError("the maintenance job names no account")
+        return cls(subdomain=subdomain, run_at=float(data["run_at"]))
+
+
+class MaintenanceQueue:
+    def __init__(self, sqs: Any, url: str) -> None:
+        self._sqs = sqs
+        self._url = url
+
+    def send_all(self, jobs: list[MaintenanceJob]) -> list[str]:
+        """Queue the jobs, SEND_BATCH a call; returns the subdomains of the jobs SQS refused (the rest are queued).
+        A refused entry is retried once in the next call before it counts as refused."""
+        refused: list[str] = []
+        for start in range(0, len(jobs), SEND_BATCH):
+            batch = {str(i): job for i, job in enumerate(jobs[start:start + SEND_BATCH])}
+            for _attempt in range(2):
+                try:
+                    answer = self._sqs.send_message_batch(QueueUrl=self._url, Entries=[
+                        {"Id": key, "MessageBody": job.to_json()} for key, job in batch.items()])
+                except (ClientError, BotoCoreError) as exc:
+                    raise storage_error(exc, "queueing the maintenance jobs") from exc
+                batch = {f["Id"]: batch[f["Id"]] for f in answer.get("Failed", [])}
+                if not batch:
+                    break
+            refused += [job.subdomain for job in batch.values()]
+        return refused
+
+    def delay(self, receipt_handle: str, seconds: float) -> None:
+        """Make a received job visible again only after `seconds`."""
+        try:
+            self._sqs.change_message_visibility(QueueUrl=self._url, ReceiptHandle=receipt_handle,
+                                                VisibilityTimeout=max(0, min(MAX_DELAY, int(seconds + 0.999))))
+        except (ClientError, BotoCoreError) as exc:
+            raise storage_error(exc, "delaying the maintenance job") from exc

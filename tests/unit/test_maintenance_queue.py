@@ -1,0 +1,46 @@
+"""The maintenance queue's batched sends: SQS takes at most 10 entries a call and may refuse some of them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from round_robin.aws.queue import MaintenanceJob, MaintenanceQueue
+
+
+class FakeSqs:
+    def __init__(self, refuse: dict[str, int] | None = None) -> None:
+        self.calls: list[list[dict[str, Any]]] = []
+        self.refuse = dict(refuse or {})  # subdomain -> how many more times SQS refuses its entry
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+        self.calls.append(Entries)
+        failed = []
+        for entry in Entries:
+            subdomain = json.loads(entry["MessageBody"])["subdomain"]
+            if self.refuse.get(subdomain, 0) > 0:
+                self.refuse[subdomain] -= 1
+                failed.append({"Id": entry["Id"], "SenderFault": False, "Code": "InternalError"})
+        return {"Successful": [], "Failed": failed}
+
+
+def jobs(count: int) -> list[MaintenanceJob]:
+    return [MaintenanceJob(f"account{i}", 1_000.0) for i in range(count)]
+
+
+def test_jobs_are_sent_ten_a_call():
+    sqs = FakeSqs()
+
+    assert MaintenanceQueue(sqs, "url").send_all(jobs(25)) == []
+
+    assert [len(call) for call in sqs.calls] == [10, 10, 5]
+    sent = [MaintenanceJob.from_json(e["MessageBody"]) for call in sqs.calls for e in call]
+    assert sent == jobs(25)
+
+
+def test_an_entry_refused_once_is_sent_again_and_one_refused_twice_is_reported():
+    sqs = FakeSqs(refuse={"account3": 1, "account7": 2})
+
+    assert MaintenanceQueue(sqs, "url").send_all(jobs(10)) == ["account7"]
+
+    assert [len(call) for call in sqs.calls] == [10, 2]
