@@ -16,6 +16,8 @@ from werkzeug.wrappers import Request, Response
 from round_robin_local.functions import InvocationError, LocalFunction, Route, find_function
 
 log = logging.getLogger("round_robin_local.api")
+# The queue a scheduled function fans its work out to, drained before `/_local/invoke` answers (see `invoke`).
+DEFAULT_DRAIN = {"RefreshTokensFunction": "MaintenanceQueue"}
 
 MAX_PAYLOAD = 10 * 1024 * 1024  # API Gateway's request size limit
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
@@ -143,8 +145,12 @@ class ApiGateway:
                             status=404, content_type="application/json")
         event = request.get_json(silent=True) or {}
         # ?drain=<queue>: answer only once the messages the invocation queued there have been handled (a scheduled
-        # function that fans out, such as the maintenance dispatcher), so that a caller sees the work done.
-        queue = request.args.get("drain")
+        # function that fans out, such as the maintenance dispatcher), so that a caller sees the work done. The
+        # dispatcher drains its queue by default: `/_local/invoke/refresh_tokens` runs the maintenance, as it did
+        # before the fan-out (../shared/CONTRACT.md); `?drain=none` answers at once.
+        queue = request.args.get("drain", DEFAULT_DRAIN.get(function.logical_id))
+        if queue == "none":
+            queue = None
         try:
             timeout = float(request.args.get("timeout", "120"))
         except ValueError:

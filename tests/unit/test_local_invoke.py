@@ -13,6 +13,7 @@ from round_robin_local.api import ApiGateway
 
 class FakeFunction:
     name = "refresh_tokens"
+    logical_id = "RefreshTokensFunction"
     routes: list[Any] = []
 
     def __init__(self, steps: list[str]) -> None:
@@ -61,3 +62,20 @@ def test_a_timeout_that_is_not_a_number_is_refused():
     answer = gateway([], True).post("/_local/invoke/RefreshTokensFunction?drain=MaintenanceQueue&timeout=soon")
 
     assert answer.status_code == 400
+
+
+def test_the_maintenance_dispatcher_drains_its_queue_by_default_so_invoking_it_runs_the_maintenance():
+    steps: list[str] = []
+
+    answer = gateway(steps, True).post("/_local/invoke/refresh_tokens")
+
+    assert answer.status_code == 200
+    assert steps == ["drain MaintenanceQueue 0", "invoked", "drain MaintenanceQueue 120"]
+
+
+def test_drain_none_answers_as_soon_as_the_dispatcher_has_queued_the_jobs():
+    steps: list[str] = []
+
+    answer = gateway(steps, True).post("/_local/invoke/refresh_tokens?drain=none")
+
+    assert answer.status_code == 200 and steps == ["invoked"]
