@@ -57,7 +57,8 @@ def stack_environment(stack: str, make_client: Callable[[str], Any] | None = Non
     """A deployed stack's function environment, read with the operator's AWS credentials."""
     import boto3
 
-    make_client = make_client or boto3.client
+    # A session of its own: boto3's default session keeps the credentials it found first, for the whole process.
+    make_client = make_client or boto3.session.Session().client
     try:
         cloudformation = make_client("cloudformation")
         try:
