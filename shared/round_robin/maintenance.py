@@ -51,6 +51,7 @@ from round_robin.accounts.tokens import TokenManager
 from round_robin.accounts.vault import SigningSecretStore
 from round_robin.assignment.absence import Absences
 from round_robin.assignment.claims import AssignmentStore
+from round_robin.assignment.dead_letters import DeadLetters
 from round_robin.assignment.reconcile import CountReconciler
 from round_robin.assignment.roster_import import import_rosters
 from round_robin.assignment.rosters import RosterStore
@@ -112,15 +113,17 @@ class DispatchReport:
     queued: list[str] = field(default_factory=list)  # accounts whose job is queued
     needs_reconnect: list[str] = field(default_factory=list)  # not connected: nothing to maintain until reconnected
     refused: list[str] = field(default_factory=list)  # jobs SQS refused: the next run queues them again
+    dead_letters_deleted: int = 0  # dead letters of tickets assigned since (assignment/dead_letters.py)
 
 
 class Dispatcher:
     """The scheduled run: one maintenance job per connected account, on the maintenance queue."""
 
-    def __init__(self, *, registry: AccountRegistry, jobs: MaintenanceQueue,
+    def __init__(self, *, registry: AccountRegistry, jobs: MaintenanceQueue, dead_letters: DeadLetters | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self._registry = registry
         self._jobs = jobs
+        self._dead_letters = dead_letters
         self._clock = clock
 
     def dispatch(self, subdomains: Iterable[str] | None = None) -> DispatchReport:
@@ -143,6 +146,11 @@ class Dispatcher:
         report.queued = [a.subdomain for a in connected if a.subdomain not in refused]
         if report.refused:
             logger.warning("maintenance jobs not queued; the next run queues them again", accounts=report.refused)
+        if self._dead_letters is not None and wanted is None:
+            try:
+                report.dead_letters_deleted = self._dead_letters.clear_done().deleted
+            except StorageError as exc:  # the jobs are queued; the next run looks again
+                logger.warning("dead letters not cleared; the next run tries again", error=str(exc))
         return report
 
 

@@ -280,7 +280,14 @@ def dispatcher() -> Dispatcher:
     """The scheduled run's fan-out: one maintenance job per connected account."""
     from round_robin.maintenance import Dispatcher
 
-    return Dispatcher(registry=registry(), jobs=maintenance_queue())
+    settings = get_settings()
+    dead_letters = None
+    if settings.dead_letter_queue_url:
+        from round_robin.assignment.dead_letters import DeadLetters
+
+        dead_letters = DeadLetters(sqs=clients.client("sqs"), url=settings.dead_letter_queue_url,
+                                   assignments=assignment_store())
+    return Dispatcher(registry=registry(), jobs=maintenance_queue(), dead_letters=dead_letters)
 
 
 def count_reconciler() -> CountReconciler:

@@ -24,8 +24,8 @@ def required(call: str, refs: dict[str, str]) -> set[tuple[str, str]]:
             return {(f"dynamodb:{kind}Item", "Table.Arn") for kind in on.split("+") if kind}
         return {(operation, "${Table.Arn}/index/gsi1" if on == "index" else "Table.Arn")}
     if service == "sqs":
-        if operation == "sqs:SendMessageBatch":  # IAM authorizes a batch as sqs:SendMessage
-            operation = "sqs:SendMessage"
+        # IAM authorizes a batch call as its single form (sqs:SendMessage, sqs:DeleteMessage, ...)
+        operation = operation.removesuffix("Batch")
         queue = next(name for name, url in refs.items() if url.rstrip("/").endswith("/" + on))
         return {(operation, f"{queue}.Arn")}
     if service == "secretsmanager":

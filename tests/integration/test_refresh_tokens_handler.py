@@ -10,7 +10,8 @@ from typing import Any
 
 from round_robin import wiring
 from round_robin.accounts.registry import AccountRegistry
-from round_robin.aws.queue import MaintenanceJob
+from round_robin.assignment.claims import ASSIGNED, WAITING, Outcome
+from round_robin.aws.queue import AssignmentRequest, MaintenanceJob
 from round_robin.errors import StorageError
 from tests.integration.flows import seed_connected_account
 from tests.support.lambda_env import LambdaContext, load_handler, sample_event
@@ -144,3 +145,44 @@ def test_an_unreadable_job_is_dropped_and_counted(aws_env, account):
         assert consume(received_jobs(aws_env)) == {"batchItemFailures": []}
 
     assert logs.find("unreadable maintenance job dropped")
+
+
+def test_the_schedule_deletes_the_dead_letters_of_tickets_assigned_since_and_keeps_the_rest(aws_env, account,
+                                                                                            monkeypatch):
+    # given dead letters: a ticket assigned since (by the sweep), one still waiting, a reassignment not done, one
+    # unreadable message
+    dlq = aws_env.sqs.create_queue(QueueName="rr-test-assignments-dlq")["QueueUrl"]
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dlq)
+    wiring.reset()
+    store, now = wiring.assignment_store(), time.time()
+    for ticket_id, outcome in ((1, Outcome(ASSIGNED)), (2, Outcome(WAITING, "all_away", group_id="*"))):
+        claim = store.claim(AssignmentRequest("acme", ticket_id, "webhook", now), now)
+        store.finish("acme", ticket_id, claim, outcome, now)
+    bodies = [AssignmentRequest("acme", 1, "webhook", now).to_json(),
+              AssignmentRequest("acme", 2, "webhook", now).to_json(),
+              AssignmentRequest("acme", 1, "absence", now, reassign_from=7).to_json(),
+              "not a request"]
+    for body in bodies:
+        aws_env.sqs.send_message(QueueUrl=dlq, MessageBody=body)
+
+    # when the schedule runs
+    result = dispatch()
+
+    # then only the assigned ticket's message is gone; the others are visible again at once
+    assert result["dead_letters_deleted"] == 1
+    left = aws_env.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    assert sorted(m["Body"] for m in left) == sorted(bodies[1:])
+
+
+def test_naming_accounts_leaves_the_dead_letters_alone(aws_env, account, monkeypatch):
+    dlq = aws_env.sqs.create_queue(QueueName="rr-test-assignments-dlq")["QueueUrl"]
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dlq)
+    wiring.reset()
+    store, now = wiring.assignment_store(), time.time()
+    store.finish("acme", 1, store.claim(AssignmentRequest("acme", 1, "webhook", now), now), Outcome(ASSIGNED), now)
+    aws_env.sqs.send_message(QueueUrl=dlq, MessageBody=AssignmentRequest("acme", 1, "webhook", now).to_json())
+
+    # a run for some accounts only (an operator's) leaves the shared dead-letter queue to the scheduled run
+    assert dispatch({"subdomains": ["acme"]})["dead_letters_deleted"] == 0
+    assert aws_env.sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])[
+        "Attributes"]["ApproximateNumberOfMessages"] == "1"

@@ -97,11 +97,16 @@ def test_every_function_that_wakes_waiting_tickets_may_send_to_the_events_queue_
     assert {("sqs:SendMessage", "EventsQueue.Arn"), ("dynamodb:BatchGetItem", "Table.Arn")} <= grants(function)
 
 
-def test_the_maintenance_dispatcher_lists_the_accounts_and_queues_their_jobs_nothing_else():
-    # the registry's list is a query on the index; SendMessageBatch is authorized as sqs:SendMessage
+def test_the_maintenance_dispatcher_lists_the_accounts_queues_their_jobs_and_clears_done_dead_letters():
+    # the registry's list is a query on the index; SendMessageBatch is authorized as sqs:SendMessage; the dead
+    # letters of tickets assigned since: their records read, their messages deleted, the others handed back
     assert grants("RefreshTokensFunction") == {
         ("dynamodb:Query", "${Table.Arn}/index/gsi1"),
         ("sqs:SendMessage", "MaintenanceQueue.Arn"),
+        ("dynamodb:GetItem", "Table.Arn"),
+        ("sqs:ReceiveMessage", "AssignmentDeadLetterQueue.Arn"),
+        ("sqs:DeleteMessage", "AssignmentDeadLetterQueue.Arn"),
+        ("sqs:ChangeMessageVisibility", "AssignmentDeadLetterQueue.Arn"),
     }
 
 
