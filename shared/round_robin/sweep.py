@@ -30,14 +30,13 @@ def requeue_parked(assignments: AssignmentStore, queue: AssignmentQueue, subdoma
                    source: str) -> int:
     """Tickets parked while the connection was broken go back to the queue (each reopened once); a parked
     reassignment goes back as a reassignment from the same agent."""
-    requeued = 0
-    for record in assignments.indexed(subdomain, PARKED, newest_first=False):
-        ticket_id = int(record["ticket_id"])
-        if assignments.reopen(subdomain, ticket_id, now):
-            queue.send(AssignmentRequest(subdomain=subdomain, ticket_id=ticket_id, source=source, received_at=now,
-                                         reassign_from=record.get("reassign_from")))
-            requeued += 1
-    return requeued
+    reopened = [AssignmentRequest(subdomain=subdomain, ticket_id=int(record["ticket_id"]), source=source,
+                                  received_at=now, reassign_from=record.get("reassign_from"))
+                for record in assignments.indexed(subdomain, PARKED, newest_first=False)
+                if assignments.reopen(subdomain, int(record["ticket_id"]), now)]
+    # A reopened ticket that cannot be queued now is `pending`: claimable, so the next sweep queues it.
+    queue.send_all(reopened)
+    return len(reopened)
 
 
 class Sweeper:
@@ -69,9 +68,8 @@ class Sweeper:
         claimable = self._assignments.claimable(subdomain, list(hits), now)
         missed = [t for t, record in claimable.items() if _due(record, hits[t], has_eligible)]
         missed = missed[:max(0, QUEUE_PER_RUN - queued)]
-        for ticket_id in missed:
-            self._queue.send(AssignmentRequest(subdomain=subdomain, ticket_id=ticket_id, source="sweep",
-                                               received_at=now))
+        self._queue.send_all([AssignmentRequest(subdomain=subdomain, ticket_id=ticket_id, source="sweep",
+                                                received_at=now) for ticket_id in missed])
         if missed:
             metrics.add_metric(name="TicketsSwept", unit=MetricUnit.Count, value=len(missed))
             logger.warning("tickets without a webhook or a live worker queued", subdomain=subdomain, tickets=missed)

@@ -1,11 +1,15 @@
-"""The maintenance queue's batched sends: SQS takes at most 10 entries a call and may refuse some of them."""
+"""The maintenance and assignment queues' batched sends: SQS takes at most 10 entries a call and may refuse some
+of them."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from round_robin.aws.queue import MaintenanceJob, MaintenanceQueue
+import pytest
+
+from round_robin.aws.queue import AssignmentQueue, AssignmentRequest, MaintenanceJob, MaintenanceQueue
+from round_robin.errors import StorageError
 
 
 class FakeSqs:
@@ -44,3 +48,27 @@ def test_an_entry_refused_once_is_sent_again_and_one_refused_twice_is_reported()
     assert MaintenanceQueue(sqs, "url").send_all(jobs(10)) == ["account7"]
 
     assert [len(call) for call in sqs.calls] == [10, 2]
+
+
+# -- the assignment queue's batched sends (the sweep, a wake, an absence) ---------------------------------------
+
+def requests_for(count: int) -> list[AssignmentRequest]:
+    return [AssignmentRequest(f"account{i}", 100 + i, "sweep", 1_000.0) for i in range(count)]
+
+
+def test_tickets_are_queued_ten_a_call():
+    sqs = FakeSqs()
+
+    AssignmentQueue(sqs, "url").send_all(requests_for(21))
+
+    assert [len(call) for call in sqs.calls] == [10, 10, 1]
+    assert [AssignmentRequest.from_json(e["MessageBody"]) for call in sqs.calls for e in call] == requests_for(21)
+
+
+def test_a_ticket_sqs_refuses_twice_fails_the_call_naming_how_many():
+    sqs = FakeSqs(refuse={"account2": 1, "account4": 2})
+
+    with pytest.raises(StorageError, match="SQS refused 1 of 5"):
+        AssignmentQueue(sqs, "url").send_all(requests_for(5))
+
+    assert [len(call) for call in sqs.calls] == [5, 2]  # the other four are queued

@@ -125,9 +125,9 @@ class Absences:
         client = self._zendesk(subdomain, lambda: self._tokens.authorization(subdomain))
         statuses = covered_statuses(policy, ABSENCE)
         found, complete = self._search(subdomain, lambda: tickets.assigned_to(client, agent.id, statuses, max_pages))
-        for ticket in found:
-            self._queue.send(AssignmentRequest(subdomain=subdomain, ticket_id=int(ticket["id"]), source=ABSENCE,
-                                               received_at=now, reassign_from=agent.id))
+        # Ten a call; a refusal raises before the absence is marked handled, so it is searched again.
+        self._queue.send_all([AssignmentRequest(subdomain=subdomain, ticket_id=int(ticket["id"]), source=ABSENCE,
+                                                received_at=now, reassign_from=agent.id) for ticket in found])
         if complete:
             self._agents.mark_reassigned(subdomain, agent.id, key, handled)
         else:  # not handled yet: the next maintenance run (`due`) searches again, the ones queued by then reassigned

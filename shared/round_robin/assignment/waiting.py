@@ -71,19 +71,20 @@ class Waker:
             records = self._assignments.waiting(subdomain, group_id, limit=PER_GROUP + 1) if group_id else []
             if records:
                 waiting[group_id] = records
-        queued: list[int] = []
+        requests: list[AssignmentRequest] = []
         again: list[str] = []
         for group_id, records in waiting.items():
             eligible = len(self._selector.eligible_agents(subdomain, group_id, now))
             turn = records[:min(eligible, PER_GROUP)]
             # A ticket another wake marked in this round is in that wake's share of it: skipped, not replaced.
             woken = [r for r in turn if self._assignments.mark_woken(subdomain, r["ticket_id"], now, DRAIN_INTERVAL)]
-            for record in woken:
-                self._queue.send(AssignmentRequest(subdomain=subdomain, ticket_id=int(record["ticket_id"]),
-                                                   source="waiting", received_at=record.get("received_at", now)))
-                queued.append(int(record["ticket_id"]))
+            requests += [AssignmentRequest(subdomain=subdomain, ticket_id=int(record["ticket_id"]), source="waiting",
+                                           received_at=record.get("received_at", now)) for record in woken]
             if woken and len(records) > len(turn):
                 again.append(group_id)
+        # Ten a call. A ticket SQS refuses stays waiting, marked woken: the next round (or maintenance) takes it.
+        self._queue.send_all(requests)
+        queued = [r.ticket_id for r in requests]
         if queued:
             metrics.add_metric(name="TicketsRequeued", unit=MetricUnit.Count, value=len(queued))
             logger.info("waiting tickets queued", subdomain=subdomain, tickets=queued, round=round)

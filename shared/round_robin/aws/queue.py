@@ -11,6 +11,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from round_robin.aws.clients import storage_error
+from round_robin.errors import StorageError
 
 MAX_DELAY = 12 * 3600  # SQS's longest visibility timeout
 MAX_SEND_DELAY = 900  # SQS's longest DelaySeconds
@@ -51,6 +52,13 @@ class AssignmentQueue:
             self._sqs.send_message(QueueUrl=self._url, MessageBody=request.to_json())
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "queueing the ticket") from exc
+
+    def send_all(self, requests: list[AssignmentRequest]) -> None:
+        """Queue many tickets, SEND_BATCH a call (the sweep, a wake, an absence); StorageError naming how many SQS
+        refused after one retry (the others are queued, and the callers' claims make a second queueing harmless)."""
+        refused = _send_batches(self._sqs, self._url, [r.to_json() for r in requests], "queueing the tickets")
+        if refused:
+            raise StorageError(f"queueing the tickets: SQS refused {len(refused)} of {len(requests)}")
 
     def delay(self, receipt_handle: str, seconds: float) -> None:
         """Make a received message visible again only after `seconds` (how Retry-After is honoured)."""
@@ -137,20 +145,8 @@ class MaintenanceQueue:
     def send_all(self, jobs: list[MaintenanceJob]) -> list[str]:
         """Queue the jobs, SEND_BATCH a call; returns the subdomains of the jobs SQS refused (the rest are queued).
         A refused entry is retried once in the next call before it counts as refused."""
-        refused: list[str] = []
-        for start in range(0, len(jobs), SEND_BATCH):
-            batch = {str(i): job for i, job in enumerate(jobs[start:start + SEND_BATCH])}
-            for _attempt in range(2):
-                try:
-                    answer = self._sqs.send_message_batch(QueueUrl=self._url, Entries=[
-                        {"Id": key, "MessageBody": job.to_json()} for key, job in batch.items()])
-                except (ClientError, BotoCoreError) as exc:
-                    raise storage_error(exc, "queueing the maintenance jobs") from exc
-                batch = {f["Id"]: batch[f["Id"]] for f in answer.get("Failed", [])}
-                if not batch:
-                    break
-            refused += [job.subdomain for job in batch.values()]
-        return refused
+        refused = _send_batches(self._sqs, self._url, [job.to_json() for job in jobs], "queueing the maintenance jobs")
+        return [jobs[i].subdomain for i in refused]
 
     def delay(self, receipt_handle: str, seconds: float) -> None:
         """Make a received job visible again only after `seconds`."""
@@ -159,3 +155,22 @@ class MaintenanceQueue:
                                                 VisibilityTimeout=max(0, min(MAX_DELAY, int(seconds + 0.999))))
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "delaying the maintenance job") from exc
+
+
+def _send_batches(sqs: Any, url: str, bodies: list[str], action: str) -> list[int]:
+    """Send the messages SEND_BATCH a call (SendMessageBatch); the indexes of those SQS refused twice (an entry it
+    refuses is tried once more in a call of its own)."""
+    refused: list[int] = []
+    for start in range(0, len(bodies), SEND_BATCH):
+        batch = {str(i): bodies[i] for i in range(start, min(start + SEND_BATCH, len(bodies)))}
+        for _attempt in range(2):
+            try:
+                answer = sqs.send_message_batch(QueueUrl=url, Entries=[
+                    {"Id": key, "MessageBody": body} for key, body in batch.items()])
+            except (ClientError, BotoCoreError) as exc:
+                raise storage_error(exc, action) from exc
+            batch = {f["Id"]: batch[f["Id"]] for f in answer.get("Failed", [])}
+            if not batch:
+                break
+        refused += [int(key) for key in batch]
+    return refused
