@@ -18,7 +18,7 @@ settings = get_settings()  # fails the cold start with a message naming a missin
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def maintain_record(record: SQSRecord) -> None:
+def maintain_record(record: SQSRecord, lambda_context=None) -> None:
     try:
         job = MaintenanceJob.from_json(record.body)
     except (ValueError, KeyError, TypeError):
@@ -28,7 +28,8 @@ def maintain_record(record: SQSRecord) -> None:
     logger.append_keys(subdomain=job.subdomain)
     receive_count = int(record.attributes.approximate_receive_count)
     try:
-        report = wiring.maintainer().maintain_job(job)
+        time_left = None if lambda_context is None else (lambda: lambda_context.get_remaining_time_in_millis() / 1000)
+        report = wiring.maintainer().maintain_job(job, time_left)
     except Exception:
         # Storage failing outright, or a bug: retried within the interval (a job that waited out the default
         # visibility timeout would be stale by then), then dead-lettered.

@@ -83,6 +83,9 @@ EXPIRY_WARNING = 14 * 86400.0
 TRANSIENT = (OAuthError, OAuthUnavailableError, ZendeskError, StorageError)
 # Receives of a maintenance job before it is dead-lettered (the maintenance queue's maxReceiveCount in template.yaml).
 JOB_ATTEMPTS = 3
+# Seconds of the invocation an optional step (absences, waiting, the sweep, counts) needs at least to start: a few
+# Zendesk pages at their 10-second read time-out.
+STEP_RESERVE = 40.0
 
 
 @dataclass
@@ -205,7 +208,7 @@ class Maintainer:
             reports.append(asdict(self.maintain(account)))
         return reports
 
-    def maintain_job(self, job: MaintenanceJob) -> AccountReport | None:
+    def maintain_job(self, job: MaintenanceJob, time_left: Callable[[], float] | None = None) -> AccountReport | None:
         """One queued job: its account maintained, or None when the job is stale (older than one interval: the
         next run has queued its own) or the account is no longer connected."""
         age = self._clock() - job.run_at
@@ -216,13 +219,24 @@ class Maintainer:
         account = self._registry.get(job.subdomain)
         if account is None or account.status != CONNECTED:
             return None  # disconnected or broken since the job was queued
-        return self.maintain(account)
+        return self.maintain(account, time_left)
 
-    def maintain(self, account: Account) -> AccountReport:
-        """Maintain one connected account (steps 1 to 8 above); its outcome is also recorded on the account."""
+    def maintain(self, account: Account, time_left: Callable[[], float] | None = None) -> AccountReport:
+        """Maintain one connected account (steps 1 to 8 above); its outcome is also recorded on the account.
+
+        `time_left` (seconds left of the invocation): steps 5 to 8 are not started with under STEP_RESERVE
+        seconds left, so the run ends and is recorded rather than being cut by the function's timeout (the tokens
+        and the health check, first, always run; what was skipped is in the report's errors, for the next run)."""
         started = self._clock()
         subdomain = account.subdomain
         report = AccountReport(subdomain, CONNECTED)
+
+        def in_time(step: str) -> bool:
+            if time_left is None or time_left() >= STEP_RESERVE:
+                return True
+            report.errors.append(f"OutOfTime: {step} and what follows left for the next run")
+            logger.warning("maintenance cut short before the function's timeout", subdomain=subdomain, next_step=step)
+            return False
         try:
             report.refreshed = self._upkeep_tokens(subdomain)
             self._move_signing_secret(subdomain)
@@ -239,18 +253,22 @@ class Maintainer:
             # Steps 5 and 6 each fail on their own (reported, retried next run): the sweep and the count
             # reconciliation after them are the safety net and must run whatever became of these.
             absences = self._absences
-            if absences is not None:
+            if absences is not None and in_time("absences"):
                 report.reassigned = self._step(report, "absences not handled; the next run tries again",
                                                lambda: absences.due(subdomain, self._clock()))
             now = self._clock()
+            if not in_time("waiting tickets"):
+                return report
             report.requeued = self._step(report, "waiting tickets not woken; the next run tries again",
                                          lambda: self._waker.wake(subdomain, None, now))
             report.waiting_alerted = self._step(report, "waiting alert not sent; the next run tries again",
                                                 lambda: self._waker.alert_overdue(subdomain, now))
             report.requeued += self._sweeper.requeue_parked(subdomain)
+            if not in_time("the sweep"):
+                return report
             report.swept = self._sweeper.sweep(subdomain, client, self._has_eligible(subdomain, now), report.requeued,
                                                account.first_connected_at)
-            if self._reconciler is not None:
+            if self._reconciler is not None and in_time("the count reconciliation"):
                 report.counts_corrected = self._reconciler.reconcile(subdomain, client)
         except ConnectionBrokenError as exc:
             self._alerts.broken(subdomain, exc.reason, since=started)

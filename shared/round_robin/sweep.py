@@ -30,13 +30,16 @@ def requeue_parked(assignments: AssignmentStore, queue: AssignmentQueue, subdoma
                    source: str) -> int:
     """Tickets parked while the connection was broken go back to the queue (each reopened once); a parked
     reassignment goes back as a reassignment from the same agent."""
-    reopened = [AssignmentRequest(subdomain=subdomain, ticket_id=int(record["ticket_id"]), source=source,
-                                  received_at=now, reassign_from=record.get("reassign_from"))
-                for record in assignments.indexed(subdomain, PARKED, newest_first=False)
-                if assignments.reopen(subdomain, int(record["ticket_id"]), now)]
-    # A reopened ticket that cannot be queued now is `pending`: claimable, so the next sweep queues it.
-    queue.send_all(reopened)
-    return len(reopened)
+    # One at a time (parked tickets are few): a ticket reopened is queued at once, so a failure strands at most that
+    # one (`pending`: the sweep queues an unassigned one again; a reassignment waits for the absence's next search).
+    requeued = 0
+    for record in assignments.indexed(subdomain, PARKED, newest_first=False):
+        ticket_id = int(record["ticket_id"])
+        if assignments.reopen(subdomain, ticket_id, now):
+            queue.send(AssignmentRequest(subdomain=subdomain, ticket_id=ticket_id, source=source, received_at=now,
+                                         reassign_from=record.get("reassign_from")))
+            requeued += 1
+    return requeued
 
 
 class Sweeper:

@@ -186,3 +186,46 @@ def test_naming_accounts_leaves_the_dead_letters_alone(aws_env, account, monkeyp
     assert dispatch({"subdomains": ["acme"]})["dead_letters_deleted"] == 0
     assert aws_env.sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])[
         "Attributes"]["ApproximateNumberOfMessages"] == "1"
+
+
+def test_a_job_near_its_timeout_refreshes_and_checks_health_but_starts_no_optional_step(aws_env, account):
+    # given an invocation with 10 s left (under the 40 s an optional step needs to start)
+    maintainer = wiring.maintainer()
+    searches = len(account["zendesk"].calls("GET", "/search"))
+
+    report = maintainer.maintain(wiring.registry().get("acme"), time_left=lambda: 10.0)
+
+    # then health ran, the sweep did not, and the run says what was left for the next one
+    assert report.health == "ok" and report.swept == 0
+    assert len(account["zendesk"].calls("GET", "/search")) == searches
+    assert any(e.startswith("OutOfTime: absences") for e in report.errors)
+    assert wiring.registry().get("acme").last_maintenance is not None  # recorded, not cut by a timeout
+
+
+def test_a_job_with_time_left_runs_every_step(aws_env, account):
+    searches = len(account["zendesk"].calls("GET", "/search"))
+
+    report = wiring.maintainer().maintain(wiring.registry().get("acme"), time_left=lambda: 100.0)
+
+    assert not report.errors and len(account["zendesk"].calls("GET", "/search")) > searches
+
+
+def test_done_dead_letters_behind_more_than_a_receive_of_kept_ones_are_deleted_too(aws_env, account, monkeypatch):
+    # given 15 dead letters still needed (waiting tickets), then 10 of tickets assigned since
+    dlq = aws_env.sqs.create_queue(QueueName="rr-test-assignments-dlq")["QueueUrl"]
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dlq)
+    wiring.reset()
+    store, now = wiring.assignment_store(), time.time()
+    for ticket_id in range(1, 26):
+        outcome = Outcome(WAITING, "all_away", group_id="*") if ticket_id <= 15 else Outcome(ASSIGNED)
+        store.finish("acme", ticket_id, store.claim(AssignmentRequest("acme", ticket_id, "webhook", now), now),
+                     outcome, now)
+        aws_env.sqs.send_message(QueueUrl=dlq, MessageBody=AssignmentRequest("acme", ticket_id, "webhook",
+                                                                             now).to_json())
+
+    assert dispatch()["dead_letters_deleted"] == 10
+
+    left = []
+    while answer := aws_env.sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages"):
+        left += [AssignmentRequest.from_json(m["Body"]).ticket_id for m in answer]
+    assert sorted(left) == list(range(1, 16))  # the kept ones, handed back visible

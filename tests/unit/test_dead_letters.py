@@ -22,6 +22,8 @@ REASSIGNMENT = AssignmentRequest("acme", 5, "absence", 0.0, reassign_from=7)
     (REASSIGNMENT, {"status": "assigned", "reassigned_from": 7}, True),
     (REASSIGNMENT, {"status": "assigned", "reassigned_from": 8}, False),
     (REASSIGNMENT, {"status": "skipped", "reassigned_from": 7}, True),
+    # taken from agent 7 once, then given back to them: a later absence may need this very reassignment
+    (REASSIGNMENT, {"status": "assigned", "reassigned_from": 7, "counted_agent_id": 7}, False),
 ])
 def test_a_dead_letter_is_done_only_when_its_ticket_needs_nothing_more(request_, record, done):
     assert is_done(request_, record) is done

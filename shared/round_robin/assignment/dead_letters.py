@@ -36,7 +36,10 @@ def is_done(request: AssignmentRequest, record: dict[str, Any] | None) -> bool:
     if record is None or record.get("status") not in (ASSIGNED, SKIPPED):
         return False
     if request.reassign_from is not None:
-        return record.get("reassigned_from") == request.reassign_from
+        # Taken from that agent, and not given back to them since (then a new absence may need it again: the
+        # reassignment's claim would take such a record).
+        return (record.get("reassigned_from") == request.reassign_from
+                and record.get("counted_agent_id") != request.reassign_from)
     return True
 
 
@@ -50,24 +53,28 @@ class DeadLetters:
         self._read_per_run = read_per_run
 
     def clear_done(self) -> DeadLetterReport:
-        """Look at up to `read_per_run` dead letters; delete those whose ticket is done, hand the others back."""
+        """Look at up to `read_per_run` dead letters; delete those whose ticket is done, hand the others back.
+
+        The messages looked at stay invisible (LOOK_SECONDS) until the scan ends, so each receive brings new ones;
+        then the kept ones are handed back at once."""
         report = DeadLetterReport()
-        seen: set[str] = set()
-        while report.looked_at < self._read_per_run:
-            messages = self._call("receive_message", QueueUrl=self._url, MaxNumberOfMessages=RECEIVE,
-                                  VisibilityTimeout=LOOK_SECONDS, WaitTimeSeconds=0).get("Messages", [])
-            fresh = [m for m in messages if m["MessageId"] not in seen]
-            if not fresh:
-                self._hand_back(messages)
-                break
-            seen.update(m["MessageId"] for m in fresh)
-            report.looked_at += len(fresh)
-            done = [m for m in fresh if self._done(m)]
-            if done:
-                self._call("delete_message_batch", QueueUrl=self._url,
-                           Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
-                report.deleted += len(done)
-            self._hand_back([m for m in messages if m not in done])
+        kept: list[dict[str, Any]] = []
+        try:
+            while report.looked_at < self._read_per_run:
+                messages = self._call("receive_message", QueueUrl=self._url, MaxNumberOfMessages=RECEIVE,
+                                      VisibilityTimeout=LOOK_SECONDS, WaitTimeSeconds=0).get("Messages", [])
+                if not messages:
+                    break
+                report.looked_at += len(messages)
+                done = [m for m in messages if self._done(m)]
+                kept += [m for m in messages if m not in done]
+                if done:
+                    answer = self._call("delete_message_batch", QueueUrl=self._url, Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+                    report.deleted += len(done) - len(answer.get("Failed", []))
+        finally:
+            for start in range(0, len(kept), RECEIVE):
+                self._hand_back(kept[start:start + RECEIVE])
         if report.deleted:
             logger.info("dead letters of tickets assigned since deleted", deleted=report.deleted,
                         looked_at=report.looked_at)
