@@ -26,24 +26,14 @@ ADMIN = "Ada Admin"  # the sandbox's demo seed has her as an admin
 
 def _seed(stack: LocalStack, subdomain: str) -> None:
     """Connect `subdomain` as the OAuth callback does once it holds a grant (the sandbox issues the admin a token)."""
-    from round_robin import wiring
-    from round_robin.accounts.credentials import Credentials, TokenSet
-    from round_robin.zendesk.oauth import SCOPES
+    from round_robin_local.seeding import connect_granted
 
     assert stack.sandbox is not None
     sandbox = stack.sandbox.sandbox
-    settings = wiring.get_settings()
     with sandbox.lock:
         account = sandbox.create_account(subdomain)
         admin = next(u for u in account.users.values() if u["name"] == ADMIN)
-        token = sandbox.issue_token(account, settings.client_id, admin["id"], list(SCOPES),
-                                    expires_in=settings.access_token_lifetime,
-                                    refresh_expires_in=settings.refresh_token_lifetime)
-    tokens = TokenSet(access_token=token.access_token, refresh_token=token.refresh_token,
-                      access_expires_at=token.expires_at, refresh_expires_at=token.refresh_expires_at,
-                      scope=" ".join(token.scopes), issued_at=token.created_at)
-    client = wiring.connect_zendesk_factory(settings)(subdomain, lambda: f"Bearer {tokens.access_token}")
-    wiring.connections().connect(subdomain, client, Credentials("oauth", tokens), stack.public_base_url)
+    connect_granted(sandbox, account, admin["id"], stack.public_base_url)
 
 
 def _endpoint(path: str) -> str:

@@ -4,7 +4,6 @@ now. Every failure of one record is logged with its ticket id and reported as th
 Its sibling webhook.py receives Zendesk's deliveries and queues them.
 """
 
-import random
 import time
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -12,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from round_robin import wiring
 from round_robin.assignment.claims import ASSIGNED, PARKED, WAITING, RetryLaterError
-from round_robin.aws.queue import AssignmentRequest
+from round_robin.aws.queue import AssignmentRequest, backoff
 from round_robin.errors import StorageError
 from round_robin.observability import MetricUnit, logger, metrics, tracer
 from round_robin.settings import get_settings
@@ -54,8 +53,8 @@ def assign_record(record: SQSRecord, lambda_context=None) -> None:
                          reason=str(exc), attempts=receive_count)
             raise
         delay = getattr(exc, "delay", None)
-        if delay is None:  # exponential backoff with jitter: about 5 s, 10 s, 20 s, ...
-            delay = min(900.0, 5.0 * 2 ** (receive_count - 1)) * random.uniform(0.8, 1.2)
+        if delay is None:
+            delay = backoff(receive_count)
         logger.warning("assignment postponed", reason=str(exc), retry_in=round(delay, 1), attempt=receive_count)
         wiring.queue().delay(record.receipt_handle, delay)
         raise

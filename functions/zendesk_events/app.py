@@ -4,14 +4,13 @@ operator's change sent by the CLI) through round_robin/events/handler.py, delayi
 the payload) and reported as that record's batch failure; after every retry the message goes to the dead-letter
 queue."""
 
-import random
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from round_robin import wiring
 from round_robin.assignment.claims import RetryLaterError
-from round_robin.aws.queue import EventMessage
+from round_robin.aws.queue import EventMessage, backoff
 from round_robin.errors import StorageError
 from round_robin.observability import MetricUnit, logger, metrics, tracer
 from round_robin.settings import get_settings
@@ -42,8 +41,8 @@ def handle_record(record: SQSRecord) -> None:
                          reason=str(exc), attempts=receive_count)
             raise
         delay = getattr(exc, "delay", None)
-        if delay is None:  # exponential backoff with jitter: about 5 s, 10 s, 20 s, ...
-            delay = min(900.0, 5.0 * 2 ** (receive_count - 1)) * random.uniform(0.8, 1.2)
+        if delay is None:
+            delay = backoff(receive_count)
         logger.warning("event postponed", reason=str(exc), retry_in=round(delay, 1), attempt=receive_count)
         wiring.event_queue().delay(record.receipt_handle, delay)
         raise

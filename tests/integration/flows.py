@@ -9,8 +9,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from round_robin import wiring
-from round_robin.accounts.credentials import Credentials, TokenSet
-from round_robin.zendesk.oauth import SCOPES
+from round_robin_local.seeding import connect_granted
 from tests.support.lambda_env import LambdaContext, http_event
 from tests.support.zendesk import BASE, FakeZendesk
 
@@ -47,17 +46,9 @@ def connect(start_handler: ModuleType, callback_handler: ModuleType, zendesk: Fa
 
 
 def seed_connected_account(zendesk: FakeZendesk, subdomain: str = "acme", admin: str = "Ada Admin") -> None:
-    """Connect `subdomain` as the callback does once it holds a grant: the sandbox grants `admin` a token (what the
-    consent and the code exchange make), and the connect's own setup and store (Connections.connect) do the rest,
-    so the account is what a connect makes: rosters imported, webhook and trigger created, secrets stored."""
+    """Connect `subdomain` as the callback does once it holds a grant (round_robin_local/seeding.py): rosters
+    imported, webhooks and trigger created, secrets stored."""
     settings = wiring.get_settings()
-    token = zendesk.sandbox.issue_token(zendesk.account(subdomain), settings.client_id,
-                                        zendesk.user(admin, subdomain)["id"], list(SCOPES),
-                                        expires_in=settings.access_token_lifetime,
-                                        refresh_expires_in=settings.refresh_token_lifetime)
-    tokens = TokenSet(access_token=token.access_token, refresh_token=token.refresh_token,
-                      access_expires_at=token.expires_at, refresh_expires_at=token.refresh_expires_at,
-                      scope=" ".join(token.scopes), issued_at=token.created_at)
-    client = wiring.connect_zendesk_factory(settings)(subdomain, lambda: f"Bearer {tokens.access_token}")
     assert settings.public_base_url
-    wiring.connections().connect(subdomain, client, Credentials("oauth", tokens), settings.public_base_url)
+    connect_granted(zendesk.sandbox, zendesk.account(subdomain), zendesk.user(admin, subdomain)["id"],
+                    settings.public_base_url)

@@ -1,5 +1,5 @@
-"""The Users API: the signed-in user, listing by role, show and show_many, a user's group memberships, update (the Out of Office app sets
-`user_fields.agent_ooo` this way) and delete. Changes and their events: people.py."""
+"""The Users API: the signed-in user, listing by role, show and show_many, a user's group memberships, update (the
+Out of Office app sets `user_fields.agent_ooo` this way) and delete. Changes and their events: people.py."""
 
 from __future__ import annotations
 

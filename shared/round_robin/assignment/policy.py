@@ -65,13 +65,13 @@ class PolicyStore:
 
     def get(self, subdomain: str) -> Settings:
         """The account's policy and schedules (the defaults and none before any change)."""
-        return policy_from_item(self._item(subdomain))
+        return policy_from_item(self.item(subdomain))
 
     def set(self, subdomain: str, change: Callable[[AccountPolicy, tuple[Schedule, ...]], Settings],
             now: float) -> Settings:
         """Apply `change` to what is stored and store its answer, bumping the version; returns what was stored."""
         for _ in range(ATTEMPTS):
-            item = self._item(subdomain)
+            item = self.item(subdomain)
             policy, schedules = change(*policy_from_item(item))
             version = item.get("version")
             condition = "attribute_not_exists(#version)" if version is None else "#version = :read"
@@ -95,7 +95,8 @@ class PolicyStore:
             return policy, schedules
         raise StorageError("changing the availability settings kept conflicting with other changes")
 
-    def _item(self, subdomain: str) -> dict[str, Any]:
+    def item(self, subdomain: str) -> dict[str, Any]:
+        """The AVAILABILITY item as stored (consistent read; empty before any change)."""
         try:
             answer = self._dynamodb.get_item(
                 TableName=self._table, ConsistentRead=True,

@@ -33,13 +33,10 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from round_robin.assignment.agents import AgentStore, Marker
 from round_robin.assignment.claims import RECORD_TTL
-from round_robin.assignment.policy import policy_from_item
-from round_robin.aws.clients import storage_error
-from round_robin.aws.dynamo import conditional_write, deserialize, serialize
+from round_robin.assignment.policy import PolicyStore, policy_from_item
+from round_robin.aws.dynamo import conditional_write, serialize
 from round_robin.observability import MetricUnit, logger, metrics
 from round_robin.table import AVAILABILITY_SK, account_pk
 from round_robin.zendesk import tickets
@@ -60,6 +57,7 @@ class CountReconciler:
                  clock: Callable[[], float] = time.time, interval: float = RECONCILE_INTERVAL,
                  pages: int = RECONCILE_PAGES, lookups: int = LOOKUP_CALLS, writes: int = WRITES_PER_RUN) -> None:
         self._agents = agents
+        self._policies = PolicyStore(table_name, dynamodb)
         self._table = table_name
         self._dynamodb = dynamodb
         self._clock = clock
@@ -71,7 +69,7 @@ class CountReconciler:
     def reconcile(self, subdomain: str, client: ZendeskClient) -> int:
         """Reconcile the account's counts if it is due; returns how many corrections were made."""
         now = self._clock()
-        item = self._settings(subdomain)
+        item = self._policies.item(subdomain)  # the policy (its counted statuses) and the last run's time
         if not self._claim(subdomain, item.get("reconciled_at"), now):
             return 0
         counted = set(policy_from_item(item)[0].counted_statuses)
@@ -159,16 +157,6 @@ class CountReconciler:
                                subdomain=subdomain, agent_id=agent_id, was=read, now=right)
                 corrected, budget[0] = corrected + 1, budget[0] - 1
         return corrected
-
-    def _settings(self, subdomain: str) -> dict[str, Any]:
-        """The AVAILABILITY item: the policy (its counted statuses) and the last reconciliation's time."""
-        try:
-            answer = self._dynamodb.get_item(
-                TableName=self._table, ConsistentRead=True,
-                Key=serialize({"pk": account_pk(subdomain), "sk": AVAILABILITY_SK}))
-        except (ClientError, BotoCoreError) as exc:
-            raise storage_error(exc, "reading the availability settings") from exc
-        return deserialize(answer.get("Item")) or {}
 
     def _claim(self, subdomain: str, last: Any, now: float) -> bool:
         """Whether this run reconciles: due, and no other run took the turn (a conditional write of the time; not

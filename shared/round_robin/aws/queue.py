@@ -5,6 +5,7 @@ dispatcher -> the per-account maintenance function), each an SQS queue with a DL
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -17,6 +18,12 @@ MAX_DELAY = 12 * 3600  # SQS's longest visibility timeout
 MAX_SEND_DELAY = 900  # SQS's longest DelaySeconds
 SEND_BATCH = 10  # SQS's most entries in one SendMessageBatch
 EVENT_KINDS = frozenset({"zendesk", "agent_changed", "settings_changed", "wake", "absence"})
+
+
+def backoff(receive_count: int) -> float:
+    """The delay before a message's next attempt when nothing says how long to wait: exponential with jitter,
+    about 5 s, 10 s, 20 s, ... for receives 1, 2, 3, at most 15 minutes (SQS's longest delay)."""
+    return min(900.0, 5.0 * 2 ** (receive_count - 1)) * random.uniform(0.8, 1.2)
 
 
 @dataclass(frozen=True)
