@@ -1,16 +1,19 @@
 """The assignment worker, consumer of the assignment queue: assigns each queued ticket exactly once (see
-round_robin/assignment/assigner.py), delaying a message by Zendesk's Retry-After or a backoff when it cannot finish
-now. Every failure of one record is logged with its ticket id and reported as that record's batch failure.
+round_robin/assignment/assigner.py), delaying a message by a backoff when it cannot finish now. A rate limit (the
+account's shared budget spent, or Zendesk's 429) is never a failure: the assigner queues the ticket again as a new
+message delayed until its time (POSTPONED), and this one is deleted as handled, so it never nears the dead-letter
+limit. Every failure of one record is logged with its ticket id and reported as that record's batch failure.
 Its sibling webhook.py receives Zendesk's deliveries and queues them.
 """
 
 import time
 
+from aws_lambda_powertools.metrics import single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from round_robin import wiring
-from round_robin.assignment.claims import ASSIGNED, PARKED, WAITING, RetryLaterError
+from round_robin.assignment.claims import ASSIGNED, PARKED, POSTPONED, WAITING, RetryLaterError
 from round_robin.aws.queue import AssignmentRequest, backoff
 from round_robin.errors import StorageError
 from round_robin.observability import MetricUnit, logger, metrics, tracer
@@ -75,6 +78,14 @@ def assign_record(record: SQSRecord, lambda_context=None) -> None:
         metrics.add_metric(name="AssignmentFailed", unit=MetricUnit.Count, value=1)
         logger.error("ticket parked: the connection is broken, reconnect the account", reason=outcome.reason)
         wiring.alerts().broken(request.subdomain, outcome.reason, since=started)
+    elif outcome.status == POSTPONED:
+        # Its own metric, by reason ("paced": the account's shared budget is spent; "rate_limited": a 429's
+        # Retry-After): never AssignmentRetried or AssignmentFailed, which lead to the alarm.
+        with single_metric(name="AssignmentPostponed", unit=MetricUnit.Count, value=1) as metric:
+            metric.add_dimension(name="reason", value=outcome.reason)
+        logger.info("ticket postponed by the account's Zendesk rate limit", reason=outcome.reason,
+                    wait_seconds=round(max(0.0, (outcome.wake_at or started) - time.time()), 1),
+                    attempt=receive_count)
     elif outcome.status == WAITING:
         metrics.add_metric(name="TicketsWaiting", unit=MetricUnit.Count, value=1)
         logger.info("ticket waiting for an eligible agent", reason=outcome.reason, group_id=outcome.group_id)

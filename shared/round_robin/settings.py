@@ -56,6 +56,10 @@ class Settings:
     sweep_min_age: float = 180.0  # the sweep queues unassigned tickets older than this (seconds)
     access_token_lifetime: int = 1800  # asked for on every token grant (Zendesk's default)
     refresh_token_lifetime: int = 2592000
+    # Zendesk's Update Ticket limit per account (100 a minute, 300 with the High Volume add-on; people's updates in
+    # Zendesk count too): the shared per-account pace (assignment/pace.py). The window is shortened only by tests.
+    pace_ticket_updates: int = 100
+    pace_window: float = 60.0
 
     def zendesk_base_url(self, subdomain: str) -> str:
         """The account's base URL (no trailing slash): OAuth at `<base>/oauth/...`, API at `<base>/api/v2/...`."""
@@ -109,7 +113,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     numbers = {}
     defaults = {"MAX_RECEIVE_COUNT": 5, "ZENDESK_TIMEOUT_SECONDS": 10, "MAINTENANCE_INTERVAL_MINUTES": 10,
-                "SWEEP_MIN_AGE_SECONDS": 180}
+                "SWEEP_MIN_AGE_SECONDS": 180, "PACE_TICKET_UPDATES": 100, "PACE_WINDOW_SECONDS": 60}
     for name, default in defaults.items():
         try:
             numbers[name] = float(env.get(name, "").strip() or default)
@@ -119,6 +123,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if max_receive_count < 1 or not 0 < zendesk_timeout <= 60:
         raise SettingsError("MAX_RECEIVE_COUNT must be at least 1 and ZENDESK_TIMEOUT_SECONDS within (0, 60]")
     access_token_lifetime, refresh_token_lifetime = _lifetimes(env)
+    pace_updates, pace_window = numbers["PACE_TICKET_UPDATES"], numbers["PACE_WINDOW_SECONDS"]
+    if pace_updates != int(pace_updates) or not 1 <= pace_updates <= 300 or not 0 < pace_window <= 3600:
+        raise SettingsError("PACE_TICKET_UPDATES must be a whole number within [1, 300] (Zendesk allows 100 a minute, "
+                            "300 with the High Volume add-on) and PACE_WINDOW_SECONDS within (0, 3600]")
 
     return Settings(
         table_name=_required(env, "TABLE_NAME"),
@@ -141,6 +149,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sweep_min_age=numbers["SWEEP_MIN_AGE_SECONDS"],
         access_token_lifetime=access_token_lifetime,
         refresh_token_lifetime=refresh_token_lifetime,
+        pace_ticket_updates=int(pace_updates),
+        pace_window=pace_window,
     )
 
 

@@ -12,6 +12,7 @@ projected). `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy
 | `ACCOUNT#<sub>`  | `AVAILABILITY`     | availability stamp, policy, schedules  | agents.py, policy.py        | none  |
 | `ACCOUNT#<sub>`  | `TICKET#<id>`      | a ticket's claim and audit record      | claims, agents, selection   | 90 d  |
 | `ACCOUNT#<sub>`  | `LEASE#<name>`     | a short lease (token refresh, connect) | ../aws/leases.py            | +1 h  |
+| `ACCOUNT#<sub>`  | `PACE#<budget>`    | a Zendesk rate budget (fixed window)   | pace.py                     | +1 d  |
 | `STATE#<sha256>` | `STATE`          | an OAuth sign-in (hash only); `used_at`  | connect/states.py     | 10 minutes |
 
 `<group>` is a Zendesk group id, or `*` for the account-wide roster (tickets without a group).
@@ -32,6 +33,10 @@ projected). `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy
   assignment/absence.py), and the order of the last event applied to a field events set
   (`zendesk_status_version`: Zendesk's status version; `ooo_app_at`: the Out of Office change's event time;
   events/statuses.py). Absent = in rotation, available, nothing counted (imports write none). Under 1 KB.
+- PACE: a fixed window of a Zendesk limit the workers share (`ticket-updates`: Update Ticket's, see
+  assignment/pace.py): `window_start` (aligned on the window's length), `used` (updates asked for in it: a slot is a
+  conditional `ADD used :one`, a new window a conditional SET), `blocked_until` (a 429's Retry-After end: no worker
+  updates before it). Written only while the account is pressed. `ttl` a day after the last write. About 80 bytes.
 - AVAILABILITY: `version`, bumped with every availability change of any agent of the account and of the
   account's settings (warm workers drop their cached agent states when it moves); `policy` (a map of
   availability.model.AccountPolicy's fields: `own_status`, `zendesk_status`, `status_map`, `ooo_app`,
@@ -111,6 +116,10 @@ def ticket_sk(ticket_id: int) -> str:
 
 def lease_sk(name: str) -> str:
     return f"LEASE#{name}"
+
+
+def pace_sk(budget: str) -> str:
+    return f"PACE#{budget}"
 
 
 def state_pk(state_hash: str) -> str:

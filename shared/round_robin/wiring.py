@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from round_robin.assignment.agents import AgentStore
     from round_robin.assignment.assigner import Assigner
     from round_robin.assignment.claims import AssignmentStore
+    from round_robin.assignment.pace import Pace
     from round_robin.assignment.policy import PolicyStore
     from round_robin.assignment.reconcile import CountReconciler
     from round_robin.assignment.rosters import RosterStore
@@ -354,7 +355,19 @@ def assigner() -> Assigner:
         excluded_agents=_excluded_agents,
         # Built at the first waiting ticket with a wake time, not with the worker.
         wake_at=lambda subdomain, group_id, at, now: waker().wake_at(subdomain, group_id, at, now),
+        pace=pace(),
+        requeue=lambda request, delay: queue().send(request, delay),
     )
+
+
+@lru_cache(maxsize=1)
+def pace() -> Pace:
+    """The per-account pace of ticket updates, shared by every worker through DynamoDB."""
+    from round_robin.assignment.pace import Pace
+
+    settings = get_settings()
+    return Pace(settings.table_name, clients.client("dynamodb"), limit=settings.pace_ticket_updates,
+                window=settings.pace_window)
 
 
 def schedule_wake(subdomain: str, group_ids: list[str] | None, round: int, delay: float) -> None:
@@ -389,7 +402,7 @@ def reset() -> None:
     for factory in (http_session, vault, signing_secrets, registry, rosters, oauth_client, tokens, queue,
                     event_queue, event_handler, connect_lease, connections, connector, api_token_registration,
                     receiver, assigner, selector, assignment_store, alerts, maintainer, maintenance_queue, dispatcher,
-                    migrator, policies, agent_store, waker, absences, get_settings, clients.client):
+                    migrator, policies, agent_store, waker, absences, pace, get_settings, clients.client):
         factory.cache_clear()
     from aws_lambda_powertools.utilities import parameters
 

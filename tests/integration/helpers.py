@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 
 from round_robin import wiring
 from round_robin.accounts.credentials import Credentials
 from round_robin.assignment.agents import AgentStore
+from round_robin.assignment.assigner import Assigner
 from round_robin.assignment.claims import AssignmentStore
 from round_robin.aws import clients
 from round_robin.aws.queue import AssignmentRequest
@@ -59,6 +61,16 @@ def assigned_meanwhile(account, ticket_id: int, name: str, **answer) -> None:
         account["model"].tickets[ticket_id]["assignee_id"] = account["users"][name]
 
     account["zendesk"].override("PUT", rf"/tickets/{ticket_id}\.json$", times=1, action=assigns, **answer)
+
+
+def assigner_at(offset: float) -> Assigner:
+    """A worker wired as wiring.assigner() is (its pace included), whose clock runs `offset` seconds ahead: the time
+    a postponed ticket comes back, without waiting for it."""
+    settings = wiring.get_settings()
+    return Assigner(store=wiring.assignment_store(), rosters=wiring.rosters(), selector=wiring.selector(),
+                    tokens=wiring.tokens(), zendesk=wiring.zendesk_factory(settings, max_retry_wait=0),
+                    pace=wiring.pace(), requeue=lambda request, delay: wiring.queue().send(request, delay),
+                    clock=lambda: time.time() + offset)
 
 
 def assignee(account, ticket_id: int) -> int | None:

@@ -18,11 +18,11 @@ def test_an_assignment_counts_one_open_and_one_daily_ticket_for_its_agent(aws_en
 
 
 def test_a_retry_after_our_put_went_through_is_assigned_and_counted_once(aws_env, account):
-    # given an attempt that chose Ada, whose PUT reached Zendesk, but whose worker then stopped (here: a 429
-    # answered after the write landed)
+    # given an attempt that chose Ada, whose PUT reached Zendesk, but whose worker then stopped (here: a 503
+    # answered after the write landed; a 429 would postpone it, test_pacing.py)
     ticket = new_ticket(account)
     ada = account["users"]["Ada Admin"]
-    assigned_meanwhile(account, ticket["id"], "Ada Admin", status=429, headers={"Retry-After": "1"})
+    assigned_meanwhile(account, ticket["id"], "Ada Admin", status=503, headers={"Retry-After": "1"})
     assigner = wiring.assigner()
     with pytest.raises(RetryLaterError):
         assigner.assign(request_for(ticket["id"]))

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
 from round_robin import wiring
-from round_robin.assignment.claims import ASSIGNED, DUPLICATE, SKIPPED, WAITING, RetryLaterError
+from round_robin.assignment.claims import ASSIGNED, DUPLICATE, POSTPONED, SKIPPED, WAITING, RetryLaterError
 from round_robin.assignment.webhook import signature_of
 from round_robin.aws import clients
 from round_robin.aws.queue import AssignmentRequest
 from tests.integration.helpers import (
     assigned_meanwhile,
     assignee,
+    assigner_at,
     atomic_dynamodb,
     counts,
     credentials,
@@ -248,19 +251,24 @@ def test_a_group_created_after_the_import_gets_its_roster_on_first_use(aws_env, 
     assert outcome.status == ASSIGNED and outcome.choice.agent.name == "Eve Agent"
 
 
-def test_a_rate_limit_postpones_by_retry_after_and_the_retry_keeps_the_agent(aws_env, account):
+def test_a_rate_limit_postpones_the_ticket_past_retry_after_and_its_return_keeps_the_agent(aws_env, account):
     ticket = new_ticket(account)
     account["zendesk"].override("PUT", rf"/tickets/{ticket['id']}\.json$", status=429, times=1,
                                 headers={"Retry-After": "37"}, body={"error": "APIRateLimitExceeded"})
-    assigner = wiring.assigner()
+    before = time.time()
 
-    with pytest.raises(RetryLaterError) as caught:
-        assigner.assign(request_for(ticket["id"]))
-    assert caught.value.delay == 37.0
+    postponed = wiring.assigner().assign(request_for(ticket["id"]))
+
+    # never an error: queued again (a new message) for after Retry-After, plus up to a window of jitter
+    assert postponed.status == POSTPONED and postponed.reason == "rate_limited"
+    assert before + 37 <= postponed.wake_at <= time.time() + 37 + wiring.pace().window
+    attributes = aws_env.sqs.get_queue_attributes(QueueUrl=aws_env.queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
     pending = record(ticket["id"])
     assert pending["status"] == "pending" and pending["agent_id"] == account["users"]["Ada Admin"]
 
-    outcome = assigner.assign(request_for(ticket["id"]))
+    came_back = replace(request_for(ticket["id"]), not_before=postponed.wake_at)
+    outcome = assigner_at(postponed.wake_at - time.time()).assign(came_back)
 
     assert outcome.status == ASSIGNED and outcome.choice.agent.name == "Ada Admin" and outcome.attempts == 2
     assert position(aws_env, account["groups"]["Support"]) == 1  # nobody was skipped
@@ -368,17 +376,41 @@ def sqs_event(aws_env, request: AssignmentRequest, receive_count: int) -> dict:
                          "awsRegion": "us-east-1"}]}
 
 
-def test_the_worker_reports_a_postponed_ticket_as_a_batch_failure_and_delays_it(aws_env, account, capsys):
+@pytest.mark.parametrize("receive_count", [1, 5])  # 5: what would be the last attempt before the dead letters
+def test_a_429_postpones_the_ticket_as_a_new_message_never_a_failure(aws_env, account, capsys, monkeypatch,
+                                                                      receive_count):
+    monkeypatch.setenv("PACE_WINDOW_SECONDS", "1")  # the jitter's spread: a short wait for the new message
+    wiring.reset()
     ticket = new_ticket(account)
     account["zendesk"].override("PUT", rf"/tickets/{ticket['id']}\.json$", status=429, times=1,
-                                headers={"Retry-After": "30"})
-    event = sqs_event(aws_env, request_for(ticket["id"]), receive_count=1)
+                                headers={"Retry-After": "1"})
+    event = sqs_event(aws_env, request_for(ticket["id"]), receive_count=receive_count)
 
-    result = load_handler("assign_ticket").lambda_handler(event, LambdaContext())
+    with captured_logs() as logs:
+        result = load_handler("assign_ticket").lambda_handler(event, LambdaContext())
 
-    assert result["batchItemFailures"] == [{"itemIdentifier": event["Records"][0]["messageId"]}]
-    assert aws_env.sqs.receive_message(QueueUrl=aws_env.queue_url).get("Messages", []) == []  # delayed 30 s
-    assert '"AssignmentRetried"' in capsys.readouterr().out
+    assert result["batchItemFailures"] == []  # this message is deleted as handled: it never reaches the DLQ
+    out = capsys.readouterr().out
+    postponed = [json.loads(line) for line in out.splitlines() if '"AssignmentPostponed"' in line]
+    assert [(m["AssignmentPostponed"], m["reason"]) for m in postponed] == [([1.0], "rate_limited")]
+    assert '"AssignmentFailed"' not in out and '"AssignmentRetried"' not in out
+    said = logs.find("ticket postponed by the account's Zendesk rate limit")
+    assert said["reason"] == "rate_limited" and said["wait_seconds"] >= 0 and said["level"] == "INFO"
+    assert record(ticket["id"])["status"] == "pending"
+    # the ticket again, as a new message: its receive count starts over
+    message = receive_within(aws_env, seconds=10)
+    assert message["Attributes"]["ApproximateReceiveCount"] == "1"
+    assert AssignmentRequest.from_json(message["Body"]).not_before is not None
+
+
+def receive_within(aws_env, seconds: float) -> dict:
+    """The next message of the assignment queue, polled for up to `seconds` (SQS long polling)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        answer = aws_env.sqs.receive_message(QueueUrl=aws_env.queue_url, AttributeNames=["All"], WaitTimeSeconds=1)
+        if answer.get("Messages"):
+            return answer["Messages"][0]
+    raise AssertionError(f"no message within {seconds} s")
 
 
 def test_a_ticket_is_not_started_when_the_invocation_is_about_to_time_out(aws_env, account):

@@ -352,6 +352,13 @@ def test_ticket_updates_are_rate_limited_with_retry_after(api):
                            json={"ticket": {"tags": [str(i)]}}) for i in range(4)]
     assert [s.status_code for s in statuses] == [200, 200, 200, 429]
     assert 1 <= int(statuses[-1].headers["Retry-After"]) <= 60
+    # Zendesk documents no header for this limit: the 429 carries the account-wide ones, as every answer does
+    # (developer.zendesk.com/api-reference/introduction/rate-limits/#monitoring-your-request-activity)
+    for answer in statuses:
+        assert answer.headers["X-Rate-Limit"] == answer.headers["ratelimit-limit"] == "700"
+        assert answer.headers["X-Rate-Limit-Remaining"] == answer.headers["ratelimit-remaining"]
+        assert 1 <= int(answer.headers["ratelimit-reset"]) <= 60
+    assert int(statuses[-1].headers["X-Rate-Limit-Remaining"]) > 0
     sandbox.clock.offset += 61
     assert client.put(f"/acme/api/v2/tickets/{ticket['id']}", headers=headers,
                       json={"ticket": {"tags": ["x"]}}).status_code == 200

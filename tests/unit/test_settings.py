@@ -68,3 +68,18 @@ def test_a_function_that_needs_the_events_queue_fails_naming_the_variable(monkey
             wiring.event_queue()
     finally:
         wiring.reset()
+
+
+def test_the_pace_defaults_to_zendesks_100_updates_a_minute_and_takes_a_shorter_window():
+    settings = load_settings(BASE)
+    assert (settings.pace_ticket_updates, settings.pace_window) == (100, 60.0)
+    shrunk = load_settings({**BASE, "PACE_TICKET_UPDATES": "7", "PACE_WINDOW_SECONDS": "3"})
+    assert (shrunk.pace_ticket_updates, shrunk.pace_window) == (7, 3.0)
+
+
+@pytest.mark.parametrize("name, value", [("PACE_TICKET_UPDATES", "0"), ("PACE_TICKET_UPDATES", "301"),
+                                         ("PACE_TICKET_UPDATES", "9.5"), ("PACE_WINDOW_SECONDS", "0"),
+                                         ("PACE_TICKET_UPDATES", "many")])
+def test_a_pace_zendesk_would_refuse_is_refused(name, value):
+    with pytest.raises(SettingsError, match=name):
+        load_settings({**BASE, name: value})

@@ -13,7 +13,7 @@ from round_robin.errors import (
     ZendeskUnprocessableError,
 )
 from round_robin.zendesk import users
-from round_robin.zendesk.client import ZendeskClient, new_session
+from round_robin.zendesk.client import EndpointLimit, RateLimits, ZendeskClient, new_session, rate_limits
 
 BASE = "https://acme.zendesk.com"
 
@@ -144,3 +144,37 @@ def test_marketplace_headers_are_sent_on_every_call():
     client, _ = make_client(extra_headers={"X-Zendesk-Marketplace-Name": "RR"})
     users.me(client)
     assert responses.calls[0].request.headers["X-Zendesk-Marketplace-Name"] == "RR"
+
+
+def test_rate_limit_headers_are_read_as_zendesk_documents_them():
+    limits = rate_limits({"X-Rate-Limit": "700", "X-Rate-Limit-Remaining": "699", "ratelimit-reset": "41",
+                          "zendesk-ratelimit-tickets-index": "total=100; remaining=99; resets=41",
+                          "Retry-After": "12"})
+
+    assert (limits.limit, limits.remaining, limits.reset, limits.retry_after) == (700, 699, 41.0, 12.0)
+    assert limits.endpoints == {"tickets-index": EndpointLimit(total=100, remaining=99, resets=41.0)}
+    assert not limits.nearly_spent(0.05) and rate_limits({"x-rate-limit": "700",
+                                                          "x-rate-limit-remaining": "20"}).nearly_spent(0.05)
+
+
+def test_the_ticketing_headers_stand_in_for_the_account_ones_and_malformed_values_count_as_absent():
+    limits = rate_limits({"ratelimit-limit": "400", "ratelimit-remaining": "3", "Retry-After": "Wed, 21 Oct 2026",
+                          "X-Rate-Limit": "-1", "zendesk-ratelimit-x": "total=lots"})
+    assert (limits.limit, limits.remaining, limits.retry_after) == (400, 3, None)
+    assert limits.endpoints == {"x": EndpointLimit(total=None, remaining=None, resets=None)}
+    assert rate_limits({}) == RateLimits() and not RateLimits().nearly_spent(0.05)
+
+
+@responses.activate
+def test_the_client_keeps_the_latest_answers_rate_limits_a_429_included():
+    responses.get(f"{BASE}/api/v2/users/me.json", json={"user": {"id": 1}},
+                  headers={"X-Rate-Limit": "700", "X-Rate-Limit-Remaining": "698"})
+    responses.put(f"{BASE}/api/v2/tickets/7.json", status=429,
+                  headers={"Retry-After": "30", "X-Rate-Limit": "700", "X-Rate-Limit-Remaining": "0"})
+    client, _ = make_client()
+
+    users.me(client)
+    assert client.last_limits.remaining == 698
+    with pytest.raises(ZendeskRateLimitedError):
+        client.put("/api/v2/tickets/7.json", {"ticket": {}})
+    assert (client.last_limits.remaining, client.last_limits.retry_after) == (0, 30.0)

@@ -93,8 +93,12 @@ class SandboxApp:
         with self.sandbox.lock:
             user, scopes = authenticate(self.sandbox, request, account)
             limit_headers = take_request(self.sandbox, account)
-            authorize_scope(request.method, parts, user, scopes)
-            response = self.dispatch(request, account, user, parts)
+            try:
+                authorize_scope(request.method, parts, user, scopes)
+                response = self.dispatch(request, account, user, parts)
+            except ApiError as exc:  # an error answer carries the account's rate-limit headers too
+                exc.headers = {**limit_headers, **exc.headers}
+                raise
             for key, value in limit_headers.items():
                 response.headers.setdefault(key, value)
             # What the service asked of Zendesk and when (for tests and the benchmark's call counts).

@@ -1,8 +1,12 @@
 """How the sandbox rate-limits and fails on purpose: Zendesk's per-minute windows, and injected faults.
 
 - The account window counts every API request (700 a minute, the Enterprise plan); past it, 429 with
-  `Retry-After`. Every answer carries `X-Rate-Limit` and `X-Rate-Limit-Remaining`.
-- The ticket-update window counts ticket updates (100 a minute per account), with Zendesk's own 429 text.
+  `Retry-After`. Every answer carries `X-Rate-Limit` and `X-Rate-Limit-Remaining`, and (Ticketing API) the
+  `ratelimit-limit`, `ratelimit-remaining` and `ratelimit-reset` (seconds until the window frees a request) that
+  Zendesk documents: developer.zendesk.com/api-reference/introduction/rate-limits/#monitoring-your-request-activity.
+- The ticket-update window counts ticket updates (100 a minute per account), with Zendesk's own 429 text and
+  `Retry-After`. Zendesk documents no header for this limit (`zendesk-ratelimit-tickets-index` is for list-ticket
+  endpoints only, which the sandbox does not limit), so its answers carry only the account-wide headers.
 - A fault, set through the test controls, makes the next matching requests wait and/or answer a status.
 """
 
@@ -40,6 +44,10 @@ class RateWindow:
 
     def remaining(self) -> int:
         return max(0, self.limit - len(self.hits))
+
+    def reset(self, now: float) -> int:
+        """Whole seconds until the oldest counted request leaves the window (the window's length if none)."""
+        return int(self.hits[0] + self.window - now + 0.999) if self.hits else int(self.window + 0.999)
 
 
 @dataclass
@@ -80,17 +88,20 @@ def take_request(sandbox: Sandbox, account: Account) -> dict[str, str]:
     """Count one API request against the account's limit: the rate-limit headers of the answer, or 429."""
     window = account.account_window
     retry = window.take(sandbox.clock.now())
-    headers = {"X-Rate-Limit": str(window.limit), "X-Rate-Limit-Remaining": str(window.remaining())}
+    now = sandbox.clock.now()
+    headers = {"X-Rate-Limit": str(window.limit), "X-Rate-Limit-Remaining": str(window.remaining()),
+               "ratelimit-limit": str(window.limit), "ratelimit-remaining": str(window.remaining()),
+               "ratelimit-reset": str(max(0, window.reset(now)))}
     if retry is not None:
         raise ApiError(429, "Too Many Requests", {**headers, "Retry-After": str(int(retry + 0.999))})
     return headers
 
 
 def take_ticket_update(sandbox: Sandbox, account: Account) -> None:
-    """Count one ticket update against the account's ticket-update limit, or 429."""
+    """Count one ticket update against the account's ticket-update limit, or 429 (with the account-wide headers,
+    added by the app)."""
     window = account.update_window
     retry = window.take(sandbox.clock.now())
     if retry is not None:
         raise ApiError(429, "Rate limit for ticket updates exceeded, please wait before updating this ticket "
-                            "again", {"Retry-After": str(int(retry + 0.999)),
-                                      "X-Rate-Limit": str(window.limit), "X-Rate-Limit-Remaining": "0"})
+                            "again", {"Retry-After": str(int(retry + 0.999))})

@@ -21,10 +21,18 @@ and the agent is still out; it takes the agent's backup when they may take the t
 eligible agent (never the absent one: they are not eligible), moving the ticket's counts from the absent agent in
 the same transaction, and PUTs with `safe_update` (409: re-read; no longer theirs: skipped, never overwritten).
 
+Pacing (pace.py): while the account is pressed (its budget ran low, or a 429, within a window), or for a ticket
+postponed before (`not_before`), the ticket first takes a slot of the account's Update Ticket budget, shared by every
+worker (one conditional UpdateItem), before its claim, so that a ticket without one costs no claim and no Zendesk
+call. No slot, or a 429 (which pauses every worker's updates of the account until Retry-After): the ticket is
+postponed (`_postpone`): queued again as a new message, delayed until its time, with the claim released and the
+chosen agent kept; the outcome is POSTPONED, never an error, so it never counts toward the dead-letter limit.
+
 Happy path on a warm worker: 4 DynamoDB calls (claim, read, transaction, finish), 1 Zendesk read, 1 Zendesk
-write. Rate limits, Zendesk outages and any Zendesk answer not handled above (403, a 404 on the PUT, 400, ...)
-release the claim with the chosen agent kept and raise RetryLaterError for the caller to delay the queue message;
-unexpected answers are logged first. A worker that dies or times out leaves its claim `in_progress` until its lease
+write; the pace costs no call while the answers show plenty of the budget left. Zendesk outages and any Zendesk
+answer not handled above (403, a 404 on the PUT, 400, a 503 with Retry-After, ...) release the claim with the chosen
+agent kept and raise RetryLaterError for the caller to delay the queue message; unexpected answers are logged
+first. A worker that dies or times out leaves its claim `in_progress` until its lease
 expires: a redelivery or the sweep reclaims it.
 """
 
@@ -33,6 +41,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from round_robin.accounts.tokens import TokenManager
@@ -41,6 +50,7 @@ from round_robin.assignment.claims import (
     ASSIGNED,
     DUPLICATE,
     PARKED,
+    POSTPONED,
     SKIPPED,
     WAITING,
     AssignmentStore,
@@ -48,6 +58,7 @@ from round_robin.assignment.claims import (
     Outcome,
     RetryLaterError,
 )
+from round_robin.assignment.pace import PACED, RATE_LIMITED, Pace
 from round_robin.assignment.roster_import import import_group_roster
 from round_robin.assignment.rosters import RosterStore
 from round_robin.assignment.rotation import Choice, roster_key
@@ -71,6 +82,7 @@ from round_robin.zendesk import tickets
 from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
 
 MAX_TURNS = 4  # 409/422 round trips before giving up for this attempt
+NOT_BEFORE_SLACK = 1.0  # seconds: SQS delays are whole seconds, rounded up; a chained wait goes on past this
 CLOSED_STATUSES = {"solved", "closed"}
 
 
@@ -85,8 +97,12 @@ class Assigner:
         zendesk: ZendeskFactory,
         excluded_agents: Callable[[str], tuple[int, ...]] = lambda _subdomain: (),
         wake_at: Callable[[str, str, float, float], None] | None = None,
+        pace: Pace | None = None,  # None: updates are not paced
+        requeue: Callable[[AssignmentRequest, float], None] | None = None,  # queue a request, delayed (seconds)
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._pace = pace
+        self._requeue = requeue
         self._store = store
         self._rosters = rosters
         self._selector = selector
@@ -99,6 +115,9 @@ class Assigner:
     def assign(self, request: AssignmentRequest) -> Outcome:
         """Assign the ticket of `request` to the next agent of its group, once (see the module docstring)."""
         reassignment = request.reassign_from is not None
+        wait = self._wait(request)
+        if wait is not None:
+            return self._postpone(request, *wait)
         claim = (self._store.claim_reassignment(request, self._clock()) if reassignment
                  else self._store.claim(request, self._clock()))
         if claim is None:
@@ -111,7 +130,10 @@ class Assigner:
             outcome = Outcome(PARKED, exc.reason, attempt.choice, claim.attempts)
         except ZendeskRateLimitedError as exc:
             self._release(attempt)
-            raise RetryLaterError("rate_limited", exc.retry_after) from exc
+            if exc.status != 429:  # a 503 with Retry-After: an outage, retried (and dead-lettered if it lasts)
+                raise RetryLaterError("zendesk_unavailable", exc.retry_after) from exc
+            return self._postpone(request, self._after_rate_limit(request.subdomain, exc.retry_after), RATE_LIMITED,
+                                  claim.attempts)
         except (ZendeskUnavailableError, RetryLaterError) as exc:
             self._release(attempt)
             raise RetryLaterError("zendesk_unavailable" if isinstance(exc, ZendeskUnavailableError)
@@ -127,6 +149,9 @@ class Assigner:
             # ConnectionBrokenError above): not now. Released, so the retry is not taken for a duplicate.
             self._release_quietly(attempt)
             raise RetryLaterError(type(exc).__name__) from exc
+        finally:
+            if self._pace is not None:
+                self._pace.observe(request.subdomain, attempt.client.last_limits, self._clock())
         try:
             self._store.finish(request.subdomain, request.ticket_id, claim, outcome, self._clock())
         except StorageError as exc:  # the Zendesk side may be done: the retry re-reads the ticket and records it
@@ -135,6 +160,53 @@ class Assigner:
         if outcome.status == WAITING and outcome.wake_at is not None:
             self._ask_wake(request.subdomain, outcome)
         return outcome
+
+    def _wait(self, request: AssignmentRequest) -> tuple[float, str] | None:
+        """Until when, and why, the ticket must wait for its account's Update Ticket budget; None: go on now.
+        No call unless the account is pressed or the ticket was postponed before: then one slot is taken."""
+        if self._pace is None:
+            return None
+        now = self._clock()
+        if request.not_before is not None and request.not_before > now + NOT_BEFORE_SLACK:
+            return request.not_before, PACED  # longer than one queue delay: chained
+        blocked = self._pace.blocked_until(request.subdomain, now)
+        if blocked is not None:  # a 429 this worker knows of: wait for it without a call
+            return self._pace.spread(blocked), RATE_LIMITED
+        if request.not_before is None and not self._pace.pressed(request.subdomain, now):
+            return None
+        try:
+            until = self._pace.take(request.subdomain, now)
+        except StorageError:  # a 429 would still postpone the ticket, and pause the others
+            logger.warning("could not take a ticket-update slot; the ticket goes on without one",
+                           subdomain=request.subdomain, ticket_id=request.ticket_id)
+            return None
+        if until <= now:
+            return None
+        return until, RATE_LIMITED if self._pace.blocked_until(request.subdomain, now) is not None else PACED
+
+    def _after_rate_limit(self, subdomain: str, retry_after: float) -> float:
+        """Zendesk said 429: every worker waits for Retry-After, not only this one; when this ticket comes back."""
+        now = self._clock()
+        if self._pace is None:
+            return now + retry_after
+        try:
+            return self._pace.block(subdomain, now + retry_after, now)
+        except StorageError:  # this worker still waits; the others learn of it from their own 429
+            logger.warning("could not pause the account's ticket updates for the other workers", subdomain=subdomain)
+            return self._pace.spread(now + retry_after)
+
+    def _postpone(self, request: AssignmentRequest, until: float, reason: str, attempts: int = 0) -> Outcome:
+        """Queue the ticket again as a NEW message delivered at `until` (a longer wait than SQS's 15 minutes is
+        chained through `not_before`), so that this message is done with: SQS's receive count, which leads to the
+        dead-letter queue, never grows with a rate limit. The claim, if any, is released by the caller."""
+        delay = max(0.0, until - self._clock())
+        if self._requeue is None:
+            raise RetryLaterError(reason, delay)
+        try:
+            self._requeue(replace(request, not_before=until), delay)
+        except StorageError as exc:  # not queued again: this message comes back instead (one receive more)
+            raise RetryLaterError(reason, delay) from exc
+        return Outcome(POSTPONED, reason, None, attempts, wake_at=until)
 
     def _ask_wake(self, subdomain: str, outcome: Outcome) -> None:
         """Ask for a wake when the waiting ticket's group may become eligible by itself (Waker.wake_at)."""

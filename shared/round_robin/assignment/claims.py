@@ -65,6 +65,7 @@ SKIPPED = "skipped"
 DUPLICATE = "duplicate"  # an outcome only, never stored
 PARKED = "parked"
 WAITING = "waiting"  # no eligible agent in the ticket's group yet; `reason` says why
+POSTPONED = "postponed"  # an outcome only: over the account's Zendesk budget, queued again for later (pace.py)
 INDEXED = (ASSIGNED, PARKED, WAITING)  # the statuses listed by the gsi1 index (see round_robin/table.py)
 
 
@@ -79,12 +80,13 @@ class RetryLaterError(RoundRobinError):
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # ASSIGNED, SKIPPED, DUPLICATE, PARKED or WAITING
+    status: str  # ASSIGNED, SKIPPED, DUPLICATE, PARKED, WAITING or POSTPONED
     reason: str = ""
     choice: Choice | None = None
     attempts: int = 0
     group_id: str = ""  # the roster a WAITING ticket waits for
-    wake_at: float | None = None  # WAITING: the earliest time one of its group's agents may become eligible
+    wake_at: float | None = None  # WAITING: the earliest time one of its group's agents may become eligible;
+    # POSTPONED: when the ticket comes back
     reassigned_from: int | None = None  # ASSIGNED by a reassignment: the agent out of office it was taken from
     # ASSIGNED: the ticket's updated_at after the service's own update, whose counts the assignment took; the ticket
     # events that this update causes are then no newer than the counts and cost no write (agents.py, `as_of`)

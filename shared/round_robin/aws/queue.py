@@ -37,16 +37,20 @@ class AssignmentRequest:
     received_at: float
     invocation_id: str | None = None
     reassign_from: int | None = None
+    # A ticket postponed by its account's pace (assignment/pace.py): not updated before this time (a wait longer
+    # than SQS's longest delay is chained), and with a slot of the account's budget.
+    not_before: float | None = None
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        return json.dumps({k: v for k, v in asdict(self).items() if k != "not_before" or v is not None})
 
     @classmethod
     def from_json(cls, text: str) -> AssignmentRequest:
         data = json.loads(text)
         return cls(subdomain=str(data["subdomain"]), ticket_id=int(data["ticket_id"]), source=str(data["source"]),
                    received_at=float(data["received_at"]), invocation_id=data.get("invocation_id"),
-                   reassign_from=int(data["reassign_from"]) if data.get("reassign_from") is not None else None)
+                   reassign_from=int(data["reassign_from"]) if data.get("reassign_from") is not None else None,
+                   not_before=float(data["not_before"]) if data.get("not_before") is not None else None)
 
 
 class AssignmentQueue:
@@ -54,9 +58,11 @@ class AssignmentQueue:
         self._sqs = sqs
         self._url = url
 
-    def send(self, request: AssignmentRequest) -> None:
+    def send(self, request: AssignmentRequest, delay: float = 0) -> None:
+        """Queue the request, delivered after `delay` seconds (SQS DelaySeconds: rounded up, clamped to 0..900)."""
+        seconds = max(0, min(MAX_SEND_DELAY, int(delay + 0.999)))
         try:
-            self._sqs.send_message(QueueUrl=self._url, MessageBody=request.to_json())
+            self._sqs.send_message(QueueUrl=self._url, MessageBody=request.to_json(), DelaySeconds=seconds)
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "queueing the ticket") from exc
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -35,6 +36,85 @@ _BY_STATUS: dict[int, type[ZendeskError]] = {
     409: ZendeskConflictError,
     422: ZendeskUnprocessableError,
 }
+
+
+@dataclass(frozen=True)
+class EndpointLimit:
+    """One endpoint-specific limit, from a `zendesk-ratelimit-<name>: total=100; remaining=99; resets=41` header."""
+
+    total: int | None
+    remaining: int | None
+    resets: float | None
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """What an answer's headers say about the account's API budget (all optional: Zendesk may omit any).
+
+    Zendesk documents (developer.zendesk.com/api-reference/introduction/rate-limits/ and
+    developer.zendesk.com/documentation/api-basics/best-practices/best-practices-for-avoiding-rate-limiting/):
+    `X-Rate-Limit` and `X-Rate-Limit-Remaining` (the account's limit and what is left of the current minute) on every
+    answer; on Ticketing API answers also `ratelimit-limit`, `ratelimit-remaining` and `ratelimit-reset` (seconds
+    until the minute resets), and on list-ticket endpoints `zendesk-ratelimit-tickets-index`; `Retry-After` (seconds)
+    on a 429. No header reports the Update Ticket limit (100 a minute per account): the service counts its own
+    updates (assignment/pace.py).
+    """
+
+    limit: int | None = None
+    remaining: int | None = None
+    reset: float | None = None
+    retry_after: float | None = None
+    endpoints: dict[str, EndpointLimit] = field(default_factory=dict)
+
+    def nearly_spent(self, reserve: float) -> bool:
+        """Whether less than `reserve` (a fraction) of the account-wide limit is left in the current minute."""
+        return self.limit is not None and self.remaining is not None and self.remaining < self.limit * reserve
+
+
+ENDPOINT_LIMIT_PREFIX = "zendesk-ratelimit-"
+
+
+def rate_limits(headers: Mapping[str, str]) -> RateLimits:
+    """The rate-limit headers of an answer (names case-insensitive); a malformed value counts as absent."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    endpoints = {name[len(ENDPOINT_LIMIT_PREFIX):]: _endpoint_limit(value) for name, value in lowered.items()
+                 if name.startswith(ENDPOINT_LIMIT_PREFIX) and len(name) > len(ENDPOINT_LIMIT_PREFIX)}
+    return RateLimits(
+        limit=_first_int(lowered, "x-rate-limit", "ratelimit-limit"),
+        remaining=_first_int(lowered, "x-rate-limit-remaining", "ratelimit-remaining"),
+        reset=_seconds(lowered.get("ratelimit-reset")),
+        retry_after=_seconds(lowered.get("retry-after")),
+        endpoints=endpoints,
+    )
+
+
+def _first_int(headers: Mapping[str, str], *names: str) -> int | None:
+    for name in names:
+        value = _seconds(headers.get(name))
+        if value is not None:
+            return int(value)
+    return None
+
+
+def _seconds(value: str | None) -> float | None:
+    """A non-negative number of seconds (or a count); None for absent, negative or not a number (an HTTP date)."""
+    if value is None:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return number if number >= 0 and number == number and number != float("inf") else None
+
+
+def _endpoint_limit(value: str) -> EndpointLimit:
+    parts = {}
+    for part in value.split(";"):
+        key, _, raw = part.partition("=")
+        parts[key.strip().lower()] = _seconds(raw)
+    total, remaining = parts.get("total"), parts.get("remaining")
+    return EndpointLimit(total=int(total) if total is not None else None,
+                         remaining=int(remaining) if remaining is not None else None, resets=parts.get("resets"))
 
 
 def new_session() -> requests.Session:
@@ -73,6 +153,7 @@ class ZendeskClient:
         self._max_retry_wait = max_retry_wait
         self._timeout = (CONNECT_TIMEOUT, read_timeout)
         self._sleep = sleep
+        self.last_limits = RateLimits()  # the rate-limit headers of the latest answer (a 429's included)
 
     def __repr__(self) -> str:
         return f"ZendeskClient({self.base_url!r})"
@@ -100,6 +181,7 @@ class ZendeskClient:
                 continue
 
             status = response.status_code
+            self.last_limits = rate_limits(response.headers)
             if status < 400:
                 return _json_body(response)
             # A 503 with Retry-After is honoured like a 429, as Zendesk's own API client does (it retries
