@@ -73,6 +73,9 @@ def test_a_burst_past_the_ticket_update_limit_is_assigned_honouring_retry_after(
     for hit in limited:  # the next attempt at that ticket came after Zendesk's Retry-After
         later = [r for r in log if r["path"] == hit["path"] and r["at"] > hit["at"]]
         assert later and later[0]["at"] >= hit["at"] + float(hit["retry_after"]) - 0.5
+    # postponed as new queue messages (never a failure, never toward the dead-letter limit)
+    assert "ticket postponed by the account's Zendesk rate limit" in stack.log_text()
+    assert "dead-letter queue" not in stack.log_text()
 
 
 def test_tickets_are_assigned_despite_zendesk_server_errors(stack):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from collections import Counter
 
 from round_robin import wiring
 from round_robin.accounts.credentials import Credentials
@@ -61,6 +62,14 @@ def assigned_meanwhile(account, ticket_id: int, name: str, **answer) -> None:
         account["model"].tickets[ticket_id]["assignee_id"] = account["users"][name]
 
     account["zendesk"].override("PUT", rf"/tickets/{ticket_id}\.json$", times=1, action=assigns, **answer)
+
+
+def count_dynamodb_calls() -> Counter:
+    """The DynamoDB calls made from now on through the wired client, by operation."""
+    calls: Counter = Counter()
+    clients.client("dynamodb").meta.events.register("before-call.dynamodb",
+                                                lambda model, **_: calls.update([model.name]))
+    return calls
 
 
 def assigner_at(offset: float) -> Assigner:

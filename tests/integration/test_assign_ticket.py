@@ -15,13 +15,13 @@ import requests
 from round_robin import wiring
 from round_robin.assignment.claims import ASSIGNED, DUPLICATE, POSTPONED, SKIPPED, WAITING, RetryLaterError
 from round_robin.assignment.webhook import signature_of
-from round_robin.aws import clients
 from round_robin.aws.queue import AssignmentRequest
 from tests.integration.helpers import (
     assigned_meanwhile,
     assignee,
     assigner_at,
     atomic_dynamodb,
+    count_dynamodb_calls,
     counts,
     credentials,
     new_ticket,
@@ -129,13 +129,6 @@ def test_unsubscribed_event_types_are_acknowledged_and_ignored(aws_env, account)
 
 
 # -- the worker ----------------------------------------------------------------------------------------------
-
-def count_dynamodb_calls() -> Counter:
-    calls: Counter = Counter()
-    clients.client("dynamodb").meta.events.register("before-call.dynamodb",
-                                                lambda model, **_: calls.update([model.name]))
-    return calls
-
 
 def test_a_new_ticket_goes_to_the_next_agent_with_one_read_one_write_and_four_dynamodb_calls(aws_env, account):
     # Was 3 calls (claim, ADD to the roster's counter, finish). The rotation now takes the next *eligible* agent and

@@ -112,6 +112,13 @@ def test_the_jitter_spreads_a_postponement_over_one_window_after_its_time(dynamo
     assert max(times) - min(times) > 30  # spread, not bunched
 
 
+def test_after_a_short_retry_after_the_jitter_is_as_short_and_never_under_a_second(dynamodb):
+    worker = pace(dynamodb, window=60.0)
+    backs = [worker.block("acme", T0 + 3, T0) for _ in range(50)]
+    assert all(T0 + 3 <= t <= T0 + 6 for t in backs) and len(set(backs)) > 1
+    assert all(T0 <= worker.spread(T0, 0.2) <= T0 + 1 for _ in range(50))
+
+
 @pytest.mark.parametrize("limit, window", [(0, 60.0), (10, 0.0)])
 def test_a_pace_without_room_is_refused(dynamodb, limit, window):
     with pytest.raises(ValueError):

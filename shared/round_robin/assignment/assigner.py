@@ -171,7 +171,7 @@ class Assigner:
             return request.not_before, PACED  # longer than one queue delay: chained
         blocked = self._pace.blocked_until(request.subdomain, now)
         if blocked is not None:  # a 429 this worker knows of: wait for it without a call
-            return self._pace.spread(blocked), RATE_LIMITED
+            return self._pace.spread(blocked, blocked - now), RATE_LIMITED
         if request.not_before is None and not self._pace.pressed(request.subdomain, now):
             return None
         try:
@@ -193,7 +193,7 @@ class Assigner:
             return self._pace.block(subdomain, now + retry_after, now)
         except StorageError:  # this worker still waits; the others learn of it from their own 429
             logger.warning("could not pause the account's ticket updates for the other workers", subdomain=subdomain)
-            return self._pace.spread(now + retry_after)
+            return self._pace.spread(now + retry_after, retry_after)
 
     def _postpone(self, request: AssignmentRequest, until: float, reason: str, attempts: int = 0) -> Outcome:
         """Queue the ticket again as a NEW message delivered at `until` (a longer wait than SQS's 15 minutes is

@@ -87,7 +87,7 @@ class Pace:
         if blocked > now:
             self._blocked_until[subdomain] = blocked
             self._press(subdomain, blocked + self.window)
-            return self.spread(blocked)
+            return self.spread(blocked, blocked - now)
         if used > self.limit * (1 - PLENTY):
             self._press(subdomain, start + 2 * self.window)
         if used <= self.limit:
@@ -108,7 +108,7 @@ class Pace:
             ExpressionAttributeNames={"#ttl": "ttl"},
             ExpressionAttributeValues=serialize({":until": until, ":ttl": int(max(until, now) + PACE_TTL)}),
         ), "pausing the account's ticket updates")
-        return self.spread(until)
+        return self.spread(until, until - now)
 
     def observe(self, subdomain: str, limits: RateLimits, now: float) -> None:
         """Note what an answer's rate-limit headers say: under a quarter of the account's limit left presses the
@@ -116,9 +116,12 @@ class Pace:
         if limits.nearly_spent(PLENTY):
             self._press(subdomain, now + self.window)
 
-    def spread(self, at: float) -> float:
-        """A time within the window that starts at `at`, uniformly: postponed tickets do not come back at once."""
-        return at + self._rng.uniform(0.0, self.window)
+    def spread(self, at: float, over: float | None = None) -> float:
+        """A time uniformly within `over` seconds after `at` (a window; after a 429, its Retry-After, at least a
+        second and at most a window): postponed tickets do not come back at once, and the budget's count orders
+        those that come back together."""
+        span = self.window if over is None else min(self.window, max(1.0, over))
+        return at + self._rng.uniform(0.0, span)
 
     def _press(self, subdomain: str, until: float) -> None:
         self._pressed_until[subdomain] = max(until, self._pressed_until.get(subdomain, 0.0))
