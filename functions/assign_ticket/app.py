@@ -8,7 +8,6 @@ Its sibling webhook.py receives Zendesk's deliveries and queues them.
 
 import time
 
-from aws_lambda_powertools.metrics import single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -16,7 +15,7 @@ from round_robin import wiring
 from round_robin.assignment.claims import ASSIGNED, PARKED, POSTPONED, WAITING, RetryLaterError
 from round_robin.aws.queue import AssignmentRequest, backoff
 from round_robin.errors import StorageError
-from round_robin.observability import MetricUnit, logger, metrics, tracer
+from round_robin.observability import MetricUnit, count_by, logger, metrics, tracer
 from round_robin.settings import get_settings
 
 settings = get_settings()  # fails the cold start with a message naming a missing or bad variable
@@ -81,8 +80,7 @@ def assign_record(record: SQSRecord, lambda_context=None) -> None:
     elif outcome.status == POSTPONED:
         # Its own metric, by reason ("paced": the account's shared budget is spent; "rate_limited": a 429's
         # Retry-After): never AssignmentRetried or AssignmentFailed, which lead to the alarm.
-        with single_metric(name="AssignmentPostponed", unit=MetricUnit.Count, value=1) as metric:
-            metric.add_dimension(name="reason", value=outcome.reason)
+        count_by("AssignmentPostponed", "reason", outcome.reason)
         logger.info("ticket postponed by the account's Zendesk rate limit", reason=outcome.reason,
                     wait_seconds=round(max(0.0, (outcome.wake_at or started) - time.time()), 1),
                     attempt=receive_count)

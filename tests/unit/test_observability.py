@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -30,3 +31,15 @@ def test_the_layer_installs_only_the_runtime_dependencies():
     names = {re.split(r"[<>=\[ ]", line)[0] for line in lines if line}
     assert names == {"requests", "aws-lambda-powertools", "tzdata"}
     assert not any("[" in line for line in lines), "no extras: [tracer] pulls in botocore, which Lambda already has"
+
+
+def test_a_count_by_a_dimension_is_a_metric_line_of_its_own_and_none_when_metrics_are_off(monkeypatch, capsys):
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    observability.count_by("AssignmentPostponed", "reason", "paced")
+    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    assert line["AssignmentPostponed"] == [1.0] and line["reason"] == "paced"
+    assert ["reason"] in [d[:1] for d in line["_aws"]["CloudWatchMetrics"][0]["Dimensions"]]
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    observability.count_by("AssignmentPostponed", "reason", "paced")
+    assert capsys.readouterr().out == ""

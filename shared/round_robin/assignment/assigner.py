@@ -32,8 +32,8 @@ Happy path on a warm worker: 4 DynamoDB calls (claim, read, transaction, finish)
 write; the pace costs no call while the answers show plenty of the budget left. Zendesk outages and any Zendesk
 answer not handled above (403, a 404 on the PUT, 400, a 503 with Retry-After, ...) release the claim with the chosen
 agent kept and raise RetryLaterError for the caller to delay the queue message; unexpected answers are logged
-first. A worker that dies or times out leaves its claim `in_progress` until its lease
-expires: a redelivery or the sweep reclaims it.
+first. A worker that dies or times out leaves its claim `in_progress` until its lease expires: a redelivery or the
+sweep reclaims it.
 """
 
 from __future__ import annotations

@@ -51,13 +51,15 @@ class EndpointLimit:
 class RateLimits:
     """What an answer's headers say about the account's API budget (all optional: Zendesk may omit any).
 
-    Zendesk documents (developer.zendesk.com/api-reference/introduction/rate-limits/ and
-    developer.zendesk.com/documentation/api-basics/best-practices/best-practices-for-avoiding-rate-limiting/):
-    `X-Rate-Limit` and `X-Rate-Limit-Remaining` (the account's limit and what is left of the current minute) on every
-    answer; on Ticketing API answers also `ratelimit-limit`, `ratelimit-remaining` and `ratelimit-reset` (seconds
-    until the minute resets), and on list-ticket endpoints `zendesk-ratelimit-tickets-index`; `Retry-After` (seconds)
-    on a 429. No header reports the Update Ticket limit (100 a minute per account): the service counts its own
-    updates (assignment/pace.py).
+    Zendesk documents (developer.zendesk.com/api-reference/introduction/rate-limits/, "Monitoring your request
+    activity", and developer.zendesk.com/documentation/api-basics/best-practices/best-practices-for-avoiding-rate-
+    limiting/): `X-Rate-Limit` and `X-Rate-Limit-Remaining` (the account's limit and what is left of the current
+    minute) on every answer; on Ticketing API answers ("such as the Tickets API and the Users API") also
+    `ratelimit-limit`, `ratelimit-remaining` and `ratelimit-reset` (seconds until the minute resets); endpoint limits
+    as `zendesk-ratelimit-<name>: total=..; remaining=..; resets=..` (`tickets-index` on list-ticket endpoints only,
+    `inflight-jobs` for background jobs, "Job limit"); `Retry-After` (seconds) on a 429. No header reports the
+    Update Ticket limit (100 a minute per account, "Endpoint rate limits"): the workers count their own updates
+    (assignment/pace.py).
     """
 
     limit: int | None = None
