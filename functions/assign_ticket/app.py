@@ -57,7 +57,7 @@ def assign_record(record: SQSRecord, lambda_context=None) -> None:
         delay = getattr(exc, "delay", None)
         if delay is None:
             delay = backoff(receive_count)
-        logger.warning("assignment postponed", reason=str(exc), retry_in=round(delay, 1), attempt=receive_count)
+        logger.warning("assignment retried later", reason=str(exc), retry_in=round(delay, 1), attempt=receive_count)
         wiring.queue().delay(record.receipt_handle, delay)
         raise
     except Exception:

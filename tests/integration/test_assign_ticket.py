@@ -133,7 +133,8 @@ def test_unsubscribed_event_types_are_acknowledged_and_ignored(aws_env, account)
 def test_a_new_ticket_goes_to_the_next_agent_with_one_read_one_write_and_four_dynamodb_calls(aws_env, account):
     # Was 3 calls (claim, ADD to the roster's counter, finish). The rotation now takes the next *eligible* agent and
     # checks their caps atomically: claim, one read (rotation + availability stamp), one transaction (rotation +
-    # agent's counts + claim), finish. A cold worker also reads the agents once (5); a warm one reuses them.
+    # agent's counts + claim), finish. A cold worker also reads the agents once (5); a warm one reuses them. The
+    # account's shared Update Ticket budget (pace.py) costs no call while it is plentiful (test_pacing.py).
     zendesk = account["zendesk"]
     assigner = wiring.assigner()
     dynamodb_calls = count_dynamodb_calls()
