@@ -24,8 +24,9 @@ the same transaction, and PUTs with `safe_update` (409: re-read; no longer their
 Happy path on a warm worker: 4 DynamoDB calls (claim, read, transaction, finish), 1 Zendesk read, 1 Zendesk
 write. Rate limits, Zendesk outages and any Zendesk answer not handled above (403, a 404 on the PUT, 400, ...)
 release the claim with the chosen agent kept and raise RetryLaterError for the caller to delay the queue message;
-unexpected answers are logged first. A worker that dies or times out leaves its claim `in_progress` until its lease
-expires: a redelivery or the sweep reclaims it.
+unexpected answers are logged first. A rate limit first offers the ticket to batch mode (`divert`, batch.py:
+BatchSwitch), which takes it with its claim released and its agent kept. A worker that dies or times out leaves
+its claim `in_progress` until its lease expires: a redelivery or the sweep reclaims it.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from round_robin.accounts.tokens import TokenManager
 from round_robin.assignment.absence import covered_statuses, is_out
 from round_robin.assignment.claims import (
     ASSIGNED,
+    DIVERTED,
     DUPLICATE,
     PARKED,
     SKIPPED,
@@ -71,6 +73,7 @@ from round_robin.zendesk import tickets
 from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
 
 MAX_TURNS = 4  # 409/422 round trips before giving up for this attempt
+MAX_DIVERTED_ATTEMPTS = 3  # past this many claims a rate-limited ticket waits here instead (no single<->batch loop)
 CLOSED_STATUSES = {"solved", "closed"}
 
 
@@ -85,6 +88,7 @@ class Assigner:
         zendesk: ZendeskFactory,
         excluded_agents: Callable[[str], tuple[int, ...]] = lambda _subdomain: (),
         wake_at: Callable[[str, str, float, float], None] | None = None,
+        divert: Callable[[AssignmentRequest], bool] = lambda _request: False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
@@ -94,6 +98,7 @@ class Assigner:
         self._zendesk = zendesk
         self._excluded_agents = excluded_agents
         self._wake_at = wake_at
+        self._divert = divert
         self._clock = clock
 
     def assign(self, request: AssignmentRequest) -> Outcome:
@@ -111,6 +116,10 @@ class Assigner:
             outcome = Outcome(PARKED, exc.reason, attempt.choice, claim.attempts)
         except ZendeskRateLimitedError as exc:
             self._release(attempt)
+            # The account's budget is spent: batch mode (batch.py) assigns its tickets a hundred a call, reusing
+            # the agent this attempt took. Not a reassignment (its own path), nor a ticket that keeps coming back.
+            if not reassignment and claim.attempts <= MAX_DIVERTED_ATTEMPTS and self._divert(request):
+                return Outcome(DIVERTED, "rate_limited", attempt.choice, claim.attempts)
             raise RetryLaterError("rate_limited", exc.retry_after) from exc
         except (ZendeskUnavailableError, RetryLaterError) as exc:
             self._release(attempt)
@@ -169,7 +178,7 @@ class Assigner:
             if attempt.choice is not None and ticket.get("assignee_id") == attempt.choice.agent.id:
                 # an earlier attempt's PUT went through before its worker stopped: done, and counted already
                 return Outcome(ASSIGNED, "", attempt.choice, attempt.claim.attempts)
-            reason = _why_not_assign(ticket)
+            reason = why_not_assign(ticket)
             if reason:
                 self._give_back(attempt)
                 return Outcome(SKIPPED, reason, None, attempt.claim.attempts)
@@ -313,15 +322,19 @@ class Assigner:
         return bool(roster.members)
 
     def _call(self, attempt: _Attempt, operation: Callable[[ZendeskClient], Any]) -> Any:
-        """Run a Zendesk call; on 401 replace the refused token (TokenManager.after_unauthorized) and retry."""
+        return call_zendesk(self._tokens, attempt.request.subdomain, attempt.client, operation)
+
+
+def call_zendesk(tokens: TokenManager, subdomain: str, client: ZendeskClient,
+                 operation: Callable[[ZendeskClient], Any]) -> Any:
+    """Run a Zendesk call; on 401 replace the refused token (TokenManager.after_unauthorized) and retry."""
+    try:
+        return operation(client)
+    except ZendeskUnauthorizedError as exc:
         try:
-            return operation(attempt.client)
-        except ZendeskUnauthorizedError as exc:
-            try:
-                return self._tokens.after_unauthorized(attempt.request.subdomain, exc.credential,
-                                                       lambda: operation(attempt.client))
-            except ZendeskUnauthorizedError as again:  # not broken: other processes kept rotating the token
-                raise RetryLaterError("unauthorized") from again
+            return tokens.after_unauthorized(subdomain, exc.credential, lambda: operation(client))
+        except ZendeskUnauthorizedError as again:  # not broken: other processes kept rotating the token
+            raise RetryLaterError("unauthorized") from again
 
 
 class _Attempt:
@@ -336,7 +349,8 @@ class _Attempt:
         self.moved_counts = claim.choice is not None  # a reassignment moved the ticket's counts off its holder
 
 
-def _why_not_assign(ticket: dict[str, Any]) -> str:
+def why_not_assign(ticket: dict[str, Any]) -> str:
+    """Why a ticket is not ours to assign ("" if it is): it has an assignee, or it is solved or closed."""
     if ticket.get("assignee_id"):
         return "already_assigned"
     if ticket.get("status") in CLOSED_STATUSES:

@@ -63,6 +63,8 @@ PENDING = "pending"
 ASSIGNED = "assigned"
 SKIPPED = "skipped"
 DUPLICATE = "duplicate"  # an outcome only, never stored
+DIVERTED = "diverted"  # an outcome only: the ticket went to batch mode's queue (batch.py), its claim released
+TO_SINGLE = "to_single"  # an outcome only: batch mode gave the ticket back to the assignment queue, claim released
 PARKED = "parked"
 WAITING = "waiting"  # no eligible agent in the ticket's group yet; `reason` says why
 INDEXED = (ASSIGNED, PARKED, WAITING)  # the statuses listed by the gsi1 index (see round_robin/table.py)
@@ -79,7 +81,7 @@ class RetryLaterError(RoundRobinError):
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # ASSIGNED, SKIPPED, DUPLICATE, PARKED or WAITING
+    status: str  # ASSIGNED, SKIPPED, DUPLICATE, PARKED or WAITING (or DIVERTED, TO_SINGLE: handed on)
     reason: str = ""
     choice: Choice | None = None
     attempts: int = 0
