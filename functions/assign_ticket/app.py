@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from round_robin import wiring
-from round_robin.assignment.claims import ASSIGNED, PARKED, WAITING, RetryLaterError
+from round_robin.assignment.claims import ASSIGNED, DIVERTED, PARKED, WAITING, RetryLaterError
 from round_robin.aws.queue import AssignmentRequest, backoff
 from round_robin.errors import StorageError
 from round_robin.observability import MetricUnit, logger, metrics, tracer
@@ -75,6 +75,8 @@ def assign_record(record: SQSRecord, lambda_context=None) -> None:
         metrics.add_metric(name="AssignmentFailed", unit=MetricUnit.Count, value=1)
         logger.error("ticket parked: the connection is broken, reconnect the account", reason=outcome.reason)
         wiring.alerts().broken(request.subdomain, outcome.reason, since=started)
+    elif outcome.status == DIVERTED:  # counted as BatchModeTickets by the switch (assignment/batch.py)
+        logger.info("ticket handed to batch mode: the account's ticket updates are rate-limited")
     elif outcome.status == WAITING:
         metrics.add_metric(name="TicketsWaiting", unit=MetricUnit.Count, value=1)
         logger.info("ticket waiting for an eligible agent", reason=outcome.reason, group_id=outcome.group_id)
