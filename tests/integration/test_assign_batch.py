@@ -11,8 +11,9 @@ import pytest
 
 from round_robin import wiring
 from round_robin.assignment.batch import BatchAssigner
-from round_robin.assignment.claims import ASSIGNED, DIVERTED, SKIPPED, TO_SINGLE, RetryLaterError
+from round_robin.assignment.claims import ASSIGNED, DIVERTED, PARKED, SKIPPED, TO_SINGLE, RetryLaterError
 from round_robin.aws.queue import AssignmentRequest
+from round_robin.errors import ConnectionBrokenError
 from round_robin.zendesk.client import ZendeskClient
 from tests.integration.helpers import assignee, counts, new_ticket, position, record, request_for
 from tests.integration.test_assign_ticket import count_dynamodb_calls
@@ -242,3 +243,34 @@ def test_too_many_jobs_postpones_the_batch_with_claims_released_and_the_retry_as
     results = wiring.batch_assigner().assign_all([request_for(t) for t in ticket_ids], deadline=float("inf"))
     assert [r.status for r in results] == [ASSIGNED] * 3
     assert position(aws_env, account["groups"]["Support"]) == 3  # the agents chosen first were kept
+
+
+def test_a_broken_connection_parks_the_batch_as_the_single_path_does(aws_env, account, batch_url, monkeypatch):
+    ticket_ids = [new_ticket(account, "Support")["id"] for _ in range(2)]
+
+    def broken(subdomain: str) -> str:
+        raise ConnectionBrokenError(subdomain, "invalid_grant")
+
+    monkeypatch.setattr(wiring.tokens(), "authorization", broken)
+
+    results = wiring.batch_assigner().assign_all([request_for(t) for t in ticket_ids], deadline=float("inf"))
+
+    assert [(r.status, r.reason) for r in results] == [(PARKED, "invalid_grant")] * 2
+    assert all(record(t)["status"] == "parked" for t in ticket_ids)
+
+
+def test_a_group_without_a_roster_yet_goes_to_the_single_path_which_imports_it(aws_env, account, batch_url):
+    zendesk = account["zendesk"]
+    night = zendesk.sandbox.add_group(account["model"], "Night shift")
+    zendesk.sandbox.add_membership(account["model"], account["users"]["Eve Agent"], night["id"])
+    ticket = zendesk.app.create_ticket(account["model"], {"subject": "Late", "group_id": night["id"]},
+                                       account["users"]["Hana Customer"], channel="web")
+    support = new_ticket(account, "Support")["id"]
+
+    results = wiring.batch_assigner().assign_all([request_for(ticket["id"]), request_for(support)],
+                                                 deadline=float("inf"))
+
+    assert [r.status for r in results] == [TO_SINGLE, ASSIGNED]
+    (handed,) = aws_env.take_queued()
+    outcome = wiring.assigner().assign(AssignmentRequest.from_json(json.dumps(handed)))
+    assert outcome.status == ASSIGNED and outcome.choice.agent.name == "Eve Agent"

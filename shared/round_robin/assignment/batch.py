@@ -161,7 +161,7 @@ class BatchAssigner:
             self.figures.append(figures)
             logger.info("batch done", subdomain=subdomain, tickets=figures.tickets, assigned=figures.assigned,
                         failed=figures.failed, show_many=figures.show_many, update_many=figures.update_many,
-                        job_polls=figures.job_polls)
+                        job_polls=figures.job_polls, outcomes=figures.outcomes)
             metrics.add_metric(name="BatchJobPolls", unit=MetricUnit.Count, value=figures.job_polls)
         assert all(r is not None for r in results)
         return [r for r in results if r is not None]
@@ -196,9 +196,9 @@ class BatchAssigner:
         try:
             planned = self._plan(subdomain, client, claimed, to_single, results, figures)
             self._run_job(subdomain, client, planned, to_single, results, deadline, figures)
-        except ConnectionBrokenError as exc:
-            pending = [t for t in claimed if t.index not in results]
-            for ticket in pending:
+        except ConnectionBrokenError as exc:  # as the single path: parked until the account is reconnected
+            handed = {t.index for t in to_single}
+            for ticket in [t for t in claimed if t.index not in results and t.index not in handed]:
                 results[ticket.index] = self._finish(subdomain, ticket, Outcome(PARKED, exc.reason, ticket.choice,
                                                                                 ticket.claim.attempts))
         except (ZendeskError, RetryLaterError, StorageError, OAuthUnavailableError, OAuthError) as exc:
