@@ -96,3 +96,24 @@ def test_two_workers_at_once_never_give_a_turn_twice(aws_env, monkeypatch):
     per_agent = Counter(c.agent.id for c in chosen.values())
     assert set(per_agent.values()) == {16}
     assert [agent(i).open_count for i in range(1, 6)] == [16] * 5
+
+
+def test_an_agent_filled_behind_the_workers_cache_fails_the_cap_condition_and_is_passed_over(aws_env):
+    store_rosters(roster("g", [1, 2]))
+    set_policy(aws_env.dynamodb, open_cap=3)
+    worker, other = selector(), selector()
+    assert worker.select(SUB, "g", 100, claim(100, NOW), NOW).agent.id == 1  # worker caches 1 at one ticket
+    for ticket_id in (101, 102, 103):  # the other worker gives 2, 1, 2: agent 1 is full now
+        other.select(SUB, "g", ticket_id, claim(ticket_id, NOW), NOW)
+    assert (agent(1).open_count, agent(2).open_count) == (2, 2)
+
+    tickets = claimed([1, 2, 3])
+    calls = transactions()
+
+    chosen = worker.select_many(SUB, "g", tickets, NOW)
+
+    # the cache has agent 1 at one ticket, so the walk gives them the 1st and 3rd: two more than the table's two
+    # is over the cap, the transaction is cancelled, agent 1 read again, and the turns go 1, 2, then nobody
+    assert calls["TransactWriteItems"] == 2
+    assert [chosen[1].agent.id, chosen[2].agent.id] == [1, 2] and chosen[3] == Waiting("open_cap", None)
+    assert (agent(1).open_count, agent(2).open_count) == (3, 3)

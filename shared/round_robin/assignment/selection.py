@@ -18,6 +18,11 @@ Every item written is small (rotation ~100 bytes, agent and ticket well under 1 
 When nobody is eligible the ticket waits, with the verdicts' common reason and the earliest time one of them may
 change by itself (`Waiting`).
 
+Batch mode (batch.py) takes many tickets' agents at once (`select_many`): the same read and walk, one turn after
+another with each pick counted in the cache, then one transaction per 100 items (TransactWriteItems' limit): the
+rotation moved by as many turns, each agent's check-and-increment by the tickets they take (count + n within the
+cap), each ticket's record. A cancellation is handled as above, for the picks not yet written.
+
 A reassignment (an agent out of office, absence.py) first asks for the absent agent's backup (`backup`: a member
 of the group's roster, eligible by the same rule, counted with the same check-and-increment, the rotation
 untouched), else selects as above; either way the ticket's counts leave the agent who held them (its marker as
