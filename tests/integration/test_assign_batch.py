@@ -74,7 +74,7 @@ def zendesk_calls(account, start: int = 0) -> Counter:
 
 
 def test_a_burst_of_120_tickets_is_assigned_in_batches_once_each_fair_within_the_call_budget(aws_env, account,
-                                                                                            batch_url):
+                                                                                            batch_url, capsys):
     ticket_ids = [new_ticket(account, "Support")["id"] for _ in range(120)]
     queue_for_batch(aws_env, batch_url, ticket_ids)
     zendesk_start = len(account["zendesk"].mock.calls)
@@ -98,6 +98,8 @@ def test_a_burst_of_120_tickets_is_assigned_in_batches_once_each_fair_within_the
           f"DynamoDB {dynamodb_calls} = {dynamodb_per_ticket:.3f}/ticket")
     assert zendesk_per_ticket <= 0.1
     assert dynamodb_per_ticket <= 2.5
+    out = capsys.readouterr().out  # the per-job figures, as metrics (one line of metrics per invocation)
+    assert '"BatchJobs":[1.0]' in out and '"TicketsAssigned":[' in out and '"BatchJobFailedTickets":[0.0]' in out
 
 
 class Meanwhile:

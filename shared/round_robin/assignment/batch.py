@@ -162,7 +162,9 @@ class BatchAssigner:
             logger.info("batch done", subdomain=subdomain, tickets=figures.tickets, assigned=figures.assigned,
                         failed=figures.failed, show_many=figures.show_many, update_many=figures.update_many,
                         job_polls=figures.job_polls, outcomes=figures.outcomes)
-            metrics.add_metric(name="BatchJobPolls", unit=MetricUnit.Count, value=figures.job_polls)
+            for name, value in (("BatchJobs", figures.update_many), ("BatchJobPolls", figures.job_polls),
+                                ("BatchJobFailedTickets", figures.failed)):
+                metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         assert all(r is not None for r in results)
         return [r for r in results if r is not None]
 
