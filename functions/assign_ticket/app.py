@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from round_robin import wiring
-from round_robin.assignment.claims import ASSIGNED, PARKED, POSTPONED, WAITING, RetryLaterError
+from round_robin.assignment.claims import ASSIGNED, DIVERTED, PARKED, POSTPONED, WAITING, RetryLaterError
 from round_robin.aws.queue import AssignmentRequest, backoff
 from round_robin.errors import StorageError
 from round_robin.observability import MetricUnit, count_by, logger, metrics, tracer
@@ -84,6 +84,8 @@ def assign_record(record: SQSRecord, lambda_context=None) -> None:
         logger.info("ticket postponed by the account's Zendesk rate limit", reason=outcome.reason,
                     wait_seconds=round(max(0.0, (outcome.wake_at or started) - time.time()), 1),
                     attempt=receive_count)
+    elif outcome.status == DIVERTED:  # counted as BatchModeTickets by the switch (assignment/batch.py)
+        logger.info("ticket handed to batch mode: the account's ticket updates are rate-limited")
     elif outcome.status == WAITING:
         metrics.add_metric(name="TicketsWaiting", unit=MetricUnit.Count, value=1)
         logger.info("ticket waiting for an eligible agent", reason=outcome.reason, group_id=outcome.group_id)

@@ -1,7 +1,8 @@
 """Lambda's event source mappings, locally: SQS queues polled and delivered to their function in batches.
 
-As Lambda's SQS poller does: long-poll up to BatchSize messages, invoke the function with them, delete the
-ones it did not report in `batchItemFailures` (ReportBatchItemFailures). Failed messages come back after their
+As Lambda's SQS poller does: long-poll up to BatchSize messages (ten a receive, SQS's most; more receives, for a
+BatchSize over 10, until BatchSize or until MaximumBatchingWindowInSeconds has passed since the first message),
+invoke the function with them, delete the ones it did not report in `batchItemFailures` (ReportBatchItemFailures). Failed messages come back after their
 visibility timeout (which the function may change), and the queue's redrive policy moves a message to its
 dead-letter queue after maxReceiveCount receives. One poller per execution environment of the function, at
 most the mapping's ScalingConfig.MaximumConcurrency (Lambda never runs more batches of one queue at once).
@@ -22,15 +23,19 @@ from round_robin_local.functions import InvocationError, LocalFunction
 from round_robin_local.template import PSEUDO, Resolver
 
 log = logging.getLogger("round_robin_local.event_sources")
+SQS_RECEIVE_MOST = 10  # messages one ReceiveMessage (or DeleteMessageBatch) takes
+MAX_BATCH_SIZE = 10_000  # Lambda's most for a standard queue (over 10 needs a batching window)
+MAX_BATCHING_WINDOW = 300.0  # Lambda's MaximumBatchingWindowInSeconds range is 0 to 300
 
 
 class SqsEventSource:
     def __init__(self, function: LocalFunction, queue_url: str, queue_arn: str, batch_size: int,
-                 endpoint_url: str, max_concurrency: int | None = None) -> None:
+                 endpoint_url: str, max_concurrency: int | None = None, batching_window: float = 0.0) -> None:
         self.function = function
         self.queue_url = queue_url
         self.queue_arn = queue_arn
-        self.batch_size = max(1, min(10, batch_size))
+        self.batch_size = max(1, min(MAX_BATCH_SIZE, batch_size))
+        self.batching_window = max(0.0, min(MAX_BATCHING_WINDOW, batching_window))
         self._sqs = boto3.client("sqs", region_name=PSEUDO["AWS::Region"], endpoint_url=endpoint_url)
         self._stop = threading.Event()
         self.pollers = min(function.concurrency, max_concurrency or function.concurrency)
@@ -62,15 +67,12 @@ class SqsEventSource:
     def _poll(self) -> None:
         while not self._stop.is_set():
             try:
-                answer = self._sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size,
-                                                   WaitTimeSeconds=1, AttributeNames=["All"],
-                                                   MessageAttributeNames=["All"])
+                messages = self._gather()
             except Exception:  # noqa: BLE001 - the emulator going away at shutdown
                 if not self._stop.is_set():
                     log.exception("polling %s failed", self.queue_url)
                     self._stop.wait(1)
                 continue
-            messages = answer.get("Messages", [])
             if not messages:
                 continue
             try:
@@ -79,6 +81,27 @@ class SqsEventSource:
                 if not self._stop.is_set():
                     raise
                 log.debug("a batch of %s was cut short by the shutdown; SQS redelivers it", self.queue_url)
+
+    def _gather(self) -> list[dict[str, Any]]:
+        """One batch: the first receive's messages, then more until BatchSize or the batching window's end."""
+        messages = self._receive(min(SQS_RECEIVE_MOST, self.batch_size), 1)
+        if not messages:
+            return messages
+        window_ends = time.monotonic() + self.batching_window
+        while len(messages) < self.batch_size and not self._stop.is_set():
+            left = window_ends - time.monotonic()
+            if left <= 0:
+                break
+            more = self._receive(min(SQS_RECEIVE_MOST, self.batch_size - len(messages)), min(1, int(left)))
+            if not more:
+                self._stop.wait(min(left, 0.05))  # a short poll found nothing: the window is not over yet
+            messages += more
+        return messages
+
+    def _receive(self, count: int, wait: int) -> list[dict[str, Any]]:
+        answer = self._sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=count, WaitTimeSeconds=wait,
+                                           AttributeNames=["All"], MessageAttributeNames=["All"])
+        return list(answer.get("Messages", []))
 
     def _deliver(self, messages: list[dict[str, Any]]) -> None:
         event = {"Records": [self._record(m) for m in messages]}
@@ -91,8 +114,8 @@ class SqsEventSource:
         failed = {f.get("itemIdentifier") for f in result.get("batchItemFailures", [])}
         done = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
                 for i, m in enumerate(messages) if m["MessageId"] not in failed]
-        if done:
-            self._sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=done)
+        for start in range(0, len(done), SQS_RECEIVE_MOST):  # DeleteMessageBatch takes ten entries
+            self._sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=done[start:start + SQS_RECEIVE_MOST])
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -120,7 +143,8 @@ def sqs_event_sources(functions: dict[str, LocalFunction], resolver: Resolver,
             url = next(url for name, url in resolver.refs.items() if resolver.attributes.get((name, "Arn")) == arn)
             maximum = (properties.get("ScalingConfig") or {}).get("MaximumConcurrency")
             sources.append(SqsEventSource(function, url, arn, int(properties.get("BatchSize", 10)), endpoint_url,
-                                          int(maximum) if maximum else None))
+                                          int(maximum) if maximum else None,
+                                          float(properties.get("MaximumBatchingWindowInSeconds", 0))))
     return sources
 
 

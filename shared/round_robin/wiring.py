@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from round_robin.assignment.absence import Absences
     from round_robin.assignment.agents import AgentStore
     from round_robin.assignment.assigner import Assigner
+    from round_robin.assignment.batch import BatchAssigner
     from round_robin.assignment.claims import AssignmentStore
     from round_robin.assignment.pace import Pace
     from round_robin.assignment.policy import PolicyStore
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from round_robin.assignment.selection import Rules, Selector
     from round_robin.assignment.waiting import Waker
     from round_robin.assignment.webhook import WebhookReceiver
-    from round_robin.aws.queue import AssignmentQueue, EventQueue, MaintenanceQueue
+    from round_robin.aws.queue import AssignmentQueue, AssignmentRequest, BatchQueue, EventQueue, MaintenanceQueue
     from round_robin.connect.api_token import ApiTokenRegistration
     from round_robin.connect.connections import Connections
     from round_robin.connect.connector import Connector
@@ -134,6 +135,42 @@ def queue() -> AssignmentQueue:
     if not settings.queue_url:
         raise SettingsError("environment variable QUEUE_URL is required by this function")
     return AssignmentQueue(clients.client("sqs"), settings.queue_url)
+
+
+@lru_cache(maxsize=1)
+def batch_queue() -> BatchQueue:
+    from round_robin.aws.queue import BatchQueue
+
+    settings = get_settings()
+    if not settings.batch_queue_url:
+        raise SettingsError("environment variable BATCH_QUEUE_URL is required by this function")
+    return BatchQueue(clients.client("sqs"), settings.batch_queue_url)
+
+
+@lru_cache(maxsize=1)
+def batch_switch() -> Callable[[AssignmentRequest], bool]:
+    """The assignment worker's `divert`: a rate-limited ticket goes to the batch queue (batch.py); without
+    BATCH_QUEUE_URL batch mode is off and the ticket is delayed as before."""
+    if not get_settings().batch_queue_url:
+        return lambda _request: False
+    from round_robin.assignment.batch import BatchSwitch
+
+    return BatchSwitch(lambda request: batch_queue().send(request))
+
+
+@lru_cache(maxsize=1)
+def batch_assigner() -> BatchAssigner:
+    """The batch worker's assigner: tickets it gives back go to the assignment queue."""
+    from round_robin.assignment.batch import BatchAssigner
+
+    settings = get_settings()
+    return BatchAssigner(
+        store=assignment_store(), selector=selector(), tokens=tokens(),
+        # A rate limit postpones the whole batch (its messages are delayed), never waited out here.
+        zendesk=zendesk_factory(settings, max_retry_wait=0),
+        single=lambda requests: queue().send_all(requests),
+        wake_at=lambda subdomain, group_id, at, now: waker().wake_at(subdomain, group_id, at, now),
+    )
 
 
 @lru_cache(maxsize=1)
@@ -357,6 +394,7 @@ def assigner() -> Assigner:
         wake_at=lambda subdomain, group_id, at, now: waker().wake_at(subdomain, group_id, at, now),
         pace=pace(),
         requeue=lambda request, delay: queue().send(request, delay),
+        divert=batch_switch(),
     )
 
 
@@ -400,6 +438,7 @@ def absences() -> Absences:
 def reset() -> None:
     """Forget every cached object and setting (tests, and the local stack between configurations)."""
     for factory in (http_session, vault, signing_secrets, registry, rosters, oauth_client, tokens, queue,
+                    batch_queue, batch_switch, batch_assigner,
                     event_queue, event_handler, connect_lease, connections, connector, api_token_registration,
                     receiver, assigner, selector, assignment_store, alerts, maintainer, maintenance_queue, dispatcher,
                     migrator, policies, agent_store, waker, absences, pace, get_settings, clients.client):

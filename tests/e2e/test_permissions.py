@@ -45,6 +45,15 @@ def test_every_aws_call_each_function_makes_is_allowed_by_its_iam_policy(stack):
     people = {u["name"]: u["id"] for u in account["users"]}
     assert connect(stack.url, SUB).page.status_code == 200
     stack.create_tickets(SUB, "Support", 3)
+    # a burst past the ticket-update limit: batch mode takes the rate-limited tickets (the batch worker's calls)
+    stack.sandbox_control(SUB, "limits", {"ticket_updates": 2, "window": 3})
+    burst = stack.create_tickets(SUB, "Support", 6)
+
+    def burst_assigned():
+        tickets = {t["id"]: t for t in stack.zendesk_account(SUB)["tickets"]}
+        return all(tickets[i]["assignee_id"] for i in burst)
+    wait_for(burst_assigned, timeout=90, what="the burst to be assigned")
+    stack.sandbox_control(SUB, "limits", {"ticket_updates": 100, "window": 60})
     support = next(g["id"] for g in stack.zendesk_account(SUB)["groups"] if g["name"] == "Support")
     for args in (["settings", SUB, "--zendesk-status", "on", "--ooo-app", "on", "--reassign", "open"],
                  ["capacity", SUB, "--open", "5"],
@@ -84,7 +93,7 @@ def test_every_aws_call_each_function_makes_is_allowed_by_its_iam_policy(stack):
     info = requests.get(f"{stack.url}/_local/health", timeout=10).json()
     refs, used = info["refs"], info["aws_calls_by_function"]
     assert used["AssignTicketFunction"] and used["ZendeskEventsFunction"] and used["RefreshTokensFunction"]
-    assert used["MaintainAccountFunction"]
+    assert used["MaintainAccountFunction"] and used["AssignBatchFunction"]
     missing = {function: sorted({need for call in calls for need in required(call, refs)} - grants(function))
                for function, calls in used.items()}
     assert {f: m for f, m in missing.items() if m} == {}

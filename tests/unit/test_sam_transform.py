@@ -41,17 +41,20 @@ def test_the_sam_transform_of_the_template_succeeds(transformed):
 
 def test_every_function_logs_to_its_own_log_group_after_the_transform(transformed):
     functions = [r for r in transformed["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
-    assert len(functions) == 7
+    assert len(functions) == 8
     assert all("LogGroup" in f["Properties"]["LoggingConfig"] for f in functions)
-    assert len({str(f["Properties"]["LoggingConfig"]["LogGroup"]) for f in functions}) == 7
+    assert len({str(f["Properties"]["LoggingConfig"]["LogGroup"]) for f in functions}) == 8
 
 
-def test_the_three_queues_feed_their_function_reporting_partial_batch_failures(transformed):
+def test_the_four_queues_feed_their_function_reporting_partial_batch_failures(transformed):
     mappings = [r["Properties"] for r in transformed["Resources"].values()
                 if r["Type"] == "AWS::Lambda::EventSourceMapping"]
     assert sorted(str(m["EventSourceArn"]) for m in mappings) == sorted(
-        str({"Fn::GetAtt": [queue, "Arn"]}) for queue in ("AssignmentQueue", "EventsQueue", "MaintenanceQueue"))
+        str({"Fn::GetAtt": [queue, "Arn"]})
+        for queue in ("AssignmentQueue", "EventsQueue", "MaintenanceQueue", "BatchQueue"))
     assert all(m["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
+    (batch,) = [m for m in mappings if m["EventSourceArn"] == {"Fn::GetAtt": ["BatchQueue", "Arn"]}]
+    assert (batch["BatchSize"], batch["MaximumBatchingWindowInSeconds"]) == (100, 3)
 
 
 def test_the_generated_schedule_has_no_fixed_name(transformed):

@@ -44,17 +44,42 @@ def test_the_queue_event_sources_have_a_bounded_concurrency_that_the_local_stack
 
     defaults = {name: str(p.get("Default", "")) for name, p in TEMPLATE["Parameters"].items()}
     resolver = Resolver("test", {**defaults, "AssignmentMaxConcurrency": "3", "MaintenanceMaxConcurrency": "2"})
-    for queue, url in (("AssignmentQueue", "assignments"), ("EventsQueue", "events"), ("MaintenanceQueue", "jobs")):
+    sources = _local_sources(resolver)
+
+    assert {name: s.pollers for name, s in sources.items()} == {"AssignTicketFunction": 3, "ZendeskEventsFunction": 3,
+                                                                 "MaintainAccountFunction": 2,
+                                                                 "AssignBatchFunction": 2}
+    assert sources["ZendeskEventsFunction"].queue_url == "http://queue.test/events"
+
+
+def _local_sources(resolver: Resolver) -> dict:
+    for queue, url in (("AssignmentQueue", "assignments"), ("EventsQueue", "events"), ("MaintenanceQueue", "jobs"),
+                       ("BatchQueue", "batch")):
         resolver.refs[queue] = f"http://queue.test/{url}"
         resolver.attributes[(queue, "Arn")] = f"arn:aws:sqs:us-east-1:123456789012:{url}"
     functions = load_functions(TEMPLATE, concurrency={"AssignTicketFunction": 8, "ZendeskEventsFunction": 8,
-                                                      "MaintainAccountFunction": 8})
+                                                      "MaintainAccountFunction": 8, "AssignBatchFunction": 8})
+    return {s.function.logical_id: s for s in sqs_event_sources(functions, resolver, "http://127.0.0.1:1")}
 
-    sources = {s.function.logical_id: s for s in sqs_event_sources(functions, resolver, "http://127.0.0.1:1")}
 
-    assert {name: s.pollers for name, s in sources.items()} == {"AssignTicketFunction": 3, "ZendeskEventsFunction": 3,
-                                                                 "MaintainAccountFunction": 2}
-    assert sources["ZendeskEventsFunction"].queue_url == "http://queue.test/events"
+def test_the_batch_queue_feeds_a_hundred_tickets_gathered_for_seconds_to_two_workers_the_local_stack_too():
+    (event,) = [e for e in FUNCTIONS["AssignBatchFunction"]["Properties"]["Events"].values() if e["Type"] == "SQS"]
+    properties = event["Properties"]
+    assert properties["Queue"] == {"Fn::GetAtt": ["BatchQueue", "Arn"]}
+    assert (properties["BatchSize"], properties["ScalingConfig"]["MaximumConcurrency"]) == (100, 2)
+    assert 1 <= properties["MaximumBatchingWindowInSeconds"] <= 10  # Lambda needs a window for a batch over 10
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # the queue hides a message longer than the worker can run, and dead-letters it (with an alarm) as the
+    # assignment queue does
+    queue = TEMPLATE["Resources"]["BatchQueue"]["Properties"]
+    timeout = FUNCTIONS["AssignBatchFunction"]["Properties"]["Timeout"]
+    assert queue["VisibilityTimeout"] >= 6 * timeout
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["BatchDeadLetterQueue", "Arn"]}
+    alarm = TEMPLATE["Resources"]["BatchDeadLetterAlarm"]["Properties"]
+    assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["BatchDeadLetterQueue", "QueueName"]}
+    defaults = {name: str(p.get("Default", "")) for name, p in TEMPLATE["Parameters"].items()}
+    source = _local_sources(Resolver("test", defaults))["AssignBatchFunction"]
+    assert (source.batch_size, source.batching_window, source.pollers) == (100, 3.0, 2)
 
 
 def test_the_maintenance_queue_feeds_one_account_at_a_time_to_a_bounded_number_of_workers():

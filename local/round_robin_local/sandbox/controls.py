@@ -107,5 +107,5 @@ def _summary(account: Account) -> dict[str, Any]:
         "group_memberships": list(account.memberships.values()),
         "tickets": [public(t) for t in account.tickets.values()],
         "webhooks": list(account.webhooks.values()), "triggers": list(account.triggers.values()),
-        "oauth_tokens": len(account.tokens),
+        "oauth_tokens": len(account.tokens), "jobs": [dict(j) for j in account.jobs.values()],
     }

@@ -111,10 +111,10 @@ class CountChange:
         return self._update(agent.id, "ADD " + ", ".join(adds), conditions, values, {})
 
     def take(self, agent: AgentRecord, day: str, *, is_open: bool, daily: bool = True,
-             caps: tuple[int | None, int | None] | None = None) -> dict[str, Any]:
-        """Add a ticket to `agent`'s counts (open if `is_open`, daily on `day`); with `caps` (open, daily), only if
-        the agent's `version` is still the one read and each count is under its cap: the atomic check-and-increment.
-        """
+             caps: tuple[int | None, int | None] | None = None, tickets: int = 1) -> dict[str, Any]:
+        """Add a ticket (or `tickets` of them) to `agent`'s counts (open if `is_open`, daily on `day`); with `caps`
+        (open, daily), only if the agent's `version` is still the one read and each count stays within its cap:
+        the atomic check-and-increment."""
         sets, adds, conditions = ["#id = :id"], [], []
         values: dict[str, Any] = {":id": agent.id}
         if is_open:
@@ -128,7 +128,7 @@ class CountChange:
         if daily:
             values[":day"] = day
         if is_open or daily:
-            values[":one"] = 1
+            values[":one"] = tickets
         names = {"#id": "id"}
         if caps is not None:
             open_cap, daily_cap = caps
@@ -136,12 +136,12 @@ class CountChange:
             conditions.append("(attribute_not_exists(#version) OR #version = :version)" if agent.version == 0
                               else "#version = :version")
             values[":version"] = agent.version
-            if open_cap is not None and is_open:
+            if open_cap is not None and is_open:  # count + tickets <= cap
                 conditions.append("(attribute_not_exists(open_count) OR open_count < :open_cap)")
-                values[":open_cap"] = open_cap
+                values[":open_cap"] = open_cap - tickets + 1
             if daily_cap is not None and daily and agent.daily_date == day:
                 conditions.append("daily_count < :daily_cap")
-                values[":daily_cap"] = daily_cap
+                values[":daily_cap"] = daily_cap - tickets + 1
         update = "SET " + ", ".join(sets) + (" ADD " + ", ".join(adds) if adds else "")
         return self._update(agent.id, update, conditions, values, names)
 

@@ -29,11 +29,13 @@ postponed (`_postpone`): queued again as a new message, delayed until its time, 
 chosen agent kept; the outcome is POSTPONED, never an error, so it never counts toward the dead-letter limit.
 
 Happy path on a warm worker: 4 DynamoDB calls (claim, read, transaction, finish), 1 Zendesk read, 1 Zendesk
-write; the pace costs no call while the answers show plenty of the budget left. Zendesk outages and any Zendesk
-answer not handled above (403, a 404 on the PUT, 400, a 503 with Retry-After, ...) release the claim with the chosen
-agent kept and raise RetryLaterError for the caller to delay the queue message; unexpected answers are logged
-first. A worker that dies or times out leaves its claim `in_progress` until its lease expires: a redelivery or the
-sweep reclaims it.
+write; the pace costs no call while the answers show plenty of the budget left. When the account's budget is spent
+(no slot, or a 429), the ticket first goes to batch mode (`divert`, batch.py: BatchSwitch), which assigns it with a
+hundred others in one Zendesk job, keeping the agent an attempt took; a ticket postponed before or given back by
+batch mode waits for its slot here instead. Zendesk outages and any Zendesk answer not handled above (403, a 404 on
+the PUT, 400, a 503 with Retry-After, ...) release the claim with the chosen agent kept and raise RetryLaterError for
+the caller to delay the queue message; unexpected answers are logged first. A worker that dies or times out leaves
+its claim `in_progress` until its lease expires: a redelivery or the sweep reclaims it.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from round_robin.accounts.tokens import TokenManager
 from round_robin.assignment.absence import covered_statuses, is_out
 from round_robin.assignment.claims import (
     ASSIGNED,
+    DIVERTED,
     DUPLICATE,
     PARKED,
     POSTPONED,
@@ -83,6 +86,7 @@ from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
 
 MAX_TURNS = 4  # 409/422 round trips before giving up for this attempt
 NOT_BEFORE_SLACK = 1.0  # seconds: SQS delays are whole seconds, rounded up; a chained wait goes on past this
+MAX_DIVERTED_ATTEMPTS = 3  # past this many claims a rate-limited ticket waits here instead (no single<->batch loop)
 CLOSED_STATUSES = {"solved", "closed"}
 
 
@@ -99,6 +103,7 @@ class Assigner:
         wake_at: Callable[[str, str, float, float], None] | None = None,
         pace: Pace | None = None,  # None: updates are not paced
         requeue: Callable[[AssignmentRequest, float], None] | None = None,  # queue a request, delayed (seconds)
+        divert: Callable[[AssignmentRequest], bool] = lambda _request: False,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._pace = pace
@@ -110,14 +115,15 @@ class Assigner:
         self._zendesk = zendesk
         self._excluded_agents = excluded_agents
         self._wake_at = wake_at
+        self._divert = divert
         self._clock = clock
 
     def assign(self, request: AssignmentRequest) -> Outcome:
         """Assign the ticket of `request` to the next agent of its group, once (see the module docstring)."""
         reassignment = request.reassign_from is not None
         wait = self._wait(request)
-        if wait is not None:
-            return self._postpone(request, *wait)
+        if wait is not None:  # the budget is spent before any call: batch mode, or wait for a slot
+            return Outcome(DIVERTED, wait[1]) if self._diverts(request) else self._postpone(request, *wait)
         claim = (self._store.claim_reassignment(request, self._clock()) if reassignment
                  else self._store.claim(request, self._clock()))
         if claim is None:
@@ -132,8 +138,12 @@ class Assigner:
             self._release(attempt)
             if exc.status != 429:  # a 503 with Retry-After: an outage, retried (and dead-lettered if it lasts)
                 raise RetryLaterError("zendesk_unavailable", exc.retry_after) from exc
-            return self._postpone(request, self._after_rate_limit(request.subdomain, exc.retry_after), RATE_LIMITED,
-                                  claim.attempts)
+            until = self._after_rate_limit(request.subdomain, exc.retry_after)
+            # The account's budget is spent: batch mode (batch.py) assigns its tickets a hundred a call, reusing
+            # the agent this attempt took. Not a ticket that keeps coming back (see _diverts).
+            if claim.attempts <= MAX_DIVERTED_ATTEMPTS and self._diverts(request):
+                return Outcome(DIVERTED, RATE_LIMITED, attempt.choice, claim.attempts)
+            return self._postpone(request, until, RATE_LIMITED, claim.attempts)
         except (ZendeskUnavailableError, RetryLaterError) as exc:
             self._release(attempt)
             raise RetryLaterError("zendesk_unavailable" if isinstance(exc, ZendeskUnavailableError)
@@ -195,6 +205,12 @@ class Assigner:
             logger.warning("could not pause the account's ticket updates for the other workers", subdomain=subdomain)
             return self._pace.spread(now + retry_after, retry_after)
 
+    def _diverts(self, request: AssignmentRequest) -> bool:
+        """Hand the ticket to batch mode (True) rather than wait for a slot of the budget. Never a reassignment (its
+        own path) nor a ticket postponed before or given back by batch mode (`not_before` set): those wait for a
+        slot here, so a ticket never bounces between the two paths."""
+        return request.reassign_from is None and request.not_before is None and self._divert(request)
+
     def _postpone(self, request: AssignmentRequest, until: float, reason: str, attempts: int = 0) -> Outcome:
         """Queue the ticket again as a NEW message delivered at `until` (a longer wait than SQS's 15 minutes is
         chained through `not_before`), so that this message is done with: SQS's receive count, which leads to the
@@ -241,7 +257,7 @@ class Assigner:
             if attempt.choice is not None and ticket.get("assignee_id") == attempt.choice.agent.id:
                 # an earlier attempt's PUT went through before its worker stopped: done, and counted already
                 return Outcome(ASSIGNED, "", attempt.choice, attempt.claim.attempts)
-            reason = _why_not_assign(ticket)
+            reason = why_not_assign(ticket)
             if reason:
                 self._give_back(attempt)
                 return Outcome(SKIPPED, reason, None, attempt.claim.attempts)
@@ -385,15 +401,19 @@ class Assigner:
         return bool(roster.members)
 
     def _call(self, attempt: _Attempt, operation: Callable[[ZendeskClient], Any]) -> Any:
-        """Run a Zendesk call; on 401 replace the refused token (TokenManager.after_unauthorized) and retry."""
+        return call_zendesk(self._tokens, attempt.request.subdomain, attempt.client, operation)
+
+
+def call_zendesk(tokens: TokenManager, subdomain: str, client: ZendeskClient,
+                 operation: Callable[[ZendeskClient], Any]) -> Any:
+    """Run a Zendesk call; on 401 replace the refused token (TokenManager.after_unauthorized) and retry."""
+    try:
+        return operation(client)
+    except ZendeskUnauthorizedError as exc:
         try:
-            return operation(attempt.client)
-        except ZendeskUnauthorizedError as exc:
-            try:
-                return self._tokens.after_unauthorized(attempt.request.subdomain, exc.credential,
-                                                       lambda: operation(attempt.client))
-            except ZendeskUnauthorizedError as again:  # not broken: other processes kept rotating the token
-                raise RetryLaterError("unauthorized") from again
+            return tokens.after_unauthorized(subdomain, exc.credential, lambda: operation(client))
+        except ZendeskUnauthorizedError as again:  # not broken: other processes kept rotating the token
+            raise RetryLaterError("unauthorized") from again
 
 
 class _Attempt:
@@ -408,7 +428,8 @@ class _Attempt:
         self.moved_counts = claim.choice is not None  # a reassignment moved the ticket's counts off its holder
 
 
-def _why_not_assign(ticket: dict[str, Any]) -> str:
+def why_not_assign(ticket: dict[str, Any]) -> str:
+    """Why a ticket is not ours to assign ("" if it is): it has an assignee, or it is solved or closed."""
     if ticket.get("assignee_id"):
         return "already_assigned"
     if ticket.get("status") in CLOSED_STATUSES:

@@ -63,6 +63,8 @@ PENDING = "pending"
 ASSIGNED = "assigned"
 SKIPPED = "skipped"
 DUPLICATE = "duplicate"  # an outcome only, never stored
+DIVERTED = "diverted"  # an outcome only: the ticket went to batch mode's queue (batch.py), its claim released
+TO_SINGLE = "to_single"  # an outcome only: batch mode gave the ticket back to the assignment queue, claim released
 PARKED = "parked"
 WAITING = "waiting"  # no eligible agent in the ticket's group yet; `reason` says why
 POSTPONED = "postponed"  # an outcome only: over the account's Zendesk budget, queued again for later (pace.py)
@@ -80,7 +82,7 @@ class RetryLaterError(RoundRobinError):
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # ASSIGNED, SKIPPED, DUPLICATE, PARKED, WAITING or POSTPONED
+    status: str  # ASSIGNED, SKIPPED, DUPLICATE, PARKED, WAITING or POSTPONED (or DIVERTED, TO_SINGLE: handed on)
     reason: str = ""
     choice: Choice | None = None
     attempts: int = 0

@@ -18,6 +18,11 @@ Every item written is small (rotation ~100 bytes, agent and ticket well under 1 
 When nobody is eligible the ticket waits, with the verdicts' common reason and the earliest time one of them may
 change by itself (`Waiting`).
 
+Batch mode (batch.py) takes many tickets' agents at once (`select_many`): the same read and walk, one turn after
+another with each pick counted in the cache, then one transaction per 100 items (TransactWriteItems' limit): the
+rotation moved by as many turns, each agent's check-and-increment by the tickets they take (count + n within the
+cap), each ticket's record. A cancellation is handled as above, for the picks not yet written.
+
 A reassignment (an agent out of office, absence.py) first asks for the absent agent's backup (`backup`: a member
 of the group's roster, eligible by the same rule, counted with the same check-and-increment, the rotation
 untouched), else selects as above; either way the ticket's counts leave the agent who held them (its marker as
@@ -51,6 +56,7 @@ from round_robin.table import AVAILABILITY_SK, account_pk, agent_sk, roster_sk, 
 
 ATTEMPTS = 10  # failed transactions per ticket: each mostly means another worker assigned (progress), but bounded
 CHUNK = 100
+TRANSACTION_ITEMS = 100  # TransactWriteItems' most items
 GIVE_BACK_ATTEMPTS = 3
 NOTHING_COUNTED = Marker()
 CHOICE_FIELDS = ("agent_id", "agent_name", "position", "group_id")
@@ -212,6 +218,111 @@ class Selector:
             # the backup filled up or changed, or the holder's day moved on, meanwhile: ask again
         return None
 
+    def select_many(self, subdomain: str, group_id: str, tickets: Sequence[tuple[int, Claim]],
+                    now: float) -> dict[int, Choice | Waiting] | None:
+        """Take the group's next eligible agents for these tickets, in order, each counted, as select() takes one
+        (batch mode, batch.py): one read, then one transaction per TRANSACTION_ITEMS items (the rotation's
+        compare-and-set moved by as many places as tickets in it, each agent's check-and-increment by the tickets
+        they take, each ticket's record fenced by its claim). The tickets must have nothing chosen or counted yet.
+        Once nobody may take the next ticket, it and the rest wait. A ticket whose claim was lost is absent from the
+        answer; None if the group has no roster, or nobody in it. Cancelled transactions are read again, as in
+        select(), at most ATTEMPTS times; then RetryLaterError."""
+        chosen: dict[int, Choice | Waiting] = {}
+        pending = list(tickets)
+        refreshed: set[int] = set()
+        failures = 0
+        while pending:
+            if failures >= ATTEMPTS:
+                raise RetryLaterError("rotation_busy")
+            read = self._read(subdomain, group_id)
+            if read is None or not read[1].members:
+                return None
+            rotation, roster, cache = read
+            picks, waiting = self._walk_many(subdomain, group_id, roster, rotation, cache, refreshed, pending, now)
+            codes = self._take_many(subdomain, group_id, rotation, picks, cache, now) if picks else None
+            if codes is not None:
+                failures += 1
+                for _, _, _, agent in picks:  # counted in the cache by the walk, not in the table
+                    cache.agents.pop(agent.id, None)
+                    refreshed.discard(agent.id)
+                tickets_from = 1 + len(_agents_of(picks))  # the codes of the tickets' records follow these
+                lost = {picks[i][0] for i, code in enumerate(codes[tickets_from:]) if code == CONDITION_FAILED}
+                pending = [t for t in pending if t[0] not in lost]
+                continue
+            for place, (ticket_id, _, member, _) in enumerate(picks, start=1):
+                chosen[ticket_id] = Choice(member, rotation.sequence + place, group_id)
+            pending = pending[len(picks):]
+            if waiting is not None:
+                chosen.update({ticket_id: waiting for ticket_id, _ in pending})
+                pending = []
+        return chosen
+
+    def _walk_many(self, subdomain: str, group_id: str, roster: Roster, rotation: Rotation, cache: _Cache,
+                   refreshed: set[int], pending: list[tuple[int, Claim]],
+                   now: float) -> tuple[list[tuple[int, Claim, Member, AgentRecord]], Waiting | None]:
+        """The agents for the first pending tickets, one turn after another, as many as one transaction holds; and
+        Waiting when nobody may take the next ticket. Each pick is counted in the cache (so caps hold across the
+        picks) and kept from being read again: until the transaction, the cache is the newer of the two."""
+        picks: list[tuple[int, Claim, Member, AgentRecord]] = []
+        last = rotation.last_agent_id
+        for ticket_id, claim in pending:
+            found = None
+            while found is None:  # None: agents seen at a cap were read again; at most once each, so this ends
+                found = self._walk(subdomain, group_id, roster, replace(rotation, last_agent_id=last), cache,
+                                   refreshed, now)
+            if isinstance(found, Waiting):
+                return picks, found
+            member, agent = found
+            agents = _agents_of(picks) | {agent.id}
+            if 1 + len(agents) + len(picks) + 1 > TRANSACTION_ITEMS:
+                break
+            picks.append((ticket_id, claim, member, agent))
+            cache.agents[agent.id] = _counted(agent, local_day(agent.time_zone, now))
+            refreshed.add(agent.id)
+            last = member.id
+        return picks, None
+
+    def _take_many(self, subdomain: str, group_id: str, rotation: Rotation,
+                   picks: list[tuple[int, Claim, Member, AgentRecord]], cache: _Cache, now: float) -> list[str] | None:
+        """One transaction for the picks: the rotation moved by len(picks), each agent's counts taken (as read
+        before the walk counted them), each ticket's record marked; None if applied, else the cancellation codes
+        in that order (rotation, agents by first pick, tickets)."""
+        change = CountChange(self._table, subdomain)
+        first: dict[int, AgentRecord] = {}
+        taken: dict[int, int] = {}
+        for _, _, _, agent in picks:
+            first.setdefault(agent.id, agent)
+            taken[agent.id] = taken.get(agent.id, 0) + 1
+        items = [self._move(change, group_id, rotation, picks[-1][2].id, len(picks))]
+        for agent_id, agent in first.items():
+            items.append(change.take(agent, local_day(agent.time_zone, now), is_open=True,
+                                     caps=effective_caps(agent, cache.policy), tickets=taken[agent_id]))
+        for place, (ticket_id, claim, member, agent) in enumerate(picks, start=1):
+            new = Marker(agent.id, True, local_day(agent.time_zone, now))
+            items.append(change.mark(ticket_id, NOTHING_COUNTED, new, now, fence=_fence(claim),
+                                     also_set={"agent_id": member.id, "agent_name": member.name,
+                                               "position": rotation.sequence + place, "group_id": group_id}))
+        return self._agents.transact(items, "assigning the rotation in batch", conflicts_ok=True)
+
+    def still_eligible_many(self, subdomain: str, choices: Mapping[int, tuple[Choice, Marker]],
+                            now: float) -> set[int]:
+        """Of these tickets, those whose earlier choice may still take them (still_eligible, for many: one read of
+        the agents and the account's stamp)."""
+        names = {choice.agent.id: choice.agent.name for choice, _ in choices.values()}
+        if not names:
+            return set()
+        keys = [serialize({"pk": account_pk(subdomain), "sk": sk})
+                for sk in [AVAILABILITY_SK, *(agent_sk(i) for i in names)]]
+        items = {i["sk"]: i for start in range(0, len(keys), CHUNK)
+                 for i in self._agents.batch_get(keys[start:start + CHUNK], "reading the agents")}
+        cache = self._account(subdomain, items.get(AVAILABILITY_SK, {}))
+        agents = {i: agent_from_item(items[agent_sk(i)], n) if agent_sk(i) in items else AgentRecord(i, n)
+                  for i, n in names.items()}
+        cache.agents.update(agents)
+        return {ticket_id for ticket_id, (choice, counted) in choices.items()
+                if self._rules.eligibility(uncounted(agents[choice.agent.id], counted), cache.policy,
+                                           cache.schedules, choice.group_id, now).eligible}
+
     def counted(self, subdomain: str, ticket_id: int) -> Marker:
         """Whose counts hold the ticket now (its marker, read consistently)."""
         return self._agents.marker(subdomain, ticket_id)
@@ -372,6 +483,20 @@ class Selector:
             cache.agents.update(self._agents.agents(subdomain, names))
             refreshed.update(names)
 
+    def _move(self, change: CountChange, group_id: str, rotation: Rotation, last_agent_id: int,
+              places: int) -> dict[str, Any]:
+        """The rotation's compare-and-set: `places` turns on from the sequence as read, to `last_agent_id`."""
+        names = {"#sequence": "sequence", "#version": "roster_version"}
+        values: dict[str, Any] = {":last": last_agent_id, ":sequence": rotation.sequence + places,
+                                  ":roster": rotation.roster_version, ":read": rotation.sequence}
+        condition = "#sequence = :read AND #version = :roster"
+        if rotation.roster_version == 0:  # migrated from a roster without versions
+            condition = "#sequence = :read AND (attribute_not_exists(#version) OR #version = :roster)"
+        return {"Update": {"TableName": self._table, "Key": change.key(rotation_sk(group_id)),
+                           "UpdateExpression": "SET last_agent_id = :last, #sequence = :sequence",
+                           "ConditionExpression": condition, "ExpressionAttributeNames": names,
+                           "ExpressionAttributeValues": serialize(values)}}
+
     def _take(self, subdomain: str, group_id: str, ticket_id: int, claim: Claim, rotation: Rotation,
               member: Member, agent: AgentRecord, cache: _Cache, now: float, counted: Marker = NOTHING_COUNTED,
               holder: AgentRecord | None = None) -> list[str] | None:
@@ -380,16 +505,7 @@ class Selector:
         change = CountChange(self._table, subdomain)
         day = local_day(agent.time_zone, now)
         sequence = rotation.sequence + 1
-        names = {"#sequence": "sequence", "#version": "roster_version"}
-        values: dict[str, Any] = {":last": member.id, ":sequence": sequence, ":roster": rotation.roster_version,
-                                  ":read": rotation.sequence}
-        condition = "#sequence = :read AND #version = :roster"
-        if rotation.roster_version == 0:  # migrated from a roster without versions
-            condition = "#sequence = :read AND (attribute_not_exists(#version) OR #version = :roster)"
-        move = {"Update": {"TableName": self._table, "Key": change.key(rotation_sk(group_id)),
-                           "UpdateExpression": "SET last_agent_id = :last, #sequence = :sequence",
-                           "ConditionExpression": condition, "ExpressionAttributeNames": names,
-                           "ExpressionAttributeValues": serialize(values)}}
+        move = self._move(change, group_id, rotation, member.id, 1)
         caps = effective_caps(agent, cache.policy)
         if counted.agent_id == agent.id:  # theirs already: take only what is not counted (the version still checked)
             new = Marker(agent.id, True, counted.date or day)
@@ -407,6 +523,10 @@ class Selector:
             if released is not None:
                 items.append(released)
         return self._agents.transact(items, "assigning the rotation", conflicts_ok=True)
+
+
+def _agents_of(picks: Sequence[tuple[int, Claim, Member, AgentRecord]]) -> set[int]:
+    return {agent.id for _, _, _, agent in picks}
 
 
 def _fence(claim: Claim) -> tuple[str, dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""The durable hand-offs: the assignment queue (webhook receiver and sweep -> assignment worker), the events
+"""The durable hand-offs: the assignment queue (webhook receiver and sweep -> assignment worker), the batch queue
+(assignment worker, when an account's ticket updates are rate-limited -> batch worker), the events
 queue (webhook receiver, CLI and maintenance -> events function) and the maintenance queue (the scheduled
 dispatcher -> the per-account maintenance function), each an SQS queue with a DLQ."""
 
@@ -80,6 +81,12 @@ class AssignmentQueue:
                                                 VisibilityTimeout=max(0, min(MAX_DELAY, int(seconds + 0.999))))
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "delaying the message") from exc
+
+
+class BatchQueue(AssignmentQueue):
+    """The batch queue: the same AssignmentRequest messages, read a hundred at a time by the batch worker
+    (assignment/batch.py), which assigns them with one update_many job per account. `send_all` batches as the
+    assignment queue's does."""
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
-"""Tickets: read one or many, update one (with `safe_update`), and search: the unassigned ones (the sweep's query),
+"""Tickets: read one or many, update one (with `safe_update`) or many (an update_many job, followed to its
+per-ticket results), and search: the unassigned ones (the sweep's query),
 the ones in given statuses (the count reconciliation's) and one agent's (an absence's query)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +21,10 @@ SWEEP_PAGES = 30  # search pages per account per run (three narrowed queries of 
 ABSENCE_PAGES = 30  # search pages for one absent agent's tickets (3,000 tickets)
 SHOW_MANY_LIMIT = 100  # ids per show_many call
 STATUS_ORDER = ("new", "open", "pending", "hold", "solved", "closed")  # search's order of statuses
+UPDATE_MANY_LIMIT = 100  # tickets per update_many job
+JOB_DONE = frozenset({"completed", "failed", "killed"})  # a job status that no longer changes
+FIRST_POLL = 0.5  # seconds before the first job status read; then doubled up to LAST_POLL
+LAST_POLL = 4.0
 
 
 def show(client: ZendeskClient, ticket_id: int) -> dict[str, Any]:
@@ -155,3 +162,70 @@ def _one_second_before(created_at: str) -> str | None:
     except ValueError:
         return None
     return _search_time(moment.timestamp() - 1)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What an update_many job did to one ticket: `success`, else Zendesk's error name and details."""
+
+    ticket_id: int
+    success: bool
+    error: str = ""
+    details: str = ""
+
+
+def update_many(client: ZendeskClient, updates: list[dict[str, Any]]) -> dict[str, Any]:
+    """Queue one job updating each ticket as given (`{"id": ..., "assignee_id": ...}`, at most UPDATE_MANY_LIMIT);
+    its job status. PUT /api/v2/tickets/update_many with a `tickets` array (the batch form: a change per ticket):
+    developer.zendesk.com/api-reference/ticketing/tickets/tickets/#update-many-tickets"""
+    if not 0 < len(updates) <= UPDATE_MANY_LIMIT:
+        raise ValueError(f"an update_many job takes 1 to {UPDATE_MANY_LIMIT} tickets, not {len(updates)}")
+    return dict(client.put("/api/v2/tickets/update_many.json", {"tickets": updates}).get("job_status") or {})
+
+
+def follow_job(client: ZendeskClient, job: dict[str, Any], deadline: float, *,
+               clock: Callable[[], float] = time.time,
+               sleep: Callable[[float], None] = time.sleep) -> tuple[dict[str, Any], int]:
+    """Read the job's status (GET /api/v2/job_statuses/{id}) until it is done or `deadline` (clock time) would pass
+    before the next read, waiting FIRST_POLL seconds, then twice as long each time up to LAST_POLL; the last status
+    read and how many reads it took. developer.zendesk.com/api-reference/ticketing/ticket-management/job_statuses/
+    (status: queued, working, failed, completed, killed)."""
+    wait, reads = FIRST_POLL, 0
+    while job.get("status") not in JOB_DONE and clock() + wait <= deadline:
+        sleep(wait)
+        wait = min(LAST_POLL, wait * 2)
+        job = dict(client.get(f"/api/v2/job_statuses/{job['id']}.json").get("job_status") or {})
+        reads += 1
+    return job, reads
+
+
+def job_results(job: dict[str, Any], sent: list[int]) -> dict[int, JobResult]:
+    """The per-ticket results of a finished update_many job, by ticket id; a ticket the job reports nothing about
+    (a failed or killed job, a result without an id) is absent. A bulk-update result names the ticket (`id`), the
+    `action`, `success` and a `status` ("Updated" or "Failed", with `error` and `details`): job statuses'
+    "Results" section (developer.zendesk.com/api-reference/ticketing/ticket-management/job_statuses/#results);
+    a result with only an `index` names the ticket sent at that place."""
+    found: dict[int, JobResult] = {}
+    results = job.get("results")
+    if not isinstance(results, list):
+        return found
+    for result in results:
+        if not isinstance(result, dict):
+            continue
+        ticket_id = _result_ticket(result, sent)
+        if ticket_id is None or ticket_id not in sent:
+            continue
+        success = result.get("success") is True or (result.get("status") == "Updated" and not result.get("error"))
+        found[ticket_id] = JobResult(ticket_id, success, "" if success else str(result.get("error") or "Failed"),
+                                     "" if success else str(result.get("details") or "")[:200])
+    return found
+
+
+def _result_ticket(result: dict[str, Any], sent: list[int]) -> int | None:
+    raw = result.get("id")
+    if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()):
+        return int(raw)
+    index = result.get("index")
+    if isinstance(index, int) and 0 <= index < len(sent):
+        return sent[index]
+    return None
