@@ -1,6 +1,8 @@
 """The batch worker, consumer of the batch queue: assigns up to a hundred queued tickets with one Zendesk job per
-account (see round_robin/assignment/batch.py). A ticket that cannot finish now has its message delayed by Zendesk's
-Retry-After or a backoff and reported as a batch item failure; the others' messages are deleted.
+account (see round_robin/assignment/batch.py). A ticket that cannot finish now has its message delayed by a backoff
+or Zendesk's Retry-After and reported as a batch item failure; the others' messages are deleted. A rate limit (429,
+TooManyJobs) is never a failure: the ticket is queued again as a new delayed message, so SQS's receive count, which
+leads to the dead-letter queue, does not grow with it.
 """
 
 import time
@@ -9,7 +11,7 @@ from round_robin import wiring
 from round_robin.assignment.claims import ASSIGNED, PARKED, TO_SINGLE, WAITING, RetryLaterError
 from round_robin.aws.queue import AssignmentRequest, backoff
 from round_robin.errors import StorageError
-from round_robin.observability import MetricUnit, logger, metrics, tracer
+from round_robin.observability import MetricUnit, count_by, logger, metrics, tracer
 from round_robin.settings import get_settings
 
 settings = get_settings()  # fails the cold start with a message naming a missing or bad variable
@@ -30,6 +32,21 @@ def _requests(records: list[dict]) -> tuple[list[dict], list[AssignmentRequest]]
             continue
         kept.append(record)
     return kept, requests
+
+
+def _requeued(request: AssignmentRequest, error: RetryLaterError) -> bool:
+    """A rate limit: queue the ticket again, delayed by Retry-After, as a new message (True); False if not queued."""
+    if error.reason != "rate_limited":
+        return False
+    delay = error.delay if error.delay is not None else backoff(1)
+    try:
+        wiring.batch_queue().send(request, delay)
+    except StorageError:  # this message is retried instead (one receive more)
+        return False
+    count_by("AssignmentPostponed", "reason", "rate_limited")
+    logger.info("batch assignment postponed by the account's Zendesk rate limit", subdomain=request.subdomain,
+                ticket_id=request.ticket_id, wait_seconds=round(delay, 1))
+    return True
 
 
 def _postpone(record: dict, request: AssignmentRequest, error: RetryLaterError) -> None:
@@ -59,6 +76,8 @@ def lambda_handler(event, context):
     failures = []
     for record, request, result in zip(records, requests, results, strict=True):
         if isinstance(result, RetryLaterError):
+            if _requeued(request, result):
+                continue
             _postpone(record, request, result)
             failures.append({"itemIdentifier": record["messageId"]})
             continue

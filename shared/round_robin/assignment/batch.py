@@ -381,8 +381,8 @@ class BatchAssigner:
 def _retry_of(exc: Exception) -> RetryLaterError:
     if isinstance(exc, RetryLaterError):
         return exc
-    if isinstance(exc, ZendeskRateLimitedError):
-        return RetryLaterError("rate_limited", exc.retry_after)
+    if isinstance(exc, ZendeskRateLimitedError):  # a 503 with Retry-After is an outage, not a rate limit
+        return RetryLaterError("rate_limited" if exc.status == 429 else "zendesk_unavailable", exc.retry_after)
     if isinstance(exc, ZendeskUnavailableError):
         return RetryLaterError("zendesk_unavailable")
     if isinstance(exc, ZendeskError):
