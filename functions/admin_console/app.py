@@ -24,12 +24,12 @@ from round_robin.console.http import (
     session_id_from,
 )
 from round_robin.console.sessions import Session
-from round_robin.console.signin import NotConnectedError
 from round_robin.errors import (
     AccountNotFoundError,
     ConnectionBrokenError,
     InvalidSubdomainError,
     NotAdminError,
+    NotConnectedError,
     StorageError,
     ZendeskError,
 )

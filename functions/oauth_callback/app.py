@@ -10,11 +10,12 @@ from round_robin.connect.pages import UNUSED_GRANT, connected_page, message_page
 from round_robin.connect.states import SIGN_IN, PendingAuthorization
 from round_robin.console.front import not_connected_page, refused_page
 from round_robin.console.http import html_response, see_other, session_cookie, session_id_from
-from round_robin.console.signin import NotConnectedError, SignInRefusedError
 from round_robin.errors import (
     NotAdminError,
+    NotConnectedError,
     OAuthError,
     OAuthUnavailableError,
+    SignInRefusedError,
     StateError,
     StateReplayedError,
     StorageError,

@@ -4,7 +4,7 @@ per-account switches, and the warning about the connecting admin. Rendering and 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from round_robin.availability.errors import InvalidInputError
 from round_robin.availability.model import REASSIGN_POLICIES, TICKET_STATUSES, AccountPolicy
@@ -15,11 +15,13 @@ from round_robin.availability.validation import (
     parse_reassign,
     parse_status_map,
 )
-from round_robin.connect.migration import MigrationReport
-from round_robin.console.account_settings import Connection, ImportSummary, SwitchesSaved
-from round_robin.console.http import Form
 from round_robin.console.layout import esc, page
-from round_robin.console.sessions import Session
+
+if TYPE_CHECKING:  # types only: the console's cold start loads the Zendesk client and the import at first use
+    from round_robin.connect.migration import MigrationReport
+    from round_robin.console.account_settings import Connection, ImportSummary, SwitchesSaved
+    from round_robin.console.http import Form
+    from round_robin.console.sessions import Session
 
 _ON_OFF = {"on": True, "off": False}
 _REASSIGN_LABELS = {"off": "nothing (their tickets stay with them)", "new": "their new tickets",
@@ -67,7 +69,8 @@ def render(session: Session, connection: Connection, policy: AccountPolicy, now:
            migrated: MigrationReport | None = None, saved: SwitchesSaved | None = None,
            form_policy: AccountPolicy | None = None) -> str:
     """The whole Settings page for the signed-in account."""
-    parts = []
+    parts = [f"<p class=muted>Signed in as {esc(session.name or session.user_id)} (administrator) until "
+             f"{esc(when(session.expires_at, now))}.</p>"]
     if error:
         parts.append(f"<div class=error role=alert>{esc(error)}</div>")
     if notice:

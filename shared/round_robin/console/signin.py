@@ -4,8 +4,10 @@ The admin's own Zendesk account approves a grant with the `read` scope alone, th
 OAuth client and its callback URL (the state's purpose tells the callback it is a sign-in: connect/states.py).
 The grant is used once, for `GET /api/v2/users/me`, to learn who signed in and that they are an admin of the
 account, and then dropped: never stored, never logged. It is asked for with the shortest lifetimes Zendesk
-allows (access 5 minutes, refresh 7 days: the minimum TTLs in support.zendesk.com/hc/en-us/articles/
-9182123625370), because the service's scopes cannot revoke it (see connect/pages.py, REVOKE_IN_ADMIN_CENTER).
+allows (access 5 minutes, refresh 7 days: the minimum TTLs of support.zendesk.com/hc/en-us/articles/
+10212201463962, and the bounds of `expires_in` and `refresh_token_expires_in` in developer.zendesk.com/
+api-reference/ticketing/oauth/grant_type_tokens/), because the service's scopes cannot revoke it (see
+connect/pages.py, REVOKE_IN_ADMIN_CENTER).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from round_robin.accounts.registry import AccountRegistry
 from round_robin.connect.pkce import authorize_url, code_challenge, code_verifier_for
 from round_robin.connect.states import SIGN_IN, PendingAuthorization, StateStore
 from round_robin.console.sessions import Session, SessionStore
-from round_robin.errors import AccountNotFoundError, RoundRobinError
+from round_robin.errors import NotConnectedError, SignInRefusedError
 from round_robin.settings import Settings
 from round_robin.zendesk import users
 from round_robin.zendesk.client import ZendeskFactory
@@ -27,24 +29,6 @@ from round_robin.zendesk.oauth import OAuthClient
 SIGN_IN_SCOPES: tuple[str, ...] = ("read",)  # /users/me needs no more
 SIGN_IN_ACCESS_LIFETIME = 300  # Zendesk's minimum access-token TTL (5 minutes)
 SIGN_IN_REFRESH_LIFETIME = 7 * 86400  # Zendesk's minimum refresh-token TTL (7 days)
-
-
-class NotConnectedError(AccountNotFoundError):
-    """Sign-in to an account this service does not serve: it has to be connected first."""
-
-    def __init__(self, subdomain: str) -> None:
-        super().__init__(f"{subdomain}.zendesk.com is not connected to Round Robin")
-        self.subdomain = subdomain
-
-
-class SignInRefusedError(RoundRobinError):
-    """The person who signed in is not an admin of the account."""
-
-    def __init__(self, subdomain: str, user_name: str, role: str) -> None:
-        super().__init__(f"the signed-in user has role {role!r}, not admin")
-        self.subdomain = subdomain
-        self.user_name = user_name
-        self.role = role
 
 
 @dataclass(frozen=True)
