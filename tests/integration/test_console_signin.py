@@ -127,7 +127,8 @@ def test_an_expired_session_is_refused_even_before_dynamodb_deletes_it(browser, 
     browser.sign_in()
     (item,) = sessions(aws_env)
     aws_env.dynamodb.update_item(TableName=aws_env.table, Key={"pk": item["pk"], "sk": item["sk"]},
-                                 UpdateExpression="SET expires_at = :past", ExpressionAttributeValues={":past": {"N": "1"}})
+                                 UpdateExpression="SET expires_at = :past",
+                                 ExpressionAttributeValues={":past": {"N": "1"}})
     page = browser.get("/admin/settings")
     assert page["statusCode"] == 303 and page["headers"]["Location"] == "/admin"
 
