@@ -102,6 +102,12 @@ def bad_state(exc: StateError):
 def replayed_state(exc: StateReplayedError):
     # The same approval arrived twice (a double click on Allow): say how the first one ended, not just "used".
     _failed("state_replayed")
+    if exc.purpose == SIGN_IN:  # the first answer signed the browser in (or was refused): nothing to wait for
+        return html(400, message_page(
+            "This sign-in link was already used",
+            "Zendesk's answer arrived twice. Open the console, or sign in again from "
+            f"/admin?subdomain={exc.subdomain}.",
+        ))
     account = wiring.connector().after_replay(exc)
     if account is not None:
         return html(400, message_page(

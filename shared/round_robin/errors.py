@@ -25,10 +25,11 @@ class StateError(RoundRobinError):
 class StateReplayedError(StateError):
     """The state was used moments ago: the same approval arrived twice (a double click on Allow)."""
 
-    def __init__(self, subdomain: str, used_at: float) -> None:
+    def __init__(self, subdomain: str, used_at: float, purpose: str = "connect") -> None:
         super().__init__("this sign-in link was already used")
         self.subdomain = subdomain
         self.used_at = used_at
+        self.purpose = purpose  # connect/states.py: CONNECT or SIGN_IN
 
 
 class OAuthError(RoundRobinError):

@@ -10,7 +10,7 @@ from round_robin.console.http import SESSION_COOKIE
 from round_robin.console.sessions import SESSION_LIFETIME
 from tests.integration.conftest import PREFIX
 from tests.integration.console_flows import Browser
-from tests.integration.flows import seed_connected_account
+from tests.integration.flows import consent, seed_connected_account
 from tests.support.lambda_env import load_handler
 from tests.support.logs import captured_logs
 
@@ -203,3 +203,14 @@ def test_an_admin_of_one_account_is_not_signed_in_to_another(browser, handlers, 
     beta_admin.sign_in("beta")
     assert "beta.zendesk.com" in beta_admin.get("/admin/settings")["body"]
     assert "acme" not in beta_admin.get("/admin/settings")["body"]
+
+
+def test_a_replayed_sign_in_answer_says_to_sign_in_again_and_starts_no_second_session(browser, aws_env):
+    started = browser.get("/admin", subdomain="acme")
+    answer = consent(browser.zendesk, started["headers"]["Location"])
+    assert browser.request("GET", "/oauth/callback", query=answer)["statusCode"] == 303
+    replay = browser.request("GET", "/oauth/callback", query=answer)
+    assert replay["statusCode"] == 400
+    assert "This sign-in link was already used" in replay["body"] and "/admin?subdomain=acme" in replay["body"]
+    assert "connection" not in replay["body"]
+    assert len(sessions(aws_env)) == 1

@@ -89,5 +89,5 @@ class StateStore:
         item = deserialize(answer.get("Item")) or {}
         used_at = item.get("used_at")
         if used_at is not None and now - used_at <= REPLAY_WINDOW:
-            raise StateReplayedError(item["subdomain"], used_at)
+            raise StateReplayedError(item["subdomain"], used_at, item.get("purpose", CONNECT))
         raise StateError("this sign-in link is unknown or was already used")
