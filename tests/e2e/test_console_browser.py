@@ -73,6 +73,7 @@ def test_an_admin_signs_in_sees_settings_imports_agents_and_signs_out(page, stac
     page.click("button:has-text('Import agents now')")
     expect(page.locator(".notice")).to_contain_text("Agents imported from Zendesk")
     expect(page.locator(".notice tr", has_text="Support")).to_contain_text("Dev Agent")
+    page.screenshot(path=str(SCREENSHOTS / "console-import.png"), full_page=True)
 
     # a switch, saved
     page.select_option("select[name=reassign]", "new")
