@@ -74,8 +74,17 @@ def callback():
 
 def _sign_in(pending: PendingAuthorization, state: str, code: str, redirect_uri: str):
     """A console sign-in: a new session (the browser's previous one ends), then the Settings page."""
-    signed = wiring.console_signin().complete(pending, state=state, code=code, redirect_uri=redirect_uri,
-                                              previous_session_id=session_id_from(app.current_event.cookies))
+    again = f"Sign in again from /admin?subdomain={pending.subdomain}."
+    try:
+        signed = wiring.console_signin().complete(pending, state=state, code=code, redirect_uri=redirect_uri,
+                                                  previous_session_id=session_id_from(app.current_event.cookies))
+    except OAuthError as exc:
+        logger.warning("console sign-in failed", subdomain=pending.subdomain, reason="token_refused", error=exc.error)
+        return html(502, message_page("Zendesk refused the sign-in", f"Zendesk answered {exc.error}. You were not "
+                                      "signed in.", again))
+    except (OAuthUnavailableError, ZendeskError) as exc:
+        logger.warning("console sign-in failed", subdomain=pending.subdomain, reason="zendesk", detail=str(exc))
+        return html(502, message_page("Zendesk failed during the sign-in", f"{exc}. You were not signed in.", again))
     logger.info("console sign-in", subdomain=pending.subdomain, user_id=signed.session.user_id)
     metrics.add_metric(name="ConsoleSignedIn", unit=MetricUnit.Count, value=1)
     return see_other("/admin/settings", cookies=[session_cookie(signed.session_id)])

@@ -214,3 +214,15 @@ def test_a_replayed_sign_in_answer_says_to_sign_in_again_and_starts_no_second_se
     assert "This sign-in link was already used" in replay["body"] and "/admin?subdomain=acme" in replay["body"]
     assert "connection" not in replay["body"]
     assert len(sessions(aws_env)) == 1
+
+
+@pytest.mark.parametrize(("path", "status", "body", "shown"), [
+    (r"/oauth/tokens", 400, {"error": "invalid_grant", "error_description": "expired"}, "Zendesk refused the sign-in"),
+    (r"/api/v2/users/me\.json", 503, {"error": "down"}, "Zendesk failed during the sign-in"),
+])
+def test_a_sign_in_that_zendesk_fails_says_to_sign_in_again(browser, aws_env, path, status, body, shown):
+    browser.zendesk.override("POST" if "tokens" in path else "GET", path, status=status, body=body)
+    done = browser.sign_in()
+    assert done["statusCode"] == 502 and shown in done["body"]
+    assert "/admin?subdomain=acme" in done["body"] and "connect link" not in done["body"]
+    assert sessions(aws_env) == []
