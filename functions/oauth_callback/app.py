@@ -1,13 +1,14 @@
 """GET /oauth/callback: finish connecting a Zendesk account and show what was set up, or finish a console sign-in
 (the state's purpose says which: round_robin/connect/states.py)."""
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 
 from round_robin import wiring
 from round_robin.connect.lease import ConnectInProgressError
 from round_robin.connect.pages import UNUSED_GRANT, connected_page, message_page
-from round_robin.connect.states import SIGN_IN, PendingAuthorization
 from round_robin.console.front import not_connected_page, refused_page
 from round_robin.console.http import html_response, see_other, session_cookie, session_id_from
 from round_robin.errors import (
@@ -25,6 +26,9 @@ from round_robin.observability import MetricUnit, logger, metrics, tracer
 from round_robin.settings import get_settings
 from round_robin.web import html, public_base_url
 
+if TYPE_CHECKING:
+    from round_robin.connect.states import PendingAuthorization
+
 settings = get_settings()  # fails the cold start with a message naming a missing or bad variable
 app = APIGatewayHttpResolver()
 START_AGAIN = "Start again from the connect link: /oauth/start?subdomain=<your-subdomain>."
@@ -37,7 +41,7 @@ def callback():
     if error:
         pending = wiring.connector().spend(state)
         subdomain = pending.subdomain
-        if pending.purpose == SIGN_IN:
+        if pending.signs_in:
             return html(403 if error == "access_denied" else 400, message_page(
                 "You were not signed in",
                 f"Zendesk reported {error}: the sign-in to {subdomain}.zendesk.com was not approved.",
@@ -63,7 +67,7 @@ def callback():
     base = public_base_url(settings, app.current_event.request_context.domain_name)
     pending = wiring.connector().spend(state)
     assert state is not None
-    if pending.purpose == SIGN_IN:
+    if pending.signs_in:
         return _sign_in(pending, state, code, f"{base}/oauth/callback")
     report = wiring.connector().complete(
         state=state, code=code, redirect_uri=f"{base}/oauth/callback", webhook_base_url=base, pending=pending
@@ -72,7 +76,7 @@ def callback():
     return html(200, connected_page(report))
 
 
-def _sign_in(pending: PendingAuthorization, state: str, code: str, redirect_uri: str):
+def _sign_in(pending: "PendingAuthorization", state: str, code: str, redirect_uri: str):
     """A console sign-in: a new session (the browser's previous one ends), then the Settings page."""
     again = f"Sign in again from /admin?subdomain={pending.subdomain}."
     try:
@@ -111,7 +115,7 @@ def bad_state(exc: StateError):
 def replayed_state(exc: StateReplayedError):
     # The same approval arrived twice (a double click on Allow): say how the first one ended, not just "used".
     _failed("state_replayed")
-    if exc.purpose == SIGN_IN:  # the first answer signed the browser in (or was refused): nothing to wait for
+    if exc.signs_in:  # the first answer signed the browser in (or was refused): nothing to wait for
         return html(400, message_page(
             "This sign-in link was already used",
             "Zendesk's answer arrived twice. Open the console, or sign in again from "

@@ -31,6 +31,11 @@ class StateReplayedError(StateError):
         self.used_at = used_at
         self.purpose = purpose  # connect/states.py: CONNECT or SIGN_IN
 
+    @property
+    def signs_in(self) -> bool:
+        """The state was a console sign-in's (connect/states.py SIGN_IN), not a connect's."""
+        return self.purpose == "signin"
+
 
 class OAuthError(RoundRobinError):
     """The token endpoint refused a request (RFC 6749 section 5.2)."""

@@ -110,3 +110,12 @@ def test_an_empty_cap_means_no_cap():
                       "&waiting_alert_minutes=30&status_map=")
     given = settings_page.parse_switches(form)
     assert given["open_cap"] is None and given["daily_cap"] is None and given["status_map"]["online"] == "available"
+
+
+def test_a_replayed_state_knows_whether_it_was_a_sign_in():
+    from round_robin.connect.states import CONNECT, SIGN_IN, PendingAuthorization
+    from round_robin.errors import StateReplayedError
+
+    assert StateReplayedError("acme", 1.0, SIGN_IN).signs_in and not StateReplayedError("acme", 1.0).signs_in
+    assert PendingAuthorization("acme", 0, 1, SIGN_IN).signs_in and not PendingAuthorization("acme", 0, 1).signs_in
+    assert StateReplayedError("acme", 1.0).purpose == CONNECT

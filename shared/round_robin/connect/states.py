@@ -32,6 +32,11 @@ class PendingAuthorization:
     expires_at: int
     purpose: str = CONNECT
 
+    @property
+    def signs_in(self) -> bool:
+        """A console sign-in (console/signin.py), not a connect."""
+        return self.purpose == SIGN_IN
+
 
 class StateStore:
     def __init__(self, table_name: str, dynamodb: Any) -> None:
