@@ -10,12 +10,21 @@ from round_robin import wiring
 from round_robin.connect.lease import ConnectInProgressError
 from round_robin.connect.pages import UNUSED_GRANT, connected_page, message_page
 from round_robin.console.front import not_connected_page, refused_page
-from round_robin.console.http import html_response, see_other, session_cookie, session_id_from
+from round_robin.console.http import (
+    SIGN_IN_COOKIE,
+    cleared_cookie,
+    cookie_value,
+    html_response,
+    see_other,
+    session_cookie,
+    session_id_from,
+)
 from round_robin.errors import (
     NotAdminError,
     NotConnectedError,
     OAuthError,
     OAuthUnavailableError,
+    SignInBrowserError,
     SignInRefusedError,
     StateError,
     StateReplayedError,
@@ -79,9 +88,17 @@ def callback():
 def _sign_in(pending: "PendingAuthorization", state: str, code: str, redirect_uri: str):
     """A console sign-in: a new session (the browser's previous one ends), then the Settings page."""
     again = f"Sign in again from /admin?subdomain={pending.subdomain}."
+    cookies = app.current_event.cookies
     try:
         signed = wiring.console_signin().complete(pending, state=state, code=code, redirect_uri=redirect_uri,
-                                                  previous_session_id=session_id_from(app.current_event.cookies))
+                                                  browser=cookie_value(cookies, SIGN_IN_COOKIE),
+                                                  previous_session_id=session_id_from(cookies))
+    except SignInBrowserError:
+        logger.warning("console sign-in refused", subdomain=pending.subdomain, reason="another_browser")
+        return html(400, message_page(
+            "You were not signed in",
+            "This sign-in was started in another browser (or its cookie expired after 10 minutes), so it cannot "
+            "sign this one in.", again))
     except OAuthError as exc:
         logger.warning("console sign-in failed", subdomain=pending.subdomain, reason="token_refused", error=exc.error)
         return html(502, message_page("Zendesk refused the sign-in", f"Zendesk answered {exc.error}. You were not "
@@ -91,7 +108,8 @@ def _sign_in(pending: "PendingAuthorization", state: str, code: str, redirect_ur
         return html(502, message_page("Zendesk failed during the sign-in", f"{exc}. You were not signed in.", again))
     logger.info("console sign-in", subdomain=pending.subdomain, user_id=signed.session.user_id)
     metrics.add_metric(name="ConsoleSignedIn", unit=MetricUnit.Count, value=1)
-    return see_other("/admin/settings", cookies=[session_cookie(signed.session_id)])
+    return see_other("/admin/settings",
+                     cookies=[session_cookie(signed.session_id), cleared_cookie(SIGN_IN_COOKIE)])
 
 
 @app.exception_handler(SignInRefusedError)

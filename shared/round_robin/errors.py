@@ -117,6 +117,14 @@ class SignInRefusedError(RoundRobinError):
         self.role = role
 
 
+class SignInBrowserError(RoundRobinError):
+    """A sign-in answer arrived in a browser other than the one that started the sign-in (login CSRF)."""
+
+    def __init__(self, subdomain: str) -> None:
+        super().__init__("this sign-in was started in another browser")
+        self.subdomain = subdomain
+
+
 class StorageError(RoundRobinError):
     """DynamoDB or Secrets Manager failed (throttled or unavailable) after retries."""
 

@@ -78,6 +78,7 @@ def sign_in(stack_url: str, subdomain: str) -> Console:
     form.feed(consent.text)
     approved = session.post(authorize.split("?", 1)[0], data={**form.fields, "decision": "allow"},
                             allow_redirects=False, timeout=30)
-    back = session.get(approved.headers["Location"], allow_redirects=False, timeout=60)
+    binding = start.headers["Set-Cookie"].split(";", 1)[0]  # the sign-in's browser binding, sent back by hand
+    back = session.get(approved.headers["Location"], headers={"Cookie": binding}, allow_redirects=False, timeout=60)
     assert back.status_code == 303 and back.headers["Location"] == "/admin/settings", back.text
     return Console(stack_url, back.headers["Set-Cookie"].split(";", 1)[0])
