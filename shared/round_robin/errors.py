@@ -25,10 +25,16 @@ class StateError(RoundRobinError):
 class StateReplayedError(StateError):
     """The state was used moments ago: the same approval arrived twice (a double click on Allow)."""
 
-    def __init__(self, subdomain: str, used_at: float) -> None:
+    def __init__(self, subdomain: str, used_at: float, purpose: str = "connect") -> None:
         super().__init__("this sign-in link was already used")
         self.subdomain = subdomain
         self.used_at = used_at
+        self.purpose = purpose  # connect/states.py: CONNECT or SIGN_IN
+
+    @property
+    def signs_in(self) -> bool:
+        """The state was a console sign-in's (connect/states.py SIGN_IN), not a connect's."""
+        return self.purpose == "signin"
 
 
 class OAuthError(RoundRobinError):
@@ -101,12 +107,38 @@ class NotAdminError(RoundRobinError):
         self.role = role
 
 
+class SignInRefusedError(RoundRobinError):
+    """The person who signed in to the console is not an admin of the account (console/signin.py)."""
+
+    def __init__(self, subdomain: str, user_name: str, role: str) -> None:
+        super().__init__(f"the signed-in user has role {role!r}, not admin")
+        self.subdomain = subdomain
+        self.user_name = user_name
+        self.role = role
+
+
+class SignInBrowserError(RoundRobinError):
+    """A sign-in answer arrived in a browser other than the one that started the sign-in (login CSRF)."""
+
+    def __init__(self, subdomain: str) -> None:
+        super().__init__("this sign-in was started in another browser")
+        self.subdomain = subdomain
+
+
 class StorageError(RoundRobinError):
     """DynamoDB or Secrets Manager failed (throttled or unavailable) after retries."""
 
 
 class AccountNotFoundError(RoundRobinError):
     """No connected account is registered under this subdomain."""
+
+
+class NotConnectedError(AccountNotFoundError):
+    """A console sign-in to an account this service does not serve: it has to be connected first."""
+
+    def __init__(self, subdomain: str) -> None:
+        super().__init__(f"{subdomain}.zendesk.com is not connected to Round Robin")
+        self.subdomain = subdomain
 
 
 class ConnectionBrokenError(RoundRobinError):

@@ -14,6 +14,12 @@ projected). `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy
 | `ACCOUNT#<sub>`  | `LEASE#<name>`     | a short lease (token refresh, connect) | ../aws/leases.py            | +1 h  |
 | `ACCOUNT#<sub>`  | `PACE#<budget>`    | a Zendesk rate budget (fixed window)   | pace.py                     | +1 d  |
 | `STATE#<sha256>` | `STATE`          | an OAuth sign-in (hash only); `used_at`  | connect/states.py     | 10 minutes |
+| `SESSION#<sha256>` | `SESSION`      | a console session (hash of id only)    | console/sessions.py   | 8 hours |
+
+A STATE's `purpose` is `connect` (absent on older items) or `signin` (the console's Sign in with Zendesk): the
+one callback route finishes each its own way; a sign-in's `browser` is the SHA-256 of the cookie that binds it to
+the browser that started it. A SESSION holds `subdomain`, `user_id`, `name` (of the signed-in
+admin), `created_at`, `expires_at` (= `ttl`); its id and CSRF token are never stored (console/sessions.py).
 
 `<group>` is a Zendesk group id, or `*` for the account-wide roster (tickets without a group).
 
@@ -90,6 +96,7 @@ AGENT_PREFIX = "AGENT#"
 TICKET_PREFIX = "TICKET#"
 AVAILABILITY_SK = "AVAILABILITY"
 STATE_SK = "STATE"
+SESSION_SK = "SESSION"
 WAITING_GROUP_PREFIX = "GROUP#"  # of a waiting ticket's gsi1sk; every old-shape key (a time: digits) sorts before it
 
 
@@ -124,6 +131,10 @@ def pace_sk(budget: str) -> str:
 
 def state_pk(state_hash: str) -> str:
     return f"STATE#{state_hash}"
+
+
+def session_pk(session_hash: str) -> str:
+    return f"SESSION#{session_hash}"
 
 
 def outcome_partition(status: str, subdomain: str) -> str:

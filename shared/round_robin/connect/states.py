@@ -19,6 +19,8 @@ from round_robin.table import STATE_SK, state_pk
 
 STATE_LIFETIME = 600  # seconds
 REPLAY_WINDOW = 120  # a state spent this recently is a replay of the same approval (a code lives 120 s)
+CONNECT = "connect"  # a state's purpose: connecting the account (connector.py)
+SIGN_IN = "signin"  # signing an admin into the console (console/signin.py); the same callback URL finishes both
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,13 @@ class PendingAuthorization:
     subdomain: str
     created_at: int
     expires_at: int
+    purpose: str = CONNECT
+    browser: str | None = None  # a sign-in's browser binding: the SHA-256 of its sign-in cookie (console/signin.py)
+
+    @property
+    def signs_in(self) -> bool:
+        """A console sign-in (console/signin.py), not a connect."""
+        return self.purpose == SIGN_IN
 
 
 class StateStore:
@@ -35,18 +44,22 @@ class StateStore:
         self._table = table_name
         self._dynamodb = dynamodb
 
-    def create(self, subdomain: str, now: float) -> str:
-        """Store a new state for `subdomain` and return it (the only copy of the raw value)."""
+    def create(self, subdomain: str, now: float, purpose: str = CONNECT, browser: str | None = None) -> str:
+        """Store a new state for `subdomain` and `purpose` and return it (the only copy of the raw value);
+        `browser`: the hash that binds a sign-in to the browser that started it."""
         state = new_state()
         created = int(now)
         item = {
             "pk": state_pk(state_key(state)),
             "sk": STATE_SK,
             "subdomain": subdomain,
+            "purpose": purpose,
             "created_at": created,
             "expires_at": created + STATE_LIFETIME,
             "ttl": created + STATE_LIFETIME,
         }
+        if browser is not None:
+            item["browser"] = browser
         try:
             self._dynamodb.put_item(
                 TableName=self._table, Item=serialize(item), ConditionExpression="attribute_not_exists(pk)"
@@ -74,7 +87,8 @@ class StateStore:
         item = deserialize(answer.get("Attributes")) or {}
         if now >= item.get("expires_at", 0):
             raise StateError("this sign-in link has expired (links are valid for 10 minutes)")
-        return PendingAuthorization(item["subdomain"], item["created_at"], item["expires_at"])
+        return PendingAuthorization(item["subdomain"], item["created_at"], item["expires_at"],
+                                    item.get("purpose", CONNECT), item.get("browser"))
 
     def _refuse_spent(self, key: dict[str, Any], now: float) -> NoReturn:
         try:
@@ -84,5 +98,5 @@ class StateStore:
         item = deserialize(answer.get("Item")) or {}
         used_at = item.get("used_at")
         if used_at is not None and now - used_at <= REPLAY_WINDOW:
-            raise StateReplayedError(item["subdomain"], used_at)
+            raise StateReplayedError(item["subdomain"], used_at, item.get("purpose", CONNECT))
         raise StateError("this sign-in link is unknown or was already used")
