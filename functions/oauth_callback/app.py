@@ -1,11 +1,14 @@
-"""GET /oauth/callback: finish connecting a Zendesk account and show what was set up."""
+"""GET /oauth/callback: finish connecting a Zendesk account and show what was set up; GET /oauth/import: the
+progress of its agent import when that goes on after the callback (assignment/import_job.py)."""
+
+import time
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 
 from round_robin import wiring
 from round_robin.connect.lease import ConnectInProgressError
-from round_robin.connect.pages import UNUSED_GRANT, connected_page, message_page
+from round_robin.connect.pages import UNUSED_GRANT, connected_page, import_page, message_page
 from round_robin.errors import (
     NotAdminError,
     OAuthError,
@@ -53,6 +56,17 @@ def callback():
     )
     metrics.add_metric(name="AccountConnected", unit=MetricUnit.Count, value=1)
     return html(200, connected_page(report))
+
+
+@app.get("/oauth/import")
+def import_progress():
+    # The id is the link's only key: an unknown, expired or malformed one gets one answer, naming no account.
+    import_id = app.current_event.get_query_string_value("id")
+    progress = wiring.imports().progress(import_id)
+    if progress is None or import_id is None:
+        return html(404, message_page("This import link is unknown or has expired",
+                                      "Import links work for a day after connecting.", START_AGAIN))
+    return html(200, import_page(progress, import_id, time.time()))
 
 
 @app.exception_handler(StateError)

@@ -56,6 +56,9 @@ class Settings:
     sweep_min_age: float = 180.0  # the sweep queues unassigned tickets older than this (seconds)
     access_token_lifetime: int = 1800  # asked for on every token grant (Zendesk's default)
     refresh_token_lifetime: int = 2592000
+    # How long the OAuth callback reads agents from Zendesk before it leaves the rest of the import to a maintenance
+    # job: what is left of API Gateway's 29 s after the code exchange, the admin check and the webhooks.
+    connect_import_seconds: float = 8.0
 
     def zendesk_base_url(self, subdomain: str) -> str:
         """The account's base URL (no trailing slash): OAuth at `<base>/oauth/...`, API at `<base>/api/v2/...`."""
@@ -109,7 +112,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     numbers = {}
     defaults = {"MAX_RECEIVE_COUNT": 5, "ZENDESK_TIMEOUT_SECONDS": 10, "MAINTENANCE_INTERVAL_MINUTES": 10,
-                "SWEEP_MIN_AGE_SECONDS": 180}
+                "SWEEP_MIN_AGE_SECONDS": 180, "CONNECT_IMPORT_SECONDS": 8}
     for name, default in defaults.items():
         try:
             numbers[name] = float(env.get(name, "").strip() or default)
@@ -118,6 +121,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     max_receive_count, zendesk_timeout = int(numbers["MAX_RECEIVE_COUNT"]), numbers["ZENDESK_TIMEOUT_SECONDS"]
     if max_receive_count < 1 or not 0 < zendesk_timeout <= 60:
         raise SettingsError("MAX_RECEIVE_COUNT must be at least 1 and ZENDESK_TIMEOUT_SECONDS within (0, 60]")
+    if not 0 <= numbers["CONNECT_IMPORT_SECONDS"] <= 20:
+        raise SettingsError("environment variable CONNECT_IMPORT_SECONDS must be from 0 to 20 (seconds)")
     access_token_lifetime, refresh_token_lifetime = _lifetimes(env)
 
     return Settings(
@@ -141,6 +146,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sweep_min_age=numbers["SWEEP_MIN_AGE_SECONDS"],
         access_token_lifetime=access_token_lifetime,
         refresh_token_lifetime=refresh_token_lifetime,
+        connect_import_seconds=numbers["CONNECT_IMPORT_SECONDS"],
     )
 
 
