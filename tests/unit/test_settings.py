@@ -68,3 +68,11 @@ def test_a_function_that_needs_the_events_queue_fails_naming_the_variable(monkey
             wiring.event_queue()
     finally:
         wiring.reset()
+
+
+def test_the_connect_import_budget_defaults_to_8_seconds_and_is_bounded():
+    assert load_settings(BASE).connect_import_seconds == 8.0
+    assert load_settings({**BASE, "CONNECT_IMPORT_SECONDS": "0"}).connect_import_seconds == 0.0
+    for bad in ("25", "-1", "soon"):
+        with pytest.raises(SettingsError, match="CONNECT_IMPORT_SECONDS"):
+            load_settings({**BASE, "CONNECT_IMPORT_SECONDS": bad})
