@@ -57,8 +57,15 @@ def mid_account(aws_env, zendesk, monkeypatch):
     return _bulk(zendesk, monkeypatch, 300, 100)
 
 
+@pytest.fixture
+def demo_account(aws_env, zendesk, monkeypatch):
+    """acme as the demo has it: fewer pages than the callback's budget."""
+    return _bulk(zendesk, monkeypatch, 0, 1)
+
+
 def _bulk(zendesk, monkeypatch, agents: int, group_size: int):
-    seed_bulk(zendesk.sandbox, zendesk.account(), agents, group_size)
+    if agents:
+        seed_bulk(zendesk.sandbox, zendesk.account(), agents, group_size)
     monkeypatch.setenv("CONNECT_IMPORT_SECONDS", str(BUDGET_PAGES))
     wiring.reset()
     started = time.time()
@@ -222,3 +229,26 @@ def test_sync_prunes_groups_gone_and_counts_who_left(aws_env):
 
     assert (synced.joined, synced.left) == (1, 2)
     assert [r.group_id for r in store.list("acme")] == [ACCOUNT_WIDE]
+
+
+def test_an_import_the_callback_finishes_queues_no_job_and_its_page_lists_the_rosters(demo_account, aws_env):
+    page, _ = connect(load_handler("oauth_start"), load_handler("oauth_callback"), demo_account)
+
+    assert page["statusCode"] == 200 and "Rotation rosters" in page["body"] and "refresh" not in page["body"]
+    assert received_jobs(aws_env) == []
+    (progress,) = [i for i in aws_env.items() if i["pk"]["S"].startswith("IMPORT#") and i["sk"]["S"] == "IMPORT"]
+    assert progress["status"]["S"] == "done" and progress["in_rotation"]["N"] == str(DEMO_AGENTS)
+
+
+def test_an_import_job_naming_another_account_or_a_disconnected_one_does_nothing(mid_account, aws_env):
+    connect(load_handler("oauth_start"), load_handler("oauth_callback"), mid_account)
+    (record,) = received_jobs(aws_env)
+    job = MaintenanceJob.from_json(record["body"])
+    calls = len(mid_account.mock.calls)
+    maintainer = wiring.maintainer()
+
+    assert maintainer.continue_import(MaintenanceJob("globex", job.run_at, IMPORT, job.import_key)) is None
+    wiring.registry().mark_needs_reconnect("acme", "invalid_grant", time.time())
+    assert maintainer.continue_import(job).status == "running"  # left as it was
+
+    assert len(mid_account.mock.calls) == calls and received_jobs(aws_env) == []
