@@ -149,8 +149,8 @@ def resync(args: argparse.Namespace) -> Output:
     from round_robin.assignment.roster_import import import_rosters
 
     imported = import_rosters(zendesk_client(account.subdomain), account.excluded_agent_ids)
-    stored = wiring.rosters().sync(account.subdomain, imported, datetime.now(UTC).timestamp())
-    rosters = {r.group_name: [m.name for m in r.members] for r in stored}
+    synced = wiring.rosters().sync(account.subdomain, imported, datetime.now(UTC).timestamp())
+    rosters = {r.group_name: [m.name for m in r.members] for r in synced.rosters}
     return Output(rosters, f"{account.subdomain}: agents and groups re-imported from Zendesk\n{_rosters(rosters)}")
 
 

@@ -1,7 +1,8 @@
 """Per-account maintenance, consumer of the maintenance queue: runs one account's upkeep per job (token refresh,
 health, agent re-sync, the missed-ticket sweep: round_robin/maintenance.py), dropping a job that a newer scheduled
 run has superseded. An account's transient trouble (Zendesk down, throttled storage) is reported on the account and
-retried by the next run; anything else fails the job, retried shortly, then dead-lettered."""
+retried by the next run; anything else fails the job, retried shortly, then dead-lettered. An "import" job goes on
+with a connect's agent import (Maintainer.continue_import); its failures are retried the same way."""
 
 import random
 
@@ -9,7 +10,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from round_robin import wiring
-from round_robin.aws.queue import MaintenanceJob
+from round_robin.aws.queue import IMPORT, MaintenanceJob
 from round_robin.maintenance import JOB_ATTEMPTS
 from round_robin.observability import MetricUnit, logger, metrics, tracer
 from round_robin.settings import get_settings
@@ -29,6 +30,9 @@ def maintain_record(record: SQSRecord, lambda_context=None) -> None:
     receive_count = int(record.attributes.approximate_receive_count)
     try:
         time_left = None if lambda_context is None else (lambda: lambda_context.get_remaining_time_in_millis() / 1000)
+        if job.kind == IMPORT:
+            _continue_import(job, time_left)
+            return
         report = wiring.maintainer().maintain_job(job, time_left)
     except Exception:
         # Storage failing outright, or a bug: retried within the interval (a job that waited out the default
@@ -47,6 +51,15 @@ def maintain_record(record: SQSRecord, lambda_context=None) -> None:
     metrics.add_metric(name="AccountsMaintained", unit=MetricUnit.Count, value=1)
     logger.info("account maintained", status=report.status, health=report.health, refreshed=report.refreshed,
                 swept=report.swept, requeued=report.requeued, errors=len(report.errors))
+
+
+def _continue_import(job: MaintenanceJob, time_left) -> None:
+    progress = wiring.maintainer().continue_import(job, time_left)
+    if progress is None:
+        logger.info("agent import dropped: unknown, expired, or its account is no longer connected")
+        return
+    logger.info("agent import continued", status=progress.status, pages=progress.pages, agents=progress.agents,
+                groups=progress.groups)
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)

@@ -1,6 +1,8 @@
 """GET /oauth/callback: finish connecting a Zendesk account and show what was set up, or finish a console sign-in
-(the state's purpose says which: round_robin/connect/states.py)."""
+(the state's purpose says which: round_robin/connect/states.py); GET /oauth/import: the progress of a connect's agent
+import when that goes on after the callback (assignment/import_job.py)."""
 
+import time
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
@@ -8,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from round_robin import wiring
 from round_robin.connect.lease import ConnectInProgressError
-from round_robin.connect.pages import UNUSED_GRANT, connected_page, message_page
+from round_robin.connect.pages import UNUSED_GRANT, connected_page, import_page, message_page
 from round_robin.console.front import not_connected_page, refused_page
 from round_robin.console.http import (
     SIGN_IN_COOKIE,
@@ -121,6 +123,17 @@ def sign_in_refused(exc: SignInRefusedError):
 @app.exception_handler(NotConnectedError)
 def sign_in_not_connected(exc: NotConnectedError):
     return html_response(404, not_connected_page(exc.subdomain))
+
+
+@app.get("/oauth/import")
+def import_progress():
+    # The id is the link's only key: an unknown, expired or malformed one gets one answer, naming no account.
+    import_id = app.current_event.get_query_string_value("id")
+    progress = wiring.imports().progress(import_id)
+    if progress is None or import_id is None:
+        return html(404, message_page("This import link is unknown or has expired",
+                                      "Import links work for a day after connecting.", START_AGAIN))
+    return html(200, import_page(progress, import_id, time.time()))
 
 
 @app.exception_handler(StateError)

@@ -35,7 +35,9 @@ account, least recently maintained first, on the maintenance queue; the maintain
 Maintainer.maintain_job for each, a bounded number at once (the queue's event source MaximumConcurrency), so a slow
 account occupies one worker and never delays the others' token refreshes. A job the next run has superseded (older
 than one interval) is dropped rather than run twice. The operators' `round-robin maintain` runs Maintainer.run
-directly, synchronously.
+directly, synchronously. The same queue carries a connect's agent import when the OAuth callback could not finish
+it in its request (`kind` "import": Maintainer.continue_import, assignment/import_job.py); such a job is never
+stale, and queues the next one while the import is not done.
 """
 
 from __future__ import annotations
@@ -52,12 +54,13 @@ from round_robin.accounts.vault import SigningSecretStore
 from round_robin.assignment.absence import Absences
 from round_robin.assignment.claims import AssignmentStore
 from round_robin.assignment.dead_letters import DeadLetters
+from round_robin.assignment.import_job import AccountImport, ImportProgress
 from round_robin.assignment.reconcile import CountReconciler
 from round_robin.assignment.roster_import import import_rosters
 from round_robin.assignment.rosters import RosterStore
 from round_robin.assignment.selection import Selector
 from round_robin.assignment.waiting import Waker
-from round_robin.aws.queue import AssignmentQueue, MaintenanceJob, MaintenanceQueue
+from round_robin.aws.queue import IMPORT, AssignmentQueue, MaintenanceJob, MaintenanceQueue
 from round_robin.connect.lease import ConnectInProgressError, ConnectLease
 from round_robin.errors import (
     AccountNotFoundError,
@@ -176,6 +179,8 @@ class Maintainer:
         reconciler: CountReconciler | None = None,
         absences: Absences | None = None,
         lease: ConnectLease | None = None,
+        imports: AccountImport | None = None,
+        jobs: MaintenanceQueue | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._registry = registry
@@ -191,6 +196,8 @@ class Maintainer:
         self._reconciler = reconciler
         self._absences = absences
         self._lease = lease
+        self._imports = imports
+        self._jobs = jobs
         self._clock = clock
 
     def run(self, subdomains: Iterable[str] | None = None) -> list[dict[str, Any]]:
@@ -220,6 +227,32 @@ class Maintainer:
         if account is None or account.status != CONNECTED:
             return None  # disconnected or broken since the job was queued
         return self.maintain(account, time_left)
+
+    def continue_import(self, job: MaintenanceJob,
+                        time_left: Callable[[], float] | None = None) -> ImportProgress | None:
+        """An import job: read the import's next pages (until STEP_RESERVE seconds are left of the invocation),
+        build the rosters once every page is read, else queue the next step. None if there is nothing to do: the
+        import is unknown or expired, or its account no longer connected. A transient failure is recorded on the
+        import (its page shows it) and raised, so the job is retried."""
+        if self._imports is None or job.import_key is None:
+            raise RuntimeError("import jobs need the import store and the maintenance queue")
+        progress = self._imports.get(job.import_key)
+        account = self._registry.get(job.subdomain)
+        if (progress is None or progress.done or progress.subdomain != job.subdomain or account is None
+                or account.status != CONNECTED):
+            return progress if progress is not None and progress.subdomain == job.subdomain else None
+        subdomain, key = job.subdomain, job.import_key
+        client = self._zendesk(subdomain, lambda: self._tokens.authorization(subdomain))
+        try:
+            progress = self._imports.run(key, client, lambda: time_left is not None and time_left() < STEP_RESERVE)
+        except TRANSIENT as exc:
+            self._imports.failed(key, f"{type(exc).__name__}: {exc}")
+            raise
+        if progress is not None and not progress.done:
+            if self._jobs is None:
+                raise RuntimeError("import jobs need the maintenance queue")
+            self._jobs.send(MaintenanceJob(subdomain, self._clock(), kind=IMPORT, import_key=key))
+        return progress
 
     def maintain(self, account: Account, time_left: Callable[[], float] | None = None) -> AccountReport:
         """Maintain one connected account (steps 1 to 8 above); its outcome is also recorded on the account.
@@ -388,12 +421,8 @@ class Maintainer:
         return "ok"
 
     def _resync(self, account: Account, client: ZendeskClient) -> dict[str, int]:
-        before = {r.group_id: {m.id for m in r.members} for r in self._rosters.list(account.subdomain)}
-        stored = self._rosters.sync(account.subdomain, import_rosters(client, account.excluded_agent_ids),
+        synced = self._rosters.sync(account.subdomain, import_rosters(client, account.excluded_agent_ids),
                                     self._clock())
-        after = {r.group_id: {m.id for m in r.members} for r in stored}
-        joined = sum(len(ids - before.get(g, set())) for g, ids in after.items())
-        left = sum(len(ids - after.get(g, set())) for g, ids in before.items())
-        if joined or left:
-            logger.info("rosters re-synced", subdomain=account.subdomain, joined=joined, left=left)
-        return {"joined": joined, "left": left, "groups": len(stored) - 1}
+        if synced.joined or synced.left:
+            logger.info("rosters re-synced", subdomain=account.subdomain, joined=synced.joined, left=synced.left)
+        return {"joined": synced.joined, "left": synced.left, "groups": len(synced.rosters) - 1}

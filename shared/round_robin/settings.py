@@ -61,6 +61,9 @@ class Settings:
     # Zendesk count too): the shared per-account pace (assignment/pace.py). The window is shortened only by tests.
     pace_ticket_updates: int = 100
     pace_window: float = 60.0
+    # How long the OAuth callback reads agents from Zendesk before it leaves the rest of the import to a maintenance
+    # job: what is left of API Gateway's 29 s after the code exchange, the admin check and the webhooks.
+    connect_import_seconds: float = 8.0
 
     def zendesk_base_url(self, subdomain: str) -> str:
         """The account's base URL (no trailing slash): OAuth at `<base>/oauth/...`, API at `<base>/api/v2/...`."""
@@ -114,7 +117,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     numbers = {}
     defaults = {"MAX_RECEIVE_COUNT": 5, "ZENDESK_TIMEOUT_SECONDS": 10, "MAINTENANCE_INTERVAL_MINUTES": 10,
-                "SWEEP_MIN_AGE_SECONDS": 180, "PACE_TICKET_UPDATES": 100, "PACE_WINDOW_SECONDS": 60}
+                "SWEEP_MIN_AGE_SECONDS": 180, "PACE_TICKET_UPDATES": 100, "PACE_WINDOW_SECONDS": 60,
+                "CONNECT_IMPORT_SECONDS": 8}
     for name, default in defaults.items():
         try:
             numbers[name] = float(env.get(name, "").strip() or default)
@@ -123,6 +127,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     max_receive_count, zendesk_timeout = int(numbers["MAX_RECEIVE_COUNT"]), numbers["ZENDESK_TIMEOUT_SECONDS"]
     if max_receive_count < 1 or not 0 < zendesk_timeout <= 60:
         raise SettingsError("MAX_RECEIVE_COUNT must be at least 1 and ZENDESK_TIMEOUT_SECONDS within (0, 60]")
+    if not 0 <= numbers["CONNECT_IMPORT_SECONDS"] <= 20:
+        raise SettingsError("environment variable CONNECT_IMPORT_SECONDS must be from 0 to 20 (seconds)")
     access_token_lifetime, refresh_token_lifetime = _lifetimes(env)
     pace_updates, pace_window = numbers["PACE_TICKET_UPDATES"], numbers["PACE_WINDOW_SECONDS"]
     if pace_updates != int(pace_updates) or not 1 <= pace_updates <= 300 or not 0 < pace_window <= 3600:
@@ -153,6 +159,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         refresh_token_lifetime=refresh_token_lifetime,
         pace_ticket_updates=int(pace_updates),
         pace_window=pace_window,
+        connect_import_seconds=numbers["CONNECT_IMPORT_SECONDS"],
     )
 
 

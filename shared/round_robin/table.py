@@ -15,6 +15,8 @@ projected). `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy
 | `ACCOUNT#<sub>`  | `PACE#<budget>`    | a Zendesk rate budget (fixed window)   | pace.py                     | +1 d  |
 | `STATE#<sha256>` | `STATE`          | an OAuth sign-in (hash only); `used_at`  | connect/states.py     | 10 minutes |
 | `SESSION#<sha256>` | `SESSION`      | a console session (hash of id only)    | console/sessions.py   | 8 hours |
+| `IMPORT#<sha256>`| `IMPORT`           | a connect's agent import: its progress | import_job.py               | 1 day |
+| `IMPORT#<sha256>`| `PAGE#<list>#<n>`  | one Zendesk page of it, staged         | import_job.py               | 1 day |
 
 A STATE's `purpose` is `connect` (absent on older items) or `signin` (the console's Sign in with Zendesk): the
 one callback route finishes each its own way; a sign-in's `browser` is the SHA-256 of the cookie that binds it to
@@ -28,6 +30,15 @@ admin), `created_at`, `expires_at` (= `ttl`); its id and CSRF token are never st
   (roster sync), in one transaction with the ROTATION's `roster_version`; read by workers with eventual
   consistency and cached per warm worker by version. Rosters stored before rotations had their own item hold the
   old counter `position` instead; the first sync or assignment turns it into a ROTATION.
+- IMPORT: the agent import a connect started (assignment/import_job.py), keyed by the SHA-256 of its random id
+  (the id itself is only in the admin's progress link): `subdomain`, `status` (running, done), `phase` (the list
+  being read: groups, users, memberships; then build), `next_url` (Zendesk's cursor link to the phase's next
+  page, none for its first), `pages` (pages read), `agents` (eligible agents read so far), `groups`,
+  `memberships`, `excluded` (the account's excluded agent ids, fixed at the start), `started_at`, `updated_at`,
+  `finished_at`, `error` (the last failure of a step, retried), and when done `rosters` (up to 50 `{name,
+  agents}`), `roster_count`, `in_rotation`, `joined`, `left`. PAGE: `rows` of one page, only what the rosters
+  need: `[id, name]` of live groups, `[id, name]` of eligible agents, `[user_id, group_id]` of assignable
+  memberships (~4 KB a page of 100).
 - ROTATION: `group_id`, `last_agent_id` (who was assigned last; absent before the first assignment),
   `sequence` (assignments so far; the `position` recorded on tickets), `roster_version` (the members it refers
   to). Moved by every assignment with a compare-and-set on `sequence` and `roster_version`; re-pointed by a sync
@@ -97,6 +108,8 @@ TICKET_PREFIX = "TICKET#"
 AVAILABILITY_SK = "AVAILABILITY"
 STATE_SK = "STATE"
 SESSION_SK = "SESSION"
+IMPORT_SK = "IMPORT"
+IMPORT_PAGE_PREFIX = "PAGE#"
 WAITING_GROUP_PREFIX = "GROUP#"  # of a waiting ticket's gsi1sk; every old-shape key (a time: digits) sorts before it
 
 
@@ -135,6 +148,15 @@ def state_pk(state_hash: str) -> str:
 
 def session_pk(session_hash: str) -> str:
     return f"SESSION#{session_hash}"
+
+
+def import_pk(import_hash: str) -> str:
+    return f"IMPORT#{import_hash}"
+
+
+def import_page_sk(phase: str, number: int) -> str:
+    """A staged page's sort key: its list, then its number, padded so that string order is reading order."""
+    return f"{IMPORT_PAGE_PREFIX}{phase}#{number:06d}"
 
 
 def outcome_partition(status: str, subdomain: str) -> str:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from round_robin.assignment.assigner import Assigner
     from round_robin.assignment.batch import BatchAssigner
     from round_robin.assignment.claims import AssignmentStore
+    from round_robin.assignment.import_job import AccountImport
     from round_robin.assignment.pace import Pace
     from round_robin.assignment.policy import PolicyStore
     from round_robin.assignment.reconcile import CountReconciler
@@ -230,7 +231,16 @@ def connections() -> Connections:
     settings = get_settings()
     parked = (assignment_store(), queue()) if settings.queue_url else (None, None)
     return Connections(tokens=tokens(), signing_secrets=signing_secrets(), registry=registry(), rosters=rosters(),
-                       assignments=parked[0], queue=parked[1])
+                       imports=imports(), assignments=parked[0], queue=parked[1],
+                       jobs=maintenance_queue() if settings.maintenance_queue_url else None)
+
+
+@lru_cache(maxsize=1)
+def imports() -> AccountImport:
+    """Connects' agent imports (assignment/import_job.py): the callback, its progress page, the import jobs."""
+    from round_robin.assignment.import_job import AccountImport
+
+    return AccountImport(table_name=get_settings().table_name, dynamodb=clients.client("dynamodb"), rosters=rosters())
 
 
 def connect_zendesk_factory(settings: Settings) -> ZendeskFactory:
@@ -360,7 +370,8 @@ def maintainer() -> Maintainer:
                       interval=settings.maintenance_interval, sweep_min_age=settings.sweep_min_age,
                       waker=waker(), selector=selector(), signing_secrets=signing_secrets(),
                       reconciler=count_reconciler(), absences=absences(),
-                      lease=connect_lease())
+                      lease=connect_lease(), imports=imports(),
+                      jobs=maintenance_queue() if settings.maintenance_queue_url else None)
 
 
 @lru_cache(maxsize=1)
@@ -502,7 +513,7 @@ def reset() -> None:
                     event_queue, event_handler, connect_lease, connections, connector, api_token_registration,
                     sessions, console_signin, account_settings,
                     receiver, assigner, selector, assignment_store, alerts, maintainer, maintenance_queue, dispatcher,
-                    migrator, policies, agent_store, waker, absences, pace, get_settings, clients.client):
+                    migrator, policies, agent_store, waker, absences, pace, imports, get_settings, clients.client):
         factory.cache_clear()
     from aws_lambda_powertools.utilities import parameters
 

@@ -2,11 +2,17 @@
 the sandbox."""
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urljoin
 
+import pytest
 import requests
 
 from tests.e2e.browser import approve, connect
+from tests.e2e.conftest import running_stack, wait_for
+
+REFRESH = re.compile(r'<meta http-equiv="refresh" content="\d+;url=([^"]+)">')
 
 
 def trigger_connected(webhooks: list[dict]) -> list[dict]:
@@ -130,3 +136,36 @@ def test_no_token_code_state_or_secret_reaches_the_logs(stack):
     assert shows_the_flow, "the stack's log does not show the connect flow"
     leaked = [name for name, value in values.items() if value and value in logs]
     assert leaked == []
+
+
+@pytest.fixture(scope="module")
+def stack_importing_later(tmp_path_factory):
+    """A stack whose callback reads no agents at all: every import goes on in a maintenance job."""
+    with running_stack(tmp_path_factory.mktemp("import-later") / "stack.log", CONNECT_IMPORT_SECONDS="0") as started:
+        yield started
+
+
+def test_an_import_that_outlives_the_callback_shows_its_progress_then_its_result(stack_importing_later):
+    stack = stack_importing_later
+    stack.new_account("e2e-import")
+    stack.sandbox_control("e2e-import", "bulk-agents", {"agents": 300, "group_size": 100})
+
+    connection = connect(stack.url, "e2e-import")
+
+    # the admin sees the connection at once, and a page that follows the import by reloading itself
+    assert connection.page.status_code == 200, connection.page.text
+    assert "e2e-import.zendesk.com is connected by Ada Admin" in connection.page.text
+    assert "Importing agents" in connection.page.text
+    target = urljoin(connection.page.url, REFRESH.search(connection.page.text).group(1))
+    assert target.startswith(f"{stack.url}/oauth/import?id=")
+
+    def followed():  # what the browser does on each meta refresh
+        page = requests.get(target, timeout=30)
+        assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+        return page if "Agents imported" in page.text else None
+
+    done = wait_for(followed, timeout=120, what="the import job to finish")
+    assert "306 agents of e2e-import.zendesk.com are in rotation, in 5 group(s)" in done.text
+    assert "<td>Team 3</td><td>100</td>" in done.text and "refresh" not in done.text
+    unknown = requests.get(f"{stack.url}/oauth/import", params={"id": "x" * 43}, timeout=30)
+    assert unknown.status_code == 404 and "e2e-import" not in unknown.text

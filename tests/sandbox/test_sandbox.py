@@ -567,3 +567,25 @@ def test_a_trigger_with_an_unknown_condition_is_refused(api):
         "title": "x", "conditions": {"all": [{"field": "nonsense", "operator": "is", "value": "1"}]},
         "actions": [{"field": "status", "value": "open"}]}})
     assert answer.status_code == 422
+
+
+def test_bulk_agents_come_in_groups_of_the_size_asked_each_agent_in_one_group_as_their_default(acme):
+    assert acme.control("POST", "bulk-agents", {"agents": 250, "group_size": 100}, status=201) == {
+        "agents": 250, "groups": 3}
+
+    teams = {g["id"]: g["name"] for g in acme.account.groups.values() if g["name"].startswith("Team ")}
+    members = [m for m in acme.account.memberships.values() if m["group_id"] in teams]
+    sizes = sorted(sum(1 for m in members if m["group_id"] == gid) for gid in teams)
+    assert sorted(teams.values()) == ["Team 1", "Team 2", "Team 3"] and sizes == [50, 100, 100]
+    assert all(m["default"] and acme.account.users[m["user_id"]]["default_group_id"] == m["group_id"]
+               for m in members)
+    listed = acme.client.get("/acme/api/v2/group_memberships/assignable.json", query_string={"page[size]": "100"},
+                             headers=acme.admin)
+    assert listed.status_code == 200 and listed.json["meta"]["has_more"] is True
+
+
+@pytest.mark.parametrize("body", [{}, {"agents": 0}, {"agents": "many"}, {"agents": 5, "group_size": 0}])
+def test_a_bulk_of_agents_needs_a_positive_count_and_group_size(acme, body):
+    before = len(acme.account.users)
+    acme.control("POST", "bulk-agents", body, status=400)
+    assert len(acme.account.users) == before

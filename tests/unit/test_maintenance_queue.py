@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from round_robin.aws.queue import AssignmentQueue, AssignmentRequest, MaintenanceJob, MaintenanceQueue
+from round_robin.aws.queue import IMPORT, MAINTAIN, AssignmentQueue, AssignmentRequest, MaintenanceJob, MaintenanceQueue
 from round_robin.errors import StorageError
 
 
@@ -72,3 +72,22 @@ def test_a_ticket_sqs_refuses_twice_fails_the_call_naming_how_many():
         AssignmentQueue(sqs, "url").send_all(requests_for(5))
 
     assert [len(call) for call in sqs.calls] == [5, 2]  # the other four are queued
+
+
+def test_an_import_job_carries_its_kind_and_the_imports_key():
+    job = MaintenanceJob("acme", 1_000.0, kind=IMPORT, import_key="a" * 64)
+    assert MaintenanceJob.from_json(job.to_json()) == job
+
+
+def test_a_job_queued_before_jobs_had_a_kind_is_a_maintenance_job():
+    assert MaintenanceJob.from_json('{"subdomain": "acme", "run_at": 5}') == MaintenanceJob("acme", 5.0, MAINTAIN)
+
+
+@pytest.mark.parametrize("body", [
+    '{"subdomain": "acme", "run_at": 5, "kind": "import"}',
+    '{"subdomain": "acme", "run_at": 5, "kind": "import", "import_key": "the raw id, not its hash"}',
+    '{"subdomain": "acme", "run_at": 5, "kind": "explode"}',
+])
+def test_an_import_job_without_a_key_or_an_unknown_kind_is_refused(body):
+    with pytest.raises(ValueError):
+        MaintenanceJob.from_json(body)

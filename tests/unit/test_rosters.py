@@ -1,4 +1,6 @@
-from round_robin.assignment.rosters import build_rosters, is_eligible
+import inspect
+
+from round_robin.assignment.rosters import build_rosters, is_eligible, iter_rosters
 from round_robin.assignment.rotation import (
     ACCOUNT_WIDE,
     Member,
@@ -122,3 +124,21 @@ def test_fairness_among_those_who_stay_survives_a_leaver():
         last = next_up(new, last)
         counts[last] += 1
     assert abs(counts[1] - counts[3]) <= 1
+
+
+def test_rosters_come_one_at_a_time_and_read_each_input_once():
+    read = []
+
+    def stream(name, records):
+        for record in records:
+            read.append(name)
+            yield record
+
+    rosters = iter_rosters(stream("users", [user(1), user(2)]), stream("groups", [{"id": 7, "name": "G"}]),
+                           stream("memberships", [{"user_id": 1, "group_id": 7}, {"user_id": 2, "group_id": 7}]))
+
+    assert inspect.isgenerator(rosters) and read == []  # nothing read before the first roster is asked for
+    first = next(rosters)
+    assert first.group_id == "7" and [m.id for m in first.members] == [1, 2]
+    assert read == ["users", "users", "groups", "memberships", "memberships"]
+    assert next(rosters).group_id == ACCOUNT_WIDE and next(rosters, None) is None

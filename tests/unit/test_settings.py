@@ -83,3 +83,11 @@ def test_the_pace_defaults_to_zendesks_100_updates_a_minute_and_takes_a_shorter_
 def test_a_pace_zendesk_would_refuse_is_refused(name, value):
     with pytest.raises(SettingsError, match=name):
         load_settings({**BASE, name: value})
+
+
+def test_the_connect_import_budget_defaults_to_8_seconds_and_is_bounded():
+    assert load_settings(BASE).connect_import_seconds == 8.0
+    assert load_settings({**BASE, "CONNECT_IMPORT_SECONDS": "0"}).connect_import_seconds == 0.0
+    for bad in ("25", "-1", "soon"):
+        with pytest.raises(SettingsError, match="CONNECT_IMPORT_SECONDS"):
+            load_settings({**BASE, "CONNECT_IMPORT_SECONDS": bad})

@@ -113,7 +113,8 @@ def test_the_maintenance_dispatcher_lists_the_accounts_queues_their_jobs_and_cle
 def test_the_per_account_maintenance_holds_what_one_account_run_uses_nothing_else():
     # the table and its index (waiting tickets, the sweep's records), the tokens (refreshed), the signing secrets
     # (the events webhook added to an account connected before it existed), the assignment and events queues
-    # (swept, woken, reassigned tickets; the next wake round), its own job's retry delay, the alerts topic
+    # (swept, woken, reassigned tickets; the next wake round), its own job's retry delay and an agent import's next
+    # step on its own queue, the alerts topic
     actions = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem")
     assert grants("MaintainAccountFunction") == {
         *(("dynamodb:" + a, resource) for a in actions for resource in ("Table.Arn", "${Table.Arn}/index/gsi1")),
@@ -125,5 +126,6 @@ def test_the_per_account_maintenance_holds_what_one_account_run_uses_nothing_els
         ("sqs:SendMessage", "AssignmentQueue.Arn"),
         ("sqs:SendMessage", "EventsQueue.Arn"),
         ("sqs:ChangeMessageVisibility", "MaintenanceQueue.Arn"),
+        ("sqs:SendMessage", "MaintenanceQueue.Arn"),
         ("sns:Publish", "AlertsTopic"),
     }

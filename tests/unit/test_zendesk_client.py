@@ -54,6 +54,31 @@ def test_a_pagination_link_to_another_host_is_not_followed():
     assert len(responses.calls) == 1
 
 
+@responses.activate
+def test_one_page_at_a_time_returns_the_link_to_the_next_so_a_list_can_be_read_across_invocations():
+    next_link = f"{BASE}/api/v2/groups.json?page%5Bafter%5D=c1&page%5Bsize%5D=100"
+    responses.get(f"{BASE}/api/v2/groups.json", json={
+        "groups": [{"id": 1}], "meta": {"has_more": True}, "links": {"next": next_link}},
+        match=[responses.matchers.query_param_matcher({"page[size]": "100"})])
+    responses.get(f"{BASE}/api/v2/groups.json", json={"groups": [{"id": 2}], "meta": {"has_more": False}},
+                  match=[responses.matchers.query_param_matcher({"page[after]": "c1", "page[size]": "100"})])
+    client, _ = make_client()
+
+    first, link = client.page(users.GROUPS.path, "groups", users.GROUPS.first_page())
+    second, last = client.page(link, "groups")
+
+    assert (first, link, second, last) == ([{"id": 1}], next_link, [{"id": 2}], None)
+
+
+@responses.activate
+def test_a_page_whose_next_link_leaves_the_account_is_refused():
+    responses.get(f"{BASE}/api/v2/groups.json", json={
+        "groups": [], "meta": {"has_more": True}, "links": {"next": "https://evil.example/api/v2/groups.json?x"}})
+    client, _ = make_client()
+    with pytest.raises(ZendeskError, match="left the account"):
+        client.page(users.GROUPS.path, "groups")
+
+
 @pytest.mark.parametrize("status", [429, 503])  # a 503 with Retry-After is honoured like a 429
 @responses.activate
 def test_a_short_retry_after_is_waited_out_within_the_budget(status):

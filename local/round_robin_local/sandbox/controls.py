@@ -1,5 +1,5 @@
 """The sandbox's test and demo controls under `/_sandbox/...` (Zendesk has none of them; the service never calls
-them): health, the clock, accounts, faults, limits, sessions, API tokens, and what the sandbox recorded (among it
+them): health, the clock, accounts, faults, limits, sessions, API tokens, a bulk of agents, and what the sandbox recorded (among it
 every webhook delivery, with its event type). Changes to people, agent statuses, the Out of Office app and
 schedules: state_controls.py."""
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 from round_robin_local.sandbox.answers import ApiError, json_answer, not_found
+from round_robin_local.sandbox.demo_data import seed_bulk
 from round_robin_local.sandbox.limits import Fault
 from round_robin_local.sandbox.model import Account, Sandbox
 from round_robin_local.sandbox.state_controls import state_control
@@ -81,6 +82,12 @@ def _account_control(sandbox: Sandbox, request: Request, account: Account, rest:
             return json_answer({"signed_in_user_id": account.signed_in_user_id})
         case ["limits"] if request.method == "POST":
             return json_answer(_set_limits(account, body))
+        case ["bulk-agents"] if request.method == "POST":
+            try:
+                return json_answer(seed_bulk(sandbox, account, int(body["agents"]), int(body.get("group_size", 1000))),
+                                   201)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ApiError(400, {"error": str(exc)}) from None
     raise not_found()
 
 

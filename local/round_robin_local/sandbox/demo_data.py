@@ -49,6 +49,21 @@ def seed_account(sandbox: Sandbox, account: Account) -> None:
                                                 "version": 1}
 
 
+def seed_bulk(sandbox: Sandbox, account: Account, agents: int, group_size: int) -> dict[str, int]:
+    """`agents` more plain agents, in new groups of `group_size` ("Team 1", "Team 2", ...), each agent in one group:
+    a large account in one call (tests and benchmarks of the import at 5,000 agents)."""
+    if agents < 1 or group_size < 1:
+        raise ValueError("agents and group_size must be at least 1")
+    teams = 0
+    for start in range(0, agents, group_size):
+        teams += 1
+        group = sandbox.add_group(account, f"Team {teams}")
+        for number in range(start + 1, min(start + group_size, agents) + 1):
+            user = sandbox.add_user(account, f"Agent {number:05d}", "agent", email=f"agent{number}.{teams}@bulk.example")
+            sandbox.add_membership(account, user["id"], group["id"], first=True)
+    return {"agents": agents, "groups": teams}
+
+
 def seed_schedules(sandbox: Sandbox, account: Account) -> None:
     """New York, weekdays 09:00-17:00 with New Year's Day off; London, weekdays 08:00-16:00 with a two-day holiday."""
     new_york = create_schedule(sandbox, account, {"name": "North America", "time_zone": "Eastern Time (US & Canada)"})

@@ -217,9 +217,12 @@ class Sandbox:
         account.groups[group["id"]] = group
         return group
 
-    def add_membership(self, account: Account, user_id: int, group_id: int) -> dict[str, Any]:
+    def add_membership(self, account: Account, user_id: int, group_id: int, *,
+                       first: bool | None = None) -> dict[str, Any]:
+        """`first`: whether it is the user's first membership (their default group), when the caller knows."""
         now = self.clock.iso()
-        first = not any(m["user_id"] == user_id for m in account.memberships.values())
+        if first is None:
+            first = not any(m["user_id"] == user_id for m in account.memberships.values())
         membership = {"id": self.next_id(), "url": "", "user_id": user_id, "group_id": group_id,
                       "default": first, "created_at": now, "updated_at": now}
         account.memberships[membership["id"]] = membership

@@ -12,7 +12,8 @@ agents who stay; newcomers join at the end.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -54,26 +55,60 @@ def build_rosters(
     live group is in no roster, not even the account-wide one. `excluded` are agents the account's settings keep
     out of every rotation.
     """
+    return list(iter_rosters(users, groups, memberships, excluded))
+
+
+def iter_rosters(
+    users: Iterable[dict[str, Any]], groups: Iterable[dict[str, Any]], memberships: Iterable[dict[str, Any]],
+    excluded: Iterable[int] = (),
+) -> Iterator[Roster]:
+    """build_rosters, one roster at a time (the account-wide one last), consuming each input once as it goes:
+    users, groups and memberships may be streams of Zendesk pages, and only the eligible agents (as Members) and
+    each group's member ids are kept, never the pages themselves."""
     left_out = set(excluded)
-    eligible = {u["id"]: Member(u["id"], u.get("name") or str(u["id"]))
-                for u in users if is_eligible(u) and u["id"] not in left_out}
+    eligible = eligible_members(users, left_out)
     live_groups = {str(g["id"]): g.get("name") or str(g["id"]) for g in groups if not g.get("deleted", False)}
+    yield from rosters_of(eligible, live_groups, ((m["user_id"], m["group_id"]) for m in memberships))
+
+
+def eligible_members(users: Iterable[dict[str, Any]], excluded: set[int]) -> dict[int, Member]:
+    """The rotation's candidates among `users`, by id."""
+    return {u["id"]: Member(u["id"], u.get("name") or str(u["id"]))
+            for u in users if is_eligible(u) and u["id"] not in excluded}
+
+
+def rosters_of(eligible: dict[int, Member], live_groups: dict[str, str],
+               memberships: Iterable[tuple[int, int | str]]) -> Iterator[Roster]:
+    """Each live group's roster from (user id, group id) assignable memberships, then the account-wide one."""
     by_group: dict[str, set[int]] = {gid: set() for gid in live_groups}
-    for membership in memberships:
-        gid = str(membership["group_id"])
-        if gid in by_group and membership["user_id"] in eligible:
-            by_group[gid].add(membership["user_id"])
-    rosters = [
-        Roster(gid, live_groups[gid], tuple(eligible[uid] for uid in sorted(by_group[gid])))
-        for gid in sorted(live_groups, key=_group_sort_key)
-    ]
-    assignable = set().union(*by_group.values())
-    rosters.append(Roster(ACCOUNT_WIDE, "All agents", tuple(eligible[uid] for uid in sorted(assignable))))
-    return rosters
+    for user_id, group_id in memberships:
+        gid = str(group_id)
+        if gid in by_group and user_id in eligible:
+            by_group[gid].add(user_id)
+    assignable: set[int] = set()
+    for gid in sorted(live_groups, key=_group_sort_key):
+        ids = by_group.pop(gid)
+        assignable |= ids
+        yield Roster(gid, live_groups[gid], tuple(eligible[uid] for uid in sorted(ids)))
+    yield Roster(ACCOUNT_WIDE, "All agents", tuple(eligible[uid] for uid in sorted(assignable)))
 
 
 def _group_sort_key(group_id: str) -> tuple[int, str]:
     return (int(group_id), "") if group_id.isdigit() else (0, group_id)
+
+
+@dataclass
+class RosterSync:
+    """What RosterStore.sync stored: the rosters, and the memberships added (`joined`) and removed (`left`)."""
+
+    rosters: list[Roster]
+    joined: int = 0
+    left: int = 0
+
+    def count(self, before: Iterable[Member], after: Iterable[Member]) -> None:
+        old, new = {m.id for m in before}, {m.id for m in after}
+        self.joined += len(new - old)
+        self.left += len(old - new)
 
 
 class RosterStore:
@@ -109,26 +144,43 @@ class RosterStore:
             ConditionExpression="attribute_not_exists(pk)"), "starting the rotation")
         return roster, rotation
 
-    def sync(self, subdomain: str, imported: builtins.list[Roster], now: float, *,
-             prune: bool = True) -> builtins.list[Roster]:
+    def sync(self, subdomain: str, imported: Iterable[Roster], now: float, *, prune: bool = True) -> RosterSync:
         """Store freshly imported rosters, keeping the order of staying members and the rotation's place.
 
-        With `prune`, rosters of groups that are not in `imported` are deleted (a full import); without it only
-        the given rosters are written (one group refreshed). Unchanged rosters are not written. Returns the
-        rosters as stored.
+        `imported` is consumed one roster at a time, each compared with its stored roster read just then, so a
+        re-sync of a large account holds one group's stored roster at a time, never the account's twice. With
+        `prune`, rosters of groups that are not in `imported` are deleted (a full import); without it only the
+        given rosters are written (one group refreshed). Unchanged rosters are not written. Returns the rosters
+        as stored and how many memberships were added and removed.
         """
-        previous = {r.group_id: r for r in self.list(subdomain)}
-        stored: builtins.list[Roster] = []
+        result = RosterSync([])
         try:
             for roster in imported:
-                stored.append(self._store(subdomain, roster, previous.pop(roster.group_id, None), now))
-            for gone in previous.values() if prune else ():
-                for sk in (roster_sk(gone.group_id), rotation_sk(gone.group_id)):
+                old = self.get(subdomain, roster.group_id)
+                stored = self._store(subdomain, roster, old, now)
+                result.count(old.members if old else (), stored.members)
+                result.rosters.append(stored)
+            kept = {r.group_id for r in result.rosters}
+            for group_id in self._group_ids(subdomain) if prune else ():
+                if group_id in kept:
+                    continue
+                gone = self.get(subdomain, group_id)
+                result.count(gone.members if gone else (), ())
+                for sk in (roster_sk(group_id), rotation_sk(group_id)):
                     self._dynamodb.delete_item(TableName=self._table,
                                                Key=serialize({"pk": account_pk(subdomain), "sk": sk}))
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "saving the rosters") from exc
-        return stored
+        return result
+
+    def _group_ids(self, subdomain: str) -> builtins.list[str]:
+        """The groups that have a stored roster (keys only)."""
+        items = query_all(
+            self._dynamodb, "reading the rosters", TableName=self._table, ConsistentRead=True,
+            ProjectionExpression="sk", KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=serialize({":pk": account_pk(subdomain), ":prefix": ROSTER_PREFIX}),
+        )
+        return [i["sk"][len(ROSTER_PREFIX):] for i in items]
 
     def _store(self, subdomain: str, roster: Roster, old: Roster | None, now: float, attempts: int = 5) -> Roster:
         """Write one roster and re-point its rotation in one transaction, if anything changed. The rotation must not

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -137,15 +138,22 @@ class EventQueue:
             raise storage_error(exc, "delaying the event") from exc
 
 
+MAINTAIN, IMPORT = "maintain", "import"
+_IMPORT_KEY = re.compile(r"[0-9a-f]{64}")
+
+
 @dataclass(frozen=True)
 class MaintenanceJob:
-    """Maintain this account, for the scheduled run that started at `run_at` (epoch seconds)."""
+    """Maintain this account, for the scheduled run that started at `run_at` (epoch seconds); or, `kind` "import",
+    go on with the agent import stored under `import_key` (assignment/import_job.py; the id's hash, never the id)."""
 
     subdomain: str
     run_at: float
+    kind: str = MAINTAIN
+    import_key: str | None = None
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        return json.dumps({k: v for k, v in asdict(self).items() if v is not None})
 
     @classmethod
     def from_json(cls, text: str) -> MaintenanceJob:
@@ -154,6 +162,14 @@ class MaintenanceJob:
         subdomain = data["subdomain"]
         if not isinstance(subdomain, str) or not subdomain:
             raise TypeError("the maintenance job names no account")
+        kind = data.get("kind", MAINTAIN)  # jobs queued before imports were jobs have no kind
+        if kind == IMPORT:
+            key = data.get("import_key")
+            if not isinstance(key, str) or not _IMPORT_KEY.fullmatch(key):
+                raise ValueError("the import job names no import")
+            return cls(subdomain=subdomain, run_at=float(data["run_at"]), kind=IMPORT, import_key=key)
+        if kind != MAINTAIN:
+            raise ValueError(f"unknown maintenance job kind {str(kind)[:40]!r}")
         return cls(subdomain=subdomain, run_at=float(data["run_at"]))
 
 
@@ -167,6 +183,11 @@ class MaintenanceQueue:
         A refused entry is retried once in the next call before it counts as refused."""
         refused = _send_batches(self._sqs, self._url, [job.to_json() for job in jobs], "queueing the maintenance jobs")
         return [jobs[i].subdomain for i in refused]
+
+    def send(self, job: MaintenanceJob) -> None:
+        """Queue one job (an import's next step); StorageError if SQS refuses it."""
+        if self.send_all([job]):
+            raise StorageError("queueing the maintenance job: SQS refused it")
 
     def delay(self, receipt_handle: str, seconds: float) -> None:
         """Make a received job visible again only after `seconds`."""

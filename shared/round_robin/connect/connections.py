@@ -3,26 +3,32 @@ first (setup.py), then our side, so that a failure part-way leaves nothing half-
 
 Our side is written last, secrets first, so the registry never points at missing credentials: the tokens, then
 the webhooks' signing secrets, then the account, then the rosters; then tickets parked while the connection was
-broken go back to the queue. The caller holds the account's connect lease (lease.py) throughout. Webhooks and
-triggers that a failure left in Zendesk are adopted by the next connect, and copies of them deleted
-(zendesk/hooks.py).
+broken go back to the queue. The agent import (assignment/import_job.py) reads Zendesk's pages after the
+webhooks and trigger are set up, staging them under its own id until `import_seconds` have passed; if it has read
+every page by then, the rosters are built and stored with the rest, otherwise the connection is stored without
+them and a maintenance job goes on from the page it reached (the admin's page follows its progress). Until the
+rosters are stored, a ticket of a group without a roster has that group imported by the worker. The caller holds
+the account's connect lease (lease.py) throughout. Webhooks and triggers that a failure left in Zendesk are
+adopted by the next connect, and copies of them deleted (zendesk/hooks.py).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from round_robin.accounts.credentials import Credentials
 from round_robin.accounts.registry import CONNECTED, Account, AccountRegistry
 from round_robin.accounts.tokens import TokenManager
 from round_robin.accounts.vault import SigningSecretStore
 from round_robin.assignment.claims import AssignmentStore
+from round_robin.assignment.import_job import BUILD, AccountImport, ImportProgress, import_key
 from round_robin.assignment.rosters import RosterStore
 from round_robin.assignment.rotation import Roster
-from round_robin.aws.queue import AssignmentQueue
+from round_robin.aws.queue import IMPORT, AssignmentQueue, MaintenanceJob, MaintenanceQueue
 from round_robin.connect.setup import Setup, set_up
+from round_robin.errors import StorageError
 from round_robin.observability import logger
 from round_robin.sweep import requeue_parked
 from round_robin.zendesk.client import ZendeskClient
@@ -42,6 +48,10 @@ class ConnectionReport:
     auth_method: str = "oauth"
     requeued: int = 0  # parked tickets sent back to the queue
     events_webhook_action: str = ""  # the event-subscribed webhook: created | updated | unchanged
+    # The agent import, when it goes on after the request (`rosters` is then empty): its id, for the progress link
+    # only (never logged), and how far it got.
+    import_id: str | None = field(default=None, repr=False)
+    import_progress: ImportProgress | None = None
 
 
 class Connections:
@@ -54,28 +64,50 @@ class Connections:
         signing_secrets: SigningSecretStore,
         registry: AccountRegistry,
         rosters: RosterStore,
+        imports: AccountImport,
         assignments: AssignmentStore | None = None,
         queue: AssignmentQueue | None = None,
+        jobs: MaintenanceQueue | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._tokens = tokens
         self._signing_secrets = signing_secrets
         self._registry = registry
         self._rosters = rosters
+        self._imports = imports
         self._assignments = assignments
         self._queue = queue
+        self._jobs = jobs
         self._clock = clock
 
     def __repr__(self) -> str:
         return "Connections()"
 
-    def connect(self, subdomain: str, client: ZendeskClient, credentials: Credentials,
-                webhook_base_url: str) -> ConnectionReport:
-        """Connect `subdomain` with `credentials` (what `client` authenticates with); the caller holds the lease."""
-        setup = set_up(subdomain, client, credentials, self._registry.get(subdomain), webhook_base_url)
-        return self._store(setup)
+    def connect(self, subdomain: str, client: ZendeskClient, credentials: Credentials, webhook_base_url: str, *,
+                import_seconds: float | None = None) -> ConnectionReport:
+        """Connect `subdomain` with `credentials` (what `client` authenticates with); the caller holds the lease.
 
-    def _store(self, setup: Setup) -> ConnectionReport:
+        `import_seconds`: how long the agent import may read Zendesk's pages before the rest is left to a
+        maintenance job (None: until it is done, for the command line, which has no request time limit)."""
+        setup = set_up(subdomain, client, credentials, self._registry.get(subdomain), webhook_base_url)
+        import_id = self._imports.start(subdomain, setup.previous.excluded_agent_ids if setup.previous else ())
+        deadline = None if import_seconds is None or self._jobs is None else self._clock() + import_seconds
+        try:
+            progress = self._imports.fetch(import_key(import_id), client,
+                                           lambda: deadline is not None and self._clock() >= deadline)
+            return self._store(setup, import_id, progress)
+        except Exception:
+            self._discard(import_id)
+            raise
+
+    def _discard(self, import_id: str) -> None:
+        """A failed connect keeps nothing of its import (the staged pages would otherwise wait for their TTL)."""
+        try:
+            self._imports.discard(import_key(import_id))
+        except StorageError as exc:  # the connect's own failure is what the admin must see; the TTL cleans up
+            logger.warning("a failed connect's agent import not discarded", error=str(exc))
+
+    def _store(self, setup: Setup, import_id: str, progress: ImportProgress | None) -> ConnectionReport:
         """Our side, secrets first. The signing secret goes to its own store (the webhook receiver reads only
         that), not with the tokens."""
         subdomain, me, previous = setup.subdomain, setup.me, setup.previous
@@ -97,7 +129,13 @@ class Connections:
                 webhook_id=setup.webhook_id, trigger_id=setup.trigger_id, events_webhook_id=setup.events_webhook_id,
             )
         )
-        stored = self._rosters.sync(subdomain, setup.imported, now)
+        key = import_key(import_id)
+        synced = self._imports.build(key) if progress is not None and progress.phase == BUILD else None
+        if synced is None:  # the rest of the import is a maintenance job's
+            if self._jobs is None:  # cannot happen: without a queue, `connect` reads every page (no deadline)
+                raise StorageError("the agent import was not finished and no maintenance queue can finish it")
+            self._jobs.send(MaintenanceJob(subdomain, self._clock(), kind=IMPORT, import_key=key))
+        stored = synced.rosters if synced is not None else []
         requeued = self._requeue_parked(subdomain)
         report = ConnectionReport(
             subdomain=subdomain,
@@ -110,11 +148,14 @@ class Connections:
             auth_method=credentials.auth_method,
             requeued=requeued,
             events_webhook_action=setup.events_webhook_action,
+            import_id=None if synced is not None else import_id,
+            import_progress=None if synced is not None else progress,
         )
         logger.info(
             "account connected", subdomain=subdomain, connected_user_id=me["id"], reconnected=report.reconnected,
             auth_method=credentials.auth_method, requeued_parked_tickets=requeued,
-            groups=len(stored) - 1, agents=len(stored[-1].members), webhook=setup.webhook_action,
+            groups=len(stored) - 1 if stored else None, agents=len(stored[-1].members) if stored else None,
+            agents_imported_later=synced is None, webhook=setup.webhook_action,
             trigger=setup.trigger_action, events_webhook=setup.events_webhook_action,
         )
         return report

@@ -101,4 +101,5 @@ class Connector:
             # A grant that is not kept (non-admin, a failure below) is not revoked: Zendesk lets only a token with
             # the broad `write` scope revoke tokens (community post 4627188332186), and the service asks for less.
             # It is never stored and lapses with its lifetime; an admin can revoke it in Admin Center (pages.py).
-            return self._connections.connect(subdomain, client, Credentials("oauth", tokens), webhook_base_url)
+            return self._connections.connect(subdomain, client, Credentials("oauth", tokens), webhook_base_url,
+                                             import_seconds=self._settings.connect_import_seconds)

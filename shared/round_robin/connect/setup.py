@@ -1,5 +1,6 @@
 """The Zendesk side of connecting an account, before anything is stored: the admin check, the token's expiry
-times, the roster import, the project's two webhooks and trigger (zendesk/hooks.py)."""
+times, the project's two webhooks and trigger (zendesk/hooks.py). The agent import is connections.py's (it may
+outlive the request: assignment/import_job.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ from typing import Any
 
 from round_robin.accounts.credentials import Credentials
 from round_robin.accounts.registry import Account
-from round_robin.assignment.roster_import import import_rosters
-from round_robin.assignment.rotation import Roster
 from round_robin.errors import NotAdminError
 from round_robin.zendesk import users
 from round_robin.zendesk.client import ZendeskClient
@@ -24,7 +23,6 @@ class Setup:
     subdomain: str
     credentials: Credentials
     me: dict[str, Any]
-    imported: list[Roster]
     previous: Account | None
     webhook_id: str
     signing_secret: str = field(repr=False)
@@ -46,10 +44,9 @@ def set_up(subdomain: str, client: ZendeskClient, credentials: Credentials, prev
     if tokens is not None and (tokens.access_expires_at is None or tokens.refresh_expires_at is None):
         # Zendesk's authoritative expiry times
         credentials = replace(credentials, tokens=tokens.with_zendesk_expiry(current_token(client)))
-    imported = import_rosters(client, previous.excluded_agent_ids if previous else ())
     endpoint = f"{webhook_base_url}/webhooks/zendesk/{subdomain}"
     hooks = ensure_hooks(client, endpoint, previous.webhook_id if previous else None,
                          previous.trigger_id if previous else None, previous.events_webhook_id if previous else None)
-    return Setup(subdomain, credentials, me, imported, previous, hooks.webhook_id, hooks.signing_secret,
+    return Setup(subdomain, credentials, me, previous, hooks.webhook_id, hooks.signing_secret,
                  hooks.webhook_action, hooks.trigger_id, hooks.trigger_action, hooks.events_webhook_id,
                  hooks.events_signing_secret, hooks.events_webhook_action)

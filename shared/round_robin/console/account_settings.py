@@ -110,7 +110,7 @@ class AccountSettings:
             raise AccountNotFoundError(f"{subdomain} is not registered")
         before = {r.group_id: r for r in self._rosters.list(subdomain)}
         imported = import_rosters(self._zendesk(subdomain), account.excluded_agent_ids)
-        stored = self._rosters.sync(subdomain, imported, self._clock())
+        stored = self._rosters.sync(subdomain, imported, self._clock()).rosters
         groups, added = [], []
         for roster in stored:
             old = before.pop(roster.group_id, None)

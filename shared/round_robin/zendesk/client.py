@@ -227,19 +227,25 @@ class ZendeskClient:
 
     def paginate(self, path: str, key: str, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """Yield every record of a cursor-paginated list, following `links.next` while `meta.has_more`."""
+        url: str | None = path
         query: Any = {**(params or {}), "page[size]": PAGE_SIZE}
-        url = path
-        while True:
-            page = self.get(url, query)
-            yield from page.get(key, [])
-            meta = page.get("meta") or {}
-            next_url = (page.get("links") or {}).get("next")
-            if not meta.get("has_more") or not next_url:
-                return
-            if not next_url.startswith(self.base_url + "/"):
-                # Never send the bearer token to a host other than the account's own.
-                raise ZendeskError(f"pagination link left the account's base URL on {path}")
-            url, query = next_url, None
+        while url is not None:
+            records, url = self.page(url, key, query)
+            query = None
+            yield from records
+
+    def page(self, url: str, key: str, params: Any = None) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a cursor-paginated list and the link to the next (None after the last), so that a long
+        list can be read across invocations (assignment/import_job.py keeps the link between them)."""
+        page = self.get(url, params)
+        meta = page.get("meta") or {}
+        next_url = (page.get("links") or {}).get("next")
+        if not meta.get("has_more") or not next_url:
+            return page.get(key, []), None
+        if not next_url.startswith(self.base_url + "/"):
+            # Never send the bearer token to a host other than the account's own.
+            raise ZendeskError(f"pagination link left the account's base URL on {url.split('?')[0]}")
+        return page.get(key, []), next_url
 
 
 def _backoff(attempt: int) -> float:

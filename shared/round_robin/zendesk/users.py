@@ -4,11 +4,36 @@ the rosters are built from. Lists are cursor-paginated, 100 a page (ZendeskClien
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from round_robin.zendesk.client import ZendeskClient
+from round_robin.zendesk.client import PAGE_SIZE, ZendeskClient
 
 SHOW_MANY_LIMIT = 100  # ids per Show Many Users call
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A cursor-paginated list: its path, the key of its records, its filters."""
+
+    path: str
+    key: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def first_page(self) -> dict[str, Any]:
+        """The query of the list's first page."""
+        return {**self.params, "page[size]": PAGE_SIZE}
+
+    def read(self, client: ZendeskClient) -> Iterator[dict[str, Any]]:
+        """Every record, page after page."""
+        return client.paginate(self.path, self.key, self.params)
+
+
+AGENTS = Listing("/api/v2/users.json", "users", {"role[]": ["agent", "admin"]})
+GROUPS = Listing("/api/v2/groups.json", "groups")
+# List Assignable Memberships: cursor pagination, at most 100 a page (developer.zendesk.com/api-reference/
+# ticketing/groups/group_memberships/#list-assignable-memberships).
+ASSIGNABLE_MEMBERSHIPS = Listing("/api/v2/group_memberships/assignable.json", "group_memberships")
 
 
 def me(client: ZendeskClient) -> dict[str, Any]:
@@ -18,7 +43,7 @@ def me(client: ZendeskClient) -> dict[str, Any]:
 
 def agents(client: ZendeskClient) -> Iterator[dict[str, Any]]:
     """Every agent and admin (active or not; callers filter)."""
-    return client.paginate("/api/v2/users.json", "users", {"role[]": ["agent", "admin"]})
+    return AGENTS.read(client)
 
 
 def by_id(client: ZendeskClient, user_ids: list[int]) -> list[dict[str, Any]]:
@@ -32,7 +57,7 @@ def by_id(client: ZendeskClient, user_ids: list[int]) -> list[dict[str, Any]]:
 
 def groups(client: ZendeskClient) -> Iterator[dict[str, Any]]:
     """Every group of the account."""
-    return client.paginate("/api/v2/groups.json", "groups")
+    return GROUPS.read(client)
 
 
 def group(client: ZendeskClient, group_id: int | str) -> dict[str, Any]:
@@ -41,12 +66,8 @@ def group(client: ZendeskClient, group_id: int | str) -> dict[str, Any]:
 
 
 def assignable_memberships(client: ZendeskClient) -> Iterator[dict[str, Any]]:
-    """The memberships whose agent can be assigned tickets (no light agents or contributors), all groups.
-
-    List Assignable Memberships: cursor pagination, at most 100 a page (developer.zendesk.com/api-reference/
-    ticketing/groups/group_memberships/#list-assignable-memberships).
-    """
-    return client.paginate("/api/v2/group_memberships/assignable.json", "group_memberships")
+    """The memberships whose agent can be assigned tickets (no light agents or contributors), all groups."""
+    return ASSIGNABLE_MEMBERSHIPS.read(client)
 
 
 def assignable_memberships_of_group(client: ZendeskClient, group_id: int | str) -> Iterator[dict[str, Any]]:
