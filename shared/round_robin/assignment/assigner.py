@@ -110,27 +110,27 @@ class Assigner:
         except ConnectionBrokenError as exc:
             outcome = Outcome(PARKED, exc.reason, attempt.choice, claim.attempts)
         except ZendeskRateLimitedError as exc:
-            self._release(attempt)
+            self._release(attempt, "rate_limited")
             raise RetryLaterError("rate_limited", exc.retry_after) from exc
         except (ZendeskUnavailableError, RetryLaterError) as exc:
-            self._release(attempt)
-            raise RetryLaterError("zendesk_unavailable" if isinstance(exc, ZendeskUnavailableError)
-                                  else exc.reason) from exc
+            reason = "zendesk_unavailable" if isinstance(exc, ZendeskUnavailableError) else exc.reason
+            self._release(attempt, reason)
+            raise RetryLaterError(reason) from exc
         except ZendeskError as exc:  # an answer none of the above expects: 403, a 404 on the PUT, 400, ...
             logger.error("unexpected Zendesk answer; the ticket is released and retried later",
                          subdomain=request.subdomain, ticket_id=request.ticket_id, status=exc.status,
                          method=exc.method, path=exc.path, error=type(exc).__name__)
-            self._release(attempt)
+            self._release(attempt, f"zendesk_{exc.status or 'error'}")
             raise RetryLaterError(f"zendesk_{exc.status or 'error'}") from exc
         except (StorageError, OAuthUnavailableError, OAuthError) as exc:
             # DynamoDB or Secrets Manager throttled, or Zendesk's token endpoint failed (invalid_grant is
             # ConnectionBrokenError above): not now. Released, so the retry is not taken for a duplicate.
-            self._release_quietly(attempt)
+            self._release_quietly(attempt, type(exc).__name__)
             raise RetryLaterError(type(exc).__name__) from exc
         try:
             self._store.finish(request.subdomain, request.ticket_id, claim, outcome, self._clock())
         except StorageError as exc:  # the Zendesk side may be done: the retry re-reads the ticket and records it
-            self._release_quietly(attempt)
+            self._release_quietly(attempt, "storage")
             raise RetryLaterError("storage") from exc
         if outcome.status == WAITING and outcome.wake_at is not None:
             self._ask_wake(request.subdomain, outcome)
@@ -146,15 +146,16 @@ class Assigner:
             logger.warning("could not ask for a wake; the maintenance run wakes the ticket", subdomain=subdomain,
                            group_id=outcome.group_id)
 
-    def _release(self, attempt: _Attempt) -> None:
+    def _release(self, attempt: _Attempt, reason: str) -> None:
         request = attempt.request
-        self._store.release(request.subdomain, request.ticket_id, attempt.claim, attempt.choice, self._clock())
+        self._store.release(request.subdomain, request.ticket_id, attempt.claim, attempt.choice, self._clock(),
+                            reason)
 
-    def _release_quietly(self, attempt: _Attempt) -> None:
+    def _release_quietly(self, attempt: _Attempt, reason: str) -> None:
         """Release after a storage failure, when storage may fail again: then the claim's lease expires and a
         redelivery or the sweep takes the ticket over."""
         try:
-            self._release(attempt)
+            self._release(attempt, reason)
         except StorageError:
             logger.warning("could not release the claim; it is taken over when its lease expires",
                            subdomain=attempt.request.subdomain, ticket_id=attempt.request.ticket_id)

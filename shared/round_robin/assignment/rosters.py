@@ -90,6 +90,10 @@ class RosterStore:
         rosters.sort(key=lambda r: (r.group_id == ACCOUNT_WIDE, _group_sort_key(r.group_id)))
         return rosters
 
+    def rotations(self, subdomain: str) -> dict[str, Rotation]:
+        """Every group's rotation state (who was assigned last), by group id: one Query of small items."""
+        return {str(i["group_id"]): rotation_from_item(i) for i in self._query(subdomain, "ROTATION#")}
+
     def get(self, subdomain: str, group_id: str, *, consistent: bool = True) -> Roster | None:
         """One group's roster; None if it has none."""
         item = self._get(subdomain, roster_sk(group_id), consistent)

@@ -199,7 +199,7 @@ class Selector:
                                  else counted, now, fence=_fence(claim), also_set=choice)
             items = [record]
             if counted.agent_id != agent.id:  # else counted for them already (an attempt that stopped)
-                items.append(change.take(agent, day, is_open=True, caps=effective_caps(agent, cache.policy)))
+                items.append(change.take(agent, day, is_open=True, caps=effective_caps(agent, cache.policy), at=now))
                 released = self._release(subdomain, counted)
                 if released is not None:
                     items.append(released)
@@ -393,10 +393,11 @@ class Selector:
         caps = effective_caps(agent, cache.policy)
         if counted.agent_id == agent.id:  # theirs already: take only what is not counted (the version still checked)
             new = Marker(agent.id, True, counted.date or day)
-            count = change.take(agent, day, is_open=not counted.open, daily=counted.date is None, caps=caps)
+            count = change.take(agent, day, is_open=not counted.open, daily=counted.date is None, caps=caps,
+                                at=now)
         else:
             new = Marker(agent.id, True, day)
-            count = change.take(agent, day, is_open=True, caps=caps)
+            count = change.take(agent, day, is_open=True, caps=caps, at=now)
         record = change.mark(ticket_id, counted, new, now, fence=_fence(claim),
                              also_set={"agent_id": member.id, "agent_name": member.name, "position": sequence,
                                        "group_id": group_id})
