@@ -278,7 +278,7 @@ class AssignmentStore:
         records matching the filters, after the record `after` ((logged_at, ticket id) of the last one shown), and
         the cursor of the next page (None: no more). Reads `read_size` index entries a call (the filters apply
         after the read)."""
-        names = {"#logged": "logged"}
+        names: dict[str, str] = {}
         values: dict[str, Any] = {":index": log_partition(subdomain), ":first": time_sort_key(since),
                                   ":last": time_sort_key(until)}
         filters = []
@@ -290,9 +290,10 @@ class AssignmentStore:
         request: dict[str, Any] = {
             "TableName": self._table, "IndexName": LOG_INDEX, "ScanIndexForward": False, "Limit": read_size,
             "KeyConditionExpression": "gsi2pk = :index AND gsi2sk BETWEEN :first AND :last",
-            "ExpressionAttributeNames": names, "ExpressionAttributeValues": serialize(values)}
+            "ExpressionAttributeValues": serialize(values)}
         if filters:
             request["FilterExpression"] = " AND ".join(filters)
+            request["ExpressionAttributeNames"] = names
         if after is not None:
             request["ExclusiveStartKey"] = serialize({
                 "pk": account_pk(subdomain), "sk": ticket_sk(after[1]), "gsi2pk": log_partition(subdomain),
