@@ -1,4 +1,5 @@
-"""GET /oauth/callback: finish connecting a Zendesk account and show what was set up."""
+"""GET /oauth/callback: finish connecting a Zendesk account and show what was set up, or finish a console sign-in
+(the state's purpose says which: round_robin/connect/states.py)."""
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
@@ -6,10 +7,15 @@ from aws_lambda_powertools.logging import correlation_paths
 from round_robin import wiring
 from round_robin.connect.lease import ConnectInProgressError
 from round_robin.connect.pages import UNUSED_GRANT, connected_page, message_page
+from round_robin.connect.states import SIGN_IN, PendingAuthorization
+from round_robin.console.front import not_connected_page, refused_page
+from round_robin.console.http import html_response, see_other, session_cookie, session_id_from
 from round_robin.errors import (
     NotAdminError,
+    NotConnectedError,
     OAuthError,
     OAuthUnavailableError,
+    SignInRefusedError,
     StateError,
     StateReplayedError,
     StorageError,
@@ -29,7 +35,14 @@ def callback():
     query = app.current_event.get_query_string_value
     state, code, error = query("state"), query("code"), query("error")
     if error:
-        subdomain = wiring.connector().cancel(state)
+        pending = wiring.connector().spend(state)
+        subdomain = pending.subdomain
+        if pending.purpose == SIGN_IN:
+            return html(403 if error == "access_denied" else 400, message_page(
+                "You were not signed in",
+                f"Zendesk reported {error}: the sign-in to {subdomain}.zendesk.com was not approved.",
+                f"Sign in again from /admin?subdomain={subdomain}.",
+            ))
         _failed("consent_" + ("denied" if error == "access_denied" else "error"), subdomain=subdomain, error=error)
         if error == "access_denied":
             return html(403, message_page(
@@ -48,11 +61,35 @@ def callback():
                                       "Zendesk's answer has no authorization code.", START_AGAIN))
 
     base = public_base_url(settings, app.current_event.request_context.domain_name)
+    pending = wiring.connector().spend(state)
+    assert state is not None
+    if pending.purpose == SIGN_IN:
+        return _sign_in(pending, state, code, f"{base}/oauth/callback")
     report = wiring.connector().complete(
-        state=state, code=code, redirect_uri=f"{base}/oauth/callback", webhook_base_url=base
+        state=state, code=code, redirect_uri=f"{base}/oauth/callback", webhook_base_url=base, pending=pending
     )
     metrics.add_metric(name="AccountConnected", unit=MetricUnit.Count, value=1)
     return html(200, connected_page(report))
+
+
+def _sign_in(pending: PendingAuthorization, state: str, code: str, redirect_uri: str):
+    """A console sign-in: a new session (the browser's previous one ends), then the Settings page."""
+    signed = wiring.console_signin().complete(pending, state=state, code=code, redirect_uri=redirect_uri,
+                                              previous_session_id=session_id_from(app.current_event.cookies))
+    logger.info("console sign-in", subdomain=pending.subdomain, user_id=signed.session.user_id)
+    metrics.add_metric(name="ConsoleSignedIn", unit=MetricUnit.Count, value=1)
+    return see_other("/admin/settings", cookies=[session_cookie(signed.session_id)])
+
+
+@app.exception_handler(SignInRefusedError)
+def sign_in_refused(exc: SignInRefusedError):
+    logger.warning("console sign-in refused", subdomain=exc.subdomain, role=exc.role)
+    return html_response(403, refused_page(exc.subdomain, exc.user_name, exc.role))
+
+
+@app.exception_handler(NotConnectedError)
+def sign_in_not_connected(exc: NotConnectedError):
+    return html_response(404, not_connected_page(exc.subdomain))
 
 
 @app.exception_handler(StateError)

@@ -22,6 +22,7 @@ def run(args: argparse.Namespace) -> int:
         "Round Robin for Zendesk - local stack",
         f"  API:              {info['api']}",
         f"  Connect (admin):  {info['connect_link']}",
+        f"  Admin console:    {info['console_link']}   (sign in with Zendesk, after connecting)",
     ]
     if info["sandbox"]:
         lines.append(f"  Zendesk sandbox:  {info['sandbox']}/acme/   (new tickets: {info['sandbox']}/acme/tickets/new)")

@@ -13,7 +13,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from round_robin_local.functions import InvocationError, LocalFunction, Route, find_function
+from round_robin_local.functions import DEFAULT_ROUTE, InvocationError, LocalFunction, Route, find_function
 
 log = logging.getLogger("round_robin_local.api")
 # The queue a scheduled function fans its work out to, drained before `/_local/invoke` answers (see `invoke`).
@@ -38,7 +38,7 @@ def build_event(request: Request, route: Route, path_parameters: dict[str, str],
     for key, value in request.args.items(multi=True):
         query[key] = f"{query[key]},{value}" if key in query else value
     now = time.time()
-    route_key = f"{route.method} {route.path}"
+    route_key = route.path if route.path == DEFAULT_ROUTE else f"{route.method} {route.path}"
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
@@ -110,7 +110,8 @@ class ApiGateway:
         # drain(queue logical id, timeout): True once that queue's event source has delivered every message,
         # False on timeout, None if no event source reads that queue
         self.drain = drain
-        self.routes = [(route, fn) for fn in functions.values() for route in fn.routes]
+        self.routes = sorted(((route, fn) for fn in functions.values() for route in fn.routes),
+                             key=lambda pair: pair[0].precedence)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)

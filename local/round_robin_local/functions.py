@@ -19,6 +19,9 @@ from typing import Any
 from round_robin_local.template import PSEUDO, ROOT, Resolver, function_properties, resources_of
 
 DEFAULT_CONCURRENCY = 2
+DEFAULT_ROUTE = "$default"  # API Gateway's catch-all route: requests no other route matches
+
+
 
 
 @dataclass
@@ -54,8 +57,20 @@ class Route:
     path: str  # as in the template, e.g. /webhooks/zendesk/{subdomain}
     pattern: re.Pattern[str]
 
+    @property
+    def precedence(self) -> tuple[int, int, int]:
+        """API Gateway's order among matching routes: exact paths, then path variables, then greedy variables
+        (`{proxy+}`), then `$default`; a route's own method before ANY (docs.aws.amazon.com/apigateway/latest/
+        developerguide/http-api-develop-routes.html, "Routing API requests")."""
+        if self.path == DEFAULT_ROUTE:
+            return (3, 0, 0)
+        return (2 if "+}" in self.path else 1 if "{" in self.path else 0, -self.path.count("/"),
+                1 if self.method == "ANY" else 0)
+
     @classmethod
     def of(cls, method: str, path: str) -> Route:
+        if path == DEFAULT_ROUTE:
+            return cls(method.upper(), path, re.compile(r"^.*$"))
         regex = re.sub(r"\\\{([A-Za-z0-9_]+)\\\+\\\}", r"(?P<\1>.+)", re.escape(path))
         regex = re.sub(r"\\\{([A-Za-z0-9_]+)\\\}", r"(?P<\1>[^/]+)", regex)
         return cls(method.upper(), path, re.compile(f"^{regex}$"))

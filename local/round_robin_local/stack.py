@@ -163,6 +163,7 @@ class LocalStack:
             "api": self.url,
             "public_base_url": self.public_base_url,
             "connect_link": f"{self.public_base_url}/oauth/start?subdomain=acme",
+            "console_link": f"{self.public_base_url}/admin?subdomain=acme",
             "zendesk_url_template": self.zendesk_url_template,
             "sandbox": self.sandbox.url if self.sandbox else None,
             "emulator": self.emulator_url,

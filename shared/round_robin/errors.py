@@ -101,12 +101,30 @@ class NotAdminError(RoundRobinError):
         self.role = role
 
 
+class SignInRefusedError(RoundRobinError):
+    """The person who signed in to the console is not an admin of the account (console/signin.py)."""
+
+    def __init__(self, subdomain: str, user_name: str, role: str) -> None:
+        super().__init__(f"the signed-in user has role {role!r}, not admin")
+        self.subdomain = subdomain
+        self.user_name = user_name
+        self.role = role
+
+
 class StorageError(RoundRobinError):
     """DynamoDB or Secrets Manager failed (throttled or unavailable) after retries."""
 
 
 class AccountNotFoundError(RoundRobinError):
     """No connected account is registered under this subdomain."""
+
+
+class NotConnectedError(AccountNotFoundError):
+    """A console sign-in to an account this service does not serve: it has to be connected first."""
+
+    def __init__(self, subdomain: str) -> None:
+        super().__init__(f"{subdomain}.zendesk.com is not connected to Round Robin")
+        self.subdomain = subdomain
 
 
 class ConnectionBrokenError(RoundRobinError):

@@ -14,6 +14,11 @@ Keys are `pk` (partition) and `sk` (sort); two global secondary indexes, `gsi1` 
 | `ACCOUNT#<sub>`  | `TICKET#<id>`      | a ticket's claim and audit record      | claims, agents, selection   | 90 d  |
 | `ACCOUNT#<sub>`  | `LEASE#<name>`     | a short lease (token refresh, connect) | ../aws/leases.py            | +1 h  |
 | `STATE#<sha256>` | `STATE`          | an OAuth sign-in (hash only); `used_at`  | connect/states.py     | 10 minutes |
+| `SESSION#<sha256>` | `SESSION`      | a console session (hash of id only)    | console/sessions.py   | 8 hours |
+
+A STATE's `purpose` is `connect` (absent on older items) or `signin` (the console's Sign in with Zendesk): the
+one callback route finishes each its own way. A SESSION holds `subdomain`, `user_id`, `name` (of the signed-in
+admin), `created_at`, `expires_at` (= `ttl`); its id and CSRF token are never stored (console/sessions.py).
 
 `<group>` is a Zendesk group id, or `*` for the account-wide roster (tickets without a group).
 
@@ -97,6 +102,7 @@ AGENT_PREFIX = "AGENT#"
 TICKET_PREFIX = "TICKET#"
 AVAILABILITY_SK = "AVAILABILITY"
 STATE_SK = "STATE"
+SESSION_SK = "SESSION"
 WAITING_GROUP_PREFIX = "GROUP#"  # of a waiting ticket's gsi1sk; every old-shape key (a time: digits) sorts before it
 
 
@@ -127,6 +133,10 @@ def lease_sk(name: str) -> str:
 
 def state_pk(state_hash: str) -> str:
     return f"STATE#{state_hash}"
+
+
+def session_pk(session_hash: str) -> str:
+    return f"SESSION#{session_hash}"
 
 
 def outcome_partition(status: str, subdomain: str) -> str:

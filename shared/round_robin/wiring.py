@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from round_robin.connect.connector import Connector
     from round_robin.connect.lease import ConnectLease
     from round_robin.connect.migration import Migrator
+    from round_robin.console.account_settings import AccountSettings
+    from round_robin.console.sessions import SessionStore
+    from round_robin.console.signin import SignIn
     from round_robin.events.handler import EventHandler
     from round_robin.maintenance import Dispatcher, Maintainer
     from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
@@ -216,6 +219,63 @@ def connector() -> Connector:
 
 
 @lru_cache(maxsize=1)
+def sessions() -> SessionStore:
+    """The console's sessions (console/sessions.py)."""
+    from round_robin.console.sessions import SessionStore
+
+    return SessionStore(get_settings().table_name, clients.client("dynamodb"))
+
+
+@lru_cache(maxsize=1)
+def console_signin() -> SignIn:
+    """Sign in with Zendesk (console/signin.py): its own token client asks for the shortest lifetimes."""
+    from round_robin.connect.states import StateStore
+    from round_robin.console.signin import SIGN_IN_ACCESS_LIFETIME, SIGN_IN_REFRESH_LIFETIME, SignIn
+    from round_robin.zendesk.oauth import OAuthClient
+
+    settings = get_settings()
+    oauth = OAuthClient(base_url_for=settings.zendesk_base_url, client_id=settings.client_id,
+                        client_secret=lambda: client_secret(settings), session=http_session(),
+                        access_lifetime=SIGN_IN_ACCESS_LIFETIME, refresh_lifetime=SIGN_IN_REFRESH_LIFETIME)
+    return SignIn(settings=settings, states=StateStore(settings.table_name, clients.client("dynamodb")),
+                  state_key=_secret(settings.state_key_secret_arn).encode(), oauth=oauth,
+                  zendesk=connect_zendesk_factory(settings), registry=registry(), sessions=sessions())
+
+
+def announce_settings_changed(subdomain: str) -> bool:
+    """Tell the events queue an account's settings changed (as the CLI does); False if it cannot be reached (the
+    change is stored and applied at the next maintenance run)."""
+    import time
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from round_robin.aws.queue import EventMessage
+    from round_robin.errors import RoundRobinError
+    from round_robin.observability import logger
+
+    try:
+        event_queue().send(EventMessage(subdomain=subdomain, kind="settings_changed", received_at=time.time(),
+                                        payload={}))
+    except (RoundRobinError, BotoCoreError, ClientError) as exc:
+        logger.warning("settings change not announced", subdomain=subdomain, error=type(exc).__name__)
+        return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def account_settings() -> AccountSettings:
+    """What the console's Settings page reads and does (console/account_settings.py)."""
+    from round_robin.console.account_settings import AccountSettings
+
+    settings = get_settings()
+    make = zendesk_factory(settings, max_retry_wait=8)  # behind API Gateway's 30 s limit
+    return AccountSettings(registry=registry(), vault=vault(), policies=policies(), rosters=rosters(),
+                           zendesk=lambda subdomain: make(subdomain, lambda: tokens().authorization(subdomain)),
+                           migrate=lambda subdomain: migrator().migrate(subdomain),
+                           announce=announce_settings_changed)
+
+
+@lru_cache(maxsize=1)
 def api_token_registration() -> ApiTokenRegistration:
     from round_robin.connect.api_token import ApiTokenRegistration
 
@@ -388,6 +448,7 @@ def reset() -> None:
     """Forget every cached object and setting (tests, and the local stack between configurations)."""
     for factory in (http_session, vault, signing_secrets, registry, rosters, oauth_client, tokens, queue,
                     event_queue, event_handler, connect_lease, connections, connector, api_token_registration,
+                    sessions, console_signin, account_settings,
                     receiver, assigner, selector, assignment_store, alerts, maintainer, maintenance_queue, dispatcher,
                     migrator, policies, agent_store, waker, absences, get_settings, clients.client):
         factory.cache_clear()

@@ -41,9 +41,9 @@ def test_the_sam_transform_of_the_template_succeeds(transformed):
 
 def test_every_function_logs_to_its_own_log_group_after_the_transform(transformed):
     functions = [r for r in transformed["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
-    assert len(functions) == 7
+    assert len(functions) == 8
     assert all("LogGroup" in f["Properties"]["LoggingConfig"] for f in functions)
-    assert len({str(f["Properties"]["LoggingConfig"]["LogGroup"]) for f in functions}) == 7
+    assert len({str(f["Properties"]["LoggingConfig"]["LogGroup"]) for f in functions}) == 8
 
 
 def test_the_three_queues_feed_their_function_reporting_partial_batch_failures(transformed):
@@ -57,3 +57,12 @@ def test_the_three_queues_feed_their_function_reporting_partial_batch_failures(t
 def test_the_generated_schedule_has_no_fixed_name(transformed):
     (schedule,) = [r for r in transformed["Resources"].values() if r["Type"] == "AWS::Scheduler::Schedule"]
     assert "Name" not in schedule["Properties"]
+
+
+def test_the_console_has_the_front_door_its_pages_and_the_catch_all_route(transformed):
+    api = next(r for r in transformed["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Api")
+    paths = api["Properties"]["Body"]["paths"]
+    assert "get" in paths["/"] and "get" in paths["/admin"]
+    assert "x-amazon-apigateway-any-method" in paths["/admin/{proxy+}"]
+    # `$default`: every request no other route matches, whatever its method, gets the console's 404 page
+    assert "x-amazon-apigateway-any-method" in paths["$default"]

@@ -15,7 +15,7 @@ from round_robin.accounts.registry import CONNECTED, Account, AccountRegistry
 from round_robin.connect.connections import ConnectionReport, Connections
 from round_robin.connect.lease import ConnectInProgressError, ConnectLease
 from round_robin.connect.pkce import authorize_url, code_challenge, code_verifier_for
-from round_robin.connect.states import StateStore
+from round_robin.connect.states import PendingAuthorization, StateStore
 from round_robin.errors import StateReplayedError
 from round_robin.settings import Settings
 from round_robin.zendesk.client import ZendeskFactory
@@ -64,7 +64,11 @@ class Connector:
 
     def cancel(self, state: str | None) -> str:
         """Consent was denied: spend the state so the link cannot be replayed; return the subdomain."""
-        return self._states.consume(state, self._clock()).subdomain
+        return self.spend(state).subdomain
+
+    def spend(self, state: str | None) -> PendingAuthorization:
+        """Spend the callback's state and return what it stands for (a connect or a console sign-in)."""
+        return self._states.consume(state, self._clock())
 
     def after_replay(self, replay: StateReplayedError) -> Account | None:
         """The same approval arrived twice: wait for the first connect (the account's connect lease) and return the
@@ -79,9 +83,11 @@ class Connector:
             return None
         return account
 
-    def complete(self, *, state: str | None, code: str, redirect_uri: str, webhook_base_url: str) -> ConnectionReport:
-        """Finish the connection started by `authorization_url` (see the module docstring for the order)."""
-        pending = self._states.consume(state, self._clock())
+    def complete(self, *, state: str | None, code: str, redirect_uri: str, webhook_base_url: str,
+                 pending: PendingAuthorization | None = None) -> ConnectionReport:
+        """Finish the connection started by `authorization_url` (see the module docstring for the order);
+        `pending`: the state already spent by `spend`."""
+        pending = pending or self._states.consume(state, self._clock())
         assert state is not None
         subdomain = pending.subdomain
         # The lease is taken before the code is exchanged. The code stays valid for 120 s and the wait is at most

@@ -19,6 +19,8 @@ from round_robin.table import STATE_SK, state_pk
 
 STATE_LIFETIME = 600  # seconds
 REPLAY_WINDOW = 120  # a state spent this recently is a replay of the same approval (a code lives 120 s)
+CONNECT = "connect"  # a state's purpose: connecting the account (connector.py)
+SIGN_IN = "signin"  # signing an admin into the console (console/signin.py); the same callback URL finishes both
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class PendingAuthorization:
     subdomain: str
     created_at: int
     expires_at: int
+    purpose: str = CONNECT
 
 
 class StateStore:
@@ -35,14 +38,15 @@ class StateStore:
         self._table = table_name
         self._dynamodb = dynamodb
 
-    def create(self, subdomain: str, now: float) -> str:
-        """Store a new state for `subdomain` and return it (the only copy of the raw value)."""
+    def create(self, subdomain: str, now: float, purpose: str = CONNECT) -> str:
+        """Store a new state for `subdomain` and `purpose` and return it (the only copy of the raw value)."""
         state = new_state()
         created = int(now)
         item = {
             "pk": state_pk(state_key(state)),
             "sk": STATE_SK,
             "subdomain": subdomain,
+            "purpose": purpose,
             "created_at": created,
             "expires_at": created + STATE_LIFETIME,
             "ttl": created + STATE_LIFETIME,
@@ -74,7 +78,8 @@ class StateStore:
         item = deserialize(answer.get("Attributes")) or {}
         if now >= item.get("expires_at", 0):
             raise StateError("this sign-in link has expired (links are valid for 10 minutes)")
-        return PendingAuthorization(item["subdomain"], item["created_at"], item["expires_at"])
+        return PendingAuthorization(item["subdomain"], item["created_at"], item["expires_at"],
+                                    item.get("purpose", CONNECT))
 
     def _refuse_spent(self, key: dict[str, Any], now: float) -> NoReturn:
         try:

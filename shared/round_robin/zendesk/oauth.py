@@ -62,7 +62,8 @@ class OAuthClient:
     def __repr__(self) -> str:
         return f"OAuthClient(client_id={self._client_id!r})"
 
-    def exchange_code(self, subdomain: str, *, code: str, code_verifier: str, redirect_uri: str) -> TokenSet:
+    def exchange_code(self, subdomain: str, *, code: str, code_verifier: str, redirect_uri: str,
+                      scopes: tuple[str, ...] = SCOPES) -> TokenSet:
         """Trade an authorization code (valid 120 s) for a token set."""
         body = {
             "grant_type": "authorization_code",
@@ -70,7 +71,7 @@ class OAuthClient:
             "client_id": self._client_id,
             "client_secret": self._client_secret(),
             "redirect_uri": redirect_uri,
-            "scope": " ".join(SCOPES),
+            "scope": " ".join(scopes),
             "code_verifier": code_verifier,
         }
         return self._grant(subdomain, body, None)

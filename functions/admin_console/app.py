@@ -1,0 +1,203 @@
+"""The admin console: `/` (the front door), `/admin...` (Sign in with Zendesk, then Settings and the other pages),
+and a friendly 404 page for every other path and method. Pages and rules live in round_robin/console/."""
+
+import time
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.logging import correlation_paths
+
+from round_robin import wiring
+from round_robin.availability.errors import InvalidInputError
+from round_robin.connect.lease import ConnectInProgressError
+from round_robin.console import front, settings_page
+from round_robin.console.http import (
+    CsrfError,
+    Form,
+    FormError,
+    SignInRequiredError,
+    check_csrf,
+    cleared_cookie,
+    html_response,
+    parse_form,
+    require_session,
+    see_other,
+    session_id_from,
+)
+from round_robin.console.sessions import Session
+from round_robin.errors import (
+    AccountNotFoundError,
+    ConnectionBrokenError,
+    InvalidSubdomainError,
+    NotAdminError,
+    NotConnectedError,
+    StorageError,
+    ZendeskError,
+)
+from round_robin.observability import MetricUnit, logger, metrics, tracer
+from round_robin.settings import get_settings
+from round_robin.web import public_base_url
+from round_robin.zendesk.subdomain import normalize_subdomain
+
+settings = get_settings()  # fails the cold start with a message naming a missing or bad variable
+app = APIGatewayHttpResolver()
+
+
+def signed_in() -> Session:
+    """The request's session, or SignInRequiredError (answered with a redirect to the sign-in page)."""
+    return require_session(wiring.sessions(), app.current_event.cookies, time.time())
+
+
+def posted(session: Session) -> Form:
+    """The request's form, checked for the session's CSRF token."""
+    event = app.current_event
+    form = parse_form(event.body, base64_encoded=event.is_base64_encoded,
+                      content_type=event.headers.get("content-type"))
+    check_csrf(form, session)
+    return form
+
+
+@app.get("/")
+def home():
+    return html_response(200, front.home_page())
+
+
+@app.get("/admin")
+def admin():
+    raw = app.current_event.get_query_string_value("subdomain")
+    if raw is None:
+        session = wiring.sessions().get(session_id_from(app.current_event.cookies), time.time())
+        return see_other("/admin/settings") if session else html_response(200, front.sign_in_page())
+    subdomain = normalize_subdomain(raw)
+    base = public_base_url(settings, app.current_event.request_context.domain_name)
+    url = wiring.console_signin().authorization_url(subdomain, f"{base}/oauth/callback")
+    metrics.add_metric(name="ConsoleSignInStarted", unit=MetricUnit.Count, value=1)
+    return see_other(url)
+
+
+@app.get("/admin/settings")
+def show_settings():
+    return _settings(signed_in())
+
+
+@app.post("/admin/settings")
+def save_settings():
+    session = signed_in()
+    form = posted(session)
+    service = wiring.account_settings()
+    try:
+        given = settings_page.parse_switches(form)
+    except InvalidInputError as exc:
+        return _settings(session, 400, error=f"Nothing was saved: {exc}.")
+    saved = service.save_switches(session.subdomain, given)
+    logger.info("console settings saved", subdomain=session.subdomain, user_id=session.user_id,
+                changed=sorted(saved.changed))
+    return _settings(session, saved=saved)
+
+
+@app.post("/admin/import")
+def import_agents():
+    session = signed_in()
+    posted(session)
+    try:
+        summary = wiring.account_settings().import_agents(session.subdomain)
+    except ConnectionBrokenError:
+        return _settings(session, 409, error="Zendesk no longer accepts this account's connection: reconnect it, "
+                                             "then import again. Nothing was changed.")
+    except ZendeskError as exc:
+        return _settings(session, 502, error=f"Importing from Zendesk failed ({exc}). Nothing was changed.")
+    logger.info("console import", subdomain=session.subdomain, user_id=session.user_id, changed=summary.changed)
+    return _settings(session, imported=summary)
+
+
+@app.post("/admin/migrate")
+def migrate():
+    session = signed_in()
+    posted(session)
+    try:
+        report = wiring.account_settings().migrate(session.subdomain)
+    except NotAdminError as exc:
+        return _settings(session, 409, error=f"The stored API token belongs to {exc.user_name or 'a user'} "
+                                             f"(role: {exc.role}), not an administrator, so it cannot create the "
+                                             "OAuth token. Use Reconnect instead. Nothing was changed.")
+    except ConnectInProgressError:
+        return _settings(session, 409, error="A connection or migration of this account is already running. "
+                                             "Try again in a minute. Nothing was changed.")
+    except ConnectionBrokenError:
+        return _settings(session, 409, error="Zendesk no longer accepts the stored API token: use Reconnect. "
+                                             "Nothing was changed.")
+    except ZendeskError as exc:
+        return _settings(session, 502, error=f"Zendesk failed during the migration ({exc}). The account still "
+                                             "uses its API token.")
+    logger.info("console migration", subdomain=session.subdomain, user_id=session.user_id, changed=report.changed)
+    return _settings(session, migrated=report)
+
+
+@app.post("/admin/signout")
+def sign_out():
+    session = signed_in()
+    posted(session)
+    wiring.sessions().delete(session_id_from(app.current_event.cookies))
+    logger.info("console sign-out", subdomain=session.subdomain, user_id=session.user_id)
+    return html_response(200, front.message("Signed out", f"You are signed out of {session.subdomain}.zendesk.com."),
+                         cookies=[cleared_cookie()])
+
+
+def _settings(session: Session, status: int = 200, **shown):
+    service, now = wiring.account_settings(), time.time()
+    connection = service.connection(session.subdomain)
+    return html_response(status, settings_page.render(session, connection, service.policy(session.subdomain), now,
+                                                      **shown))
+
+
+@app.not_found
+def not_found(exc):
+    return html_response(404, front.not_found_page(app.current_event.path))
+
+
+@app.exception_handler(SignInRequiredError)
+def sign_in_required(exc: SignInRequiredError):
+    return see_other("/admin")
+
+
+@app.exception_handler(CsrfError)
+def csrf_refused(exc: CsrfError):
+    logger.warning("console request refused", reason="csrf", path=app.current_event.path)
+    return html_response(403, front.message(
+        "This form has expired", "The page was open too long, or the form did not come from this console. "
+        "Nothing was changed. Reload the page and try again."))
+
+
+@app.exception_handler(FormError)
+def bad_form(exc: FormError):
+    return html_response(400, front.message("The form could not be read", f"{str(exc).capitalize()}. "
+                                            "Nothing was changed."))
+
+
+@app.exception_handler(InvalidSubdomainError)
+def invalid_subdomain(exc: InvalidSubdomainError):
+    return html_response(400, front.sign_in_page(f"That is not a Zendesk subdomain: {exc}."))
+
+
+@app.exception_handler(NotConnectedError)
+def not_connected(exc: NotConnectedError):
+    return html_response(404, front.not_connected_page(exc.subdomain))
+
+
+@app.exception_handler(AccountNotFoundError)
+def account_gone(exc: AccountNotFoundError):
+    return html_response(404, front.message(
+        "This account is no longer connected", "Its connection was removed. Connect it again from the start page."))
+
+
+@app.exception_handler(StorageError)
+def storage_unavailable(exc: StorageError):
+    logger.error("console storage failed", reason=str(exc))
+    return html_response(503, front.message("Please try again", "The service's storage did not answer. "
+                                            "Nothing was changed."))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event, context):
+    return app.resolve(event, context)

@@ -1,0 +1,84 @@
+"""Sign in with Zendesk: the console's only way in (no passwords of its own).
+
+The admin's own Zendesk account approves a grant with the `read` scope alone, through the service's existing
+OAuth client and its callback URL (the state's purpose tells the callback it is a sign-in: connect/states.py).
+The grant is used once, for `GET /api/v2/users/me`, to learn who signed in and that they are an admin of the
+account, and then dropped: never stored, never logged. It is asked for with the shortest lifetimes Zendesk
+allows (access 5 minutes, refresh 7 days: the minimum TTLs of support.zendesk.com/hc/en-us/articles/
+10212201463962, and the bounds of `expires_in` and `refresh_token_expires_in` in developer.zendesk.com/
+api-reference/ticketing/oauth/grant_type_tokens/), because the service's scopes cannot revoke it (see
+connect/pages.py, REVOKE_IN_ADMIN_CENTER).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from round_robin.accounts.registry import AccountRegistry
+from round_robin.connect.pkce import authorize_url, code_challenge, code_verifier_for
+from round_robin.connect.states import SIGN_IN, PendingAuthorization, StateStore
+from round_robin.console.sessions import Session, SessionStore
+from round_robin.errors import NotConnectedError, SignInRefusedError
+from round_robin.settings import Settings
+from round_robin.zendesk import users
+from round_robin.zendesk.client import ZendeskFactory
+from round_robin.zendesk.oauth import OAuthClient
+
+SIGN_IN_SCOPES: tuple[str, ...] = ("read",)  # /users/me needs no more
+SIGN_IN_ACCESS_LIFETIME = 300  # Zendesk's minimum access-token TTL (5 minutes)
+SIGN_IN_REFRESH_LIFETIME = 7 * 86400  # Zendesk's minimum refresh-token TTL (7 days)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    session_id: str  # the cookie's value: the only copy
+    session: Session
+
+
+class SignIn:
+    def __init__(self, *, settings: Settings, states: StateStore, state_key: bytes, oauth: OAuthClient,
+                 zendesk: ZendeskFactory, registry: AccountRegistry, sessions: SessionStore,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._settings = settings
+        self._states = states
+        self._state_key = state_key
+        self._oauth = oauth
+        self._zendesk = zendesk
+        self._registry = registry
+        self._sessions = sessions
+        self._clock = clock
+
+    def __repr__(self) -> str:
+        return "SignIn()"
+
+    def authorization_url(self, subdomain: str, redirect_uri: str) -> str:
+        """The authorize URL that signs an admin of a connected account in; raise NotConnectedError otherwise."""
+        if self._registry.get(subdomain) is None:
+            raise NotConnectedError(subdomain)
+        state = self._states.create(subdomain, self._clock(), purpose=SIGN_IN)
+        return authorize_url(
+            self._settings.zendesk_base_url(subdomain), client_id=self._settings.client_id,
+            redirect_uri=redirect_uri, state=state, scopes=SIGN_IN_SCOPES,
+            challenge=code_challenge(code_verifier_for(state, self._state_key)),
+        )
+
+    def complete(self, pending: PendingAuthorization, *, state: str, code: str, redirect_uri: str,
+                 previous_session_id: str | None = None) -> SignedIn:
+        """Exchange the code, check the user is an admin of the account, and start a new session (ending the
+        browser's previous one, so a session id is never carried across a sign-in)."""
+        subdomain = pending.subdomain
+        verifier = code_verifier_for(state, self._state_key)
+        tokens = self._oauth.exchange_code(subdomain, code=code, code_verifier=verifier, redirect_uri=redirect_uri,
+                                           scopes=SIGN_IN_SCOPES)
+        me = users.me(self._zendesk(subdomain, lambda: f"Bearer {tokens.access_token}"))
+        # The grant has served: it goes out of scope here and is kept nowhere.
+        if me.get("role") != "admin":
+            raise SignInRefusedError(subdomain, str(me.get("name") or ""), str(me.get("role")))
+        if self._registry.get(subdomain) is None:  # disconnected while the admin was approving
+            raise NotConnectedError(subdomain)
+        self._sessions.delete(previous_session_id)
+        session_id, session = self._sessions.create(subdomain=subdomain, user_id=int(me["id"]),
+                                                    name=str(me.get("name") or ""), now=self._clock())
+        return SignedIn(session_id, session)
