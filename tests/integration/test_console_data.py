@@ -150,6 +150,7 @@ def agents_page(aws_env) -> AgentsPage:
     def announce(subdomain, notices):
         for kind, payload in notices:
             queue.send(EventMessage(subdomain=subdomain, kind=kind, received_at=time.time(), payload=payload))
+        return True
 
     return AgentsPage(registry=wiring.registry(), rosters=wiring.rosters(), agents=wiring.agent_store(),
                       policies=wiring.policies(), announce=announce)

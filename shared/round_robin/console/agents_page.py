@@ -58,7 +58,9 @@ class Policies(Protocol):
     def get(self, subdomain: str) -> tuple[AccountPolicy, tuple[Schedule, ...]]: ...
 
 
-Announce = Callable[[str, Sequence[tuple[str, dict[str, Any]]]], None]  # (subdomain, [(kind, payload)])
+# (subdomain, [(kind, payload)]) -> whether the events queue took them (False: applied at the next maintenance run)
+Announce = Callable[[str, Sequence[tuple[str, dict[str, Any]]]], bool]
+NOT_ANNOUNCED = " (stored; the service applies it at its next maintenance run: the events queue did not answer)"
 
 
 @dataclass(frozen=True)
@@ -166,27 +168,30 @@ class AgentsPage:
             self._agents.change(subdomain, agent_id, {"status": changed.status, "ooo_from": changed.ooo_from,
                                                       "ooo_until": changed.ooo_until,
                                                       "backup_id": changed.backup_id}, now)
-            self._announce(subdomain, operator_notices(agent_id, changed, now))
             text = f"{who} is now {changed.status}"
             if changed.ooo_until:
                 text += f" until {changed.ooo_until}"
             if changed.backup_id is not None:
                 text += f" (backup: {known[changed.backup_id] or changed.backup_id})"
-            return text
+            return text + self._told(subdomain, operator_notices(agent_id, changed, now))
         if action == "caps":
             caps = {"open_cap": _cap(form.get("open_cap")), "daily_cap": _cap(form.get("daily_cap"))}
             self._agents.change(subdomain, agent_id, caps, now)
-            self._announce(subdomain, [("agent_changed", {"agent_id": agent_id})])
-            return (f"{who}: open tickets {_cap_text(caps['open_cap'])}, tickets a day "
-                    f"{_cap_text(caps['daily_cap'])}")
+            told = self._told(subdomain, [("agent_changed", {"agent_id": agent_id})])
+            return f"{who}: open tickets {_cap_text(caps['open_cap'])}, tickets a day {_cap_text(caps['daily_cap'])}" \
+                + told
         if action == "rotation":
             switch = form.get("in_rotation", "")
             if switch not in ("on", "off"):
                 raise InvalidInputError(f"in rotation must be on or off, got {switch[:40]!r}")
             self._agents.change(subdomain, agent_id, {"in_rotation": switch == "on"}, now)
-            self._announce(subdomain, [("agent_changed", {"agent_id": agent_id})])
-            return f"{who} is {'in' if switch == 'on' else 'out of'} rotation"
+            return (f"{who} is {'in' if switch == 'on' else 'out of'} rotation"
+                    + self._told(subdomain, [("agent_changed", {"agent_id": agent_id})]))
         raise InvalidInputError(f"unknown change {action[:40]!r}: availability, caps or rotation")
+
+    def _told(self, subdomain: str, notices: Sequence[tuple[str, dict[str, Any]]]) -> str:
+        """Announce a stored change; what the notice adds when the events queue did not take it."""
+        return "" if self._announce(subdomain, notices) else NOT_ANNOUNCED
 
 
 def _given(value: str | None) -> str | None:
@@ -250,7 +255,7 @@ def _agent_table(data: AccountAgents, asked: AgentsQuery, roster: GroupRoster | 
         link = href(PATH, {"q": asked.name, "group": asked.group, "page": page, "agent": agent.id})
         rows.append([
             *([f"{turn.turn}{' <strong>next</strong>' if is_next else ''}"] if turn else []),
-            f'<a href="{link}">{esc(agent.name)}</a> <span class="id">{agent.id}</span>',
+            f'<a href="{link}">{esc(agent.name)}</a> <span class="muted">{agent.id}</span>',
             esc(", ".join(agent.groups)) or "-",
             "yes" if agent.in_rotation else '<span class="bad">no</span>',
             f"{esc(agent.availability)} <span class=\"source\">({esc(agent.availability_source)})</span>",
@@ -291,7 +296,7 @@ def _pages(asked: AgentsQuery, page: int, pages: int) -> str:
     if page < pages:
         links.append(f'<a rel="next" href="{href(PATH, {"q": asked.name, "group": asked.group, "page": page + 1})}">'
                      "Next</a>")
-    return f'<nav class="pages">{" ".join(links)}</nav>'
+    return f'<nav class="pager">{" ".join(links)}</nav>'
 
 
 def _editor(agent: Agent, state: AgentState, known: Mapping[int, str], asked: AgentsQuery, csrf_token: str) -> str:
@@ -319,7 +324,7 @@ def _editor(agent: Agent, state: AgentState, known: Mapping[int, str], asked: Ag
         "Save caps")
     rotation = form("rotation", hidden({"in_rotation": "off" if agent.in_rotation else "on"}),
                     "Take out of rotation" if agent.in_rotation else "Put back in rotation")
-    return (f'<section class="editor"><h2>Change {esc(agent.name)} <span class="id">{agent.id}</span></h2>'
+    return (f'<section class="editor"><h2>Change {esc(agent.name)} <span class="muted">{agent.id}</span></h2>'
             f"{availability}{caps}{rotation}"
             "<p class=\"hint\">Back on: the first day back, in the agent's time zone. Caps: empty uses the "
             "account's default, 0 takes no tickets, none is no cap.</p></section>")

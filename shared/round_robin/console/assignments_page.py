@@ -270,14 +270,14 @@ def _pager(asked: LogFilter, following: LogFilter | None) -> str:
         links.append(f'<a href="{href(PATH, asked.query(after=None))}">Newest</a>')
     if following is not None:
         links.append(f'<a rel="next" href="{href(PATH, following.query())}">Older</a>')
-    return f'<nav class="pages">{" ".join(links)}</nav>' if links else ""
+    return f'<nav class="pager">{" ".join(links)}</nav>' if links else ""
 
 
 def chart_svg(counts: Mapping[str, Sequence[int]], now: float) -> str:
     """Small multiples: one row of daily bars per agent (the CHART_AGENTS busiest), days oldest first, the day
     labels below; names escaped. No script, no external resource."""
     if not counts:
-        return '<p class="empty">No assignments in the last 14 days.</p>'
+        return '<p class="muted">No assignments in the last 14 days.</p>'
     busiest = sorted(counts.items(), key=lambda kv: (-sum(kv[1]), kv[0].casefold()))[:CHART_AGENTS]
     top = max(max(c) for _, c in busiest) or 1
     label_w, bar_w, gap, row_h, bar_h = 180, 18, 4, 30, 22
@@ -304,5 +304,5 @@ def chart_svg(counts: Mapping[str, Sequence[int]], now: float) -> str:
         parts.append(f'<text x="{label_w + day * (bar_w + gap)}" y="{axis_y}" font-size="10">{label}</text>')
     parts.append("</svg>")
     rest = len(counts) - len(busiest)
-    note = f'<p class="hint">{rest} more agent{"s" if rest != 1 else ""} not drawn.</p>' if rest > 0 else ""
+    note = f'<p class="muted">{rest} more agent{"s" if rest != 1 else ""} not drawn.</p>' if rest > 0 else ""
     return "".join(parts) + note

@@ -1,17 +1,15 @@
-"""Small HTML pieces the console's pages share: escaping, times, tables, page links. Everything that comes from
-Zendesk or a user goes through `esc` (the standard library's html.escape, quotes included)."""
+"""Small HTML pieces the Agents, Assignments and Health pages share: times, tables, links, notices. Everything that
+comes from Zendesk or a user goes through layout.esc (the standard library's html.escape, quotes included)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from html import escape
 from urllib.parse import urlencode
 
+from round_robin.console.layout import esc
 
-def esc(value: object) -> str:
-    """Text safe in HTML content and in a quoted attribute."""
-    return escape("" if value is None else str(value), quote=True)
+__all__ = ["esc", "hidden", "href", "message", "table", "when"]
 
 
 def when(epoch: float | None) -> str:
@@ -31,7 +29,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, empty: str =
     """A table whose cells are HTML already (escape what goes in)."""
     body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
     if not body:
-        return f'<p class="empty">{esc(empty)}</p>'
+        return f'<p class="muted">{esc(empty)}</p>'
     head = "".join(f'<th scope="col">{esc(h)}</th>' for h in headers)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
