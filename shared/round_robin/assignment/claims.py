@@ -276,8 +276,8 @@ class AssignmentStore:
                  limit: int = 50, read_size: int = 500) -> tuple[list[dict[str, Any]], tuple[float, int] | None]:
         """One page of the account's log (gsi2), newest first, finished within [since, until): at most `limit`
         records matching the filters, after the record `after` ((logged_at, ticket id) of the last one shown), and
-        the cursor of the next page (None: no more). Reads `read_size` index entries a call (the filters apply
-        after the read)."""
+        the cursor of the next page (None: no more). With filters, reads `read_size` index entries a call (the
+        filters apply after the read)."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {":index": log_partition(subdomain), ":first": time_sort_key(since),
                                   ":last": time_sort_key(until)}
@@ -288,7 +288,8 @@ class AssignmentStore:
                 names[f"#{field}"] = field
                 values[f":{field}"] = value
         request: dict[str, Any] = {
-            "TableName": self._table, "IndexName": LOG_INDEX, "ScanIndexForward": False, "Limit": read_size,
+            "TableName": self._table, "IndexName": LOG_INDEX, "ScanIndexForward": False,
+            "Limit": read_size if filters else limit + 1,  # unfiltered: one more says whether there is a next page
             "KeyConditionExpression": "gsi2pk = :index AND gsi2sk BETWEEN :first AND :last",
             "ExpressionAttributeValues": serialize(values)}
         if filters:

@@ -120,9 +120,8 @@ class AgentsPage:
         rosters = self._rosters.list(subdomain)
         rotations = self._rosters.rotations(subdomain)
         policy, schedules = self._policies.get(subdomain)
-        stored = self._agents.listed(subdomain)
+        states = dict(self._agents.listed(subdomain))  # the names come from the rosters
         known = {i: "" for i in excluded} | {m.id: m.name for r in rosters for m in r.members}
-        states = {i: dataclasses.replace(state, name=known.get(i) or state.name) for i, state in stored.items()}
         agents = list_agents(rosters, excluded, {}, states, policy, schedules, now)
         return AccountAgents(agents, rosters_in_turn(rosters, rotations, states, policy, schedules, now), known,
                              states)

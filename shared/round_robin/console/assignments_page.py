@@ -28,6 +28,7 @@ from round_robin.console.fragments import esc, href, message, table, when
 PATH = "/admin/assignments"
 CSV_PATH = "/admin/assignments.csv"
 PAGE_SIZE = 50
+EXPORT_BATCH = 1000  # rows a read of the export and the chart
 RETENTION_DAYS = 90  # claims.RECORD_TTL: the log covers what DynamoDB keeps
 CHART_DAYS = 14
 CHART_AGENTS = 20  # the chart shows the agents with the most assignments; the rest are counted below it
@@ -153,8 +154,9 @@ class AssignmentsPage:
         self._log = log
         self._rosters = rosters
 
-    def page(self, subdomain: str, asked: LogFilter, now: float) -> tuple[list[LogRow], LogFilter | None]:
-        """One page of rows, newest first, and the filter of the next page (None: this is the last)."""
+    def page(self, subdomain: str, asked: LogFilter, now: float,
+             size: int = PAGE_SIZE) -> tuple[list[LogRow], LogFilter | None]:
+        """One page of `size` rows, newest first, and the filter of the next page (None: this is the last)."""
         groups = self._group_names(subdomain)
         if asked.ticket is not None:
             record = self._log.get(subdomain, asked.ticket)
@@ -162,14 +164,14 @@ class AssignmentsPage:
         since, until = asked.window(now)
         records, after = self._log.log_page(subdomain, since=since, until=until, after=asked.after,
                                             outcome=asked.outcome, group_id=asked.group, agent_id=asked.agent,
-                                            limit=PAGE_SIZE)
+                                            limit=size)
         return [_row(r, groups) for r in records], replace(asked, after=after) if after else None
 
     def rows(self, subdomain: str, asked: LogFilter, now: float) -> Iterator[LogRow]:
-        """Every row of the view (from its cursor on), newest first: the CSV export."""
+        """Every row of the view (from its cursor on), newest first: the CSV export and the chart."""
         view: LogFilter | None = asked
         while view is not None:
-            rows, view = self.page(subdomain, view, now)
+            rows, view = self.page(subdomain, view, now, EXPORT_BATCH)
             yield from rows
 
     def render(self, subdomain: str, query: Mapping[str, str], now: float) -> tuple[int, str]:
