@@ -116,6 +116,7 @@ def _pages(group_ids: list[str]) -> list[tuple[str, dict[str, str]]]:
         ("/admin/assignments", {"group": group_ids[0], "outcome": "waiting"}),
         ("/admin/assignments", {"agent": "9000007"}),
         ("/admin/assignments", {"ticket": "4711"}),
+        ("/admin/assignments", {"chart": "1"}),
         ("/admin/health", {}),
         ("/admin/assignments.csv", {"outcome": "parked"}),
     ]

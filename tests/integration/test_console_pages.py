@@ -131,6 +131,8 @@ def test_the_log_links_each_ticket_to_zendesk_and_filters_by_ticket(browser, acc
     wiring.assigner().assign(request_for(ticket["id"]))
 
     page = browser.get("/admin/assignments", ticket=str(ticket["id"]))
+    chart = browser.get("/admin/assignments", chart="1")
 
     assert f'href="https://acme.zendesk.com/agent/tickets/{ticket["id"]}"' in page["body"]
-    assert "<svg" in page["body"] and "<script" not in page["body"]
+    assert "<svg" not in page["body"] and "chart=1" in page["body"]
+    assert "<svg" in chart["body"] and "<script" not in chart["body"]

@@ -183,11 +183,14 @@ class AssignmentsPage:
             asked, error = LogFilter(), str(exc)
         rows, following = self.page(subdomain, asked, now)
         groups = self._group_names(subdomain)
+        chart_link = href(PATH, {**asked.query(after=None), "chart": "1"})
         body = [message(error, "error"), _filters(asked, groups),
-                f'<p class="export"><a href="{href(CSV_PATH, asked.query(after=None))}">Export these rows as CSV</a>'
-                "</p>", _log_table(subdomain, rows), _pager(asked, following),
-                f"<h2>Assignments per day, last {CHART_DAYS} days</h2>",
-                chart_svg(self.per_agent_day(subdomain, replace(asked, after=None), now), now)]
+                f'<p class="actions"><a href="{href(CSV_PATH, asked.query(after=None))}">Export these rows as CSV</a>'
+                f' <a href="{chart_link}#chart">Assignments per agent per day, last {CHART_DAYS} days</a></p>',
+                _log_table(subdomain, rows), _pager(asked, following)]
+        if query.get("chart") == "1":  # on demand: it reads two weeks of the log, so the log's pages stay fast
+            body += [f'<h2 id="chart">Assignments per agent per day, last {CHART_DAYS} days (UTC)</h2>',
+                     chart_svg(self.per_agent_day(subdomain, replace(asked, after=None), now), now)]
         return (400 if error else 200), "\n".join(p for p in body if p)
 
     def csv(self, subdomain: str, query: Mapping[str, str], now: float) -> str:
