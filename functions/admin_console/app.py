@@ -23,6 +23,7 @@ from round_robin.console.http import (
     require_session,
     see_other,
     session_id_from,
+    sign_in_cookie,
 )
 from round_robin.console.layout import page
 from round_robin.console.sessions import Session
@@ -71,9 +72,9 @@ def admin():
         return see_other("/admin/settings") if session else html_response(200, front.sign_in_page())
     subdomain = normalize_subdomain(raw)
     base = public_base_url(settings, app.current_event.request_context.domain_name)
-    url = wiring.console_signin().authorization_url(subdomain, f"{base}/oauth/callback")
+    url, browser = wiring.console_signin().authorization_url(subdomain, f"{base}/oauth/callback")
     metrics.add_metric(name="ConsoleSignInStarted", unit=MetricUnit.Count, value=1)
-    return see_other(url)
+    return see_other(url, cookies=[sign_in_cookie(browser)])
 
 
 @app.get("/admin/settings")

@@ -1,20 +1,30 @@
 """GET /oauth/callback: finish connecting a Zendesk account and show what was set up, or finish a console sign-in
 (the state's purpose says which: round_robin/connect/states.py)."""
 
+from typing import TYPE_CHECKING
+
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 
 from round_robin import wiring
 from round_robin.connect.lease import ConnectInProgressError
 from round_robin.connect.pages import UNUSED_GRANT, connected_page, message_page
-from round_robin.connect.states import SIGN_IN, PendingAuthorization
 from round_robin.console.front import not_connected_page, refused_page
-from round_robin.console.http import html_response, see_other, session_cookie, session_id_from
+from round_robin.console.http import (
+    SIGN_IN_COOKIE,
+    cleared_cookie,
+    cookie_value,
+    html_response,
+    see_other,
+    session_cookie,
+    session_id_from,
+)
 from round_robin.errors import (
     NotAdminError,
     NotConnectedError,
     OAuthError,
     OAuthUnavailableError,
+    SignInBrowserError,
     SignInRefusedError,
     StateError,
     StateReplayedError,
@@ -24,6 +34,9 @@ from round_robin.errors import (
 from round_robin.observability import MetricUnit, logger, metrics, tracer
 from round_robin.settings import get_settings
 from round_robin.web import html, public_base_url
+
+if TYPE_CHECKING:
+    from round_robin.connect.states import PendingAuthorization
 
 settings = get_settings()  # fails the cold start with a message naming a missing or bad variable
 app = APIGatewayHttpResolver()
@@ -37,7 +50,7 @@ def callback():
     if error:
         pending = wiring.connector().spend(state)
         subdomain = pending.subdomain
-        if pending.purpose == SIGN_IN:
+        if pending.signs_in:
             return html(403 if error == "access_denied" else 400, message_page(
                 "You were not signed in",
                 f"Zendesk reported {error}: the sign-in to {subdomain}.zendesk.com was not approved.",
@@ -63,7 +76,7 @@ def callback():
     base = public_base_url(settings, app.current_event.request_context.domain_name)
     pending = wiring.connector().spend(state)
     assert state is not None
-    if pending.purpose == SIGN_IN:
+    if pending.signs_in:
         return _sign_in(pending, state, code, f"{base}/oauth/callback")
     report = wiring.connector().complete(
         state=state, code=code, redirect_uri=f"{base}/oauth/callback", webhook_base_url=base, pending=pending
@@ -72,13 +85,31 @@ def callback():
     return html(200, connected_page(report))
 
 
-def _sign_in(pending: PendingAuthorization, state: str, code: str, redirect_uri: str):
+def _sign_in(pending: "PendingAuthorization", state: str, code: str, redirect_uri: str):
     """A console sign-in: a new session (the browser's previous one ends), then the Settings page."""
-    signed = wiring.console_signin().complete(pending, state=state, code=code, redirect_uri=redirect_uri,
-                                              previous_session_id=session_id_from(app.current_event.cookies))
+    again = f"Sign in again from /admin?subdomain={pending.subdomain}."
+    cookies = app.current_event.cookies
+    try:
+        signed = wiring.console_signin().complete(pending, state=state, code=code, redirect_uri=redirect_uri,
+                                                  browser=cookie_value(cookies, SIGN_IN_COOKIE),
+                                                  previous_session_id=session_id_from(cookies))
+    except SignInBrowserError:
+        logger.warning("console sign-in refused", subdomain=pending.subdomain, reason="another_browser")
+        return html(400, message_page(
+            "You were not signed in",
+            "This sign-in was started in another browser (or its cookie expired after 10 minutes), so it cannot "
+            "sign this one in.", again))
+    except OAuthError as exc:
+        logger.warning("console sign-in failed", subdomain=pending.subdomain, reason="token_refused", error=exc.error)
+        return html(502, message_page("Zendesk refused the sign-in", f"Zendesk answered {exc.error}. You were not "
+                                      "signed in.", again))
+    except (OAuthUnavailableError, ZendeskError) as exc:
+        logger.warning("console sign-in failed", subdomain=pending.subdomain, reason="zendesk", detail=str(exc))
+        return html(502, message_page("Zendesk failed during the sign-in", f"{exc}. You were not signed in.", again))
     logger.info("console sign-in", subdomain=pending.subdomain, user_id=signed.session.user_id)
     metrics.add_metric(name="ConsoleSignedIn", unit=MetricUnit.Count, value=1)
-    return see_other("/admin/settings", cookies=[session_cookie(signed.session_id)])
+    return see_other("/admin/settings",
+                     cookies=[session_cookie(signed.session_id), cleared_cookie(SIGN_IN_COOKIE)])
 
 
 @app.exception_handler(SignInRefusedError)
@@ -102,6 +133,12 @@ def bad_state(exc: StateError):
 def replayed_state(exc: StateReplayedError):
     # The same approval arrived twice (a double click on Allow): say how the first one ended, not just "used".
     _failed("state_replayed")
+    if exc.signs_in:  # the first answer signed the browser in (or was refused): nothing to wait for
+        return html(400, message_page(
+            "This sign-in link was already used",
+            "Zendesk's answer arrived twice. Open the console, or sign in again from "
+            f"/admin?subdomain={exc.subdomain}.",
+        ))
     account = wiring.connector().after_replay(exc)
     if account is not None:
         return html(400, message_page(

@@ -25,10 +25,16 @@ class StateError(RoundRobinError):
 class StateReplayedError(StateError):
     """The state was used moments ago: the same approval arrived twice (a double click on Allow)."""
 
-    def __init__(self, subdomain: str, used_at: float) -> None:
+    def __init__(self, subdomain: str, used_at: float, purpose: str = "connect") -> None:
         super().__init__("this sign-in link was already used")
         self.subdomain = subdomain
         self.used_at = used_at
+        self.purpose = purpose  # connect/states.py: CONNECT or SIGN_IN
+
+    @property
+    def signs_in(self) -> bool:
+        """The state was a console sign-in's (connect/states.py SIGN_IN), not a connect's."""
+        return self.purpose == "signin"
 
 
 class OAuthError(RoundRobinError):
@@ -109,6 +115,14 @@ class SignInRefusedError(RoundRobinError):
         self.subdomain = subdomain
         self.user_name = user_name
         self.role = role
+
+
+class SignInBrowserError(RoundRobinError):
+    """A sign-in answer arrived in a browser other than the one that started the sign-in (login CSRF)."""
+
+    def __init__(self, subdomain: str) -> None:
+        super().__init__("this sign-in was started in another browser")
+        self.subdomain = subdomain
 
 
 class StorageError(RoundRobinError):

@@ -17,7 +17,8 @@ Keys are `pk` (partition) and `sk` (sort); two global secondary indexes, `gsi1` 
 | `SESSION#<sha256>` | `SESSION`      | a console session (hash of id only)    | console/sessions.py   | 8 hours |
 
 A STATE's `purpose` is `connect` (absent on older items) or `signin` (the console's Sign in with Zendesk): the
-one callback route finishes each its own way. A SESSION holds `subdomain`, `user_id`, `name` (of the signed-in
+one callback route finishes each its own way; a sign-in's `browser` is the SHA-256 of the cookie that binds it to
+the browser that started it. A SESSION holds `subdomain`, `user_id`, `name` (of the signed-in
 admin), `created_at`, `expires_at` (= `ttl`); its id and CSRF token are never stored (console/sessions.py).
 
 `<group>` is a Zendesk group id, or `*` for the account-wide roster (tickets without a group).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.e2e.browser import connect
+from tests.e2e.browser import connect, sign_in
 from tests.e2e.conftest import wait_for
 from tests.unit.test_webhook_permissions import TOKENS, WEBHOOKS, grants
 
@@ -79,12 +79,25 @@ def test_every_aws_call_each_function_makes_is_allowed_by_its_iam_policy(stack):
             "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
         return all(v == "0" for v in counts.values())
     wait_for(events_applied, timeout=60, what="the events queue to be applied")
+    # the admin console: sign in, save the switches, import agents, sign out; and Migrate to OAuth
+    console = sign_in(stack.url, SUB)
+    switches = {"zendesk_status": "on", "ooo_app": "on", "reassign": "open", "open_cap": "5", "daily_cap": "",
+                "counted_statuses": "new", "waiting_alert_minutes": "30", "status_map": "online=available"}
+    for path, form in (("/admin/settings", switches), ("/admin/import", {}), ("/admin/signout", {})):
+        assert console.post(path, form).status_code == 200
+    token_account = stack.new_account(f"{SUB}-token")
+    ada = next(u for u in token_account["users"] if u["name"] == "Ada Admin")
+    token = requests.post(f"{stack.sandbox}/_sandbox/accounts/{SUB}-token/api-tokens", json={"user_id": ada["id"]},
+                          timeout=10).json()["api_token"]
+    assert stack.cli("register-api-token", f"{SUB}-token", "--email", ada["email"],
+                     env={"ZENDESK_API_TOKEN": token}).returncode == 0
+    assert "Migrated to OAuth" in sign_in(stack.url, f"{SUB}-token").post("/admin/migrate", {}).text
 
     # then every call of every function was one its policy allows
     info = requests.get(f"{stack.url}/_local/health", timeout=10).json()
     refs, used = info["refs"], info["aws_calls_by_function"]
     assert used["AssignTicketFunction"] and used["ZendeskEventsFunction"] and used["RefreshTokensFunction"]
-    assert used["MaintainAccountFunction"]
+    assert used["MaintainAccountFunction"] and used["AdminConsoleFunction"]
     missing = {function: sorted({need for call in calls for need in required(call, refs)} - grants(function))
                for function, calls in used.items()}
     assert {f: m for f, m in missing.items() if m} == {}

@@ -22,6 +22,7 @@ class Browser:
     callback: ModuleType
     zendesk: FakeZendesk
     cookies: dict[str, str] = field(default_factory=dict)
+    answer: dict[str, str] = field(default_factory=dict)  # Zendesk's last redirect back (code and state)
 
     def request(self, method: str, path: str, *, query: dict[str, str] | None = None,
                 form: dict[str, Any] | None = None, body: str | None = None,
@@ -52,10 +53,15 @@ class Browser:
     def session_id(self) -> str | None:
         return self.cookies.get(SESSION_COOKIE)
 
-    def sign_in(self, subdomain: str = "acme", *, user_id: int | None = None,
-                decision: str = "allow") -> dict[str, Any]:
-        """Open /admin?subdomain=, approve in Zendesk (as `user_id`, default the sandbox's admin), follow back."""
+    def approve(self, subdomain: str = "acme", *, user_id: int | None = None, decision: str = "allow") -> None:
+        """Open /admin?subdomain= and approve in Zendesk (as `user_id`, default the sandbox's admin); the redirect
+        back is kept in `answer`, not yet followed."""
         started = self.get("/admin", subdomain=subdomain)
         assert started["statusCode"] == 303, started
-        answer = consent(self.zendesk, started["headers"]["Location"], user_id=user_id, decision=decision)
-        return self.request("GET", "/oauth/callback", query=answer)
+        self.answer = consent(self.zendesk, started["headers"]["Location"], user_id=user_id, decision=decision)
+
+    def sign_in(self, subdomain: str = "acme", *, user_id: int | None = None,
+                decision: str = "allow") -> dict[str, Any]:
+        """approve(), then follow Zendesk's redirect back to the callback."""
+        self.approve(subdomain, user_id=user_id, decision=decision)
+        return self.request("GET", "/oauth/callback", query=self.answer)

@@ -6,11 +6,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from round_robin.console.http import SESSION_COOKIE
+from round_robin.console.http import SESSION_COOKIE, SIGN_IN_COOKIE
 from round_robin.console.sessions import SESSION_LIFETIME
 from tests.integration.conftest import PREFIX
 from tests.integration.console_flows import Browser
-from tests.integration.flows import seed_connected_account
+from tests.integration.flows import consent, seed_connected_account
 from tests.support.lambda_env import load_handler
 from tests.support.logs import captured_logs
 
@@ -38,8 +38,9 @@ def test_an_admin_signs_in_and_lands_on_settings_with_a_host_only_secure_cookie(
 
     assert done["statusCode"] == 303, done.get("body")
     assert done["headers"]["Location"] == "/admin/settings"
-    (cookie,) = done["cookies"]
+    cookie, cleared = done["cookies"]
     assert cookie.startswith(f"{SESSION_COOKIE}=")
+    assert cleared.startswith(f"{SIGN_IN_COOKIE}=;") and "Max-Age=0" in cleared  # the binding is spent
     attributes = {part.strip().split("=")[0] for part in cookie.split(";")[1:]}
     assert {"Path", "Secure", "HttpOnly", "SameSite", "Max-Age"} <= attributes and "Domain" not in attributes
     assert "SameSite=Lax" in cookie and f"Max-Age={SESSION_LIFETIME}" in cookie
@@ -56,6 +57,8 @@ def test_the_sign_in_asks_for_read_only_with_pkce_and_the_shortest_lifetimes(bro
     started = browser.get("/admin", subdomain="https://ACME.zendesk.com")
     query = parse_qs(urlsplit(started["headers"]["Location"]).query)
     assert query["scope"] == ["read"] and query["code_challenge_method"] == ["S256"]
+    (binding,) = started["cookies"]
+    assert binding.startswith(f"{SIGN_IN_COOKIE}=") and "HttpOnly" in binding and "Max-Age=600" in binding
 
     browser.sign_in()
     (exchange,) = account["zendesk"].calls("POST", "/oauth/tokens")
@@ -127,7 +130,8 @@ def test_an_expired_session_is_refused_even_before_dynamodb_deletes_it(browser, 
     browser.sign_in()
     (item,) = sessions(aws_env)
     aws_env.dynamodb.update_item(TableName=aws_env.table, Key={"pk": item["pk"], "sk": item["sk"]},
-                                 UpdateExpression="SET expires_at = :past", ExpressionAttributeValues={":past": {"N": "1"}})
+                                 UpdateExpression="SET expires_at = :past",
+                                 ExpressionAttributeValues={":past": {"N": "1"}})
     page = browser.get("/admin/settings")
     assert page["statusCode"] == 303 and page["headers"]["Location"] == "/admin"
 
@@ -202,3 +206,46 @@ def test_an_admin_of_one_account_is_not_signed_in_to_another(browser, handlers, 
     beta_admin.sign_in("beta")
     assert "beta.zendesk.com" in beta_admin.get("/admin/settings")["body"]
     assert "acme" not in beta_admin.get("/admin/settings")["body"]
+
+
+def test_a_replayed_sign_in_answer_says_to_sign_in_again_and_starts_no_second_session(browser, aws_env):
+    started = browser.get("/admin", subdomain="acme")
+    answer = consent(browser.zendesk, started["headers"]["Location"])
+    assert browser.request("GET", "/oauth/callback", query=answer)["statusCode"] == 303
+    replay = browser.request("GET", "/oauth/callback", query=answer)
+    assert replay["statusCode"] == 400
+    assert "This sign-in link was already used" in replay["body"] and "/admin?subdomain=acme" in replay["body"]
+    assert "connection" not in replay["body"]
+    assert len(sessions(aws_env)) == 1
+
+
+@pytest.mark.parametrize(("path", "status", "body", "shown"), [
+    (r"/oauth/tokens", 400, {"error": "invalid_grant", "error_description": "expired"}, "Zendesk refused the sign-in"),
+    (r"/api/v2/users/me\.json", 503, {"error": "down"}, "Zendesk failed during the sign-in"),
+])
+def test_a_sign_in_that_zendesk_fails_says_to_sign_in_again(browser, aws_env, path, status, body, shown):
+    browser.zendesk.override("POST" if "tokens" in path else "GET", path, status=status, body=body)
+    done = browser.sign_in()
+    assert done["statusCode"] == 502 and shown in done["body"]
+    assert "/admin?subdomain=acme" in done["body"] and "connect link" not in done["body"]
+    assert sessions(aws_env) == []
+
+
+def test_a_sign_in_answer_opened_in_another_browser_signs_nobody_in(handlers, account, aws_env):
+    # given: an attacker approves a sign-in to their own account and keeps Zendesk's redirect back
+    attacker = Browser(*handlers, account["zendesk"])
+    attacker.approve()
+    # when: a victim's browser is made to open it (login CSRF, RFC 6749 section 10.12)
+    victim = Browser(*handlers, account["zendesk"])
+    page = victim.request("GET", "/oauth/callback", query=attacker.answer)
+    # then: no session, and a page that says why
+    assert page["statusCode"] == 400 and "started in another browser" in page["body"]
+    assert "/admin?subdomain=acme" in page["body"]
+    assert victim.session_id is None and sessions(aws_env) == []
+
+
+def test_the_sign_in_logs_no_code_state_or_cookie(browser):
+    with captured_logs() as logs:
+        browser.sign_in()
+    assert browser.answer["code"] not in logs.text and browser.answer["state"] not in logs.text
+    assert browser.session_id not in logs.text and "console sign-in" in logs.text

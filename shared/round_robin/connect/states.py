@@ -31,6 +31,12 @@ class PendingAuthorization:
     created_at: int
     expires_at: int
     purpose: str = CONNECT
+    browser: str | None = None  # a sign-in's browser binding: the SHA-256 of its sign-in cookie (console/signin.py)
+
+    @property
+    def signs_in(self) -> bool:
+        """A console sign-in (console/signin.py), not a connect."""
+        return self.purpose == SIGN_IN
 
 
 class StateStore:
@@ -38,8 +44,9 @@ class StateStore:
         self._table = table_name
         self._dynamodb = dynamodb
 
-    def create(self, subdomain: str, now: float, purpose: str = CONNECT) -> str:
-        """Store a new state for `subdomain` and `purpose` and return it (the only copy of the raw value)."""
+    def create(self, subdomain: str, now: float, purpose: str = CONNECT, browser: str | None = None) -> str:
+        """Store a new state for `subdomain` and `purpose` and return it (the only copy of the raw value);
+        `browser`: the hash that binds a sign-in to the browser that started it."""
         state = new_state()
         created = int(now)
         item = {
@@ -51,6 +58,8 @@ class StateStore:
             "expires_at": created + STATE_LIFETIME,
             "ttl": created + STATE_LIFETIME,
         }
+        if browser is not None:
+            item["browser"] = browser
         try:
             self._dynamodb.put_item(
                 TableName=self._table, Item=serialize(item), ConditionExpression="attribute_not_exists(pk)"
@@ -79,7 +88,7 @@ class StateStore:
         if now >= item.get("expires_at", 0):
             raise StateError("this sign-in link has expired (links are valid for 10 minutes)")
         return PendingAuthorization(item["subdomain"], item["created_at"], item["expires_at"],
-                                    item.get("purpose", CONNECT))
+                                    item.get("purpose", CONNECT), item.get("browser"))
 
     def _refuse_spent(self, key: dict[str, Any], now: float) -> NoReturn:
         try:
@@ -89,5 +98,5 @@ class StateStore:
         item = deserialize(answer.get("Item")) or {}
         used_at = item.get("used_at")
         if used_at is not None and now - used_at <= REPLAY_WINDOW:
-            raise StateReplayedError(item["subdomain"], used_at)
+            raise StateReplayedError(item["subdomain"], used_at, item.get("purpose", CONNECT))
         raise StateError("this sign-in link is unknown or was already used")

@@ -18,7 +18,7 @@ def home_page() -> str:
     body = (
         "<p>Round Robin for Zendesk assigns every new ticket to the next available agent of its group, in turn, "
         "without a Zendesk app. An administrator connects a Zendesk account once; the service then imports the "
-        "agents and groups and sets up a webhook and a trigger in that account.</p>"
+        "agents and groups and sets up its webhooks and a trigger in that account.</p>"
         "<h2>Connect a Zendesk account</h2>"
         "<p>You need to be an administrator of the account. You will approve the connection in Zendesk.</p>"
         + _subdomain_form("/oauth/start", "Connect") +

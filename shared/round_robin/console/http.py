@@ -18,6 +18,8 @@ from round_robin.errors import RoundRobinError
 # `__Host-`: the browser keeps it only when Secure, Path=/ and without Domain, so no subdomain can set or read it
 # (RFC 6265bis section 4.1.3.2). Browsers treat http://127.0.0.1 as a secure context and accept it there too.
 SESSION_COOKIE = "__Host-rr_session"
+SIGN_IN_COOKIE = "__Host-rr_signin"  # binds a sign-in to the browser that started it (console/signin.py)
+SIGN_IN_COOKIE_LIFETIME = 600  # a sign-in state's lifetime (connect/states.py)
 MAX_FORM_BYTES = 64 * 1024
 MAX_FORM_FIELDS = 200
 
@@ -87,13 +89,18 @@ def parse_form(body: str | None, *, base64_encoded: bool = False, content_type: 
     return Form(fields)
 
 
-def session_id_from(cookies: Iterable[str] | None) -> str | None:
-    """The session cookie's value among a request's cookies (payload 2.0 `cookies`: `name=value` strings)."""
+def cookie_value(cookies: Iterable[str] | None, wanted: str) -> str | None:
+    """A cookie's value among a request's cookies (payload 2.0 `cookies`: `name=value` strings)."""
     for cookie in cookies or ():
         name, _, value = cookie.partition("=")
-        if name.strip() == SESSION_COOKIE:
+        if name.strip() == wanted:
             return value.strip()
     return None
+
+
+def session_id_from(cookies: Iterable[str] | None) -> str | None:
+    """The session cookie's value among a request's cookies."""
+    return cookie_value(cookies, SESSION_COOKIE)
 
 
 def require_session(store: SessionStore, cookies: Iterable[str] | None, now: float) -> Session:
@@ -117,10 +124,16 @@ def session_cookie(session_id: str) -> Cookie:
                   max_age=SESSION_LIFETIME, same_site=SameSite.LAX_MODE)
 
 
-def cleared_cookie() -> Cookie:
-    """The Set-Cookie that removes the session cookie (sign-out)."""
-    return Cookie(name=SESSION_COOKIE, value="", path="/", secure=True, http_only=True, max_age=0,
+def cleared_cookie(name: str = SESSION_COOKIE) -> Cookie:
+    """The Set-Cookie that removes a cookie (the session at sign-out, the sign-in binding once used)."""
+    return Cookie(name=name, value="", path="/", secure=True, http_only=True, max_age=0,
                   same_site=SameSite.LAX_MODE)
+
+
+def sign_in_cookie(browser: str) -> Cookie:
+    """The Set-Cookie of a sign-in's browser binding: sent back on Zendesk's top-level redirect (Lax)."""
+    return Cookie(name=SIGN_IN_COOKIE, value=browser, path="/", secure=True, http_only=True,
+                  max_age=SIGN_IN_COOKIE_LIFETIME, same_site=SameSite.LAX_MODE)
 
 
 def html_response(status: int, document: str, *, cookies: list[Cookie] | None = None) -> Response:

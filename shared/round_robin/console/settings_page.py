@@ -26,17 +26,23 @@ if TYPE_CHECKING:  # types only: the console's cold start loads the Zendesk clie
 _ON_OFF = {"on": True, "off": False}
 _REASSIGN_LABELS = {"off": "nothing (their tickets stay with them)", "new": "their new tickets",
                     "open": "their new and open tickets"}
+_SWITCH_LABELS = {"zendesk_status": "Zendesk's agent status", "status_map": "Zendesk statuses",
+                  "ooo_app": "Out of Office app", "open_cap": "open tickets cap", "daily_cap": "tickets a day cap",
+                  "counted_statuses": "counted statuses", "reassign": "what going out of office reassigns",
+                  "waiting_alert_minutes": "waiting alert"}
 _HEALTH_LABELS = {"ok": "healthy", "not_admin": "the connecting user is no longer an administrator",
                   "unauthorized": "Zendesk refuses the stored credentials"}
 
 
-def when(epoch: float | None, now: float) -> str:
-    """A time as UTC with how far it is from now, or "unknown"."""
+def when(epoch: float | None, now: float, never: str = "unknown") -> str:
+    """A time as UTC with how far it is from now, or `never` when there is none."""
     if not epoch:
-        return "unknown"
+        return never
     stamp = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
     delta = int(epoch - now)
     span = abs(delta)
+    if span < 60:
+        return f"{stamp} (just now)"
     words = (f"{span // 86400} days" if span >= 2 * 86400 else f"{span // 3600} hours" if span >= 7200
              else f"{span // 60} minutes")
     return f"{stamp} ({'in ' + words if delta >= 0 else words + ' ago'})"
@@ -100,7 +106,8 @@ def _connection(session: Session, connection: Connection, now: float) -> str:
         auth = "OAuth"
         access = when(tokens.access_expires_at, now) if tokens and tokens.access_expires_at else "does not expire"
         refresh = (when(tokens.refresh_expires_at, now) if tokens and tokens.refresh_expires_at
-                   else "none" if tokens and not tokens.refresh_token else "does not expire")
+                   else "none: this token is not rotated (a migrated token); Reconnect gives a rotating pair"
+                   if tokens and not tokens.refresh_token else "does not expire")
     else:
         email = credentials.api_email if credentials else None
         auth = "API token" + (f" of {email}" if email else "")
@@ -120,9 +127,9 @@ def _connection(session: Session, connection: Connection, now: float) -> str:
         for label, ident in hooks)
     verified = ('<span class=muted>(as recorded by the last maintenance run, which recreates a missing one)</span>'
                 if account.health_checked_at else "")
-    who = esc(account.connected_user_name or "unknown")
-    if account.connected_user_id:
-        who += f' <span class=muted>(user {esc(account.connected_user_id)})</span>'
+    name = esc(account.connected_user_name or "the connecting administrator")
+    who = name + (f' <span class=muted>(user {esc(account.connected_user_id)})</span>'
+                  if account.connected_user_id else "")
     rows = (
         f"<tr><th>Account</th><td>{esc(sub)}.zendesk.com</td></tr>"
         f"<tr><th>Status</th><td>{status}</td></tr>"
@@ -131,7 +138,7 @@ def _connection(session: Session, connection: Connection, now: float) -> str:
         f"{esc(when(account.connected_at, now))}</td></tr>"
         f"<tr><th>Access token expires</th><td>{esc(access)}</td></tr>"
         f"<tr><th>Refresh token expires</th><td>{esc(refresh)}</td></tr>"
-        f"<tr><th>Last token refresh</th><td>{esc(when(account.last_refresh_at, now))}</td></tr>"
+        f"<tr><th>Last token refresh</th><td>{esc(when(account.last_refresh_at, now, 'not yet'))}</td></tr>"
         f"<tr><th>Last health check</th><td>{health_text}</td></tr>"
         + hook_rows
     )
@@ -143,7 +150,7 @@ def _connection(session: Session, connection: Connection, now: float) -> str:
                     "<button type=submit>Migrate to OAuth authentication method</button></form>")
     warning = (
         "<div class=warning><strong>The connection depends on the administrator who connected it.</strong> "
-        f"Round Robin acts in Zendesk with {who}'s access: if they stop being an administrator, are suspended or "
+        f"Round Robin acts in Zendesk with {name}'s access: if they stop being an administrator, are suspended or "
         "leave, assignment stops until someone reconnects. Connect with a dedicated integration administrator "
         "(an admin account used only for integrations), not a person's own account.</div>"
     )
@@ -220,7 +227,7 @@ def _migrated(report: MigrationReport) -> str:
 
 
 def _saved(saved: SwitchesSaved) -> str:
-    what = ", ".join(saved.changed) if saved.changed else "nothing changed"
+    what = ", ".join(_SWITCH_LABELS.get(k, k) for k in saved.changed) if saved.changed else "nothing changed"
     text = f"Switches saved ({what})."
     if not saved.announced:
         text += " The service will apply them at its next maintenance run (the events queue could not be reached)."

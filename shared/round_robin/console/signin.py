@@ -8,10 +8,17 @@ allows (access 5 minutes, refresh 7 days: the minimum TTLs of support.zendesk.co
 10212201463962, and the bounds of `expires_in` and `refresh_token_expires_in` in developer.zendesk.com/
 api-reference/ticketing/oauth/grant_type_tokens/), because the service's scopes cannot revoke it (see
 connect/pages.py, REVOKE_IN_ADMIN_CENTER).
+
+The sign-in is bound to the browser that started it (RFC 6749 section 10.12): a random value goes into a
+short-lived cookie and its SHA-256 into the state, and the callback signs in only the browser that presents it.
+Otherwise a person could be made to open someone else's redirect back and be signed in as them (login CSRF).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +27,7 @@ from round_robin.accounts.registry import AccountRegistry
 from round_robin.connect.pkce import authorize_url, code_challenge, code_verifier_for
 from round_robin.connect.states import SIGN_IN, PendingAuthorization, StateStore
 from round_robin.console.sessions import Session, SessionStore
-from round_robin.errors import NotConnectedError, SignInRefusedError
+from round_robin.errors import NotConnectedError, SignInBrowserError, SignInRefusedError
 from round_robin.settings import Settings
 from round_robin.zendesk import users
 from round_robin.zendesk.client import ZendeskFactory
@@ -53,22 +60,27 @@ class SignIn:
     def __repr__(self) -> str:
         return "SignIn()"
 
-    def authorization_url(self, subdomain: str, redirect_uri: str) -> str:
-        """The authorize URL that signs an admin of a connected account in; raise NotConnectedError otherwise."""
+    def authorization_url(self, subdomain: str, redirect_uri: str) -> tuple[str, str]:
+        """The authorize URL that signs an admin of a connected account in, and the browser binding for its
+        sign-in cookie; raise NotConnectedError for an account the service does not serve."""
         if self._registry.get(subdomain) is None:
             raise NotConnectedError(subdomain)
-        state = self._states.create(subdomain, self._clock(), purpose=SIGN_IN)
+        browser = secrets.token_urlsafe(32)
+        state = self._states.create(subdomain, self._clock(), purpose=SIGN_IN, browser=_digest(browser))
         return authorize_url(
             self._settings.zendesk_base_url(subdomain), client_id=self._settings.client_id,
             redirect_uri=redirect_uri, state=state, scopes=SIGN_IN_SCOPES,
             challenge=code_challenge(code_verifier_for(state, self._state_key)),
-        )
+        ), browser
 
     def complete(self, pending: PendingAuthorization, *, state: str, code: str, redirect_uri: str,
-                 previous_session_id: str | None = None) -> SignedIn:
-        """Exchange the code, check the user is an admin of the account, and start a new session (ending the
-        browser's previous one, so a session id is never carried across a sign-in)."""
+                 browser: str | None, previous_session_id: str | None = None) -> SignedIn:
+        """Check the browser binding, exchange the code, check the user is an admin of the account, and start a
+        new session (ending the browser's previous one, so a session id is never carried across a sign-in)."""
         subdomain = pending.subdomain
+        # Before the code is exchanged: an answer opened in another browser never becomes a grant.
+        if not browser or not pending.browser or not hmac.compare_digest(_digest(browser), pending.browser):
+            raise SignInBrowserError(subdomain)
         verifier = code_verifier_for(state, self._state_key)
         tokens = self._oauth.exchange_code(subdomain, code=code, code_verifier=verifier, redirect_uri=redirect_uri,
                                            scopes=SIGN_IN_SCOPES)
@@ -82,3 +94,7 @@ class SignIn:
         session_id, session = self._sessions.create(subdomain=subdomain, user_id=int(me["id"]),
                                                     name=str(me.get("name") or ""), now=self._clock())
         return SignedIn(session_id, session)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("ascii", "replace")).hexdigest()
