@@ -2,6 +2,7 @@
 and a friendly 404 page for every other path and method. Pages and rules live in round_robin/console/."""
 
 import time
+from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
@@ -223,7 +224,9 @@ def not_found(exc):
 
 @app.exception_handler(SignInRequiredError)
 def sign_in_required(exc: SignInRequiredError):
-    return see_other("/admin")
+    # An alert's link names its account (`/admin/health?subdomain=acme`, accounts/alerts.py): sign in to that one.
+    raw = app.current_event.get_query_string_value("subdomain")
+    return see_other(f"/admin?{urlencode({'subdomain': normalize_subdomain(raw)})}" if raw else "/admin")
 
 
 @app.exception_handler(CsrfError)

@@ -45,6 +45,13 @@ def test_pages_need_a_session(account):
     assert anonymous.post("/admin/agents", {"action": "rotation"})["statusCode"] == 303
 
 
+def test_an_alerts_link_signs_in_to_its_account(account):
+    anonymous = Browser(load_handler("admin_console"), load_handler("oauth_callback"), account["zendesk"])
+
+    assert anonymous.get("/admin/health", subdomain="acme")["headers"]["Location"] == "/admin?subdomain=acme"
+    assert anonymous.get("/admin/health", subdomain="Not a domain!")["statusCode"] == 400
+
+
 def test_a_hostile_agent_name_renders_as_text_everywhere(browser, account):
     agent_id = rename(account, "Ben Agent", HOSTILE)
     ticket = new_ticket(account)
