@@ -226,7 +226,10 @@ def not_found(exc):
 def sign_in_required(exc: SignInRequiredError):
     # An alert's link names its account (`/admin/health?subdomain=acme`, accounts/alerts.py): sign in to that one.
     raw = app.current_event.get_query_string_value("subdomain")
-    return see_other(f"/admin?{urlencode({'subdomain': normalize_subdomain(raw)})}" if raw else "/admin")
+    try:
+        return see_other(f"/admin?{urlencode({'subdomain': normalize_subdomain(raw)})}" if raw else "/admin")
+    except InvalidSubdomainError:  # not an account's: the sign-in form asks
+        return see_other("/admin")
 
 
 @app.exception_handler(CsrfError)
