@@ -41,6 +41,9 @@ class FakeStores:
     def list(self, subdomain):
         return self._rosters if subdomain == "acme" else []
 
+    def group_names(self, subdomain):
+        return {r.group_id: r.group_name for r in self.list(subdomain)}
+
     def rotations(self, subdomain):
         return self._rotations if subdomain == "acme" else {}
 
@@ -180,7 +183,7 @@ class FakeLog:
         self.reads = []
 
     def log_page(self, subdomain, *, since, until, after=None, outcome=None, group_id=None, agent_id=None,
-                 limit=50, read_size=500):
+                 limit=50, read_size=2000):
         self.reads.append({"since": since, "until": until, "after": after, "outcome": outcome})
         rows = [r for r in self.records if since <= r["logged_at"] <= until and outcome in (None, r["logged"])
                 and (after is None or (r["logged_at"], r["ticket_id"]) < after)]

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from round_robin.assignment.claims import ASSIGNED, LOGGED
-from round_robin.assignment.rotation import ACCOUNT_WIDE, Roster
+from round_robin.assignment.rotation import ACCOUNT_WIDE
 from round_robin.availability.errors import InvalidInputError
 from round_robin.availability.validation import parse_date
 from round_robin.console.fragments import esc, href, message, table, when
@@ -40,13 +40,13 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads these a
 class Log(Protocol):
     def log_page(self, subdomain: str, *, since: float, until: float, after: tuple[float, int] | None = None,
                  outcome: str | None = None, group_id: str | None = None, agent_id: int | None = None,
-                 limit: int = 50, read_size: int = 500) -> tuple[list[dict[str, Any]], tuple[float, int] | None]: ...
+                 limit: int = 50, read_size: int = 2000) -> tuple[list[dict[str, Any]], tuple[float, int] | None]: ...
 
     def get(self, subdomain: str, ticket_id: int) -> dict[str, Any] | None: ...
 
 
 class Rosters(Protocol):
-    def list(self, subdomain: str) -> list[Roster]: ...
+    def group_names(self, subdomain: str) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -222,7 +222,7 @@ class AssignmentsPage:
         return counts
 
     def _group_names(self, subdomain: str) -> dict[str, str]:
-        return {r.group_id: r.group_name for r in self._rosters.list(subdomain)}
+        return self._rosters.group_names(subdomain)
 
     @staticmethod
     def _matches(record: Mapping[str, Any], asked: LogFilter, now: float) -> bool:

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from round_robin.accounts.registry import CONNECTED, Account
-from round_robin.assignment.rotation import Roster
 from round_robin.console.fragments import esc, href, message, table, when
 
 PATH = "/admin/health"
@@ -35,7 +34,7 @@ class Waiting(Protocol):
 
 
 class Rosters(Protocol):
-    def list(self, subdomain: str) -> list[Roster]: ...
+    def group_names(self, subdomain: str) -> dict[str, str]: ...
 
 
 DeadLetterCount = Callable[[], int | None]  # the assignment DLQ's approximate count (None: not known)
@@ -82,7 +81,7 @@ class HealthPage:
 
     def _waiting_tickets(self, subdomain: str, now: float) -> str:
         total = self._waiting.waiting_count(subdomain)
-        names = {r.group_id: r.group_name for r in self._rosters.list(subdomain)}
+        names = self._rosters.group_names(subdomain)
         rows = []
         for group_id in self._waiting.waiting_groups(subdomain):
             oldest = self._waiting.waiting(subdomain, group_id, limit=1)
