@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from round_robin import wiring
 from round_robin.accounts.registry import Account
+from round_robin.assignment.agent_overview import operator_notices
 from round_robin.assignment.rotation import ACCOUNT_WIDE, Roster
 from round_robin.availability.errors import InvalidInputError
 from round_robin.availability.model import OUT_OF_OFFICE, AccountPolicy, Schedule
@@ -89,10 +90,7 @@ def availability(args: argparse.Namespace) -> Output:
     changed = status_change(agent, args.status, now=now, known_ids=known, until=args.until, backup=args.backup)
     store.change(account.subdomain, agent_id, {"status": changed.status, "ooo_from": changed.ooo_from,
                                                "ooo_until": changed.ooo_until, "backup_id": changed.backup_id}, now)
-    changes: list[tuple[str, dict[str, Any]]] = [("agent_changed", {"agent_id": agent_id})]
-    if changed.status == OUT_OF_OFFICE and (changed.ooo_from is None or changed.ooo_from <= now):
-        changes.append(("absence", {"agent_id": agent_id}))  # starts now: what it reassigns is due now
-    announce(account.subdomain, *changes)
+    announce(account.subdomain, *operator_notices(agent_id, changed, now))
     text = f"{account.subdomain}: {agent.name or agent_id} is {changed.status}"
     if changed.status == OUT_OF_OFFICE:
         text += f" until {changed.ooo_until}" if changed.ooo_until else " until set otherwise"

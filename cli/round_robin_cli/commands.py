@@ -13,11 +13,11 @@ from typing import Any
 
 from round_robin import wiring
 from round_robin.accounts.registry import Account
+from round_robin.assignment.agent_overview import list_agents, unknown_agents
 from round_robin.errors import RoundRobinError
 from round_robin.observability import logger
 from round_robin.zendesk import users as zendesk_users
 from round_robin.zendesk.client import ZendeskClient
-from round_robin_cli.agents import list_agents, unknown_agents
 from round_robin_cli.errors import CliError
 from round_robin_cli.output import Output, table
 

@@ -2,6 +2,7 @@
 and a friendly 404 page for every other path and method. Pages and rules live in round_robin/console/."""
 
 import time
+from urllib.parse import urlencode
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
@@ -17,6 +18,7 @@ from round_robin.console.http import (
     SignInRequiredError,
     check_csrf,
     cleared_cookie,
+    csv_response,
     html_response,
     parse_form,
     require_session,
@@ -24,6 +26,7 @@ from round_robin.console.http import (
     session_id_from,
     sign_in_cookie,
 )
+from round_robin.console.layout import page
 from round_robin.console.sessions import Session
 from round_robin.errors import (
     AccountNotFoundError,
@@ -133,6 +136,70 @@ def migrate():
     return _settings(session, migrated=report)
 
 
+@app.get("/admin/agents")
+def show_agents():
+    return _agents(signed_in())
+
+
+@app.post("/admin/agents")
+def change_agent():
+    session = signed_in()
+    form = posted(session)
+    fields = {name: form.get(name) or "" for name in ("action", "agent_id", "status", "until", "backup", "open_cap",
+                                                     "daily_cap", "in_rotation")}
+    try:
+        notice = wiring.agents_page().edit(session.subdomain, fields, time.time())
+    except InvalidInputError as exc:
+        return _agents(session, 400, error=f"Nothing was changed: {exc}.", query=_kept(form))
+    logger.info("console agent change", subdomain=session.subdomain, user_id=session.user_id,
+                action=fields["action"], agent_id=fields["agent_id"])
+    return _agents(session, notice=notice, query=_kept(form))
+
+
+@app.get("/admin/assignments")
+def show_assignments():
+    session = signed_in()
+    status, body = wiring.assignments_page().render(session.subdomain, _query(), time.time())
+    return html_response(status, page("Assignments", body, account=session.subdomain, csrf_token=session.csrf_token,
+                                      active="assignments"))
+
+
+@app.get("/admin/assignments.csv")
+def export_assignments():
+    session = signed_in()
+    try:
+        text = wiring.assignments_page().csv(session.subdomain, _query(), time.time())
+    except InvalidInputError as exc:
+        return html_response(400, front.message("Nothing was exported", f"{exc}."))
+    return csv_response(text, f"assignments-{session.subdomain}.csv")
+
+
+@app.get("/admin/health")
+def show_health():
+    session = signed_in()
+    body = wiring.health_page().render(session.subdomain, time.time())
+    return html_response(200, page("Health", body, account=session.subdomain, csrf_token=session.csrf_token,
+                                   active="health"))
+
+
+def _query() -> dict[str, str]:
+    return dict(app.current_event.query_string_parameters or {})
+
+
+def _kept(form: Form) -> dict[str, str]:
+    """The Agents page's filters a form carried back, to show the page as it was."""
+    return {name: form.get(name) or "" for name in ("q", "group", "page", "agent_id")} | {
+        "agent": form.get("agent_id") or ""}
+
+
+def _agents(session: Session, status: int = 200, *, error: str | None = None, notice: str | None = None,
+            query: dict[str, str] | None = None):
+    body = wiring.agents_page().render(session.subdomain, _query() if query is None else query,
+                                       csrf_token=session.csrf_token, now=time.time(), error=error, notice=notice)
+    return html_response(status, page("Agents", body, account=session.subdomain, csrf_token=session.csrf_token,
+                                      active="agents"))
+
+
 @app.post("/admin/signout")
 def sign_out():
     session = signed_in()
@@ -157,7 +224,12 @@ def not_found(exc):
 
 @app.exception_handler(SignInRequiredError)
 def sign_in_required(exc: SignInRequiredError):
-    return see_other("/admin")
+    # An alert's link names its account (`/admin/health?subdomain=acme`, accounts/alerts.py): sign in to that one.
+    raw = app.current_event.get_query_string_value("subdomain")
+    try:
+        return see_other(f"/admin?{urlencode({'subdomain': normalize_subdomain(raw)})}" if raw else "/admin")
+    except InvalidSubdomainError:  # not an account's: the sign-in form asks
+        return see_other("/admin")
 
 
 @app.exception_handler(CsrfError)

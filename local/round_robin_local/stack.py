@@ -10,6 +10,7 @@ from typing import Any
 
 from moto.server import ThreadedMotoServer
 
+from round_robin_local import emulator_speedups
 from round_robin_local.api import ApiGateway
 from round_robin_local.aws_proxy import CountingProxy
 from round_robin_local.event_sources import ScheduleSource, SqsEventSource, schedule_sources, sqs_event_sources
@@ -96,6 +97,7 @@ class LocalStack:
             self.sandbox = SandboxServer(config.sandbox_port, client_id=config.client_id,
                                          client_secret=config.client_secret, auto_approve=config.auto_approve).start()
 
+        emulator_speedups.install()  # Query and read answers cost what DynamoDB's do, not the whole table's
         self.emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=config.emulator_port, verbose=False)
         self.emulator.start()
         host, port = self.emulator.get_host_and_port()

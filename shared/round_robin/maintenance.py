@@ -313,7 +313,7 @@ class Maintainer:
         finally:
             self._registry.record_maintenance(subdomain, self._clock(), refreshed=report.refreshed,
                                               health=report.health or ("error" if report.errors else "ok"),
-                                              outcome=report.outcome())
+                                              outcome=report.outcome(), errors=report.errors)
         return report
 
     def _step(self, report: AccountReport, failure: str, step: Callable[[], int]) -> int:

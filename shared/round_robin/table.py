@@ -1,7 +1,8 @@
 """The one DynamoDB table (template.yaml `Table`): every item shape, who writes it, and how long it lives.
 
-Keys are `pk` (partition) and `sk` (sort); one global secondary index `gsi1` (`gsi1pk`, `gsi1sk`, all attributes
-projected). `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy, so readers also check expiry.
+Keys are `pk` (partition) and `sk` (sort); two global secondary indexes, `gsi1` (`gsi1pk`, `gsi1sk`) and `gsi2`
+(`gsi2pk`, `gsi2sk`: the assignment log), all attributes projected.
+`ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy, so readers also check expiry.
 
 | pk               | sk                 | what                                   | written by (in assignment/) | ttl   |
 | ---------------- | ------------------ | -------------------------------------- | --------------------------- | ----- |
@@ -72,6 +73,16 @@ admin), `created_at`, `expires_at` (= `ttl`); its id and CSRF token are never st
 | `PARKED#<sub>`       | finish time, padded                    | tickets parked while the connection was broken |
 | `WAITING#<sub>`      | `GROUP#<group>#<receipt time, padded>` | waiting tickets: per group, oldest first      |
 
+| gsi2pk               | gsi2sk                                 | what                                          |
+| -------------------- | -------------------------------------- | --------------------------------------------- |
+| `LOG#<sub>`          | time of the last outcome, padded       | the log: every TICKET record with an outcome  |
+
+The log (the console's Assignments page) lists every ticket by its last outcome, newest first: claims.py's `finish`
+(assigned, waiting, skipped, parked) and `release` (failed: an attempt failed, the ticket is retried) set `gsi2pk`,
+`gsi2sk`, `logged` (the outcome) and `logged_at` in the write that records the outcome, so logging costs no extra
+DynamoDB call; a claim leaves them, so a ticket being retried still shows its last outcome. Records live 90 days
+(`ttl`), so the log covers the whole retention. A record holding only counts (a person assigned it) is not logged.
+
 Waiting tickets are sorted by group first, so a wake reads each group's oldest tickets directly (a `begins_with`-style
 range), and the groups that have waiting tickets are found one short query each (the next key after
 `GROUP#<group>$`), however many tickets another group holds. Tickets recorded waiting before (until December 2026)
@@ -100,6 +111,7 @@ reconciliation (reconcile.py) moves the `ttl` of a record of a still-open ticket
 from __future__ import annotations
 
 INDEX = "gsi1"
+LOG_INDEX = "gsi2"
 ACCOUNTS_PARTITION = "ACCOUNTS"
 ACCOUNT_SK = "ACCOUNT"
 ROSTER_PREFIX = "ROSTER#"
@@ -163,6 +175,11 @@ def outcome_partition(status: str, subdomain: str) -> str:
     """gsi1pk of an account's tickets that ended `status` (assigned, parked: by finish time; waiting: by received
     time)."""
     return f"{status.upper()}#{subdomain}"
+
+
+def log_partition(subdomain: str) -> str:
+    """gsi2pk of an account's log: every TICKET record by the time of its last outcome."""
+    return f"LOG#{subdomain}"
 
 
 def time_sort_key(epoch: float) -> str:

@@ -5,9 +5,9 @@ Nothing here runs at import; each factory runs on first use and is cached for th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from round_robin.aws import clients
 from round_robin.errors import SettingsError
@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     from round_robin.connect.lease import ConnectLease
     from round_robin.connect.migration import Migrator
     from round_robin.console.account_settings import AccountSettings
+    from round_robin.console.agents_page import AgentsPage
+    from round_robin.console.assignments_page import AssignmentsPage
+    from round_robin.console.health_page import HealthPage
     from round_robin.console.sessions import SessionStore
     from round_robin.console.signin import SignIn
     from round_robin.events.handler import EventHandler
@@ -518,3 +521,65 @@ def reset() -> None:
     from aws_lambda_powertools.utilities import parameters
 
     parameters.clear_caches()
+
+
+def announce_agent_changes(subdomain: str, notices: Sequence[tuple[str, dict[str, Any]]]) -> bool:
+    """Send an operator's agent changes (kind, payload) to the events queue, as the CLI does; False if it cannot be
+    reached (the change is stored and applied at the next maintenance run)."""
+    import time
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from round_robin.aws.queue import EventMessage
+    from round_robin.errors import RoundRobinError
+    from round_robin.observability import logger
+
+    try:
+        for kind, payload in notices:
+            event_queue().send(EventMessage(subdomain=subdomain, kind=kind, received_at=time.time(), payload=payload))
+    except (RoundRobinError, BotoCoreError, ClientError) as exc:
+        logger.warning("agent change not announced", subdomain=subdomain, error=type(exc).__name__)
+        return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def agents_page() -> AgentsPage:
+    """The console's Agents page (console/agents_page.py)."""
+    from round_robin.console.agents_page import AgentsPage
+
+    return AgentsPage(registry=registry(), rosters=rosters(), agents=agent_store(), policies=policies(),
+                      announce=announce_agent_changes)
+
+
+@lru_cache(maxsize=1)
+def assignments_page() -> AssignmentsPage:
+    """The console's Assignments page, its CSV and chart (console/assignments_page.py)."""
+    from round_robin.console.assignments_page import AssignmentsPage
+
+    return AssignmentsPage(log=assignment_store(), rosters=rosters())
+
+
+@lru_cache(maxsize=1)
+def health_page() -> HealthPage:
+    """The console's Health page (console/health_page.py)."""
+    from round_robin.console.health_page import HealthPage
+
+    return HealthPage(registry=registry(), waiting=assignment_store(), rosters=rosters(),
+                      dead_letters=dead_letter_count)
+
+
+def dead_letter_count() -> int | None:
+    """The assignment dead-letter queue's approximate number of messages (all accounts); None when the queue is not
+    configured or cannot be read."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    url = get_settings().dead_letter_queue_url
+    if not url:
+        return None
+    try:
+        answer = clients.client("sqs").get_queue_attributes(QueueUrl=url,
+                                                            AttributeNames=["ApproximateNumberOfMessages"])
+    except (ClientError, BotoCoreError):
+        return None
+    return int(answer.get("Attributes", {}).get("ApproximateNumberOfMessages", 0))

@@ -14,9 +14,9 @@ import responses
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from round_robin.assignment.agent_overview import UNKNOWN_NAME, list_agents, unknown_agents
 from round_robin.assignment.rotation import ACCOUNT_WIDE, Member, Roster
 from round_robin_cli import main
-from round_robin_cli.agents import UNKNOWN_NAME, list_agents, unknown_agents
 from round_robin_cli.arguments import parse
 from round_robin_cli.errors import CliError
 from round_robin_cli.output import table

@@ -11,10 +11,10 @@ import pytest
 import responses
 
 from round_robin import wiring
+from round_robin.assignment.agent_overview import availability_of
 from round_robin.assignment.rotation import ACCOUNT_WIDE
 from round_robin.availability.model import AccountPolicy, AgentState
 from round_robin.aws.queue import AssignmentRequest
-from round_robin_cli.agents import availability_of
 from tests.unit.test_cli_commands import SHOW_MANY, acme, run  # noqa: F401 (the fixture)
 
 TOMORROW = (date.today() + timedelta(days=2)).isoformat()  # after today in every time zone

@@ -93,6 +93,10 @@ class ConnectionAlerts:
     def _link(self, subdomain: str) -> str:
         return f"{self._public_base_url or '<service URL>'}/oauth/start?subdomain={subdomain}"
 
+    def health_link(self, subdomain: str) -> str:
+        """The console's Health page of the account (the admin signs in with Zendesk on the way)."""
+        return f"{self._public_base_url or '<service URL>'}/admin/health?subdomain={subdomain}"
+
     def _notify(self, subdomain: str, reason: str) -> None:
         self._publish(subdomain, f"Reconnect {subdomain}.zendesk.com", (
             f"Round Robin for Zendesk can no longer use its connection to {subdomain}.zendesk.com ({reason}).\n"
@@ -104,6 +108,7 @@ class ConnectionAlerts:
     def _publish(self, subdomain: str, subject: str, message: str) -> None:
         if not self._topic_arn:
             return
+        message += f"\n\nThe account's health in the console: {self.health_link(subdomain)}"
         try:
             self._sns.publish(TopicArn=self._topic_arn, Subject=subject[:100], Message=message)
         except (ClientError, BotoCoreError) as exc:  # the flag and the log line stand; the page is best effort

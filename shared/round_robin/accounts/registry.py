@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -13,6 +14,8 @@ from round_robin.table import ACCOUNT_SK, ACCOUNTS_PARTITION, INDEX, account_pk
 
 CONNECTED = "connected"
 NEEDS_RECONNECT = "needs_reconnect"
+MAX_ERRORS = 5  # of a maintenance run's errors kept on the account
+ERROR_LENGTH = 300
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,9 @@ class Account:
     health: str | None = None
     health_checked_at: int | None = None
     last_maintenance: dict[str, int] | None = None  # the last maintenance run's counts (swept, requeued, ...)
+    last_maintenance_errors: tuple[str, ...] = ()  # the last run's errors (the first few, shortened)
+    expiry_warned_for: int | None = None  # the expiry of a token without refresh token the operators were told of
+    admin_event_at: int | None = None  # when the operators were told the connecting admin changed
 
 
 class AccountRegistry:
@@ -60,7 +66,8 @@ class AccountRegistry:
         """Write the account's record; `first_connected_at` survives reconnects."""
         # Settings (excluded agents) are changed by set_excluded only, so a reconnect keeps them.
         kept = ("subdomain", "first_connected_at", "excluded_agent_ids", "last_refresh_at", "health",
-                "health_checked_at", "last_maintenance")
+                "health_checked_at", "last_maintenance", "last_maintenance_errors", "expiry_warned_for",
+                "admin_event_at")
         values = {k: v for k, v in asdict(account).items() if k not in kept}
         names = {f"#{k}": k for k in values}
         expression = ", ".join(f"#{k} = :{k}" for k in values if values[k] is not None)
@@ -164,8 +171,9 @@ class AccountRegistry:
         return answer is not None
 
     def record_maintenance(self, subdomain: str, now: float, *, refreshed: bool, health: str,
-                           outcome: dict[str, int] | None = None) -> None:
-        """What the scheduled run found: last refresh time and health, and the run's counts when given."""
+                           outcome: dict[str, int] | None = None, errors: Sequence[str] | None = None) -> None:
+        """What the scheduled run found: last refresh time and health, and the run's counts and errors when given
+        (the first MAX_ERRORS, each cut to ERROR_LENGTH characters: the console's Health page shows them)."""
         update = "SET health = :health, health_checked_at = :now"
         values: dict[str, Any] = {":health": health, ":now": int(now)}
         if refreshed:
@@ -173,6 +181,9 @@ class AccountRegistry:
         if outcome is not None:
             update += ", last_maintenance = :outcome"
             values[":outcome"] = outcome
+        if errors is not None:
+            update += ", last_maintenance_errors = :errors"
+            values[":errors"] = [e[:ERROR_LENGTH] for e in errors[:MAX_ERRORS]]
         conditional_write(lambda: self._dynamodb.update_item(
             TableName=self._table,
             Key=serialize({"pk": account_pk(subdomain), "sk": ACCOUNT_SK}),
@@ -185,4 +196,5 @@ def _account(subdomain: str, item: dict[str, Any]) -> Account:
     fields = Account.__dataclass_fields__
     values = {k: v for k, v in item.items() if k in fields and k != "subdomain"}
     values["excluded_agent_ids"] = tuple(values.get("excluded_agent_ids", ()))
+    values["last_maintenance_errors"] = tuple(values.get("last_maintenance_errors", ()))
     return Account(subdomain=subdomain, **values)

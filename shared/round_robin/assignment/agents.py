@@ -111,12 +111,17 @@ class CountChange:
         return self._update(agent.id, "ADD " + ", ".join(adds), conditions, values, {})
 
     def take(self, agent: AgentRecord, day: str, *, is_open: bool, daily: bool = True,
-             caps: tuple[int | None, int | None] | None = None, tickets: int = 1) -> dict[str, Any]:
+             caps: tuple[int | None, int | None] | None = None, tickets: int = 1,
+             at: float | None = None) -> dict[str, Any]:
         """Add a ticket (or `tickets` of them) to `agent`'s counts (open if `is_open`, daily on `day`); with `caps`
         (open, daily), only if the agent's `version` is still the one read and each count stays within its cap:
-        the atomic check-and-increment."""
+        the atomic check-and-increment. `at`: the service assigned it then (`last_assigned_at`, shown by the
+        console)."""
         sets, adds, conditions = ["#id = :id"], [], []
         values: dict[str, Any] = {":id": agent.id}
+        if at is not None:
+            sets.append("last_assigned_at = :at")
+            values[":at"] = at
         if is_open:
             adds.append("open_count :one")
         if daily and agent.daily_date == day:

@@ -135,9 +135,10 @@ class Assigner:
         except ConnectionBrokenError as exc:
             outcome = Outcome(PARKED, exc.reason, attempt.choice, claim.attempts)
         except ZendeskRateLimitedError as exc:
-            self._release(attempt)
             if exc.status != 429:  # a 503 with Retry-After: an outage, retried (and dead-lettered if it lasts)
+                self._release(attempt, "zendesk_unavailable")
                 raise RetryLaterError("zendesk_unavailable", exc.retry_after) from exc
+            self._release(attempt)  # a rate limit is no failed attempt (nor one in the console's log)
             until = self._after_rate_limit(request.subdomain, exc.retry_after)
             # The account's budget is spent: batch mode (batch.py) assigns its tickets a hundred a call, reusing
             # the agent this attempt took. Not a ticket that keeps coming back (see _diverts).
@@ -145,19 +146,19 @@ class Assigner:
                 return Outcome(DIVERTED, RATE_LIMITED, attempt.choice, claim.attempts)
             return self._postpone(request, until, RATE_LIMITED, claim.attempts)
         except (ZendeskUnavailableError, RetryLaterError) as exc:
-            self._release(attempt)
-            raise RetryLaterError("zendesk_unavailable" if isinstance(exc, ZendeskUnavailableError)
-                                  else exc.reason) from exc
+            reason = "zendesk_unavailable" if isinstance(exc, ZendeskUnavailableError) else exc.reason
+            self._release(attempt, reason)
+            raise RetryLaterError(reason) from exc
         except ZendeskError as exc:  # an answer none of the above expects: 403, a 404 on the PUT, 400, ...
             logger.error("unexpected Zendesk answer; the ticket is released and retried later",
                          subdomain=request.subdomain, ticket_id=request.ticket_id, status=exc.status,
                          method=exc.method, path=exc.path, error=type(exc).__name__)
-            self._release(attempt)
+            self._release(attempt, f"zendesk_{exc.status or 'error'}")
             raise RetryLaterError(f"zendesk_{exc.status or 'error'}") from exc
         except (StorageError, OAuthUnavailableError, OAuthError) as exc:
             # DynamoDB or Secrets Manager throttled, or Zendesk's token endpoint failed (invalid_grant is
             # ConnectionBrokenError above): not now. Released, so the retry is not taken for a duplicate.
-            self._release_quietly(attempt)
+            self._release_quietly(attempt, type(exc).__name__)
             raise RetryLaterError(type(exc).__name__) from exc
         finally:
             if self._pace is not None:
@@ -165,7 +166,7 @@ class Assigner:
         try:
             self._store.finish(request.subdomain, request.ticket_id, claim, outcome, self._clock())
         except StorageError as exc:  # the Zendesk side may be done: the retry re-reads the ticket and records it
-            self._release_quietly(attempt)
+            self._release_quietly(attempt, "storage")
             raise RetryLaterError("storage") from exc
         if outcome.status == WAITING and outcome.wake_at is not None:
             self._ask_wake(request.subdomain, outcome)
@@ -234,15 +235,18 @@ class Assigner:
             logger.warning("could not ask for a wake; the maintenance run wakes the ticket", subdomain=subdomain,
                            group_id=outcome.group_id)
 
-    def _release(self, attempt: _Attempt) -> None:
+    def _release(self, attempt: _Attempt, reason: str = "") -> None:
+        """Give the claim back with the chosen agent kept; `reason` shows the attempt as failed in the log (none: a
+        rate limit, no failure)."""
         request = attempt.request
-        self._store.release(request.subdomain, request.ticket_id, attempt.claim, attempt.choice, self._clock())
+        self._store.release(request.subdomain, request.ticket_id, attempt.claim, attempt.choice, self._clock(),
+                            reason)
 
-    def _release_quietly(self, attempt: _Attempt) -> None:
+    def _release_quietly(self, attempt: _Attempt, reason: str) -> None:
         """Release after a storage failure, when storage may fail again: then the claim's lease expires and a
         redelivery or the sweep takes the ticket over."""
         try:
-            self._release(attempt)
+            self._release(attempt, reason)
         except StorageError:
             logger.warning("could not release the claim; it is taken over when its lease expires",
                            subdomain=attempt.request.subdomain, ticket_id=attempt.request.ticket_id)

@@ -46,8 +46,10 @@ from round_robin.aws.queue import AssignmentRequest
 from round_robin.errors import RoundRobinError
 from round_robin.table import (
     INDEX,
+    LOG_INDEX,
     WAITING_GROUP_PREFIX,
     account_pk,
+    log_partition,
     outcome_partition,
     ticket_sk,
     time_sort_key,
@@ -69,6 +71,8 @@ PARKED = "parked"
 WAITING = "waiting"  # no eligible agent in the ticket's group yet; `reason` says why
 POSTPONED = "postponed"  # an outcome only: over the account's Zendesk budget, queued again for later (pace.py)
 INDEXED = (ASSIGNED, PARKED, WAITING)  # the statuses listed by the gsi1 index (see round_robin/table.py)
+FAILED = "failed"  # a log outcome only: an attempt failed and released the ticket (stored status: pending)
+LOGGED = (ASSIGNED, WAITING, SKIPPED, PARKED, FAILED)  # the outcomes of the log (gsi2, `logged`)
 
 
 class RetryLaterError(RoundRobinError):
@@ -197,10 +201,16 @@ class AssignmentStore:
                          "claiming the ticket for a reassignment")
         return claim
 
-    def release(self, subdomain: str, ticket_id: int, claim: Claim, choice: Choice | None, now: float) -> None:
-        """Give the ticket back for a later attempt, keeping the rotation position already taken."""
-        values: dict[str, Any] = {":pending": PENDING, ":now": now}
-        update = "SET #status = :pending, updated_at = :now"
+    def release(self, subdomain: str, ticket_id: int, claim: Claim, choice: Choice | None, now: float,
+                reason: str = "") -> None:
+        """Give the ticket back for a later attempt, keeping the rotation position already taken; with a `reason`,
+        the log shows it failed, with that reason, until an attempt finishes it. Without one (a rate limit: the
+        ticket is postponed, which is no failure) the log keeps what it showed."""
+        values: dict[str, Any] = {":pending": PENDING, ":now": now, ":reason": reason or "postponed"}
+        update = "SET #status = :pending, updated_at = :now, reason = :reason"
+        if reason:
+            values.update(_log_values(subdomain, FAILED, now))
+            update += f", {_LOG_SET}"
         if choice is not None:
             update += ", agent_id = :agent, agent_name = :name, #position = :position, group_id = :group"
             values.update({":agent": choice.agent.id, ":name": choice.agent.name, ":position": choice.position,
@@ -210,7 +220,8 @@ class AssignmentStore:
     def finish(self, subdomain: str, ticket_id: int, claim: Claim, outcome: Outcome, now: float) -> None:
         """Record how the ticket ended (assigned, skipped, parked, waiting): the audit record, kept 90 days."""
         values: dict[str, Any] = {":status": outcome.status, ":now": now, ":reason": outcome.reason or outcome.status}
-        update = "SET #status = :status, finished_at = :now, updated_at = :now, reason = :reason"
+        values.update(_log_values(subdomain, outcome.status, now))
+        update = f"SET #status = :status, finished_at = :now, updated_at = :now, reason = :reason, {_LOG_SET}"
         if outcome.status in INDEXED:  # the latest assignments, the parked tickets, the waiting ones oldest first
             # waiting: by group, then received time (table.py); the others by finish time
             when = waiting_sort_key(outcome.group_id, claim.received_at) if outcome.status == WAITING \
@@ -266,6 +277,72 @@ class AssignmentStore:
             KeyConditionExpression="gsi1pk = :index", ScanIndexForward=not newest_first,
             ExpressionAttributeValues=serialize({":index": outcome_partition(status, subdomain)}),
         )
+
+    def log_page(self, subdomain: str, *, since: float, until: float, after: tuple[float, int] | None = None,
+                 outcome: str | None = None, group_id: str | None = None, agent_id: int | None = None,
+                 limit: int = 50, read_size: int = 2000) -> tuple[list[dict[str, Any]], tuple[float, int] | None]:
+        """One page of the account's log (gsi2), newest first, finished within [since, until): at most `limit`
+        records matching the filters, after the record `after` ((logged_at, ticket id) of the last one shown), and
+        the cursor of the next page (None: no more). With filters, reads `read_size` index entries a call (the
+        filters apply after the read)."""
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":index": log_partition(subdomain), ":first": time_sort_key(since),
+                                  ":last": time_sort_key(until)}
+        filters = []
+        for field, value in (("logged", outcome), ("group_id", group_id), ("agent_id", agent_id)):
+            if value is not None:
+                filters.append(f"#{field} = :{field}")
+                names[f"#{field}"] = field
+                values[f":{field}"] = value
+        request: dict[str, Any] = {
+            "TableName": self._table, "IndexName": LOG_INDEX, "ScanIndexForward": False,
+            "Limit": read_size if filters else limit + 1,  # unfiltered: one more says whether there is a next page
+            "KeyConditionExpression": "gsi2pk = :index AND gsi2sk BETWEEN :first AND :last",
+            "ExpressionAttributeValues": serialize(values)}
+        if filters:
+            request["FilterExpression"] = " AND ".join(filters)
+            request["ExpressionAttributeNames"] = names
+        if after is not None:
+            request["ExclusiveStartKey"] = serialize({
+                "pk": account_pk(subdomain), "sk": ticket_sk(after[1]), "gsi2pk": log_partition(subdomain),
+                "gsi2sk": time_sort_key(after[0])})
+        found: list[dict[str, Any]] = []
+        try:
+            while True:
+                answer = self._dynamodb.query(**request)
+                for item in answer.get("Items", []):
+                    record = deserialize(item) or {}
+                    found.append(record)
+                    if len(found) == limit:
+                        more = item is not answer["Items"][-1] or "LastEvaluatedKey" in answer
+                        return found, (float(record["logged_at"]), int(record["ticket_id"])) if more else None
+                if "LastEvaluatedKey" not in answer:
+                    return found, None
+                request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as exc:
+            raise storage_error(exc, "reading the assignment log") from exc
+
+    def waiting_count(self, subdomain: str, group_id: str | None = None) -> int:
+        """How many tickets of the account (of one group, if given) wait for an eligible agent (the gsi1 index,
+        counted: no items returned)."""
+        total = 0
+        values = {":index": outcome_partition(WAITING, subdomain)}
+        condition = "gsi1pk = :index"
+        if group_id is not None:
+            condition += " AND begins_with(gsi1sk, :group)"
+            values[":group"] = f"{WAITING_GROUP_PREFIX}{group_id}#"
+        request: dict[str, Any] = {
+            "TableName": self._table, "IndexName": INDEX, "Select": "COUNT", "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": serialize(values)}
+        try:
+            while True:
+                answer = self._dynamodb.query(**request)
+                total += int(answer.get("Count", 0))
+                if "LastEvaluatedKey" not in answer:
+                    return total
+                request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as exc:
+            raise storage_error(exc, "counting the waiting tickets") from exc
 
     def waiting_groups(self, subdomain: str) -> list[str]:
         """The groups that have waiting tickets (of the per-group index shape), one query of one item per group."""
@@ -366,3 +443,11 @@ class AssignmentStore:
             raise RetryLaterError("the claim was lost (lease expired)")
 
 
+
+
+# The log (gsi2): every outcome of the account by the time it was logged; written in the same update as the outcome.
+_LOG_SET = "gsi2pk = :log_index, gsi2sk = :log_when, logged = :logged, logged_at = :now"
+
+
+def _log_values(subdomain: str, outcome: str, now: float) -> dict[str, Any]:
+    return {":log_index": log_partition(subdomain), ":log_when": time_sort_key(now), ":logged": outcome}

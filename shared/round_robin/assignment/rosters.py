@@ -125,6 +125,18 @@ class RosterStore:
         rosters.sort(key=lambda r: (r.group_id == ACCOUNT_WIDE, _group_sort_key(r.group_id)))
         return rosters
 
+    def group_names(self, subdomain: str) -> dict[str, str]:
+        """Each roster's group name by group id, without the members (a projection: a few bytes a roster)."""
+        items = query_all(
+            self._dynamodb, "reading the group names", TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)", ProjectionExpression="group_id, group_name",
+            ExpressionAttributeValues=serialize({":pk": account_pk(subdomain), ":prefix": ROSTER_PREFIX}))
+        return {str(i["group_id"]): str(i.get("group_name", "")) for i in items}
+
+    def rotations(self, subdomain: str) -> dict[str, Rotation]:
+        """Every group's rotation state (who was assigned last), by group id: one Query of small items."""
+        return {str(i["group_id"]): rotation_from_item(i) for i in self._query(subdomain, "ROTATION#")}
+
     def get(self, subdomain: str, group_id: str, *, consistent: bool = True) -> Roster | None:
         """One group's roster; None if it has none."""
         item = self._get(subdomain, roster_sk(group_id), consistent)

@@ -205,7 +205,7 @@ class Selector:
                                  else counted, now, fence=_fence(claim), also_set=choice)
             items = [record]
             if counted.agent_id != agent.id:  # else counted for them already (an attempt that stopped)
-                items.append(change.take(agent, day, is_open=True, caps=effective_caps(agent, cache.policy)))
+                items.append(change.take(agent, day, is_open=True, caps=effective_caps(agent, cache.policy), at=now))
                 released = self._release(subdomain, counted)
                 if released is not None:
                     items.append(released)
@@ -296,7 +296,7 @@ class Selector:
         items = [self._move(change, group_id, rotation, picks[-1][2].id, len(picks))]
         for agent_id, agent in first.items():
             items.append(change.take(agent, local_day(agent.time_zone, now), is_open=True,
-                                     caps=effective_caps(agent, cache.policy), tickets=taken[agent_id]))
+                                     caps=effective_caps(agent, cache.policy), tickets=taken[agent_id], at=now))
         for place, (ticket_id, claim, member, agent) in enumerate(picks, start=1):
             new = Marker(agent.id, True, local_day(agent.time_zone, now))
             items.append(change.mark(ticket_id, NOTHING_COUNTED, new, now, fence=_fence(claim),
@@ -509,10 +509,11 @@ class Selector:
         caps = effective_caps(agent, cache.policy)
         if counted.agent_id == agent.id:  # theirs already: take only what is not counted (the version still checked)
             new = Marker(agent.id, True, counted.date or day)
-            count = change.take(agent, day, is_open=not counted.open, daily=counted.date is None, caps=caps)
+            count = change.take(agent, day, is_open=not counted.open, daily=counted.date is None, caps=caps,
+                                at=now)
         else:
             new = Marker(agent.id, True, day)
-            count = change.take(agent, day, is_open=True, caps=caps)
+            count = change.take(agent, day, is_open=True, caps=caps, at=now)
         record = change.mark(ticket_id, counted, new, now, fence=_fence(claim),
                              also_set={"agent_id": member.id, "agent_name": member.name, "position": sequence,
                                        "group_id": group_id})

@@ -63,6 +63,7 @@ class AgentState:
     daily_count: int = 0
     daily_date: str | None = None  # "YYYY-MM-DD" in the agent's time zone that daily_count counts
     version: int = 0  # bumped by every change of the fields above except the counts
+    last_assigned_at: float | None = None  # when the service last assigned them a ticket (never bumps `version`)
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,14 @@ def html_response(status: int, document: str, *, cookies: list[Cookie] | None = 
     return Response(status_code=status, body=document, headers=dict(HEADERS), cookies=cookies or [])
 
 
+def csv_response(text: str, filename: str) -> Response:
+    """A CSV download (an attachment) with the console's security headers; `filename` is ASCII without quotes."""
+    headers = dict(HEADERS)
+    headers.update({"Content-Type": "text/csv; charset=utf-8",
+                    "Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(status_code=200, body=text, headers=headers)
+
+
 def see_other(location: str, *, cookies: list[Cookie] | None = None) -> Response:
     """A 303 redirect (after a POST, or to sign in), never cached, never leaking the URL as a referrer."""
     return Response(status_code=303, body="", cookies=cookies or [],

@@ -1,0 +1,186 @@
+"""Make the emulator's DynamoDB reads cost what DynamoDB's do: a Query reads the items of one partition in a key
+range, not the whole table, and an answer's size does not cost seconds.
+
+moto's `Table.query` walks every item of the table on each call (its base-table path filters `all_items()` by hash
+key, its index path compares every item's index keys), then sorts and compares them with its typed values: about a
+quarter of a millisecond per item of the table. With an account's 10,000 ticket records in the table, every Query
+of any partition took seconds, so no page or worker time measured on the local stack meant anything. DynamoDB reads
+only the items of the key range a Query asks for (docs.aws.amazon.com/amazondynamodb/latest/developerguide/
+Query.html).
+
+`install()` wraps `Table.query` so that moto runs its own query, unchanged, over a narrowed candidate list: the
+items whose partition (or index partition) key equals the query's and, for a sort-key condition on a string (=, <,
+<=, >, >=, BETWEEN, begins_with), whose sort key satisfies it; then, in the query's order, those from the
+ExclusiveStartKey on and, with a Limit, the next Limit + 1 (so that moto still sees there is more and answers a
+LastEvaluatedKey), every item whose sort key ties with a boundary included. Everything else (the exact conditions
+again, order and ties, paging, limits, filters, projections) is moto's, so answers are the same; the narrowing only
+drops items moto would not return.
+
+moto 5.2 also turns every answer into JSON by walking botocore's model of the operation, value by value: about
+0.1 ms per attribute value, so reading 1,000 agent items or the rosters of 1,000 agents took a second or more.
+The answers of Query, GetItem and BatchGetItem are DynamoDB JSON already (moto's `dynamo_to_dict`) but for binary
+values, which the model encodes as base64: `install()` writes those answers with `json.dumps` (binary as base64),
+the same document (tests/unit/test_emulator_speedups.py compares them).
+
+Installed by the local stack only; the tests' in-process moto is untouched.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from email.utils import formatdate
+from typing import Any
+
+from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoResult
+
+_PLAIN_ANSWERS = {"Query", "GetItem", "BatchGetItem"}
+
+_RANGE_TESTS = {
+    "EQ": lambda v, a: v == a[0], "=": lambda v, a: v == a[0],
+    "LT": lambda v, a: v < a[0], "<": lambda v, a: v < a[0],
+    "LE": lambda v, a: v <= a[0], "<=": lambda v, a: v <= a[0],
+    "GT": lambda v, a: v > a[0], ">": lambda v, a: v > a[0],
+    "GE": lambda v, a: v >= a[0], ">=": lambda v, a: v >= a[0],
+    "BETWEEN": lambda v, a: a[0] <= v <= a[1],
+    "BEGINS_WITH": lambda v, a: v.startswith(a[0]),
+}
+
+
+class _Narrowed:
+    """The table as moto's query sees it, with `all_items()` narrowed to the candidates."""
+
+    def __init__(self, table: Table, candidates: list[Any]) -> None:
+        self._table = table
+        self._candidates = candidates
+
+    def all_items(self) -> list[Any]:
+        return self._candidates
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
+
+
+def _string(value: Any) -> str | None:
+    """The plain string of a DynamoType of type S, else None (no narrowing on other types)."""
+    return value.value if getattr(value, "type", None) == "S" and isinstance(value.value, str) else None
+
+
+def _range_test(comparison: str | None, objects: list[Any]) -> Any:
+    test = _RANGE_TESTS.get(comparison or "")
+    values = [_string(o) for o in objects]
+    if test is None or not values or any(v is None for v in values):
+        return None
+    return lambda value: test(value, values)
+
+
+def _candidates(table: Table, hash_key: Any, range_comparison: str | None, range_objs: list[Any],
+                index_name: str | None, hash_key_conditions: list[tuple[str, Any]] | None,
+                range_key_conditions: list[tuple[str, str, list[Any]]] | None) -> tuple[list[Any], str | None] | None:
+    """The items the query may return and the sort key's attribute, or None to leave the query as moto runs it."""
+    if range_key_conditions and len(range_key_conditions) > 1:
+        return None  # multi-attribute keys: moto's own way
+    test = _range_test(range_comparison, range_objs)
+    if index_name is None:
+        if hash_key is None or not table.range_key_attr:
+            return None
+        partition = table.items.get(hash_key)
+        if not partition:
+            return [], None
+        items = list(partition.values())
+        if test is not None:
+            items = [i for i in items if (key := _string(i.range_key)) is not None and test(key)]
+        return items, table.range_key_attr
+    index = {i.name: i for i in table.all_indexes()}.get(index_name)
+    if index is None or not hash_key_conditions or len(hash_key_conditions) != 1:
+        return None
+    hash_keys = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+    range_keys = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
+    (name, expected), = hash_key_conditions
+    wanted = _string(expected)
+    if wanted is None or hash_keys != [name] or len(range_keys) > 1:
+        return None
+    sort_attr: str | None = range_keys[0] if range_keys else None
+    found = []
+    for partition in table.items.values():
+        for item in partition.values() if table.range_key_attr else [partition]:
+            if _string(item.attrs.get(name)) != wanted:
+                continue
+            if test is not None and sort_attr is not None:
+                key = _string(item.attrs.get(sort_attr))
+                if key is None or not test(key):
+                    continue
+            found.append(item)
+    return found, sort_attr
+
+
+def _window(items: list[Any], sort_attr: str | None, forward: bool, start: dict[str, Any] | None,
+            limit: int | None) -> list[Any]:
+    """The candidates from the start key on, at most `limit` + 1 past it, ties at either boundary kept."""
+    if sort_attr is None or not (start or limit):
+        return items
+    keyed = [(_string(i.attrs.get(sort_attr)), i) for i in items]
+    if any(k is None for k, _ in keyed):
+        return items
+    keyed.sort(key=lambda pair: pair[0], reverse=not forward)
+    if start:
+        first = (start.get(sort_attr) or {}).get("S")
+        if not isinstance(first, str):
+            return items
+        ties = [pair for pair in keyed if pair[0] == first]
+        keyed = ties + [pair for pair in keyed if (pair[0] > first if forward else pair[0] < first)]
+        skipped = len(ties)
+    else:
+        skipped = 0
+    if limit:
+        end = skipped + limit + 1
+        while end < len(keyed) and keyed[end][0] == keyed[end - 1][0]:
+            end += 1
+        keyed = keyed[:end]
+    return [i for _, i in keyed]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def install() -> None:
+    """Wrap moto's Table.query and the JSON of its read answers (once per process)."""
+    if getattr(Table.query, "_narrowed", False):
+        return
+    original = Table.query
+    serialized = DynamoResult.execute_result
+
+    def execute_result(self: DynamoResult, context: Any) -> Any:
+        if context.operation_model.name not in _PLAIN_ANSWERS:
+            return serialized(self, context)
+        headers = {"Content-Type": "application/x-amz-json-1.0", "server": "amazon.com",
+                   "date": formatdate(usegmt=True), "status": 200}
+        return 200, headers, json.dumps(_plain(self.result))
+
+    def query(self: Table, hash_key: Any, range_comparison: str | None, range_objs: list[Any], limit: int,
+              exclusive_start_key: dict[str, Any], scan_index_forward: bool, projection_expressions: Any,
+              index_name: str | None = None, consistent_read: bool = False, filter_expression: Any = None,
+              hash_key_conditions: list[tuple[str, Any]] | None = None,
+              range_key_conditions: list[tuple[str, str, list[Any]]] | None = None, **filter_kwargs: Any) -> Any:
+        found = None if filter_kwargs else _candidates(
+            self, hash_key, range_comparison, range_objs, index_name, hash_key_conditions, range_key_conditions)
+        target: Any = self
+        if found is not None:
+            candidates, sort_attr = found
+            target = _Narrowed(self, _window(candidates, sort_attr, scan_index_forward, exclusive_start_key, limit))
+        return original(target, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+                        scan_index_forward, projection_expressions, index_name, consistent_read, filter_expression,
+                        hash_key_conditions=hash_key_conditions, range_key_conditions=range_key_conditions,
+                        **filter_kwargs)
+
+    query._narrowed = True  # type: ignore[attr-defined]
+    Table.query = query  # type: ignore[method-assign]
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]

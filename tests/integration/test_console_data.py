@@ -1,0 +1,266 @@
+"""The console pages' data with moto: the assignment log (gsi2), the Agents page's reads and changes, the Health
+page's waiting tickets and maintenance errors, tenant isolation."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from round_robin import wiring
+from round_robin.assignment.claims import ASSIGNED, FAILED, PARKED, SKIPPED, WAITING, AssignmentStore, Outcome
+from round_robin.assignment.rotation import Choice, Member
+from round_robin.availability.errors import InvalidInputError
+from round_robin.aws import clients
+from round_robin.aws.queue import AssignmentRequest, EventMessage
+from round_robin.console.agents_page import AgentsPage
+from round_robin.console.assignments_page import AssignmentsPage, LogFilter, parse_filter
+from round_robin.console.health_page import HealthPage
+from tests.integration.conftest import TABLE
+from tests.integration.helpers import new_ticket, request_for
+
+
+def store() -> AssignmentStore:
+    return AssignmentStore(TABLE, clients.client("dynamodb"))
+
+
+def logged(subdomain: str, ticket_id: int, status: str, at: float, *, group: str = "11", agent: int = 7,
+           name: str = "Ann") -> None:
+    """Claim a ticket and end it with `status` at `at` (FAILED: released), as the worker does."""
+    claims = store()
+    claim = claims.claim(AssignmentRequest(subdomain=subdomain, ticket_id=ticket_id, source="webhook",
+                                           received_at=at - 5), at - 1)
+    assert claim is not None
+    choice = Choice(Member(agent, name), 1, group) if status in (ASSIGNED, FAILED) else None
+    if status == FAILED:
+        claims.release(subdomain, ticket_id, claim, choice, at, "zendesk_unavailable")
+    else:
+        claims.finish(subdomain, ticket_id, claim, Outcome(status, f"why {status}", choice, claim.attempts,
+                                                           group_id=group), at)
+
+
+class NoRosters:
+    def group_names(self, subdomain):
+        return {}
+
+
+def test_every_outcome_is_in_the_log_newest_first(aws_env):
+    now = time.time()
+    for ticket_id, status in enumerate((ASSIGNED, WAITING, SKIPPED, PARKED, FAILED), start=1):
+        logged("acme", ticket_id, status, now - 100 + ticket_id)
+
+    records, following = store().log_page("acme", since=now - 3600, until=now + 1)
+
+    assert [(r["ticket_id"], r["logged"]) for r in records] == [
+        (5, FAILED), (4, PARKED), (3, SKIPPED), (2, WAITING), (1, ASSIGNED)]
+    assert following is None
+    assert records[0]["reason"] == "zendesk_unavailable" and records[0]["status"] == "pending"
+
+
+def test_a_ticket_claimed_again_keeps_its_last_outcome_in_the_log(aws_env):
+    now = time.time()
+    logged("acme", 1, WAITING, now - 10)
+    assert store().claim(request_for(1), now) is not None  # woken, being assigned
+
+    records, _ = store().log_page("acme", since=now - 3600, until=now + 1)
+
+    assert [(r["ticket_id"], r["logged"], r["status"]) for r in records] == [(1, WAITING, "in_progress")]
+
+
+def test_log_pages_follow_each_other_without_gaps_or_repeats_under_a_filter(aws_env):
+    now = time.time()
+    for ticket_id in range(1, 131):
+        logged("acme", ticket_id, ASSIGNED if ticket_id % 3 else SKIPPED, now - 1000 + ticket_id)
+    page = AssignmentsPage(log=store(), rosters=NoRosters())
+    view: LogFilter | None = LogFilter(outcome=ASSIGNED)
+    seen = []
+    while view is not None:
+        rows, view = page.page("acme", view, now)
+        assert len(rows) <= 50
+        seen += [r.ticket_id for r in rows]
+
+    assert seen == [t for t in range(130, 0, -1) if t % 3]
+
+
+def test_the_log_filters_by_group_agent_dates_and_ticket(aws_env):
+    now = datetime(2026, 12, 6, 12, tzinfo=UTC).timestamp()
+    logged("acme", 1, ASSIGNED, now - 3 * 86400, group="11", agent=7)
+    logged("acme", 2, ASSIGNED, now - 86400, group="12", agent=8, name="Bob")
+    logged("acme", 3, WAITING, now, group="12")
+    page = AssignmentsPage(log=store(), rosters=NoRosters())
+
+    def tickets(**query):
+        rows, _ = page.page("acme", parse_filter(query), now)
+        return [r.ticket_id for r in rows]
+
+    assert tickets(group="12") == [3, 2]
+    assert tickets(agent="8") == [2]
+    assert tickets(**{"from": "2026-12-03", "to": "2026-12-03"}) == [1]
+    assert tickets(**{"from": "2026-12-04"}) == [3, 2]
+    assert tickets(ticket="2") == [2]
+    assert tickets(ticket="2", outcome="waiting") == []
+    assert tickets(ticket="99") == []
+
+
+def test_another_accounts_records_never_appear(aws_env):
+    now = time.time()
+    logged("acme", 1, ASSIGNED, now - 10)
+    logged("other", 2, ASSIGNED, now - 5)
+    page = AssignmentsPage(log=store(), rosters=NoRosters())
+
+    rows, _ = page.page("acme", LogFilter(), now)
+    assert [r.ticket_id for r in rows] == [1]
+    assert page.page("acme", parse_filter({"ticket": "2"}), now)[0] == []
+    # a cursor names a position in the signed-in account's own partition only
+    assert page.page("acme", LogFilter(after=(now - 4, 2)), now)[0][0].ticket_id == 1
+    exported = page.csv("acme", {}, now)
+    assert "/agent/tickets/1" in exported and "/agent/tickets/2" not in exported
+
+
+def test_the_csv_has_every_matching_row(aws_env):
+    now = time.time()
+    for ticket_id in range(1, 121):
+        logged("acme", ticket_id, ASSIGNED, now - 1000 + ticket_id, name="=HYPERLINK(\"x\")")
+
+    text = AssignmentsPage(log=store(), rosters=NoRosters()).csv("acme", {"outcome": "assigned"}, now)
+
+    lines = text.strip().split("\r\n")
+    assert len(lines) == 121
+    assert lines[1].split(",")[1] == "120"
+    assert "'=HYPERLINK" in lines[1]
+
+
+def test_a_real_assignment_is_logged_with_its_agent_and_marks_when_they_were_last_assigned(aws_env, account):
+    ticket = new_ticket(account)
+
+    outcome = wiring.assigner().assign(request_for(ticket["id"]))
+
+    records, _ = store().log_page("acme", since=time.time() - 60, until=time.time() + 1)
+    assert [(r["ticket_id"], r["logged"], r["agent_id"]) for r in records] == [
+        (ticket["id"], ASSIGNED, outcome.choice.agent.id)]
+    agent = wiring.agent_store().listed("acme")[outcome.choice.agent.id]
+    assert agent.last_assigned_at is not None and agent.last_assigned_at > time.time() - 60
+
+
+def agents_page(aws_env) -> AgentsPage:
+    queue = wiring.event_queue()
+
+    def announce(subdomain, notices):
+        for kind, payload in notices:
+            queue.send(EventMessage(subdomain=subdomain, kind=kind, received_at=time.time(), payload=payload))
+        return True
+
+    return AgentsPage(registry=wiring.registry(), rosters=wiring.rosters(), agents=wiring.agent_store(),
+                      policies=wiring.policies(), announce=announce)
+
+
+def test_the_agents_page_shows_rosters_in_turn_with_who_is_next(aws_env, account):
+    page = agents_page(aws_env)
+    wiring.assigner().assign(request_for(new_ticket(account)["id"]))
+
+    data = page.load("acme", time.time())
+
+    support = next(r for r in data.rosters if r.group_name == "Support")
+    assert support.last_agent_id is not None
+    assert support.turns[-1].agent_id == support.last_agent_id  # the last assigned has the last turn
+    assert support.next_agent_id == support.turns[0].agent_id
+    body = page.render("acme", {"group": support.group_id}, csrf_token="t", now=time.time())
+    assert "rotation order" in body and "<strong>next</strong>" in body
+
+
+def test_taking_an_agent_out_of_office_is_stored_and_announced(aws_env, account):
+    page = agents_page(aws_env)
+    agent_id, backup = account["users"]["Ben Agent"], account["users"]["Cleo Agent"]
+    back = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+
+    text = page.edit("acme", {"action": "availability", "agent_id": str(agent_id), "status": "ooo", "until": back,
+                              "backup": str(backup)}, time.time())
+
+    stored = wiring.agent_store().listed("acme")[agent_id]
+    assert (stored.status, stored.ooo_until, stored.backup_id) == ("ooo", back, backup)
+    assert f"until {back}" in text
+    kinds = [(m["kind"], m["payload"]) for m in aws_env.queued_events()]
+    assert ("agent_changed", {"agent_id": agent_id}) in kinds and ("absence", {"agent_id": agent_id}) in kinds
+
+
+@pytest.mark.parametrize("form, error", [
+    ({"action": "availability", "agent_id": "999", "status": "away"}, "unknown agent: 999"),
+    ({"action": "availability", "agent_id": "AGENT", "status": "gone"}, "status must be one of"),
+    ({"action": "availability", "agent_id": "AGENT", "status": "ooo", "until": "2001-01-01"}, "is not after today"),
+    ({"action": "availability", "agent_id": "AGENT", "status": "ooo", "until": "31/12/2099"}, "YYYY-MM-DD"),
+    ({"action": "availability", "agent_id": "AGENT", "status": "ooo", "backup": "AGENT"}, "their own backup"),
+    ({"action": "availability", "agent_id": "AGENT", "status": "ooo", "backup": "12345"}, "unknown agent"),
+    ({"action": "caps", "agent_id": "AGENT", "open_cap": "-1", "daily_cap": ""}, "a cap must be a whole number"),
+    ({"action": "caps", "agent_id": "AGENT", "open_cap": "3", "daily_cap": "lots"}, "a cap must be a whole number"),
+    ({"action": "rotation", "agent_id": "AGENT", "in_rotation": "maybe"}, "in rotation must be on or off"),
+    ({"action": "delete", "agent_id": "AGENT"}, "unknown change"),
+    ({"action": "caps", "open_cap": "3"}, "unknown agent"),
+])
+def test_every_bad_change_gets_a_clear_message_and_stores_nothing(aws_env, account, form, error):
+    page = agents_page(aws_env)
+    agent_id = account["users"]["Ben Agent"]
+    form = {k: v.replace("AGENT", str(agent_id)) for k, v in form.items()}
+    before = aws_env.items()
+
+    with pytest.raises(InvalidInputError, match=error):
+        page.edit("acme", form, time.time())
+
+    assert aws_env.items() == before
+    assert aws_env.queued_events() == []
+
+
+def test_caps_and_rotation_changes_are_stored(aws_env, account):
+    page = agents_page(aws_env)
+    agent_id = account["users"]["Ben Agent"]
+
+    page.edit("acme", {"action": "caps", "agent_id": str(agent_id), "open_cap": "4", "daily_cap": "none"},
+              time.time())
+    page.edit("acme", {"action": "rotation", "agent_id": str(agent_id), "in_rotation": "off"}, time.time())
+
+    stored = wiring.agent_store().listed("acme")[agent_id]
+    assert (stored.open_cap, stored.daily_cap, stored.in_rotation) == (4, None, False)
+    agent = next(a for a in page.load("acme", time.time()).agents if a.id == agent_id)
+    assert (agent.eligible, agent.why_not) == (False, "not in rotation")
+
+
+def test_an_agent_of_another_account_cannot_be_changed(aws_env, account):
+    page = agents_page(aws_env)
+    agent_id = account["users"]["Ben Agent"]
+
+    with pytest.raises(InvalidInputError, match="unknown agent"):
+        page.edit("other", {"action": "rotation", "agent_id": str(agent_id), "in_rotation": "off"}, time.time())
+    assert wiring.agent_store().listed("acme").get(agent_id) is None
+
+
+def test_the_health_page_counts_waiting_tickets_and_shows_the_last_runs_errors(aws_env, account):
+    now = time.time()
+    logged("acme", 1, WAITING, now - 600, group="11")
+    logged("acme", 2, WAITING, now - 300, group="11")
+    logged("acme", 3, WAITING, now - 100, group="12")
+    logged("other", 4, WAITING, now - 100, group="12")
+    wiring.registry().record_maintenance("acme", now, refreshed=False, health="ok",
+                                         outcome={"swept": 1, "errors": 1},
+                                         errors=["ZendeskUnavailableError: <b>down</b>"])
+    assert store().waiting_count("acme") == 3
+    assert store().waiting_count("acme", "11") == 2
+
+    body = HealthPage(registry=wiring.registry(), waiting=store(), rosters=wiring.rosters(),
+                      dead_letters=lambda: 2).render("acme", now)
+
+    assert "3 tickets waiting" in body and "#1" in body and "10 min" in body
+    assert "ZendeskUnavailableError: &lt;b&gt;down&lt;/b&gt;" in body
+    assert "2 messages in the dead-letter queue" in body
+    assert wiring.registry().get("acme").last_maintenance_errors == ("ZendeskUnavailableError: <b>down</b>",)
+
+
+def test_a_broken_connections_alert_links_the_health_page(aws_env, account):
+    wiring.alerts().broken("acme", "invalid_grant")
+
+    (note,) = aws_env.notifications()
+    assert "https://rr.example.com/admin/health?subdomain=acme" in note["Message"]
+    body = HealthPage(registry=wiring.registry(), waiting=store(), rosters=wiring.rosters(),
+                      dead_letters=lambda: None).render("acme", time.time())
+    assert "invalid_grant" in body and "is broken since" in body
+    assert json.dumps(note)  # a plain SNS notification
