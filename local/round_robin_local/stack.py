@@ -60,6 +60,17 @@ class StackConfig:
         return cls(**values)
 
 
+def _list_moto_services_once() -> None:
+    """moto's server finds the service of each request by listing its own package folder (a listdir and a stat per
+    service, twice a request) under one lock for every thread: in a burst of webhook deliveries that lock queued
+    every AWS call of the stack (measured: 1,000 deliveries, 27 ms of the stack's CPU each). The folder does not
+    change while the stack runs, so it is listed once."""
+    from moto import backends  # noqa: PLC0415 (moto's server imports it anyway)
+
+    services = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: services
+
+
 class LocalStack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
@@ -96,6 +107,7 @@ class LocalStack:
             self.sandbox = SandboxServer(config.sandbox_port, client_id=config.client_id,
                                          client_secret=config.client_secret, auto_approve=config.auto_approve).start()
 
+        _list_moto_services_once()
         self.emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=config.emulator_port, verbose=False)
         self.emulator.start()
         host, port = self.emulator.get_host_and_port()
