@@ -8,10 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from moto.server import ThreadedMotoServer
-
 from round_robin_local.api import ApiGateway
 from round_robin_local.aws_proxy import CountingProxy
+from round_robin_local.emulator import EmulatorProcess, free_port
 from round_robin_local.event_sources import ScheduleSource, SqsEventSource, schedule_sources, sqs_event_sources
 from round_robin_local.functions import LocalFunction, function_environment, load_functions, parse_concurrency
 from round_robin_local.provision import create_secret, provision
@@ -60,22 +59,11 @@ class StackConfig:
         return cls(**values)
 
 
-def _list_moto_services_once() -> None:
-    """moto's server finds the service of each request by listing its own package folder (a listdir and a stat per
-    service, twice a request) under one lock for every thread: in a burst of webhook deliveries that lock queued
-    every AWS call of the stack (measured: 1,000 deliveries, 27 ms of the stack's CPU each). The folder does not
-    change while the stack runs, so it is listed once."""
-    from moto import backends  # noqa: PLC0415 (moto's server imports it anyway)
-
-    services = tuple(backends.list_of_moto_modules())
-    backends.list_of_moto_modules = lambda: services
-
-
 class LocalStack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.sandbox: SandboxServer | None = None
-        self.emulator: ThreadedMotoServer | None = None
+        self.emulator: EmulatorProcess | None = None
         self.emulator_url = ""
         self.proxy: LoopbackServer | None = None
         self.counter: CountingProxy | None = None
@@ -107,11 +95,8 @@ class LocalStack:
             self.sandbox = SandboxServer(config.sandbox_port, client_id=config.client_id,
                                          client_secret=config.client_secret, auto_approve=config.auto_approve).start()
 
-        _list_moto_services_once()
-        self.emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=config.emulator_port, verbose=False)
-        self.emulator.start()
-        host, port = self.emulator.get_host_and_port()
-        self.emulator_url = f"http://{host}:{port}"
+        self.emulator = EmulatorProcess(config.emulator_port or free_port()).start()
+        self.emulator_url = self.emulator.url
         # The handlers reach the emulator through a proxy that counts their AWS calls (see aws_proxy.py).
         self.counter = CountingProxy(self.emulator_url)
         self.proxy = LoopbackServer(self.counter, name="aws-proxy", access_log=False)
