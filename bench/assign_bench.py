@@ -192,6 +192,9 @@ def main() -> int:
                         help="--burst: seconds in the sandbox's rate-limit minute (times are reported per 60 s)")
     parser.add_argument("--webhook-environments", type=int, default=8,
                         help="--burst: execution environments of the webhook receiver (WebhookFunction)")
+    parser.add_argument("--worker-environments", type=int, default=5,
+                        help="--burst: execution environments of the assignment worker (the template's "
+                             "AssignmentMaxConcurrency default, which caps its queue's pollers)")
     parser.add_argument("--burst-timeout", type=float, help="--burst: seconds to wait (default: 30 Zendesk minutes)")
     parser.add_argument("--rosters", action="store_true",
                         help="instead: what one assignment writes at 10, 1,000 and 5,000 agents")
@@ -205,10 +208,12 @@ def main() -> int:
             args.json.write_text(json.dumps(figures, indent=2))
         return 0 if ok else 1
     if args.burst is not None:
-        if not 1 <= args.burst <= 5000 or args.window <= 0 or args.webhook_environments < 1:
+        if not 1 <= args.burst <= 5000 or args.window <= 0 or min(args.webhook_environments,
+                                                                    args.worker_environments) < 1:
             parser.error("--burst takes 1 to 5000 tickets, --window a positive number of seconds, "
-                         "--webhook-environments at least 1")
+                         "--webhook-environments and --worker-environments at least 1")
         figures = measure_burst(args.burst, window=args.window, webhook_environments=args.webhook_environments,
+                                worker_environments=args.worker_environments,
                                 timeout=args.burst_timeout or 30 * args.window)
         ok = report_burst(figures)
         if args.json:

@@ -105,10 +105,12 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
 
-def measure_burst(count: int, *, window: float, webhook_environments: int, timeout: float) -> dict[str, Any]:
+def measure_burst(count: int, *, window: float, webhook_environments: int, worker_environments: int,
+                  timeout: float) -> dict[str, Any]:
     """Create `count` tickets at once in one group and follow them until each is assigned (or `timeout`)."""
     config = StackConfig.from_env(port=0, zendesk_url_template=None)
-    config = replace(config, concurrency=(("WebhookFunction", webhook_environments), *config.concurrency))
+    config = replace(config, concurrency=(("WebhookFunction", webhook_environments),
+                                          ("AssignTicketFunction", worker_environments), *config.concurrency))
     stack = LocalStack(config).start()
     try:
         page = connect(requests.Session(), stack.url, SUBDOMAIN)
