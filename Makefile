@@ -41,7 +41,7 @@ demo: install
 	$(BIN)/python -m round_robin_local demo
 
 # Performance figures for the README, all from one run against the local stack (not part of `make test`).
-# ARGS="--accounts 1000": one maintenance run over 1,000 accounts instead.
+# ARGS="--accounts 1000": one maintenance run over 1,000 accounts instead; ARGS="--burst 1000": 1,000 tickets at once.
 ARGS ?=
 bench: install
 	$(BIN)/python bench/assign_bench.py $(ARGS)

@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/assign_bench.py            # or: make bench
     .venv/bin/python bench/assign_bench.py --accounts 1000   # one maintenance run instead (maintenance_bench.py)
+    .venv/bin/python bench/assign_bench.py --burst 1000      # N tickets at once instead (burst_bench.py)
+    .venv/bin/python bench/assign_bench.py --rosters         # the roster-size sweep instead (roster_bench.py)
 
 Reports, for tickets created one by one in the sandbox and assigned through its signed webhooks:
 - webhook-to-assigned latency (p50, p95): from Zendesk sending the webhook to Zendesk accepting the assignment;
@@ -39,8 +41,12 @@ from round_robin_local.stack import LocalStack, StackConfig  # noqa: E402
 from round_robin_local.template import load_template  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
+from burst_bench import measure_burst  # noqa: E402
+from burst_bench import report as report_burst  # noqa: E402
 from maintenance_bench import interval_seconds, measure_maintenance  # noqa: E402
 from maintenance_bench import report as report_maintenance  # noqa: E402
+from roster_bench import measure_rosters  # noqa: E402
+from roster_bench import report as report_rosters  # noqa: E402
 
 SUBDOMAIN = "acme"
 WORKER = "AssignTicketFunction"  # the assignment worker, whose calls per assignment the issue bounds
@@ -181,9 +187,38 @@ def main() -> int:
     parser.add_argument("--maintenance-workers", type=int, default=10,
                         help="maintenance functions at once (the template's MaintenanceMaxConcurrency default)")
     parser.add_argument("--maintenance-timeout", type=float, default=1800, help="seconds to wait for the run")
+    parser.add_argument("--burst", type=int, help="instead: this many tickets created at once in one group")
+    parser.add_argument("--window", type=float, default=20.0,
+                        help="--burst: seconds in the sandbox's rate-limit minute (times are reported per 60 s)")
+    parser.add_argument("--webhook-environments", type=int, default=8,
+                        help="--burst: execution environments of the webhook receiver (WebhookFunction)")
+    parser.add_argument("--worker-environments", type=int, default=5,
+                        help="--burst: execution environments of the assignment worker (the template's "
+                             "AssignmentMaxConcurrency default, which caps its queue's pollers)")
+    parser.add_argument("--burst-timeout", type=float, help="--burst: seconds to wait (default: 30 Zendesk minutes)")
+    parser.add_argument("--rosters", action="store_true",
+                        help="instead: what one assignment writes at 10, 1,000 and 5,000 agents")
     args = parser.parse_args()
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    if args.rosters:
+        figures = measure_rosters()
+        ok = report_rosters(figures)
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2))
+        return 0 if ok else 1
+    if args.burst is not None:
+        if not 1 <= args.burst <= 5000 or args.window <= 0 or min(args.webhook_environments,
+                                                                    args.worker_environments) < 1:
+            parser.error("--burst takes 1 to 5000 tickets, --window a positive number of seconds, "
+                         "--webhook-environments and --worker-environments at least 1")
+        figures = measure_burst(args.burst, window=args.window, webhook_environments=args.webhook_environments,
+                                worker_environments=args.worker_environments,
+                                timeout=args.burst_timeout or 30 * args.window)
+        ok = report_burst(figures)
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2))
+        return 0 if ok else 1
     if args.accounts is not None:
         if args.accounts < 1 or args.maintenance_workers < 2:
             parser.error("--accounts needs at least 1 account and --maintenance-workers at least 2 (Lambda's least)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import select
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -13,7 +15,14 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from round_robin_local.functions import DEFAULT_ROUTE, InvocationError, LocalFunction, Route, find_function
+from round_robin_local.functions import (
+    DEFAULT_ROUTE,
+    AbandonedError,
+    InvocationError,
+    LocalFunction,
+    Route,
+    find_function,
+)
 
 log = logging.getLogger("round_robin_local.api")
 # The queue a scheduled function fans its work out to, drained before `/_local/invoke` answers (see `invoke`).
@@ -100,6 +109,22 @@ def to_response(result: Any) -> Response:
     return Response(text, status=200, content_type="application/json")
 
 
+def still_connected(client: socket.socket) -> bool:
+    """Whether the HTTP client is still there: its socket has not been closed by the other end (readable with
+    nothing to read). A client sends nothing more while it waits for the answer to its one request."""
+    try:
+        poller = select.poll()  # not select.select: it fails on descriptors past 1,023, common in a burst
+        poller.register(client, select.POLLIN)
+        events = poller.poll(0)
+        if not events:
+            return True
+        if events[0][1] & (select.POLLERR | select.POLLNVAL):
+            return False
+        return client.recv(1, socket.MSG_PEEK) != b""
+    except (OSError, ValueError):  # reset, or already closed here (no descriptor)
+        return False
+
+
 class ApiGateway:
     """Routes requests to the template's functions; `/_local/...` serves the local stack's own controls."""
 
@@ -127,12 +152,15 @@ class ApiGateway:
             match = route.pattern.match(request.path)
             if match and route.method in (request.method, "ANY"):
                 event = build_event(request, route, match.groupdict(), request.get_data())
-                return self.call(function, event)
+                return self.call(function, event, request.environ.get("werkzeug.socket"))
         return Response(json.dumps({"message": "Not Found"}), status=404, content_type="application/json")
 
-    def call(self, function: LocalFunction, event: dict[str, Any]) -> Response:
+    def call(self, function: LocalFunction, event: dict[str, Any], client: socket.socket | None = None) -> Response:
         try:
-            return to_response(function.invoke(event))
+            return to_response(function.invoke(event, None if client is None else lambda: still_connected(client)))
+        except AbandonedError:  # nobody reads this answer
+            log.info("%s not invoked: the caller hung up while it waited for an environment", function.logical_id)
+            return Response(json.dumps({"message": "Gateway Timeout"}), status=504, content_type="application/json")
         except InvocationError as exc:  # a crashed Lambda is a bare 500 to the caller, as in API Gateway
             log.error("function %s failed: %s\n%s", function.logical_id, exc, exc.trace)
             return Response(json.dumps({"message": "Internal Server Error"}), status=500,

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Request, Response
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 # botocore adds `app/<AWS_SDK_UA_APP_ID>` to its User-Agent; the local stack sets it to each function's logical id.
 _APP = re.compile(r"(?:^|\s)app/([A-Za-z0-9_.-]+)")
+POOL_SIZE = 256
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
 
 
@@ -35,6 +36,11 @@ class CountingProxy:
         self._lock = threading.Lock()
         self._dynamodb = threading.Lock()
         self._session = requests.Session()
+        # Every execution environment's calls go through here at once: keep a connection per concurrent call (the
+        # default pool of 10 opened and closed a connection for each call past ten), and skip the per-request
+        # lookups of proxies and ~/.netrc meant for the internet.
+        self._session.trust_env = False
+        self._session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=POOL_SIZE))
 
     def resources_used(self, function: str) -> dict[str, int]:
         """One function's calls by `service:operation@resource` (see `resources`)."""

@@ -9,9 +9,11 @@ import multiprocessing
 import os
 import re
 import signal
+import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,6 +100,10 @@ class InvocationError(Exception):
         self.trace = trace
 
 
+class AbandonedError(Exception):
+    """The caller hung up while the invocation waited for an environment: it was not run."""
+
+
 # -- inside an execution environment ---------------------------------------------------------------------
 
 _handler: Any = None
@@ -143,10 +149,12 @@ class LocalFunction:
     events: dict[str, dict[str, Any]]
     concurrency: int
     _pool: ProcessPoolExecutor | None = None
+    _free: threading.BoundedSemaphore | None = None  # environments not running an invocation
 
     def start(self) -> None:
         self._pool = ProcessPoolExecutor(max_workers=self.concurrency, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_cold_start, initargs=(self.spec,))
+        self._free = threading.BoundedSemaphore(self.concurrency)
 
     def warm(self) -> None:
         """Start every execution environment now (their cold starts), rather than on first use."""
@@ -154,10 +162,19 @@ class LocalFunction:
         for future in [self._pool.submit(_ready) for _ in range(self.concurrency)]:
             future.result(timeout=120)
 
-    def invoke(self, event: Any) -> Any:
-        """Invoke synchronously; raise InvocationError if the handler raised."""
-        assert self._pool is not None
-        outcome, value = self._pool.submit(_run, event).result(timeout=self.spec.timeout + 60)
+    def invoke(self, event: Any, wanted: Callable[[], bool] | None = None) -> Any:
+        """Invoke synchronously; raise InvocationError if the handler raised.
+
+        While every environment is busy the invocation waits for one (Lambda would start another). `wanted` is
+        asked once one is free: if the caller no longer wants the answer (an HTTP client that timed out and hung
+        up), the invocation is not run (AbandonedError). Without this, a burst past the environments' pace filled
+        them with invocations nobody waited for any more, while the callers' retries waited behind them.
+        """
+        assert self._pool is not None and self._free is not None
+        with self._free:
+            if wanted is not None and not wanted():
+                raise AbandonedError(self.logical_id)
+            outcome, value = self._pool.submit(_run, event).result(timeout=self.spec.timeout + 60)
         if outcome == "error":
             raise InvocationError(*value)
         return value

@@ -7,7 +7,7 @@ import logging
 import threading
 from typing import Any
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 access_log = logging.getLogger("round_robin_local.access")
 
@@ -24,11 +24,17 @@ class QuietRequestHandler(WSGIRequestHandler):
             access_log.warning(message.split("?", 1)[0] if "%" not in message else message, *args)
 
 
+class _ThreadedServer(ThreadedWSGIServer):
+    # Zendesk may send a thousand webhook deliveries at once. Connections past the listen backlog (werkzeug's
+    # default: 128) are dropped, and their senders try again only 1, 3 and 7 seconds later (TCP's SYN retries).
+    request_queue_size = 1024
+
+
 class LoopbackServer:
     """A WSGI app on 127.0.0.1:<port> (0 = any free port) served by a daemon thread."""
 
     def __init__(self, app: Any, port: int = 0, name: str = "http", *, access_log: bool = True) -> None:
-        self._server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietRequestHandler)
+        self._server = _ThreadedServer("127.0.0.1", port, app, QuietRequestHandler)
         self._server.access_log = access_log  # type: ignore[attr-defined]
         self.port = self._server.server_port
         # A short poll interval so that stop() returns at once (Ctrl-C on `make run`).

@@ -8,11 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from moto.server import ThreadedMotoServer
-
-from round_robin_local import emulator_speedups
 from round_robin_local.api import ApiGateway
 from round_robin_local.aws_proxy import CountingProxy
+from round_robin_local.emulator import EmulatorProcess, free_port
 from round_robin_local.event_sources import ScheduleSource, SqsEventSource, schedule_sources, sqs_event_sources
 from round_robin_local.functions import LocalFunction, function_environment, load_functions, parse_concurrency
 from round_robin_local.provision import create_secret, provision
@@ -65,7 +63,7 @@ class LocalStack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.sandbox: SandboxServer | None = None
-        self.emulator: ThreadedMotoServer | None = None
+        self.emulator: EmulatorProcess | None = None
         self.emulator_url = ""
         self.proxy: LoopbackServer | None = None
         self.counter: CountingProxy | None = None
@@ -97,11 +95,8 @@ class LocalStack:
             self.sandbox = SandboxServer(config.sandbox_port, client_id=config.client_id,
                                          client_secret=config.client_secret, auto_approve=config.auto_approve).start()
 
-        emulator_speedups.install()  # Query and read answers cost what DynamoDB's do, not the whole table's
-        self.emulator = ThreadedMotoServer(ip_address="127.0.0.1", port=config.emulator_port, verbose=False)
-        self.emulator.start()
-        host, port = self.emulator.get_host_and_port()
-        self.emulator_url = f"http://{host}:{port}"
+        self.emulator = EmulatorProcess(config.emulator_port or free_port()).start()
+        self.emulator_url = self.emulator.url
         # The handlers reach the emulator through a proxy that counts their AWS calls (see aws_proxy.py).
         self.counter = CountingProxy(self.emulator_url)
         self.proxy = LoopbackServer(self.counter, name="aws-proxy", access_log=False)

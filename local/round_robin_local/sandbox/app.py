@@ -58,7 +58,7 @@ class SandboxApp:
         if not parts:
             return pages.index(self.sandbox)
         if parts[0] == "_sandbox":
-            return controls.control(self.sandbox, self.events, request, parts[1:])
+            return controls.control(self.sandbox, self.events, request, parts[1:], self.tickets)
         with self.sandbox.lock:
             account = self.sandbox.accounts.get(parts[0])
         if account is None:

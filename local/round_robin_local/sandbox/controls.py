@@ -1,6 +1,7 @@
 """The sandbox's test and demo controls under `/_sandbox/...` (Zendesk has none of them; the service never calls
-them): health, the clock, accounts, faults, limits, sessions, API tokens, a bulk of agents, and what the sandbox recorded (among it
-every webhook delivery, with its event type). Changes to people, agent statuses, the Out of Office app and
+them): health, the clock, accounts, faults, limits, sessions, API tokens, a bulk of agents, a burst of new tickets,
+how many webhook deliveries are made at once, and what the sandbox recorded (among it every webhook delivery, with
+its event type). Changes to people, agent statuses, the Out of Office app and
 schedules: state_controls.py."""
 
 from __future__ import annotations
@@ -19,15 +20,24 @@ from round_robin_local.sandbox.tickets import public
 
 if TYPE_CHECKING:
     from round_robin_local.sandbox.events import Events
+    from round_robin_local.sandbox.tickets import Tickets
+
+MAX_BURST = 5000  # tickets one burst control creates
 
 
-def control(sandbox: Sandbox, events: Events, request: Request, parts: list[str]) -> Response:
+def control(sandbox: Sandbox, events: Events, request: Request, parts: list[str], tickets: Tickets) -> Response:
     """`/_sandbox/<parts>`."""
     body = request.get_json(silent=True) or {}
     with sandbox.lock:
         match parts:
             case ["health"]:
                 return json_answer({"ok": True})
+            case ["deliveries"] if request.method == "POST":
+                try:
+                    events.dispatcher.set_concurrency(int(body["concurrency"]))
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise ApiError(400, {"error": f"concurrency: {exc}"}) from None
+                return json_answer({"concurrency": events.dispatcher.concurrency})
             case ["clock"] if request.method == "POST":
                 sandbox.clock.offset += float(body.get("advance", 0))
                 return json_answer({"now": sandbox.clock.iso()})
@@ -41,6 +51,8 @@ def control(sandbox: Sandbox, events: Events, request: Request, parts: list[str]
                 account = sandbox.accounts.get(sub)
                 if account is None:
                     raise not_found()
+                if rest == ["tickets"] and request.method == "POST":
+                    return _burst(account, tickets, body)
                 answer = state_control(sandbox, events, request, account, rest, body)
                 return answer if answer is not None else _account_control(sandbox, request, account, rest, body)
     raise not_found()
@@ -89,6 +101,21 @@ def _account_control(sandbox: Sandbox, request: Request, account: Account, rest:
             except (KeyError, TypeError, ValueError) as exc:
                 raise ApiError(400, {"error": str(exc)}) from None
     raise not_found()
+
+
+def _burst(account: Account, tickets: Tickets, body: dict[str, Any]) -> Response:
+    """`{"count", "group_id", "subject"}`: `count` new tickets at once, as customers' emails would bring them; each
+    runs the triggers, and their webhook deliveries go out together once the sandbox's lock is released."""
+    count = body.get("count")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_BURST:
+        raise ApiError(400, {"error": f"count must be a whole number from 1 to {MAX_BURST}"})
+    group_id = body.get("group_id")
+    if group_id is not None and group_id not in account.groups:
+        raise ApiError(400, {"error": f"no group {group_id!r}"})
+    subject = str(body.get("subject") or "Burst")
+    created = [tickets.create(account, {"subject": f"{subject} {n}", "group_id": group_id},
+                              account.signed_in_user_id or 0, channel="email")["id"] for n in range(count)]
+    return json_answer({"ticket_ids": created}, 201)
 
 
 def _set_limits(account: Account, body: dict[str, Any]) -> dict[str, Any]:

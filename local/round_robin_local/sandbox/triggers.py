@@ -165,6 +165,13 @@ def _apply(account: Account, ticket: dict[str, Any], action: dict[str, Any], dis
         ticket["group_id"] = int(value) if value else None
 
 
+def _to_the_minute(iso: str | None) -> str | None:
+    """`2026-12-06T23:19:13Z` as the `*_with_timestamp` placeholders render it: ISO 8601 to the minute
+    (`2013-12-12T05:35Z` is the documented example: support.zendesk.com/hc/en-us/articles/4408886858138, Ticket
+    data). Not to the second, so it cannot serve as a `safe_update` stamp."""
+    return None if iso is None else f"{iso[:16]}Z"
+
+
 def render(template: str, ticket: dict[str, Any], account: Account) -> str:
     """Fill `{{ticket.*}}` placeholders as Zendesk does: plain text, empty when there is no value."""
     status = str(ticket.get("status") or "")
@@ -176,8 +183,8 @@ def render(template: str, ticket: dict[str, Any], account: Account) -> str:
         "ticket.brand.id": ticket.get("brand_id"),
         "ticket.tags": " ".join(ticket.get("tags") or []),
         "ticket.title": ticket.get("subject"),
-        "ticket.updated_at_with_timestamp": ticket.get("updated_at"),
-        "ticket.created_at_with_timestamp": ticket.get("created_at"),
+        "ticket.updated_at_with_timestamp": _to_the_minute(ticket.get("updated_at")),
+        "ticket.created_at_with_timestamp": _to_the_minute(ticket.get("created_at")),
         "ticket.account": account.subdomain,
         "ticket.requester.id": ticket.get("requester_id"),
     }
