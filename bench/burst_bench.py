@@ -18,6 +18,7 @@ attempt's answer time, recorded by the sandbox's dispatcher).
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections import Counter
 from dataclasses import replace
@@ -108,6 +109,8 @@ def _ms(seconds: float) -> float:
 def measure_burst(count: int, *, window: float, webhook_environments: int, worker_environments: int,
                   timeout: float) -> dict[str, Any]:
     """Create `count` tickets at once in one group and follow them until each is assigned (or `timeout`)."""
+    # The service's shared pace (assignment/pace.py) keeps the same shortened minute as the sandbox.
+    os.environ["PACE_WINDOW_SECONDS"] = f"{window:g}"
     config = StackConfig.from_env(port=0, zendesk_url_template=None)
     config = replace(config, concurrency=(("WebhookFunction", webhook_environments),
                                           ("AssignTicketFunction", worker_environments), *config.concurrency))
