@@ -8,6 +8,7 @@ leads to the dead-letter queue, does not grow with it.
 import time
 
 from round_robin import wiring
+from round_robin.assignment.batch import JOB_RUNNING
 from round_robin.assignment.claims import ASSIGNED, PARKED, TO_SINGLE, WAITING, RetryLaterError
 from round_robin.aws.queue import AssignmentRequest, backoff
 from round_robin.errors import StorageError
@@ -35,16 +36,17 @@ def _requests(records: list[dict]) -> tuple[list[dict], list[AssignmentRequest]]
 
 
 def _requeued(request: AssignmentRequest, error: RetryLaterError) -> bool:
-    """A rate limit: queue the ticket again, delayed by Retry-After, as a new message (True); False if not queued."""
-    if error.reason != "rate_limited":
+    """A rate limit, or a job still running (its claims kept until their lease ends): queue the ticket again,
+    delayed, as a new message (True); False if not queued. Neither is a failure."""
+    if error.reason not in ("rate_limited", JOB_RUNNING):
         return False
     delay = error.delay if error.delay is not None else backoff(1)
     try:
         wiring.batch_queue().send(request, delay)
     except StorageError:  # this message is retried instead (one receive more)
         return False
-    count_by("AssignmentPostponed", "reason", "rate_limited")
-    logger.info("batch assignment postponed by the account's Zendesk rate limit", subdomain=request.subdomain,
+    count_by("AssignmentPostponed", "reason", error.reason)
+    logger.info("batch assignment postponed", reason=error.reason, subdomain=request.subdomain,
                 ticket_id=request.ticket_id, wait_seconds=round(delay, 1))
     return True
 

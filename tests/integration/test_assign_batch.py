@@ -295,3 +295,47 @@ def test_a_group_without_a_roster_yet_goes_to_the_single_path_which_imports_it(a
     (handed,) = aws_env.take_queued()
     outcome = wiring.assigner().assign(AssignmentRequest.from_json(json.dumps(handed)))
     assert outcome.status == ASSIGNED and outcome.choice.agent.name == "Eve Agent"
+
+
+def test_a_job_not_done_by_the_deadline_keeps_its_claims_and_its_retry_finds_the_job_done(aws_env, account,
+                                                                                         batch_url):
+    ticket_ids = [new_ticket(account, "Support")["id"] for _ in range(3)]
+
+    results = wiring.batch_assigner().assign_all([request_for(t) for t in ticket_ids], deadline=0.0)
+
+    # not released: no other attempt chooses again while the job may still assign its agents
+    assert [(r.reason, r.delay) for r in results] == [("batch_job_running", 135.0)] * 3
+    chosen = {t: record(t)["agent_id"] for t in ticket_ids}
+    assert all(record(t)["status"] == "in_progress" for t in ticket_ids)
+    deadline = time.monotonic() + 30
+    while not all(assignee(account, t) for t in ticket_ids):  # the sandbox runs the job in a thread
+        assert time.monotonic() < deadline, "the job never ran"
+        time.sleep(0.05)  # polling, bounded by the deadline
+    # the retry comes after the claims' lease: it takes them over and records the job's assignments
+    later = BatchAssigner(store=wiring.assignment_store(), selector=wiring.selector(), tokens=wiring.tokens(),
+                          zendesk=wiring.zendesk_factory(wiring.get_settings(), max_retry_wait=0),
+                          single=lambda requests: wiring.queue().send_all(requests),
+                          clock=lambda: time.time() + 136)
+    retried = later.assign_all([request_for(t) for t in ticket_ids], deadline=float("inf"))
+    assert [r.status for r in retried] == [ASSIGNED] * 3
+    assert {t: assignee(account, t) for t in ticket_ids} == chosen
+    assert position(aws_env, account["groups"]["Support"]) == 3  # chosen once each
+
+
+def test_a_worker_that_saw_the_budget_spent_hands_new_tickets_to_batch_mode_without_a_call(aws_env, account,
+                                                                                          batch_url, monkeypatch):
+    monkeypatch.setenv("PACE_TICKET_UPDATES", "2")
+    monkeypatch.setenv("PACE_WINDOW_SECONDS", "600")  # the whole test within one window
+    wiring.reset()
+    pace, now = wiring.pace(), time.time()
+    assert [pace.take("acme", now) <= now for _ in range(3)] == [True, True, False]  # this worker saw it spent
+    ticket = new_ticket(account)
+    calls = count_dynamodb_calls()
+
+    outcome = wiring.assigner().assign(request_for(ticket["id"]))
+
+    # no slot reserved for a ticket that batch mode assigns, no claim: batch mode claims it
+    assert (outcome.status, outcome.reason) == (DIVERTED, "paced")
+    assert sum(calls.values()) == 0 and record(ticket["id"]) is None
+    assert json.loads(aws_env.sqs.receive_message(QueueUrl=batch_url)["Messages"][0]["Body"])["ticket_id"] == \
+        ticket["id"]

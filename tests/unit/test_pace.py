@@ -130,3 +130,15 @@ def test_a_request_carries_its_wait_and_older_messages_still_read():
     assert AssignmentRequest.from_json(request.to_json()) == request
     plain = AssignmentRequest("acme", 5, "webhook", T0)
     assert "not_before" not in plain.to_json() and AssignmentRequest.from_json(plain.to_json()) == plain
+
+
+def test_a_worker_that_saw_the_window_spent_knows_it_without_a_call_until_the_next_window(dynamodb):
+    worker = pace(dynamodb, limit=2, window=10.0)
+    now = T0 + 3
+    assert [worker.take("acme", now) for _ in range(2)] == [now, now]
+    assert not worker.spent("acme", now)
+
+    assert worker.take("acme", now) > now
+
+    assert worker.spent("acme", now) and not worker.spent("beta", now)
+    assert not worker.spent("acme", T0 + 10)  # a new window: the budget is consulted again

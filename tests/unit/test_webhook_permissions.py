@@ -129,3 +129,15 @@ def test_the_per_account_maintenance_holds_what_one_account_run_uses_nothing_els
         ("sqs:SendMessage", "MaintenanceQueue.Arn"),
         ("sns:Publish", "AlertsTopic"),
     }
+
+
+def test_the_assignment_worker_may_queue_a_postponed_ticket_again_and_hand_one_to_batch_mode():
+    # Assigner._postpone sends the ticket to its own queue as a new delayed message; a spent budget sends it to
+    # the batch queue: without these, a rate limit would fall back to counting toward the dead-letter limit.
+    assert {("sqs:SendMessage", "AssignmentQueue.Arn"), ("sqs:SendMessage", "BatchQueue.Arn")} \
+        <= grants("AssignTicketFunction")
+
+
+def test_the_batch_worker_may_queue_a_rate_limited_or_running_batch_again_and_give_tickets_back():
+    assert {("sqs:SendMessage", "BatchQueue.Arn"), ("sqs:SendMessage", "AssignmentQueue.Arn")} \
+        <= grants("AssignBatchFunction")

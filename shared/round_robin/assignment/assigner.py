@@ -121,6 +121,8 @@ class Assigner:
     def assign(self, request: AssignmentRequest) -> Outcome:
         """Assign the ticket of `request` to the next agent of its group, once (see the module docstring)."""
         reassignment = request.reassign_from is not None
+        if self._pace is not None and self._pace.spent(request.subdomain, self._clock()) and self._diverts(request):
+            return Outcome(DIVERTED, PACED)  # the window's budget is spent: batch mode, without a call here
         wait = self._wait(request)
         if wait is not None:  # the budget is spent before any call: batch mode, or wait for a slot
             return Outcome(DIVERTED, wait[1]) if self._diverts(request) else self._postpone(request, *wait)

@@ -46,6 +46,7 @@ from round_robin.accounts.tokens import TokenManager
 from round_robin.assignment.assigner import call_zendesk, why_not_assign
 from round_robin.assignment.claims import (
     ASSIGNED,
+    CLAIM_LEASE,
     DUPLICATE,
     PARKED,
     SKIPPED,
@@ -76,6 +77,9 @@ BATCH_MODE_WINDOW = 60.0  # an account is "in batch mode" until this long after 
 CHANGED_AFTER = "changed_after_batch"
 
 Result = Outcome | RetryLaterError  # what became of one request: an outcome, or try its message again later
+
+JOB_RUNNING = "batch_job_running"  # a RetryLaterError reason: a job not done by the deadline
+JOB_RETRY_MARGIN = 15.0  # seconds after a claim's lease: the retry takes the claim over
 
 
 class BatchSwitch:
@@ -294,10 +298,15 @@ class BatchAssigner:
                 tickets.follow_job, job=job, deadline=deadline, clock=self._clock, sleep=self._sleep))
             figures.job_polls += polls
             sent = [t.request.ticket_id for t in chunk]
-            if job.get("status") not in tickets.JOB_DONE:  # not done in time: a later attempt finds it done
-                logger.warning("update_many job not done before the deadline; its tickets are retried",
-                               subdomain=subdomain, job_id=job.get("id"), tickets=len(chunk))
-                raise RetryLaterError("batch_job_running", 30.0)
+            if job.get("status") not in tickets.JOB_DONE:
+                # Not done in time. The claims are kept (not released), so that no other attempt chooses again
+                # while the job may still assign its agents; the retry comes after their lease, takes them over and
+                # finds the job's assignments done (an earlier attempt's update: recorded assigned, see _plan).
+                logger.warning("update_many job not done before the deadline; its tickets are retried after their "
+                               "claims' lease", subdomain=subdomain, job_id=job.get("id"), tickets=len(chunk))
+                for ticket in chunk:
+                    results[ticket.index] = RetryLaterError(JOB_RUNNING, CLAIM_LEASE + JOB_RETRY_MARGIN)
+                continue
             done = tickets.job_results(job, sent)
             try:
                 after = self._show_many(subdomain, client, sent, figures)

@@ -54,6 +54,7 @@ class Pace:
         self._pressed_until: dict[str, float] = {}
         self._blocked_until: dict[str, float] = {}
         self._opened: dict[str, float] = {}  # the last window this worker saw in the item
+        self._spent: dict[str, float] = {}  # the last window this worker saw spent
 
     def window_start(self, now: float) -> float:
         """The start of the fixed window that holds `now`."""
@@ -62,6 +63,11 @@ class Pace:
     def pressed(self, subdomain: str, now: float) -> bool:
         """Whether this worker takes a slot for the account's updates (it saw the budget run low, or a 429)."""
         return self._pressed_until.get(subdomain, 0.0) > now
+
+    def spent(self, subdomain: str, now: float) -> bool:
+        """Whether this worker saw the current window's budget spent (no call): its tickets go to batch mode
+        without reserving a later slot they would never use."""
+        return self._spent.get(subdomain) == self.window_start(now)
 
     def blocked_until(self, subdomain: str, now: float) -> float | None:
         """The end of a 429's Retry-After this worker knows of, while it is ahead (no call)."""
@@ -92,6 +98,7 @@ class Pace:
             self._press(subdomain, start + 2 * self.window)
         if used <= self.limit:
             return now
+        self._spent[subdomain] = start
         later = (used - 1) // self.limit  # windows ahead of this one its place in the queue falls in
         return self.spread(start + later * self.window)
 
