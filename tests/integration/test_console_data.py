@@ -264,3 +264,51 @@ def test_a_broken_connections_alert_links_the_health_page(aws_env, account):
                       dead_letters=lambda: None).render("acme", time.time())
     assert "invalid_grant" in body and "is broken since" in body
     assert json.dumps(note)  # a plain SNS notification
+
+
+def test_a_cursor_outside_the_dates_asked_is_no_error(aws_env):
+    # DynamoDB refuses a start key outside the key condition (a ValidationException, once a 503 here)
+    now = datetime(2026, 12, 6, 12, tzinfo=UTC).timestamp()
+    logged("acme", 1, ASSIGNED, now - 86400)
+    logged("acme", 2, ASSIGNED, now)
+    page = AssignmentsPage(log=store(), rosters=NoRosters())
+    day = {"from": "2026-12-05", "to": "2026-12-05"}
+
+    newer = page.page("acme", parse_filter({**day, "after": f"{now}_2"}), now)
+    older = page.page("acme", parse_filter({**day, "after": "100.0_1"}), now)
+
+    assert [r.ticket_id for r in newer[0]] == [1] and older == ([], None)
+
+
+def test_a_rare_filter_ends_its_page_after_a_bounded_read_and_the_next_page_goes_on(aws_env, monkeypatch):
+    now = time.time()
+    for ticket_id in range(1, 41):
+        logged("acme", ticket_id, SKIPPED if ticket_id > 1 else ASSIGNED, now - 1000 + ticket_id)
+    monkeypatch.setattr("round_robin.assignment.claims.LOG_READS_PER_PAGE", 2)
+    reads = 0
+    original = store()
+
+    def counted(**request):
+        nonlocal reads
+        reads += 1
+        return clients.client("dynamodb").query(**request)
+
+    monkeypatch.setattr(original, "_dynamodb", type("Counted", (), {"query": staticmethod(counted)})())
+
+    rows, following = original.log_page("acme", since=now - 3600, until=now + 1, outcome=ASSIGNED, read_size=10)
+
+    assert (rows, reads) == ([], 2) and following is not None  # 20 of 40 index entries read: the page ends
+    rows, following = original.log_page("acme", since=now - 3600, until=now + 1, outcome=ASSIGNED, read_size=10,
+                                        after=following)
+    assert [r["ticket_id"] for r in rows] == [1] and following is None
+
+
+def test_the_csv_export_is_bounded(aws_env, monkeypatch):
+    now = time.time()
+    for ticket_id in range(1, 8):
+        logged("acme", ticket_id, ASSIGNED, now - 100 + ticket_id)
+    monkeypatch.setattr("round_robin.console.assignments_page.EXPORT_MAX_ROWS", 5)
+
+    text = AssignmentsPage(log=store(), rosters=NoRosters()).csv("acme", {}, now)
+
+    assert len(text.strip().split("\r\n")) == 1 + 5  # the header and the newest 5

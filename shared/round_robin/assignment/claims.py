@@ -47,6 +47,7 @@ from round_robin.errors import RoundRobinError
 from round_robin.table import (
     INDEX,
     LOG_INDEX,
+    TICKET_PREFIX,
     WAITING_GROUP_PREFIX,
     account_pk,
     log_partition,
@@ -73,6 +74,7 @@ POSTPONED = "postponed"  # an outcome only: over the account's Zendesk budget, q
 INDEXED = (ASSIGNED, PARKED, WAITING)  # the statuses listed by the gsi1 index (see round_robin/table.py)
 FAILED = "failed"  # a log outcome only: an attempt failed and released the ticket (stored status: pending)
 LOGGED = (ASSIGNED, WAITING, SKIPPED, PARKED, FAILED)  # the outcomes of the log (gsi2, `logged`)
+LOG_READS_PER_PAGE = 5  # Query calls a filtered page of the log makes at most (a rare filter pages on instead)
 
 
 class RetryLaterError(RoundRobinError):
@@ -302,14 +304,18 @@ class AssignmentStore:
         if filters:
             request["FilterExpression"] = " AND ".join(filters)
             request["ExpressionAttributeNames"] = names
-        if after is not None:
-            request["ExclusiveStartKey"] = serialize({
+        if after is not None and after[0] < since:  # a cursor past the window's oldest record: nothing older
+            return [], None
+        if after is not None and after[0] < until:  # one after the window's newest: read from its top (DynamoDB
+            request["ExclusiveStartKey"] = serialize({  # refuses a start key outside the key condition)
                 "pk": account_pk(subdomain), "sk": ticket_sk(after[1]), "gsi2pk": log_partition(subdomain),
                 "gsi2sk": time_sort_key(after[0])})
         found: list[dict[str, Any]] = []
+        reads = 0
         try:
             while True:
                 answer = self._dynamodb.query(**request)
+                reads += 1
                 for item in answer.get("Items", []):
                     record = deserialize(item) or {}
                     found.append(record)
@@ -318,6 +324,9 @@ class AssignmentStore:
                         return found, (float(record["logged_at"]), int(record["ticket_id"])) if more else None
                 if "LastEvaluatedKey" not in answer:
                     return found, None
+                if reads == LOG_READS_PER_PAGE:  # a rare filter: this page ends here, the next one goes on from here
+                    last = deserialize(answer["LastEvaluatedKey"]) or {}
+                    return found, (float(last["gsi2sk"]), int(str(last["sk"]).removeprefix(TICKET_PREFIX)))
                 request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "reading the assignment log") from exc

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -29,6 +30,7 @@ PATH = "/admin/assignments"
 CSV_PATH = "/admin/assignments.csv"
 PAGE_SIZE = 50
 EXPORT_BATCH = 1000  # rows a read of the export and the chart
+EXPORT_MAX_ROWS = 20_000  # a CSV export at most (about 3 MB: within Lambda's 6 MB answer); narrow the dates for more
 RETENTION_DAYS = 90  # claims.RECORD_TTL: the log covers what DynamoDB keeps
 CHART_DAYS = 14
 CHART_AGENTS = 20  # the chart shows the agents with the most assignments; the rest are counted below it
@@ -186,6 +188,7 @@ class AssignmentsPage:
         chart_link = href(PATH, {**asked.query(after=None), "chart": "1"})
         body = [message(error, "error"), _filters(asked, groups),
                 f'<p class="actions"><a href="{href(CSV_PATH, asked.query(after=None))}">Export these rows as CSV</a>'
+                f' <span class="muted">(the newest {EXPORT_MAX_ROWS:,} at most)</span>'
                 f' <a href="{chart_link}#chart">Assignments per agent per day, last {CHART_DAYS} days</a></p>',
                 _log_table(subdomain, rows), _pager(asked, following)]
         if query.get("chart") == "1":  # on demand: it reads two weeks of the log, so the log's pages stay fast
@@ -199,7 +202,7 @@ class AssignmentsPage:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
-        for row in self.rows(subdomain, asked, now):
+        for row in itertools.islice(self.rows(subdomain, asked, now), EXPORT_MAX_ROWS):
             writer.writerow([csv_cell(v) for v in (
                 datetime.fromtimestamp(row.at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), row.ticket_id,
                 ticket_url(subdomain, row.ticket_id), row.group, row.agent_id or "", row.agent, row.outcome,
