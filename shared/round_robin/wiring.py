@@ -323,7 +323,8 @@ def account_settings() -> AccountSettings:
     return AccountSettings(registry=registry(), vault=vault(), policies=policies(), rosters=rosters(),
                            zendesk=lambda subdomain: make(subdomain, lambda: tokens().authorization(subdomain)),
                            migrate=lambda subdomain: migrator().migrate(subdomain),
-                           announce=announce_settings_changed)
+                           announce=announce_settings_changed, imports=imports(), jobs=maintenance_queue(),
+                           import_seconds=settings.connect_import_seconds)
 
 
 @lru_cache(maxsize=1)

@@ -102,6 +102,26 @@ def test_import_agents_now_resyncs_and_says_who_joined_and_left(admin, account):
     assert "nothing changed" in again["body"]
 
 
+def test_an_import_too_large_for_one_request_goes_on_as_a_job_and_changes_nothing_until_done(admin, account, aws_env,
+                                                                                              monkeypatch):
+    zendesk = account["zendesk"]
+    model = zendesk.account()
+    newcomer = zendesk.sandbox.add_user(model, "Nina New", "agent")
+    zendesk.sandbox.add_membership(model, newcomer["id"], account["groups"]["Support"])
+    monkeypatch.setenv("CONNECT_IMPORT_SECONDS", "0")  # no time to read a page within the request
+    wiring.reset()
+
+    page = admin.post("/admin/import", {"csrf_token": csrf_of(admin)})
+
+    assert page["statusCode"] == 200 and "The import goes on in the background" in page["body"]
+    assert 'href="/oauth/import?id=' in page["body"]
+    stored = {r.group_name: [m.name for m in r.members] for r in wiring.rosters().list("acme")}
+    assert "Nina New" not in stored["Support"]  # no roster half-written: they change once every page is read
+    (message,) = aws_env.sqs.receive_message(QueueUrl=aws_env.maintenance_queue_url)["Messages"]
+    job = json.loads(message["Body"])
+    assert (job["subdomain"], job["kind"]) == ("acme", "import")
+
+
 def test_import_when_zendesk_fails_changes_nothing_and_says_so(admin, account):
     account["zendesk"].override("GET", r"/api/v2/users\.json", status=503, body={"error": "down"})
     page = admin.post("/admin/import", {"csrf_token": csrf_of(admin)})

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from round_robin.accounts.credentials import Credentials
 from round_robin.accounts.registry import Account, AccountRegistry
@@ -24,6 +24,10 @@ from round_robin.availability.model import AccountPolicy, Schedule
 from round_robin.connect.migration import MigrationReport
 from round_robin.errors import AccountNotFoundError
 from round_robin.zendesk.client import ZendeskClient
+
+if TYPE_CHECKING:
+    from round_robin.assignment.import_job import AccountImport
+    from round_robin.aws.queue import MaintenanceQueue
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class ImportSummary:
     added_groups: tuple[str, ...] = ()
     removed_groups: tuple[str, ...] = ()
     agents: int = 0  # distinct agents in some rotation after the import
+    import_id: str | None = None  # not finished within the request: a job goes on (its progress: /oauth/import)
 
     @property
     def changed(self) -> bool:
@@ -66,7 +71,9 @@ class SwitchesSaved:
 class AccountSettings:
     def __init__(self, *, registry: AccountRegistry, vault: TokenVault, policies: PolicyStore, rosters: RosterStore,
                  zendesk: Callable[[str], ZendeskClient], migrate: Callable[[str], MigrationReport],
-                 announce: Callable[[str], bool], clock: Callable[[], float] = time.time) -> None:
+                 announce: Callable[[str], bool], imports: AccountImport | None = None,
+                 jobs: MaintenanceQueue | None = None, import_seconds: float = 8.0,
+                 clock: Callable[[], float] = time.time) -> None:
         self._registry = registry
         self._vault = vault
         self._policies = policies
@@ -74,6 +81,9 @@ class AccountSettings:
         self._zendesk = zendesk
         self._migrate = migrate
         self._announce = announce
+        self._imports = imports
+        self._jobs = jobs
+        self._import_seconds = import_seconds
         self._clock = clock
 
     def connection(self, subdomain: str) -> Connection:
@@ -109,8 +119,24 @@ class AccountSettings:
         if account is None:
             raise AccountNotFoundError(f"{subdomain} is not registered")
         before = {r.group_id: r for r in self._rosters.list(subdomain)}
-        imported = import_rosters(self._zendesk(subdomain), account.excluded_agent_ids)
-        stored = self._rosters.sync(subdomain, imported, self._clock()).rosters
+        if self._imports is None or self._jobs is None:
+            imported = import_rosters(self._zendesk(subdomain), account.excluded_agent_ids)
+            stored = self._rosters.sync(subdomain, imported, self._clock()).rosters
+        else:
+            # As the connect does (assignment/import_job.py): read Zendesk's pages for a few seconds, staging them,
+            # and leave the rest to a maintenance job, so that a large account is never cut off half-written by
+            # API Gateway's 29 s; rosters are stored only once every page is read.
+            from round_robin.assignment.import_job import BUILD, import_key  # noqa: PLC0415 (on a click only)
+            from round_robin.aws.queue import IMPORT, MaintenanceJob  # noqa: PLC0415
+
+            import_id = self._imports.start(subdomain, account.excluded_agent_ids)
+            key, deadline = import_key(import_id), self._clock() + self._import_seconds
+            progress = self._imports.fetch(key, self._zendesk(subdomain), lambda: self._clock() >= deadline)
+            synced = self._imports.build(key) if progress is not None and progress.phase == BUILD else None
+            if synced is None:
+                self._jobs.send(MaintenanceJob(subdomain, self._clock(), kind=IMPORT, import_key=key))
+                return ImportSummary((), agents=0, import_id=import_id)
+            stored = synced.rosters
         groups, added = [], []
         for roster in stored:
             old = before.pop(roster.group_id, None)

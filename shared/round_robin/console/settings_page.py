@@ -15,6 +15,7 @@ from round_robin.availability.validation import (
     parse_reassign,
     parse_status_map,
 )
+from round_robin.console.fragments import href
 from round_robin.console.layout import esc, page
 
 if TYPE_CHECKING:  # types only: the console's cold start loads the Zendesk client and the import at first use
@@ -201,6 +202,11 @@ def _switches(session: Session, policy: AccountPolicy) -> str:
 
 
 def _imported(summary: ImportSummary) -> str:
+    if summary.import_id is not None:
+        link = href("/oauth/import", {"id": summary.import_id})
+        return ("<div class=notice role=status><p><strong>The import goes on in the background</strong>: this "
+                f'account has more agents than one page can read in time. <a href="{link}">Follow its progress'
+                "</a>; the rotations change once every page is read.</p></div>")
     if not summary.changed:
         head = f"Agents imported from Zendesk: nothing changed ({summary.agents} agents in rotation)."
     else:
