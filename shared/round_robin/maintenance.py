@@ -43,7 +43,7 @@ stale, and queues the next one while the import is not done.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -125,11 +125,14 @@ class DispatchReport:
 class Dispatcher:
     """The scheduled run: one maintenance job per connected account, on the maintenance queue."""
 
-    def __init__(self, *, registry: AccountRegistry, jobs: MaintenanceQueue, dead_letters: DeadLetters | None = None,
+    def __init__(self, *, registry: AccountRegistry, jobs: MaintenanceQueue,
+                 dead_letters: DeadLetters | Sequence[DeadLetters] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self._registry = registry
         self._jobs = jobs
-        self._dead_letters = dead_letters
+        # the assignment queue's and batch mode's dead letters
+        self._dead_letters = (() if dead_letters is None else (dead_letters,) if isinstance(dead_letters, DeadLetters)
+                              else tuple(dead_letters))
         self._clock = clock
 
     def dispatch(self, subdomains: Iterable[str] | None = None) -> DispatchReport:
@@ -152,9 +155,9 @@ class Dispatcher:
         report.queued = [a.subdomain for a in connected if a.subdomain not in refused]
         if report.refused:
             logger.warning("maintenance jobs not queued; the next run queues them again", accounts=report.refused)
-        if self._dead_letters is not None and wanted is None:
+        for dead_letters in self._dead_letters if wanted is None else ():
             try:
-                report.dead_letters_deleted = self._dead_letters.clear_done().deleted
+                report.dead_letters_deleted += dead_letters.clear_done().deleted
             except StorageError as exc:  # the jobs are queued; the next run looks again
                 logger.warning("dead letters not cleared; the next run tries again", error=str(exc))
         return report

@@ -48,6 +48,7 @@ class Settings:
     events_queue_url: str | None = None  # the events queue (webhook receiver, events function, CLI)
     maintenance_queue_url: str | None = None  # the maintenance queue (dispatcher -> per-account maintenance)
     dead_letter_queue_url: str | None = None  # the assignment queue's dead letters (the dispatcher clears done ones)
+    batch_dead_letter_queue_url: str | None = None  # batch mode's dead letters (cleared the same way)
     batch_queue_url: str | None = None  # the batch queue (assignment worker under a rate limit -> batch worker)
     webhook_secret_prefix: str | None = None  # webhook signing secrets (receiver, connect, maintenance)
     max_receive_count: int = 5  # the queue's redrive maxReceiveCount: the worker's retry budget
@@ -148,6 +149,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         events_queue_url=env.get("EVENTS_QUEUE_URL", "").strip() or None,
         maintenance_queue_url=env.get("MAINTENANCE_QUEUE_URL", "").strip() or None,
         dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL", "").strip() or None,
+        batch_dead_letter_queue_url=env.get("BATCH_DEAD_LETTER_QUEUE_URL", "").strip() or None,
         batch_queue_url=env.get("BATCH_QUEUE_URL", "").strip() or None,
         webhook_secret_prefix=env.get("WEBHOOK_SECRET_PREFIX", "").strip() or None,
         max_receive_count=max_receive_count,

@@ -394,12 +394,10 @@ def dispatcher() -> Dispatcher:
     from round_robin.maintenance import Dispatcher
 
     settings = get_settings()
-    dead_letters = None
-    if settings.dead_letter_queue_url:
-        from round_robin.assignment.dead_letters import DeadLetters
+    from round_robin.assignment.dead_letters import DeadLetters
 
-        dead_letters = DeadLetters(sqs=clients.client("sqs"), url=settings.dead_letter_queue_url,
-                                   assignments=assignment_store())
+    urls = [url for url in (settings.dead_letter_queue_url, settings.batch_dead_letter_queue_url) if url]
+    dead_letters = [DeadLetters(sqs=clients.client("sqs"), url=url, assignments=assignment_store()) for url in urls]
     return Dispatcher(registry=registry(), jobs=maintenance_queue(), dead_letters=dead_letters)
 
 
@@ -571,16 +569,20 @@ def health_page() -> HealthPage:
 
 
 def dead_letter_count() -> int | None:
-    """The assignment dead-letter queue's approximate number of messages (all accounts); None when the queue is not
-    configured or cannot be read."""
+    """The assignment and batch dead-letter queues' approximate number of messages (all accounts); None when no queue
+    is configured or one cannot be read."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    url = get_settings().dead_letter_queue_url
-    if not url:
+    settings = get_settings()
+    urls = [url for url in (settings.dead_letter_queue_url, settings.batch_dead_letter_queue_url) if url]
+    if not urls:
         return None
-    try:
-        answer = clients.client("sqs").get_queue_attributes(QueueUrl=url,
-                                                            AttributeNames=["ApproximateNumberOfMessages"])
-    except (ClientError, BotoCoreError):
-        return None
-    return int(answer.get("Attributes", {}).get("ApproximateNumberOfMessages", 0))
+    total = 0
+    for url in urls:  # the assignment queue's and batch mode's
+        try:
+            answer = clients.client("sqs").get_queue_attributes(QueueUrl=url,
+                                                                AttributeNames=["ApproximateNumberOfMessages"])
+        except (ClientError, BotoCoreError):
+            return None
+        total += int(answer.get("Attributes", {}).get("ApproximateNumberOfMessages", 0))
+    return total

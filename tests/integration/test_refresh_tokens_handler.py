@@ -174,6 +174,22 @@ def test_the_schedule_deletes_the_dead_letters_of_tickets_assigned_since_and_kee
     assert sorted(m["Body"] for m in left) == sorted(bodies[1:])
 
 
+def test_the_schedule_also_deletes_batch_modes_dead_letters_of_tickets_assigned_since(aws_env, account, monkeypatch):
+    dlq = aws_env.sqs.create_queue(QueueName="rr-test-assignments-dlq")["QueueUrl"]
+    batch_dlq = aws_env.sqs.create_queue(QueueName="rr-test-batch-dlq")["QueueUrl"]
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dlq)
+    monkeypatch.setenv("BATCH_DEAD_LETTER_QUEUE_URL", batch_dlq)
+    wiring.reset()
+    store, now = wiring.assignment_store(), time.time()
+    claim = store.claim(AssignmentRequest("acme", 1, "webhook", now), now)
+    store.finish("acme", 1, claim, Outcome(ASSIGNED), now)
+    aws_env.sqs.send_message(QueueUrl=batch_dlq, MessageBody=AssignmentRequest("acme", 1, "webhook", now).to_json())
+
+    assert dispatch()["dead_letters_deleted"] == 1
+    assert aws_env.sqs.receive_message(QueueUrl=batch_dlq, VisibilityTimeout=0).get("Messages", []) == []
+    assert wiring.dead_letter_count() == 0
+
+
 def test_naming_accounts_leaves_the_dead_letters_alone(aws_env, account, monkeypatch):
     dlq = aws_env.sqs.create_queue(QueueName="rr-test-assignments-dlq")["QueueUrl"]
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dlq)

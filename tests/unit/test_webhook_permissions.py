@@ -107,6 +107,9 @@ def test_the_maintenance_dispatcher_lists_the_accounts_queues_their_jobs_and_cle
         ("sqs:ReceiveMessage", "AssignmentDeadLetterQueue.Arn"),
         ("sqs:DeleteMessage", "AssignmentDeadLetterQueue.Arn"),
         ("sqs:ChangeMessageVisibility", "AssignmentDeadLetterQueue.Arn"),
+        ("sqs:ReceiveMessage", "BatchDeadLetterQueue.Arn"),  # batch mode's dead letters, cleared the same way
+        ("sqs:DeleteMessage", "BatchDeadLetterQueue.Arn"),
+        ("sqs:ChangeMessageVisibility", "BatchDeadLetterQueue.Arn"),
     }
 
 
