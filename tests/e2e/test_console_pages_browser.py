@@ -1,6 +1,6 @@
 """The Agents and Assignments pages in a real browser (Debian's chromium through Playwright, over the local stack):
 take an agent out of office, see new tickets flow around them, filter the log, export it as CSV. Screenshots for
-the README go to docs/screenshots/."""
+the README: see test_console_browser.py."""
 
 from __future__ import annotations
 
