@@ -7,6 +7,7 @@ a third of it moto's), and deliveries timed out. Its own process runs it on the 
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import subprocess
@@ -77,6 +78,7 @@ def main(port: int) -> None:
     from round_robin_local import emulator_speedups  # noqa: PLC0415 (moto's models: only in this process)
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the stack stops us in order
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per AWS call on the stack's output
     list_moto_services_once()
     emulator_speedups.install()  # Query and read answers cost what DynamoDB's do, not the whole table's
     stopped = threading.Event()
