@@ -49,6 +49,7 @@ class Settings:
     maintenance_queue_url: str | None = None  # the maintenance queue (dispatcher -> per-account maintenance)
     dead_letter_queue_url: str | None = None  # the assignment queue's dead letters (the dispatcher clears done ones)
     batch_dead_letter_queue_url: str | None = None  # batch mode's dead letters (cleared the same way)
+    batch_after_seconds: float = 10.0  # a ticket queued longer than this goes to batch mode (a burst)
     batch_queue_url: str | None = None  # the batch queue (assignment worker under a rate limit -> batch worker)
     webhook_secret_prefix: str | None = None  # webhook signing secrets (receiver, connect, maintenance)
     max_receive_count: int = 5  # the queue's redrive maxReceiveCount: the worker's retry budget
@@ -119,7 +120,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     numbers = {}
     defaults = {"MAX_RECEIVE_COUNT": 5, "ZENDESK_TIMEOUT_SECONDS": 10, "MAINTENANCE_INTERVAL_MINUTES": 10,
                 "SWEEP_MIN_AGE_SECONDS": 180, "PACE_TICKET_UPDATES": 100, "PACE_WINDOW_SECONDS": 60,
-                "CONNECT_IMPORT_SECONDS": 8}
+                "CONNECT_IMPORT_SECONDS": 8, "BATCH_AFTER_SECONDS": 10}
     for name, default in defaults.items():
         try:
             numbers[name] = float(env.get(name, "").strip() or default)
@@ -130,6 +131,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError("MAX_RECEIVE_COUNT must be at least 1 and ZENDESK_TIMEOUT_SECONDS within (0, 60]")
     if not 0 <= numbers["CONNECT_IMPORT_SECONDS"] <= 20:
         raise SettingsError("environment variable CONNECT_IMPORT_SECONDS must be from 0 to 20 (seconds)")
+    if not 1 <= numbers["BATCH_AFTER_SECONDS"] <= 900:
+        raise SettingsError("environment variable BATCH_AFTER_SECONDS must be from 1 to 900 (seconds)")
     access_token_lifetime, refresh_token_lifetime = _lifetimes(env)
     pace_updates, pace_window = numbers["PACE_TICKET_UPDATES"], numbers["PACE_WINDOW_SECONDS"]
     if pace_updates != int(pace_updates) or not 1 <= pace_updates <= 300 or not 0 < pace_window <= 3600:
@@ -162,6 +165,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         pace_ticket_updates=int(pace_updates),
         pace_window=pace_window,
         connect_import_seconds=numbers["CONNECT_IMPORT_SECONDS"],
+        batch_after_seconds=numbers["BATCH_AFTER_SECONDS"],
     )
 
 

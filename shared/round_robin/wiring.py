@@ -468,6 +468,7 @@ def assigner() -> Assigner:
         pace=pace(),
         requeue=lambda request, delay: queue().send(request, delay),
         divert=batch_switch(),
+        batch_after=settings.batch_after_seconds if settings.batch_queue_url else None,
     )
 
 

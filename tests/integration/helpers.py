@@ -33,7 +33,8 @@ def new_ticket(account, group: str | None = "Support", **fields):
 
 
 def request_for(ticket_id: int) -> AssignmentRequest:
-    return AssignmentRequest(subdomain="acme", ticket_id=ticket_id, source="webhook", received_at=0.0)
+    """A webhook's request for the ticket, just received (one queued for long goes to batch mode)."""
+    return AssignmentRequest(subdomain="acme", ticket_id=ticket_id, source="webhook", received_at=time.time())
 
 
 def position(aws_env, group_id) -> int:

@@ -339,3 +339,19 @@ def test_a_worker_that_saw_the_budget_spent_hands_new_tickets_to_batch_mode_with
     assert sum(calls.values()) == 0 and record(ticket["id"]) is None
     assert json.loads(aws_env.sqs.receive_message(QueueUrl=batch_url)["Messages"][0]["Body"])["ticket_id"] == \
         ticket["id"]
+
+
+def test_a_ticket_queued_longer_than_batch_after_goes_to_batch_mode_and_a_fresh_one_is_assigned_at_once(
+        aws_env, account, batch_url):
+    old, fresh = new_ticket(account)["id"], new_ticket(account)["id"]
+    calls = count_dynamodb_calls()
+
+    backlog = wiring.assigner().assign(AssignmentRequest("acme", old, "webhook", time.time() - 11))
+
+    # single updates are not keeping up (a burst): batch mode claims it, nothing is spent here
+    assert (backlog.status, backlog.reason) == (DIVERTED, "backlog") and sum(calls.values()) == 0
+    assert json.loads(aws_env.sqs.receive_message(QueueUrl=batch_url)["Messages"][0]["Body"])["ticket_id"] == old
+    assert wiring.assigner().assign(AssignmentRequest("acme", fresh, "webhook", time.time() - 2)).status == ASSIGNED
+    # one given back by batch mode (not_before set) waits for its turn here, however long it has been queued
+    given_back = AssignmentRequest("acme", old, "webhook", time.time() - 60, not_before=time.time())
+    assert wiring.assigner().assign(given_back).status == ASSIGNED

@@ -91,3 +91,11 @@ def test_the_connect_import_budget_defaults_to_8_seconds_and_is_bounded():
     for bad in ("25", "-1", "soon"):
         with pytest.raises(SettingsError, match="CONNECT_IMPORT_SECONDS"):
             load_settings({**BASE, "CONNECT_IMPORT_SECONDS": bad})
+
+
+def test_batch_mode_takes_tickets_queued_longer_than_10_seconds_by_default_and_the_setting_is_bounded():
+    assert load_settings(BASE).batch_after_seconds == 10.0
+    assert load_settings({**BASE, "BATCH_AFTER_SECONDS": "30"}).batch_after_seconds == 30.0
+    for bad in ("0", "901", "soon"):
+        with pytest.raises(SettingsError, match="BATCH_AFTER_SECONDS"):
+            load_settings({**BASE, "BATCH_AFTER_SECONDS": bad})

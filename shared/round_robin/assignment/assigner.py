@@ -30,7 +30,8 @@ chosen agent kept; the outcome is POSTPONED, never an error, so it never counts 
 
 Happy path on a warm worker: 4 DynamoDB calls (claim, read, transaction, finish), 1 Zendesk read, 1 Zendesk
 write; the pace costs no call while the answers show plenty of the budget left. When the account's budget is spent
-(no slot, or a 429), the ticket first goes to batch mode (`divert`, batch.py: BatchSwitch), which assigns it with a
+(no slot, or a 429), or when the ticket has waited in the queue longer than `batch_after` (single updates are not
+keeping up: a burst), the ticket first goes to batch mode (`divert`, batch.py: BatchSwitch), which assigns it with a
 hundred others in one Zendesk job, keeping the agent an attempt took; a ticket postponed before or given back by
 batch mode waits for its slot here instead. Zendesk outages and any Zendesk answer not handled above (403, a 404 on
 the PUT, 400, a 503 with Retry-After, ...) release the claim with the chosen agent kept and raise RetryLaterError for
@@ -86,6 +87,7 @@ from round_robin.zendesk.client import ZendeskClient, ZendeskFactory
 
 MAX_TURNS = 4  # 409/422 round trips before giving up for this attempt
 NOT_BEFORE_SLACK = 1.0  # seconds: SQS delays are whole seconds, rounded up; a chained wait goes on past this
+BACKLOG = "backlog"  # a DIVERTED reason: the ticket waited in the queue longer than `batch_after`
 MAX_DIVERTED_ATTEMPTS = 3  # past this many claims a rate-limited ticket waits here instead (no single<->batch loop)
 CLOSED_STATUSES = {"solved", "closed"}
 
@@ -104,6 +106,7 @@ class Assigner:
         pace: Pace | None = None,  # None: updates are not paced
         requeue: Callable[[AssignmentRequest, float], None] | None = None,  # queue a request, delayed (seconds)
         divert: Callable[[AssignmentRequest], bool] = lambda _request: False,
+        batch_after: float | None = None,  # a ticket queued longer than this (seconds) goes to batch mode
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._pace = pace
@@ -116,12 +119,17 @@ class Assigner:
         self._excluded_agents = excluded_agents
         self._wake_at = wake_at
         self._divert = divert
+        self._batch_after = batch_after
         self._clock = clock
 
     def assign(self, request: AssignmentRequest) -> Outcome:
         """Assign the ticket of `request` to the next agent of its group, once (see the module docstring)."""
         reassignment = request.reassign_from is not None
-        if self._pace is not None and self._pace.spent(request.subdomain, self._clock()) and self._diverts(request):
+        now = self._clock()
+        if self._batch_after is not None and now - request.received_at > self._batch_after and self._diverts(request):
+            # queued this long: single updates are not keeping up with the account's tickets (a burst)
+            return Outcome(DIVERTED, BACKLOG)
+        if self._pace is not None and self._pace.spent(request.subdomain, now) and self._diverts(request):
             return Outcome(DIVERTED, PACED)  # the window's budget is spent: batch mode, without a call here
         wait = self._wait(request)
         if wait is not None:  # the budget is spent before any call: batch mode, or wait for a slot
