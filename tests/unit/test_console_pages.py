@@ -287,3 +287,20 @@ def test_the_health_page_shows_alerts_waiting_tickets_and_the_last_runs_errors()
     assert "ZendeskError: &lt;script&gt;" in body and "swept 2" in body
     assert "not known (the dead-letter queue is not configured)" in body
     assert 'href="/oauth/start?subdomain=acme"' in body
+
+
+def test_the_group_names_are_read_once_a_view_not_once_a_page():
+    class CountingStores(FakeStores):
+        reads = 0
+
+        def group_names(self, subdomain):
+            CountingStores.reads += 1
+            return super().group_names(subdomain)
+
+    log = FakeLog([record(t, NOW - t) for t in range(1, 2501)])
+    page = AssignmentsPage(log=log, rosters=CountingStores([roster("11", "Support", (7, "x"))]))
+
+    page.render("acme", {}, NOW)
+    assert CountingStores.reads == 1
+    page.csv("acme", {}, NOW)  # three reads of the log (1,000 rows each): still one of the names
+    assert CountingStores.reads == 2 and len(log.reads) == 1 + 3

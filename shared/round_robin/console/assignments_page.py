@@ -156,10 +156,11 @@ class AssignmentsPage:
         self._log = log
         self._rosters = rosters
 
-    def page(self, subdomain: str, asked: LogFilter, now: float,
-             size: int = PAGE_SIZE) -> tuple[list[LogRow], LogFilter | None]:
-        """One page of `size` rows, newest first, and the filter of the next page (None: this is the last)."""
-        groups = self._group_names(subdomain)
+    def page(self, subdomain: str, asked: LogFilter, now: float, size: int = PAGE_SIZE,
+             groups: Mapping[str, str] | None = None) -> tuple[list[LogRow], LogFilter | None]:
+        """One page of `size` rows, newest first, and the filter of the next page (None: this is the last).
+        `groups`: the group names, when the caller has read them already (one read a view, not one a page)."""
+        groups = self._group_names(subdomain) if groups is None else groups
         if asked.ticket is not None:
             record = self._log.get(subdomain, asked.ticket)
             return ([_row(record, groups)] if record is not None and self._matches(record, asked, now) else []), None
@@ -172,8 +173,9 @@ class AssignmentsPage:
     def rows(self, subdomain: str, asked: LogFilter, now: float) -> Iterator[LogRow]:
         """Every row of the view (from its cursor on), newest first: the CSV export and the chart."""
         view: LogFilter | None = asked
+        groups = self._group_names(subdomain)
         while view is not None:
-            rows, view = self.page(subdomain, view, now, EXPORT_BATCH)
+            rows, view = self.page(subdomain, view, now, EXPORT_BATCH, groups)
             yield from rows
 
     def render(self, subdomain: str, query: Mapping[str, str], now: float) -> tuple[int, str]:
@@ -183,8 +185,8 @@ class AssignmentsPage:
             asked = parse_filter(query)
         except InvalidInputError as exc:
             asked, error = LogFilter(), str(exc)
-        rows, following = self.page(subdomain, asked, now)
         groups = self._group_names(subdomain)
+        rows, following = self.page(subdomain, asked, now, groups=groups)
         chart_link = href(PATH, {**asked.query(after=None), "chart": "1"})
         body = [message(error, "error"), _filters(asked, groups),
                 f'<p class="actions"><a href="{href(CSV_PATH, asked.query(after=None))}">Export these rows as CSV</a>'
