@@ -282,7 +282,7 @@ class AssignmentStore:
 
     def log_page(self, subdomain: str, *, since: float, until: float, after: tuple[float, int] | None = None,
                  outcome: str | None = None, group_id: str | None = None, agent_id: int | None = None,
-                 limit: int = 50, read_size: int = 2000) -> tuple[list[dict[str, Any]], tuple[float, int] | None]:
+                 limit: int = 50, read_size: int = 500) -> tuple[list[dict[str, Any]], tuple[float, int] | None]:
         """One page of the account's log (gsi2), newest first, finished within [since, until): at most `limit`
         records matching the filters, after the record `after` ((logged_at, ticket id) of the last one shown), and
         the cursor of the next page (None: no more). With filters, reads `read_size` index entries a call (the
