@@ -34,15 +34,9 @@ TARGET_MS = 300
 
 
 def _seed_account(stack: LocalStack) -> int:
-    from round_robin_local.seeding import connect_granted
+    from round_robin_local.seeding import connect_new_account
 
-    assert stack.sandbox is not None
-    sandbox = stack.sandbox.sandbox
-    with sandbox.lock:
-        account = sandbox.create_account(SUBDOMAIN)
-        admin = next(u for u in account.users.values() if u["name"] == ADMIN)
-    connect_granted(sandbox, account, admin["id"], stack.public_base_url)
-    return int(admin["id"])
+    return connect_new_account(stack, SUBDOMAIN, ADMIN)
 
 
 def _seed_agents(agents: int) -> list[str]:

@@ -26,14 +26,9 @@ ADMIN = "Ada Admin"  # the sandbox's demo seed has her as an admin
 
 def _seed(stack: LocalStack, subdomain: str) -> None:
     """Connect `subdomain` as the OAuth callback does once it holds a grant (the sandbox issues the admin a token)."""
-    from round_robin_local.seeding import connect_granted
+    from round_robin_local.seeding import connect_new_account
 
-    assert stack.sandbox is not None
-    sandbox = stack.sandbox.sandbox
-    with sandbox.lock:
-        account = sandbox.create_account(subdomain)
-        admin = next(u for u in account.users.values() if u["name"] == ADMIN)
-    connect_granted(sandbox, account, admin["id"], stack.public_base_url)
+    connect_new_account(stack, subdomain, ADMIN)
 
 
 def _endpoint(path: str) -> str:

@@ -12,6 +12,7 @@ from round_robin.zendesk.oauth import SCOPES
 
 if TYPE_CHECKING:
     from round_robin_local.sandbox.model import Account, Sandbox
+    from round_robin_local.stack import LocalStack
 
 
 def connect_granted(sandbox: Sandbox, account: Account, admin_id: int, public_base_url: str) -> None:
@@ -26,3 +27,14 @@ def connect_granted(sandbox: Sandbox, account: Account, admin_id: int, public_ba
                       scope=" ".join(token.scopes), issued_at=token.created_at)
     client = wiring.connect_zendesk_factory(settings)(account.subdomain, lambda: f"Bearer {tokens.access_token}")
     wiring.connections().connect(account.subdomain, client, Credentials("oauth", tokens), public_base_url)
+
+
+def connect_new_account(stack: LocalStack, subdomain: str, admin_name: str = "Ada Admin") -> int:
+    """Create `subdomain` in the stack's sandbox (its demo people) and connect it as `admin_name`; the admin's id."""
+    assert stack.sandbox is not None
+    sandbox = stack.sandbox.sandbox
+    with sandbox.lock:
+        account = sandbox.create_account(subdomain)
+        admin = next(u for u in account.users.values() if u["name"] == admin_name)
+    connect_granted(sandbox, account, admin["id"], stack.public_base_url)
+    return int(admin["id"])

@@ -126,13 +126,10 @@ class Dispatcher:
     """The scheduled run: one maintenance job per connected account, on the maintenance queue."""
 
     def __init__(self, *, registry: AccountRegistry, jobs: MaintenanceQueue,
-                 dead_letters: DeadLetters | Sequence[DeadLetters] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 dead_letters: Sequence[DeadLetters] = (), clock: Callable[[], float] = time.time) -> None:
         self._registry = registry
         self._jobs = jobs
-        # the assignment queue's and batch mode's dead letters
-        self._dead_letters = (() if dead_letters is None else (dead_letters,) if isinstance(dead_letters, DeadLetters)
-                              else tuple(dead_letters))
+        self._dead_letters = tuple(dead_letters)  # the assignment queue's and batch mode's
         self._clock = clock
 
     def dispatch(self, subdomains: Iterable[str] | None = None) -> DispatchReport:

@@ -18,7 +18,6 @@ from round_robin.accounts.credentials import Credentials
 from round_robin.accounts.registry import Account, AccountRegistry
 from round_robin.accounts.vault import TokenVault
 from round_robin.assignment.policy import PolicyStore, Settings
-from round_robin.assignment.roster_import import import_rosters
 from round_robin.assignment.rosters import RosterStore
 from round_robin.availability.model import AccountPolicy, Schedule
 from round_robin.connect.migration import MigrationReport
@@ -71,8 +70,8 @@ class SwitchesSaved:
 class AccountSettings:
     def __init__(self, *, registry: AccountRegistry, vault: TokenVault, policies: PolicyStore, rosters: RosterStore,
                  zendesk: Callable[[str], ZendeskClient], migrate: Callable[[str], MigrationReport],
-                 announce: Callable[[str], bool], imports: AccountImport | None = None,
-                 jobs: MaintenanceQueue | None = None, import_seconds: float = 8.0,
+                 announce: Callable[[str], bool], imports: AccountImport, jobs: MaintenanceQueue,
+                 import_seconds: float = 8.0,
                  clock: Callable[[], float] = time.time) -> None:
         self._registry = registry
         self._vault = vault
@@ -119,24 +118,20 @@ class AccountSettings:
         if account is None:
             raise AccountNotFoundError(f"{subdomain} is not registered")
         before = {r.group_id: r for r in self._rosters.list(subdomain)}
-        if self._imports is None or self._jobs is None:
-            imported = import_rosters(self._zendesk(subdomain), account.excluded_agent_ids)
-            stored = self._rosters.sync(subdomain, imported, self._clock()).rosters
-        else:
-            # As the connect does (assignment/import_job.py): read Zendesk's pages for a few seconds, staging them,
-            # and leave the rest to a maintenance job, so that a large account is never cut off half-written by
-            # API Gateway's 29 s; rosters are stored only once every page is read.
-            from round_robin.assignment.import_job import BUILD, import_key  # noqa: PLC0415 (on a click only)
-            from round_robin.aws.queue import IMPORT, MaintenanceJob  # noqa: PLC0415
+        # As the connect does (assignment/import_job.py): read Zendesk's pages for a few seconds, staging them, and
+        # leave the rest to a maintenance job, so that a large account is never cut off half-written by API
+        # Gateway's 29 s; rosters are stored only once every page is read.
+        from round_robin.assignment.import_job import BUILD, import_key  # noqa: PLC0415 (on a click only)
+        from round_robin.aws.queue import IMPORT, MaintenanceJob  # noqa: PLC0415
 
-            import_id = self._imports.start(subdomain, account.excluded_agent_ids)
-            key, deadline = import_key(import_id), self._clock() + self._import_seconds
-            progress = self._imports.fetch(key, self._zendesk(subdomain), lambda: self._clock() >= deadline)
-            synced = self._imports.build(key) if progress is not None and progress.phase == BUILD else None
-            if synced is None:
-                self._jobs.send(MaintenanceJob(subdomain, self._clock(), kind=IMPORT, import_key=key))
-                return ImportSummary((), agents=0, import_id=import_id)
-            stored = synced.rosters
+        import_id = self._imports.start(subdomain, account.excluded_agent_ids)
+        key, deadline = import_key(import_id), self._clock() + self._import_seconds
+        progress = self._imports.fetch(key, self._zendesk(subdomain), lambda: self._clock() >= deadline)
+        synced = self._imports.build(key) if progress is not None and progress.phase == BUILD else None
+        if synced is None:
+            self._jobs.send(MaintenanceJob(subdomain, self._clock(), kind=IMPORT, import_key=key))
+            return ImportSummary((), agents=0, import_id=import_id)
+        stored = synced.rosters
         groups, added = [], []
         for roster in stored:
             old = before.pop(roster.group_id, None)
