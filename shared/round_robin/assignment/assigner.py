@@ -125,12 +125,9 @@ class Assigner:
     def assign(self, request: AssignmentRequest) -> Outcome:
         """Assign the ticket of `request` to the next agent of its group, once (see the module docstring)."""
         reassignment = request.reassign_from is not None
-        now = self._clock()
-        if self._batch_after is not None and now - request.received_at > self._batch_after and self._diverts(request):
-            # queued this long: single updates are not keeping up with the account's tickets (a burst)
-            return Outcome(DIVERTED, BACKLOG)
-        if self._pace is not None and self._pace.spent(request.subdomain, now) and self._diverts(request):
-            return Outcome(DIVERTED, PACED)  # the window's budget is spent: batch mode, without a call here
+        busy = self._busy(request, self._clock())
+        if busy is not None and self._diverts(request):
+            return Outcome(DIVERTED, busy)
         wait = self._wait(request)
         if wait is not None:  # the budget is spent before any call: batch mode, or wait for a slot
             return Outcome(DIVERTED, wait[1]) if self._diverts(request) else self._postpone(request, *wait)
@@ -215,6 +212,16 @@ class Assigner:
         except StorageError:  # this worker still waits; the others learn of it from their own 429
             logger.warning("could not pause the account's ticket updates for the other workers", subdomain=subdomain)
             return self._pace.spread(now + retry_after, retry_after)
+
+    def _busy(self, request: AssignmentRequest, now: float) -> str | None:
+        """Why batch mode should take the ticket before any call here, if it should: BACKLOG, it was queued longer
+        than `batch_after` (single updates are not keeping up: a burst); PACED, this worker saw the window's budget
+        spent."""
+        if self._batch_after is not None and now - request.received_at > self._batch_after:
+            return BACKLOG
+        if self._pace is not None and self._pace.spent(request.subdomain, now):
+            return PACED
+        return None
 
     def _diverts(self, request: AssignmentRequest) -> bool:
         """Hand the ticket to batch mode (True) rather than wait for a slot of the budget. Never a reassignment (its
