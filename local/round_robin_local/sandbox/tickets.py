@@ -127,7 +127,12 @@ class Tickets:
         return public(ticket)
 
     def update_many(self, request: Request, account: Account, user: dict[str, Any]) -> Response:
-        """Queue the updates as a job (`/api/v2/job_statuses/<id>` follows it); at most 30 jobs in flight."""
+        """Queue the updates as a job (`/api/v2/job_statuses/<id>` follows it); at most 30 jobs in flight.
+
+        Zendesk's rate-limits page (developer.zendesk.com/api-reference/introduction/rate-limits/, "Endpoint rate
+        limits" and "Job limit") limits Update Ticket to 100 requests a minute and queued or running jobs to 30 an
+        account; a bulk update is limited by the job limit (and the account's limit, counted by the app), not by
+        Update Ticket's. Each ticket of the job still meets every rule of a single update (self.update)."""
         body = request.get_json(silent=True)
         updates = body.get("tickets") if isinstance(body, dict) else None
         if not isinstance(updates, list) or not updates:
