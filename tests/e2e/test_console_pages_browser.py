@@ -75,3 +75,8 @@ def test_an_agent_out_of_office_gets_no_tickets_and_the_log_shows_it(page, stack
     exported = list(csv.DictReader(io.StringIO(download.value.path().read_text(encoding="utf-8"))))
     assert sorted(int(r["ticket_id"]) for r in exported) == sorted(ids)
     assert {r["outcome"] for r in exported} == {"assigned"} and "Ben Agent" not in {r["agent"] for r in exported}
+
+    # the Health page an alert links to: nothing waits, nothing is wrong
+    page.click("nav a:has-text('Health')")
+    expect(page.locator("h1")).to_have_text("Health")
+    page.screenshot(path=str(SCREENSHOTS / "console-health.png"), full_page=True)

@@ -72,8 +72,9 @@ class HealthPage:
             alerts.append(f"Zendesk reported a change to the admin who connected the account "
                           f"({account.connected_user_name or account.connected_user_id}) at "
                           f"{when(account.admin_event_at)}.")
-        items = "".join(f"<li>{esc(a)}</li>" for a in alerts) or "<li>None: the connection works.</li>"
-        health = f"{account.health or 'not checked yet'} at {when(account.health_checked_at)}"
+        items = "".join(f"<li>{esc(a)}</li>" for a in alerts) or "<li>No alert: the connection works.</li>"
+        health = (f"{account.health or 'done'} at {when(account.health_checked_at)}" if account.health_checked_at
+                  else "not yet (the next maintenance run checks it)")
         return (f'<h2>Connection</h2><ul class="{"alerts" if alerts else "ok"}">{items}</ul>'
                 f"<p>Last health check: {esc(health)}. Connected by "
                 f"{esc(account.connected_user_name or account.connected_user_id or 'unknown')} "
