@@ -25,6 +25,8 @@ from round_robin.assignment.rosters import RosterStore, RosterSync, is_eligible,
 from round_robin.assignment.rotation import Member
 from round_robin.aws.clients import storage_error
 from round_robin.aws.dynamo import conditional_write, deserialize, serialize
+from round_robin.aws.queue import IMPORT, MaintenanceJob, MaintenanceQueue
+from round_robin.errors import StorageError
 from round_robin.table import IMPORT_SK, import_page_sk, import_pk
 from round_robin.zendesk import users
 from round_robin.zendesk.client import ZendeskClient
@@ -122,6 +124,17 @@ class AccountImport:
         while item is not None and item["phase"] in PHASES and not stop():
             item = self._read_page(key, item, client) or self._item(key)
         return _progress(item) if item is not None else None
+
+    def build_or_defer(self, subdomain: str, key: str, progress: ImportProgress | None,
+                       jobs: MaintenanceQueue | None) -> RosterSync | None:
+        """After a time-boxed `fetch`: the rosters built and stored when every page was read; else the rest left to
+        an import job on the maintenance queue (None). StorageError if the rest has no queue to go to."""
+        synced = self.build(key) if progress is not None and progress.phase == BUILD else None
+        if synced is None:
+            if jobs is None:  # a caller without a queue reads every page (no deadline): not reached
+                raise StorageError("the agent import was not finished and no maintenance queue can finish it")
+            jobs.send(MaintenanceJob(subdomain, self._clock(), kind=IMPORT, import_key=key))
+        return synced
 
     def build(self, key: str) -> RosterSync | None:
         """Once every page is read: the rosters built from the staged pages and stored, and the import marked done;

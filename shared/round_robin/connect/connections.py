@@ -23,10 +23,10 @@ from round_robin.accounts.registry import CONNECTED, Account, AccountRegistry
 from round_robin.accounts.tokens import TokenManager
 from round_robin.accounts.vault import SigningSecretStore
 from round_robin.assignment.claims import AssignmentStore
-from round_robin.assignment.import_job import BUILD, AccountImport, ImportProgress, import_key
+from round_robin.assignment.import_job import AccountImport, ImportProgress, import_key
 from round_robin.assignment.rosters import RosterStore
 from round_robin.assignment.rotation import Roster
-from round_robin.aws.queue import IMPORT, AssignmentQueue, MaintenanceJob, MaintenanceQueue
+from round_robin.aws.queue import AssignmentQueue, MaintenanceQueue
 from round_robin.connect.setup import Setup, set_up
 from round_robin.errors import StorageError
 from round_robin.observability import logger
@@ -130,11 +130,7 @@ class Connections:
             )
         )
         key = import_key(import_id)
-        synced = self._imports.build(key) if progress is not None and progress.phase == BUILD else None
-        if synced is None:  # the rest of the import is a maintenance job's
-            if self._jobs is None:  # cannot happen: without a queue, `connect` reads every page (no deadline)
-                raise StorageError("the agent import was not finished and no maintenance queue can finish it")
-            self._jobs.send(MaintenanceJob(subdomain, self._clock(), kind=IMPORT, import_key=key))
+        synced = self._imports.build_or_defer(subdomain, key, progress, self._jobs)  # None: an import job goes on
         stored = synced.rosters if synced is not None else []
         requeued = self._requeue_parked(subdomain)
         report = ConnectionReport(

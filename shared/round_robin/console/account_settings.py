@@ -121,15 +121,13 @@ class AccountSettings:
         # As the connect does (assignment/import_job.py): read Zendesk's pages for a few seconds, staging them, and
         # leave the rest to a maintenance job, so that a large account is never cut off half-written by API
         # Gateway's 29 s; rosters are stored only once every page is read.
-        from round_robin.assignment.import_job import BUILD, import_key  # noqa: PLC0415 (on a click only)
-        from round_robin.aws.queue import IMPORT, MaintenanceJob  # noqa: PLC0415
+        from round_robin.assignment.import_job import import_key  # noqa: PLC0415 (on a click only)
 
         import_id = self._imports.start(subdomain, account.excluded_agent_ids)
         key, deadline = import_key(import_id), self._clock() + self._import_seconds
         progress = self._imports.fetch(key, self._zendesk(subdomain), lambda: self._clock() >= deadline)
-        synced = self._imports.build(key) if progress is not None and progress.phase == BUILD else None
-        if synced is None:
-            self._jobs.send(MaintenanceJob(subdomain, self._clock(), kind=IMPORT, import_key=key))
+        synced = self._imports.build_or_defer(subdomain, key, progress, self._jobs)
+        if synced is None:  # an import job goes on
             return ImportSummary((), agents=0, import_id=import_id)
         stored = synced.rosters
         groups, added = [], []
