@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections import Counter
 from dataclasses import replace
@@ -33,6 +34,7 @@ from round_robin_local.stack import LocalStack, StackConfig
 SUBDOMAIN = "acme"
 GROUP = "Support"
 TRIGGER_DELIVERY = "conditional_ticket_events"
+PROGRESS_EVERY = 15.0  # seconds between progress lines on stderr
 ASSIGNMENT_CHANGED = "zen:event-type:ticket.agent_assignment_changed"
 
 
@@ -147,6 +149,7 @@ def measure_burst(count: int, *, window: float, webhook_environments: int, worke
         tickets = _create(sandbox_url, group, count, "burst")
         deadline = time.monotonic() + timeout
         finished_at = None
+        next_progress = time.monotonic() + PROGRESS_EVERY
         # Done when every ticket is assigned, or when each one not assigned is a dead letter; else at the deadline.
         while time.monotonic() < deadline:
             with sandbox.lock:
@@ -156,6 +159,9 @@ def measure_burst(count: int, *, window: float, webhook_environments: int, worke
                 break
             if assigned + _dead_letters(sqs, dead_letter_queue) >= count:
                 break
+            if time.monotonic() >= next_progress:  # a long run shows it is moving
+                next_progress += PROGRESS_EVERY
+                print(f"  {time.time() - started_at:6.0f} s: {assigned} of {count} assigned", file=sys.stderr)
             time.sleep(0.2)  # polling, bounded by the deadline
         stack.drain("AssignmentQueue", max(1.0, deadline - time.monotonic()))
         stack.drain("EventsQueue", 120)  # the assignments' ticket events, counted with the burst's AWS calls

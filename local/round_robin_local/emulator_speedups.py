@@ -22,16 +22,27 @@ The answers of Query, GetItem and BatchGetItem are DynamoDB JSON already (moto's
 values, which the model encodes as base64: `install()` writes those answers with `json.dumps` (binary as base64),
 the same document (tests/unit/test_emulator_speedups.py compares them).
 
+moto 5.2 also deep-copies the whole table before each TransactWriteItems, once per item of the transaction, to roll
+back if it is cancelled: with thousands of tickets, claims and log rows in the table that cost a large part of a
+second a transaction, and in a burst every assignment's rotation step waited on it. DynamoDB's transaction is all
+or nothing over the items it names (docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html):
+`install()` keeps a copy of those items only, and on cancellation puts them back as they were (an item the
+transaction created is removed). The answers and the table afterwards are moto's (the tests compare them).
+
 Installed by the local stack only; the tests' in-process moto is untouched.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from email.utils import formatdate
 from typing import Any
 
+from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoResult
 
@@ -151,10 +162,64 @@ def _plain(value: Any) -> Any:
     return value
 
 
+class _CopyAllButTables:
+    """moto's `copy` module as its DynamoDB backend sees it, but for a table, which is returned as it is."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+def _touched(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> list[tuple[Table, Any, Any, Any]]:
+    """Each item a transaction names: its table, keys and a copy of it as it is now (None when it does not exist)."""
+    touched = []
+    for entry in transact_items:
+        op = next(iter(entry.values()), None) if isinstance(entry, dict) else None
+        table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+        key = (op.get("Key") or op.get("Item")) if table is not None else None
+        if not isinstance(key, dict) or table.hash_key_attr not in key:
+            continue  # moto refuses it itself, before writing anything
+        hash_key = DynamoType(key[table.hash_key_attr])
+        range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
+        if table.has_range_key and range_key is None:
+            continue
+        current = table.get_item(hash_key, range_key)
+        touched.append((table, hash_key, range_key, copy.deepcopy(current)))
+    return touched
+
+
+def _put_back(touched: list[tuple[Table, Any, Any, Any]]) -> None:
+    for table, hash_key, range_key, before in reversed(touched):
+        partition = table.items.get(hash_key) if range_key is not None else None
+        if before is None:
+            if range_key is None:
+                table.items.pop(hash_key, None)
+            elif partition is not None:
+                partition.pop(range_key, None)
+        elif range_key is None:
+            table.items[hash_key] = before
+        else:
+            table.items[hash_key][range_key] = before
+
+
 def install() -> None:
-    """Wrap moto's Table.query and the JSON of its read answers (once per process)."""
+    """Wrap moto's Table.query, the JSON of its read answers and its transactions' rollback (once per process)."""
     if getattr(Table.query, "_narrowed", False):
         return
+    transact = DynamoDBBackend.transact_write_items
+    dynamodb_models.copy = _CopyAllButTables()  # type: ignore[assignment]
+
+    def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+        touched = _touched(self, transact_items)
+        try:
+            transact(self, transact_items)
+        except Exception:
+            _put_back(touched)
+            raise
+
     original = Table.query
     serialized = DynamoResult.execute_result
 
@@ -184,3 +249,4 @@ def install() -> None:
     query._narrowed = True  # type: ignore[attr-defined]
     Table.query = query  # type: ignore[method-assign]
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
