@@ -29,6 +29,13 @@ or nothing over the items it names (docs.aws.amazon.com/amazondynamodb/latest/de
 `install()` keeps a copy of those items only, and on cancellation puts them back as they were (an item the
 transaction created is removed). The answers and the table afterwards are moto's (the tests compare them).
 
+moto also ignores TransactWriteItems' ClientRequestToken. botocore sends one with each transaction and the same one
+when it retries a call whose answer timed out; DynamoDB applies such a call once and answers the retry with success
+for 10 minutes (docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html). Without that,
+a transaction applied while its caller had already given up failed its own conditions on the retry, so a batch of
+claims looked taken by someone else. `install()` remembers each applied token for 10 minutes: a repeat with the same
+request answers success without applying it again; one with other parameters is IdempotentParameterMismatch.
+
 Installed by the local stack only; the tests' in-process moto is untouched.
 """
 
@@ -37,16 +44,26 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import time
 from email.utils import formatdate
 from typing import Any
 
+from moto.core.responses import ActionResult
 from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.exceptions import DynamodbException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
-from moto.dynamodb.responses import DynamoResult
+from moto.dynamodb.responses import DynamoHandler, DynamoResult
 
 _PLAIN_ANSWERS = {"Query", "GetItem", "BatchGetItem"}
+TOKEN_SECONDS = 600  # how long DynamoDB keeps a transaction's ClientRequestToken
+
+
+class IdempotentParameterMismatch(DynamodbException):
+    def __init__(self) -> None:
+        super().__init__("com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+                         "The request uses the same client token as a previous, but non-identical request.")
 
 _RANGE_TESTS = {
     "EQ": lambda v, a: v == a[0], "=": lambda v, a: v == a[0],
@@ -212,6 +229,24 @@ def install() -> None:
     transact = DynamoDBBackend.transact_write_items
     dynamodb_models.copy = _CopyAllButTables()  # type: ignore[assignment]
 
+    handled = DynamoHandler.transact_write_items
+    applied: dict[str, tuple[float, str]] = {}  # token -> (when, the request's items as JSON)
+
+    def transact_with_token(self: DynamoHandler) -> Any:
+        token = self.body.get("ClientRequestToken")
+        if not isinstance(token, str) or not token:
+            return handled(self)
+        now, request = time.time(), json.dumps(self.body.get("TransactItems"), sort_keys=True)
+        for old in [t for t, (at, _) in applied.items() if at < now - TOKEN_SECONDS]:
+            del applied[old]
+        if token in applied:
+            if applied[token][1] != request:
+                raise IdempotentParameterMismatch
+            return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})
+        answer = handled(self)
+        applied[token] = (now, request)
+        return answer
+
     def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
         touched = _touched(self, transact_items)
         try:
@@ -250,3 +285,4 @@ def install() -> None:
     Table.query = query  # type: ignore[method-assign]
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    DynamoHandler.transact_write_items = transact_with_token  # type: ignore[method-assign]

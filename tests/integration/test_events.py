@@ -351,7 +351,7 @@ def test_a_ticket_a_person_assigned_counts_and_solving_it_frees_capacity(setup):
     assert agent(eve).open_count == 0
 
 
-def test_the_events_of_the_services_own_assignment_cost_two_reads_and_change_nothing(setup, aws_env):
+def test_the_events_of_the_services_own_assignment_cost_one_read_and_change_nothing(setup, aws_env):
     # given a ticket the worker assigned (its counts taken in the assignment's transaction)
     handler, calls, account = setup
     fake, model = account["zendesk"], account["model"]
@@ -374,9 +374,9 @@ def test_the_events_of_the_services_own_assignment_cost_two_reads_and_change_not
 
     # then they are recognised from the counts' own marker: nothing written, nobody woken
     assert outcomes == ["unchanged", "unchanged"]
-    # for each: the marker (its time is the assignment's) and the policy (whether it counts as open); the account is
-    # read once per warm process (cached)
-    assert dynamodb_calls == ["GetItem", "GetItem"] * 2
+    # for each, one read of the marker (its time is the assignment's) and the policy (whether it counts as open)
+    # together; the account is read once per warm process (cached)
+    assert dynamodb_calls == ["BatchGetItem"] * 2
     assert (agent(assignee).open_count, agent(assignee).daily_count) == counts == (1, 1)
     assert calls.woken == []
 

@@ -263,3 +263,33 @@ def test_a_normal_claim_of_a_released_reassignment_makes_it_an_assignment_again(
     store.release("acme", 1, taken, None, T0 + 3)
 
     assert store.claim_reassignment(reassignment(), T0 + 4) is None  # a plain assignment's, now
+
+
+def test_many_tickets_are_claimed_at_once_as_one_by_one_each_once(store):
+    store.claim(request(2), T0)  # held by another worker
+    store.finish("acme", 3, store.claim(request(3), T0), Outcome(ASSIGNED, choice=ADA), T0)  # done
+    store.release("acme", 4, store.claim(request(4), T0), ADA, T0)  # released with its agent: reused
+    asked = [request(t) for t in (1, 2, 3, 4, 5, 1)] + [request(t) for t in range(6, 206)]  # 1 twice; 206 tickets
+
+    claims = store.claim_many(asked, T0 + 1)
+
+    assert [c is not None for c in claims[:6]] == [True, False, False, True, True, False]
+    assert all(c is not None and c.attempts == 1 for c in claims[6:])  # past one transaction's 100 items
+    assert claims[3].attempts == 2 and claims[3].choice == ADA
+    assert status(store, 2) == "in_progress" and status(store, 3) == "assigned" and status(store, 205) == "in_progress"
+    assert store.claim(request(5), T0 + 2) is None  # a claim like any other: held now
+
+
+def test_many_outcomes_are_recorded_at_once_but_not_over_a_lost_claim(store):
+    first = store.claim_many([request(1), request(2), request(3)], T0)
+    taken_over = store.claim(request(2), T0 + CLAIM_LEASE + 1)  # 2's lease expired: another attempt holds it
+    assert taken_over is not None
+
+    recorded = store.finish_many("acme", [(1, first[0], Outcome(ASSIGNED, choice=ADA)),
+                                          (2, first[1], Outcome(ASSIGNED, choice=ADA)),
+                                          (3, first[2], Outcome(SKIPPED, "solved"))], T0 + CLAIM_LEASE + 2)
+
+    assert recorded == [True, False, True]
+    assert status(store, 1) == "assigned" and store.get("acme", 1)["agent_id"] == 7
+    assert status(store, 2) == "in_progress" and status(store, 3) == "skipped"
+    assert [r["ticket_id"] for r in store.indexed("acme", ASSIGNED)] == [1]

@@ -148,3 +148,30 @@ def test_transactions_answer_what_moto_answers_without_copying_the_table(dynamod
     emulator_speedups.install()
 
     assert _transactions(dynamodb) == expected
+
+
+def test_a_transaction_sent_again_with_its_token_is_applied_once_as_dynamodb_does(dynamodb, monkeypatch):
+    # botocore sends the same ClientRequestToken when it retries a transaction whose answer timed out; DynamoDB
+    # applies the call once and answers the retry with success (API_TransactWriteItems.html, ClientRequestToken)
+    from moto.dynamodb import models, responses  # noqa: PLC0415
+    monkeypatch.setattr(Table, "query", Table.query)  # each undone after the test
+    monkeypatch.setattr(DynamoResult, "execute_result", DynamoResult.execute_result)
+    monkeypatch.setattr(models.DynamoDBBackend, "transact_write_items", models.DynamoDBBackend.transact_write_items)
+    monkeypatch.setattr(models, "copy", models.copy)
+    monkeypatch.setattr(responses.DynamoHandler, "transact_write_items", responses.DynamoHandler.transact_write_items)
+    emulator_speedups.install()
+    claim = [{"Update": {"TableName": "T", "Key": {"pk": {"S": "ACCOUNT#acme"}, "sk": {"S": "NEW#1"}},
+                         "UpdateExpression": "ADD n :one", "ConditionExpression": "attribute_not_exists(n)",
+                         "ExpressionAttributeValues": {":one": {"N": "1"}}}}]
+
+    dynamodb.transact_write_items(TransactItems=claim, ClientRequestToken="retry-1")
+    dynamodb.transact_write_items(TransactItems=claim, ClientRequestToken="retry-1")  # the retry: success, no-op
+
+    item = dynamodb.get_item(TableName="T", Key={"pk": {"S": "ACCOUNT#acme"}, "sk": {"S": "NEW#1"}})["Item"]
+    assert item["n"] == {"N": "1"}
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):  # another call: its condition fails
+        dynamodb.transact_write_items(TransactItems=claim, ClientRequestToken="another")
+    with pytest.raises(dynamodb.exceptions.IdempotentParameterMismatchException):
+        dynamodb.transact_write_items(TransactItems=claim[:0] + [{"ConditionCheck": {
+            "TableName": "T", "Key": {"pk": {"S": "ACCOUNT#acme"}, "sk": {"S": "NEW#1"}},
+            "ConditionExpression": "attribute_exists(n)"}}], ClientRequestToken="retry-1")

@@ -34,7 +34,7 @@ from round_robin.availability.errors import UnknownTimeZoneError
 from round_robin.availability.localtime import local_date
 from round_robin.availability.model import AgentState
 from round_robin.aws.clients import storage_error
-from round_robin.aws.dynamo import conditional_write, deserialize, query_all, serialize
+from round_robin.aws.dynamo import CONDITION_FAILED, conditional_write, deserialize, query_all, serialize, transact
 from round_robin.errors import StorageError
 from round_robin.table import AGENT_PREFIX, AVAILABILITY_SK, TICKET_PREFIX, account_pk, agent_sk, ticket_sk
 
@@ -45,8 +45,6 @@ MARKER_FIELDS = ("counted_agent_id", "counted_open", "counted_date")
 BATCH_SIZE = 100  # BatchGetItem's limit
 MARKER_TTL = 400 * 86400  # a ticket counted without a claim (a person assigned it) keeps its marker this long
 ATTEMPTS = 5
-CONDITION_FAILED = "ConditionalCheckFailed"  # TransactWriteItems' cancellation reason codes
-CONFLICT = "TransactionConflict"  # another transaction was writing the same item: try again
 
 
 AgentRecord = AgentState  # one agent as stored is what the eligibility rule reads
@@ -392,6 +390,14 @@ class AgentStore:
             raise storage_error(exc, "reading a ticket's counts") from exc
         return marker_of(deserialize(answer.get("Item")))
 
+    def marker_and_availability(self, subdomain: str, ticket_id: int) -> tuple[Marker, dict[str, Any]]:
+        """A ticket's marker and the account's AVAILABILITY item (its policy, assignment/policy.py) in one read:
+        what a ticket event needs."""
+        items = self.batch_get([serialize({"pk": account_pk(subdomain), "sk": sk})
+                                for sk in (ticket_sk(ticket_id), AVAILABILITY_SK)], "reading a ticket's counts")
+        by_sk = {item.get("sk"): item for item in items}
+        return marker_of(by_sk.get(ticket_sk(ticket_id))), by_sk.get(AVAILABILITY_SK, {})
+
     def records(self, subdomain: str, ticket_ids: list[int]) -> dict[int, tuple[Marker, int | None]]:
         """The markers and `ttl` of these tickets' records (consistent, 100 a call); a ticket without one is absent."""
         found: dict[int, tuple[Marker, int | None]] = {}
@@ -454,21 +460,8 @@ class AgentStore:
 
     def transact(self, items: list[dict[str, Any]], action: str, *,
                  conflicts_ok: bool = False) -> list[str] | None:
-        """One TransactWriteItems: None when it was applied. When it was cancelled by a failed condition or by a
-        concurrent transaction on one of its items, each item's cancellation code (CONDITION_FAILED, CONFLICT, or
-        "" where it did not fail) if `conflicts_ok`; any other failure is StorageError."""
-        try:
-            self._dynamodb.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            reasons = exc.response.get("CancellationReasons")
-            if conflicts_ok and exc.response.get("Error", {}).get("Code") == "TransactionCanceledException" and reasons:
-                codes = [r.get("Code", "") if r.get("Code") != "None" else "" for r in reasons]
-                if any(c in (CONDITION_FAILED, CONFLICT) for c in codes):
-                    return codes
-            raise storage_error(exc, action) from exc
-        except BotoCoreError as exc:
-            raise storage_error(exc, action) from exc
-        return None
+        """One TransactWriteItems (aws/dynamo.py `transact`)."""
+        return transact(self._dynamodb, items, action, conflicts_ok=conflicts_ok)
 
 
 def effective_caps(agent: AgentRecord, policy: Any) -> tuple[int | None, int | None]:

@@ -148,6 +148,7 @@ class BatchAssigner:
         self._clock = clock
         self._sleep = sleep
         self.figures: list[JobFigures] = []  # this invocation's, one per account
+        self._finishing: list[tuple[_Ticket, Outcome]] = []  # outcomes to record (_finish, then _record)
 
     def assign_all(self, requests: Sequence[AssignmentRequest], deadline: float) -> list[Result]:
         """Assign these tickets; what became of each, in order. `deadline` (clock time) bounds following a job."""
@@ -179,17 +180,19 @@ class BatchAssigner:
         results: dict[int, Result] = {}
         claimed: list[_Ticket] = []
         to_single: list[_Ticket] = []
+        singles = []
         for index, request in entries:
             if request.reassign_from is not None:  # a reassignment has its own path (absence.py)
                 results[index] = self._hand_over([request])
-                continue
-            try:
-                claim = self._store.claim(request, self._clock())
-            except StorageError as exc:
-                results[index] = RetryLaterError("storage")
-                logger.warning("could not claim the ticket", subdomain=subdomain, ticket_id=request.ticket_id,
-                               error=str(exc))
-                continue
+            else:
+                singles.append((index, request))
+        try:
+            claims = self._store.claim_many([request for _, request in singles], self._clock()) if singles else []
+        except StorageError as exc:
+            logger.warning("could not claim the tickets", subdomain=subdomain, tickets=len(singles), error=str(exc))
+            results.update({index: RetryLaterError("storage") for index, _ in singles})
+            claims = []
+        for (index, request), claim in zip(singles, claims, strict=False):
             if claim is None:
                 results[index] = Outcome(DUPLICATE, "already claimed or done")
             elif claim.choice is None and claim.counted.agent_id is not None:
@@ -218,6 +221,7 @@ class BatchAssigner:
                 if ticket.index not in results and ticket.index not in handed:
                     self._release_quietly(subdomain, ticket)
                     results[ticket.index] = retry
+        self._record(subdomain, results)
         for ticket in to_single:
             self._release_quietly(subdomain, ticket)
         if to_single:
@@ -347,19 +351,36 @@ class BatchAssigner:
         return Outcome(status, reason, choice, ticket.claim.attempts, counted_at=counted_at)
 
     def _finish(self, subdomain: str, ticket: _Ticket, outcome: Outcome) -> Result:
-        """Record the outcome as the single path does; RetryLaterError if the record could not be written."""
-        try:
-            self._store.finish(subdomain, ticket.request.ticket_id, ticket.claim, outcome, self._clock())
-        except (StorageError, RetryLaterError) as exc:  # the retry re-reads the ticket and records it
-            self._release_quietly(subdomain, ticket)
-            return exc if isinstance(exc, RetryLaterError) else RetryLaterError("storage")
-        if outcome.status == WAITING and outcome.wake_at is not None and self._wake_at is not None:
-            try:
-                self._wake_at(subdomain, outcome.group_id, outcome.wake_at, self._clock())
-            except StorageError:
-                logger.warning("could not ask for a wake; the maintenance run wakes the ticket", subdomain=subdomain,
-                               group_id=outcome.group_id)
+        """The ticket's outcome, to be recorded with the account's others (`_record`) as the single path records it."""
+        self._finishing.append((ticket, outcome))
         return outcome
+
+    def _record(self, subdomain: str, results: dict[int, Result]) -> None:
+        """Record the outcomes `_finish` kept, a transaction a hundred; a ticket whose record could not be written
+        is released and its result becomes RetryLaterError (the retry re-reads the ticket and records it)."""
+        finishing, self._finishing = self._finishing, []
+        if not finishing:
+            return
+        now = self._clock()
+        retry = RetryLaterError("the claim was lost (lease expired)")
+        try:
+            held = self._store.finish_many(subdomain, [(t.request.ticket_id, t.claim, outcome)
+                                                       for t, outcome in finishing], now)
+        except StorageError as exc:
+            logger.warning("could not record the outcomes", subdomain=subdomain, tickets=len(finishing),
+                           error=str(exc))
+            held, retry = [False] * len(finishing), RetryLaterError("storage")
+        for (ticket, outcome), recorded in zip(finishing, held, strict=True):
+            if not recorded:
+                self._release_quietly(subdomain, ticket)
+                results[ticket.index] = retry
+                continue
+            if outcome.status == WAITING and outcome.wake_at is not None and self._wake_at is not None:
+                try:
+                    self._wake_at(subdomain, outcome.group_id, outcome.wake_at, now)
+                except StorageError:
+                    logger.warning("could not ask for a wake; the maintenance run wakes the ticket",
+                                   subdomain=subdomain, group_id=outcome.group_id)
 
     def _give_back(self, subdomain: str, ticket: _Ticket) -> None:
         """Forget an earlier attempt's agent, giving back what it counted (Selector.give_back)."""

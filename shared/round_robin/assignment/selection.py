@@ -38,7 +38,6 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from round_robin.assignment.agents import (
-    CONDITION_FAILED,
     AgentRecord,
     AgentStore,
     CountChange,
@@ -51,7 +50,7 @@ from round_robin.assignment.agents import (
 from round_robin.assignment.claims import IN_PROGRESS, Claim, RetryLaterError
 from round_robin.assignment.rosters import RosterStore, roster_from_item, rotation_from_item
 from round_robin.assignment.rotation import Choice, Member, Roster, Rotation, walk
-from round_robin.aws.dynamo import serialize
+from round_robin.aws.dynamo import CONDITION_FAILED, serialize
 from round_robin.table import AVAILABILITY_SK, account_pk, agent_sk, roster_sk, rotation_sk
 
 ATTEMPTS = 10  # failed transactions per ticket: each mostly means another worker assigned (progress), but bounded

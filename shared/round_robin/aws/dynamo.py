@@ -10,8 +10,15 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from round_robin.aws.clients import storage_error
+from round_robin.errors import StorageError
 
 T = TypeVar("T")
+
+CONDITION_FAILED = "ConditionalCheckFailed"  # TransactWriteItems' cancellation reason codes
+CONFLICT = "TransactionConflict"  # another transaction was writing the same item: try again
+TRANSACTION_LIMIT = 100  # items in one TransactWriteItems (docs.aws.amazon.com/amazondynamodb/latest/APIReference/
+# API_TransactWriteItems.html: "up to 100 action requests")
+CONFLICT_ROUNDS = 3  # transactions tried again after a conflict, before the caller is told storage failed
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -82,3 +89,48 @@ def query_all(dynamodb: Any, action: str, *, limit: int | None = None, **query: 
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     except (ClientError, BotoCoreError) as exc:
         raise storage_error(exc, action) from exc
+
+
+def transact(dynamodb: Any, items: list[dict[str, Any]], action: str, *,
+             conflicts_ok: bool = False) -> list[str] | None:
+    """One TransactWriteItems: None when it was applied. When it was cancelled by a failed condition or by a
+    concurrent transaction on one of its items, each item's cancellation code (CONDITION_FAILED, CONFLICT, or
+    "" where it did not fail) if `conflicts_ok`; any other failure is StorageError."""
+    try:
+        dynamodb.transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        reasons = exc.response.get("CancellationReasons")
+        if conflicts_ok and exc.response.get("Error", {}).get("Code") == "TransactionCanceledException" and reasons:
+            codes = [r.get("Code", "") if r.get("Code") != "None" else "" for r in reasons]
+            if any(c in (CONDITION_FAILED, CONFLICT) for c in codes):
+                return codes
+        raise storage_error(exc, action) from exc
+    except BotoCoreError as exc:
+        raise storage_error(exc, action) from exc
+    return None
+
+
+def update_each(dynamodb: Any, updates: list[dict[str, Any]], action: str) -> list[bool]:
+    """Apply many conditional updates (UpdateItem's parameters, each its own item) in as few calls as DynamoDB
+    allows: transactions of up to 100, each update applied only if its own condition holds. Whether each was.
+
+    A transaction is all or nothing, so one whose conditions do not all hold is cancelled with a reason per item;
+    it is sent again without the updates whose condition failed (their items may have changed since, which is the
+    same as a single update arriving later). A conflict with another transaction is tried again; StorageError after
+    CONFLICT_ROUNDS of them, with nothing of the unapplied transaction written."""
+    held = [False] * len(updates)
+    for start in range(0, len(updates), TRANSACTION_LIMIT):
+        pending = list(range(start, min(start + TRANSACTION_LIMIT, len(updates))))
+        conflicts = 0
+        while pending:
+            codes = transact(dynamodb, [{"Update": updates[i]} for i in pending], action, conflicts_ok=True)
+            if codes is None:
+                for i in pending:
+                    held[i] = True
+                break
+            if CONFLICT in codes:
+                conflicts += 1
+                if conflicts > CONFLICT_ROUNDS:
+                    raise StorageError(f"{action} failed: {CONFLICT}")
+            pending = [i for i, code in zip(pending, codes, strict=True) if code != CONDITION_FAILED]
+    return held

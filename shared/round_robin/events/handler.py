@@ -27,7 +27,7 @@ from round_robin.accounts.registry import Account, AccountRegistry
 from round_robin.accounts.tokens import TokenManager
 from round_robin.assignment.agents import AgentStore
 from round_robin.assignment.claims import RetryLaterError
-from round_robin.assignment.policy import PolicyStore
+from round_robin.assignment.policy import PolicyStore, policy_from_item
 from round_robin.assignment.rosters import RosterStore
 from round_robin.availability.model import AVAILABLE, OUT_OF_OFFICE
 from round_robin.availability.rules import eligibility, own_status
@@ -216,10 +216,10 @@ class EventHandler:
 
     def _ticket(self, subdomain: str, event: Event) -> str:
         ticket = tickets.snapshot(event)
-        read = self._agents.marker(subdomain, ticket.ticket_id)
+        read, availability = self._agents.marker_and_availability(subdomain, ticket.ticket_id)
         if read.at is not None and read.at > ticket.updated_at:
             return "stale"  # older than what the counts hold: one read, nothing else
-        policy, _ = self._policies.get(subdomain)
+        policy, _ = policy_from_item(availability)
         now = self._clock()
         is_open = ticket.assignee_id is not None and ticket.status in policy.counted_statuses
         before = self._agents.count(subdomain, ticket.ticket_id, ticket.assignee_id, is_open=is_open, now=now,
