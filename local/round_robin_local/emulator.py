@@ -81,6 +81,7 @@ def main(port: int) -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per AWS call on the stack's output
     list_moto_services_once()
     emulator_speedups.install()  # Query and read answers cost what DynamoDB's do, not the whole table's
+    emulator_speedups.install_queues()  # a receive or an attribute read does not walk the queue's messages again
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

@@ -36,6 +36,14 @@ a transaction applied while its caller had already given up failed its own condi
 claims looked taken by someone else. `install()` remembers each applied token for 10 minutes: a repeat with the same
 request answers success without applying it again; one with other parameters is IdempotentParameterMismatch.
 
+moto's queues (SQS) re-read every message of a queue many times for each call: receiving a message asked for the
+queue's retention period through `get_queue_attributes`, which computes every attribute of the queue (three
+counts, each a walk over every message, each message asking the time through two datetime objects), and a read of
+one attribute computed them all three times. A burst of 1,000 tickets kept 1,000 messages in a queue, and the
+emulator spent most of its CPU there. `install_queues()` reads the retention period from the queue itself, computes
+the attributes once for a read of them, and asks the time with `time.time()` (the same UTC epoch time). The answers
+are moto's (the tests compare them).
+
 Installed by the local stack only; the tests' in-process moto is untouched.
 """
 
@@ -220,6 +228,38 @@ def _put_back(touched: list[tuple[Table, Any, Any, Any]]) -> None:
             table.items[hash_key] = before
         else:
             table.items[hash_key][range_key] = before
+
+
+def install_queues() -> None:
+    """The queue speedups (see the module docstring), once per process."""
+    from moto.sqs import models as sqs_models  # noqa: PLC0415 (moto's SQS models: only where they are served)
+    from moto.sqs.exceptions import InvalidAttributeName  # noqa: PLC0415
+
+    if getattr(sqs_models.SQSBackend.get_queue_attributes, "_once", False):
+        return
+    unix_time, unix_time_millis = sqs_models.unix_time, sqs_models.unix_time_millis
+    sqs_models.unix_time = lambda dt=None: time.time() if dt is None else unix_time(dt)
+    sqs_models.unix_time_millis = lambda dt=None: time.time() * 1000.0 if dt is None else unix_time_millis(dt)
+    every_name = sqs_models.SQSBackend.get_queue_attributes
+
+    def get_queue_attributes(self: Any, queue_name: str, attribute_names: list[str]) -> dict[str, Any]:
+        if not attribute_names or "All" in attribute_names:
+            return every_name(self, queue_name, attribute_names)
+        queue = self.get_queue(queue_name)
+        valid = {"All", *queue.BASE_ATTRIBUTES, *queue.FIFO_ATTRIBUTES, *queue.KMS_ATTRIBUTES}
+        invalid = next((name for name in attribute_names if name not in valid), None)
+        if invalid is not None:
+            raise InvalidAttributeName(invalid)
+        attributes = queue.attributes  # once, not three times a name
+        return {name: attributes[name] for name in attribute_names if attributes.get(name) is not None}
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention = self.get_queue(queue_name).message_retention_period
+        return bool(retention + message.sent_timestamp / 1000 > time.time())
+
+    get_queue_attributes._once = True  # type: ignore[attr-defined]
+    sqs_models.SQSBackend.get_queue_attributes = get_queue_attributes
+    sqs_models.SQSBackend.is_message_valid_based_on_retention_period = is_message_valid_based_on_retention_period
 
 
 def install() -> None:

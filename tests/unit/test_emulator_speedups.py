@@ -175,3 +175,59 @@ def test_a_transaction_sent_again_with_its_token_is_applied_once_as_dynamodb_doe
         dynamodb.transact_write_items(TransactItems=claim[:0] + [{"ConditionCheck": {
             "TableName": "T", "Key": {"pk": {"S": "ACCOUNT#acme"}, "sk": {"S": "NEW#1"}},
             "ConditionExpression": "attribute_exists(n)"}}], ClientRequestToken="retry-1")
+
+
+def _sqs_answers(sqs: Any) -> list[Any]:
+    """Queue attributes asked in every way the stack asks, and what a receive returns, before and after a message
+    passed its retention period."""
+    from moto.sqs.models import sqs_backends  # noqa: PLC0415
+    url = sqs.create_queue(QueueName="q", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    for n in range(5):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{n}", DelaySeconds=5 if n == 4 else 0)
+    seen: list[Any] = []
+    counts = [f"ApproximateNumberOfMessages{kind}" for kind in ("", "NotVisible", "Delayed")]
+    for names in (counts[:1], counts, ["MessageRetentionPeriod", "VisibilityTimeout"], ["All"]):
+        answer = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        seen.append({k: v for k, v in answer.items() if k not in ("CreatedTimestamp", "LastModifiedTimestamp")})
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=30)["Messages"]
+    seen.append(sorted(m["Body"] for m in first))
+    queue = sqs_backends["123456789012"]["us-east-1"].queues["q"]
+    for message in queue._messages:  # the others were sent longer ago than the queue keeps messages
+        if message.body in ("m2", "m3"):
+            message.sent_timestamp -= 61_000
+    rest = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    seen.append(sorted(m["Body"] for m in rest))
+    seen.append(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]))
+    seen[-1].pop("ResponseMetadata")
+    with pytest.raises(sqs.exceptions.ClientError, match="InvalidAttributeName"):
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["NoSuchAttribute"])
+    return seen
+
+
+def test_the_queues_answer_what_moto_answers_without_rereading_every_message(monkeypatch):
+    with mock_aws():
+        expected = _sqs_answers(boto3.client("sqs", region_name="us-east-1"))
+    assert expected[4] == ["m0", "m1"] and expected[5] == []  # the expired ones are not received
+
+    from moto.sqs import models  # noqa: PLC0415
+    for name in ("unix_time", "unix_time_millis"):
+        monkeypatch.setattr(models, name, getattr(models, name))  # each undone after the test
+    for name in ("get_queue_attributes", "is_message_valid_based_on_retention_period"):
+        monkeypatch.setattr(models.SQSBackend, name, getattr(models.SQSBackend, name))
+    emulator_speedups.install_queues()
+    with mock_aws():
+        assert _sqs_answers(boto3.client("sqs", region_name="us-east-1")) == expected
+
+        # moto computed every attribute of the queue, each a walk over every message, once for each message received
+        # and three times for each attribute asked: a receive now computes none, and a read of attributes one
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="counted")["QueueUrl"]
+        for n in range(3):
+            sqs.send_message(QueueUrl=url, MessageBody=f"m{n}")
+        computed = []
+        everything = models.Queue.attributes.fget
+        monkeypatch.setattr(models.Queue, "attributes", property(lambda q: computed.append(q.name) or everything(q)))
+        assert len(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3)["Messages"]) == 3
+        assert computed == []
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "VisibilityTimeout"])
+        assert computed == ["counted"]
