@@ -49,7 +49,7 @@ class Settings:
     maintenance_queue_url: str | None = None  # the maintenance queue (dispatcher -> per-account maintenance)
     dead_letter_queue_url: str | None = None  # the assignment queue's dead letters (the dispatcher clears done ones)
     batch_dead_letter_queue_url: str | None = None  # batch mode's dead letters (cleared the same way)
-    batch_after_seconds: float = 10.0  # a ticket queued longer than this goes to batch mode (a burst)
+    batch_after_seconds: float = 5.0  # a ticket queued longer than this goes to batch mode (a burst)
     batch_queue_url: str | None = None  # the batch queue (assignment worker under a rate limit -> batch worker)
     webhook_secret_prefix: str | None = None  # webhook signing secrets (receiver, connect, maintenance)
     max_receive_count: int = 5  # the queue's redrive maxReceiveCount: the worker's retry budget
@@ -120,7 +120,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     numbers = {}
     defaults = {"MAX_RECEIVE_COUNT": 5, "ZENDESK_TIMEOUT_SECONDS": 10, "MAINTENANCE_INTERVAL_MINUTES": 10,
                 "SWEEP_MIN_AGE_SECONDS": 180, "PACE_TICKET_UPDATES": 100, "PACE_WINDOW_SECONDS": 60,
-                "CONNECT_IMPORT_SECONDS": 8, "BATCH_AFTER_SECONDS": 10}
+                "CONNECT_IMPORT_SECONDS": 8, "BATCH_AFTER_SECONDS": 5}
     for name, default in defaults.items():
         try:
             numbers[name] = float(env.get(name, "").strip() or default)

@@ -94,7 +94,7 @@ def test_the_connect_import_budget_defaults_to_8_seconds_and_is_bounded():
 
 
 def test_batch_mode_takes_tickets_queued_longer_than_10_seconds_by_default_and_the_setting_is_bounded():
-    assert load_settings(BASE).batch_after_seconds == 10.0
+    assert load_settings(BASE).batch_after_seconds == 5.0
     assert load_settings({**BASE, "BATCH_AFTER_SECONDS": "30"}).batch_after_seconds == 30.0
     for bad in ("0", "901", "soon"):
         with pytest.raises(SettingsError, match="BATCH_AFTER_SECONDS"):
