@@ -18,6 +18,7 @@ from round_robin.aws.queue import AssignmentRequest, EventMessage
 from round_robin.console.agents_page import AgentsPage
 from round_robin.console.assignments_page import AssignmentsPage, LogFilter, parse_filter
 from round_robin.console.health_page import HealthPage
+from round_robin.table import LOG_AGENT_INDEX, LOG_COLUMNS
 from tests.integration.conftest import TABLE
 from tests.integration.helpers import new_ticket, request_for
 
@@ -56,7 +57,7 @@ def test_every_outcome_is_in_the_log_newest_first(aws_env):
     assert [(r["ticket_id"], r["logged"]) for r in records] == [
         (5, FAILED), (4, PARKED), (3, SKIPPED), (2, WAITING), (1, ASSIGNED)]
     assert following is None
-    assert records[0]["reason"] == "zendesk_unavailable" and records[0]["status"] == "pending"
+    assert records[0]["reason"] == "zendesk_unavailable" and store().get("acme", 5)["status"] == "pending"
 
 
 def test_a_ticket_claimed_again_keeps_its_last_outcome_in_the_log(aws_env):
@@ -66,7 +67,8 @@ def test_a_ticket_claimed_again_keeps_its_last_outcome_in_the_log(aws_env):
 
     records, _ = store().log_page("acme", since=now - 3600, until=now + 1)
 
-    assert [(r["ticket_id"], r["logged"], r["status"]) for r in records] == [(1, WAITING, "in_progress")]
+    assert [(r["ticket_id"], r["logged"]) for r in records] == [(1, WAITING)]
+    assert store().get("acme", 1)["status"] == "in_progress"
 
 
 def test_log_pages_follow_each_other_without_gaps_or_repeats_under_a_filter(aws_env):
@@ -140,6 +142,9 @@ def test_a_real_assignment_is_logged_with_its_agent_and_marks_when_they_were_las
     records, _ = store().log_page("acme", since=time.time() - 60, until=time.time() + 1)
     assert [(r["ticket_id"], r["logged"], r["agent_id"]) for r in records] == [
         (ticket["id"], ASSIGNED, outcome.choice.agent.id)]
+    theirs, _ = store().log_page("acme", since=time.time() - 60, until=time.time() + 1,
+                                 agent_id=outcome.choice.agent.id)
+    assert [r["ticket_id"] for r in theirs] == [ticket["id"]]  # and in that agent's own log
     agent = wiring.agent_store().listed("acme")[outcome.choice.agent.id]
     assert agent.last_assigned_at is not None and agent.last_assigned_at > time.time() - 60
 
@@ -312,3 +317,92 @@ def test_the_csv_export_is_bounded(aws_env, monkeypatch):
     text = AssignmentsPage(log=store(), rosters=NoRosters()).csv("acme", {}, now)
 
     assert len(text.strip().split("\r\n")) == 1 + 5  # the header and the newest 5
+
+
+class CountedQueries:
+    """The store's client, keeping every Query's request (which index, what it asked for)."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self._client = clients.client("dynamodb")
+
+    def query(self, **request):
+        self.requests.append(request)
+        return self._client.query(**request)
+
+
+def counted_store(monkeypatch) -> tuple[AssignmentStore, CountedQueries]:
+    counted = CountedQueries()
+    counting = store()
+    monkeypatch.setattr(counting, "_dynamodb", counted)
+    return counting, counted
+
+
+def test_the_log_reads_only_the_columns_it_shows(aws_env, monkeypatch):
+    # the emulator's and botocore's cost is per attribute returned: the page asks for its columns alone
+    now = time.time()
+    logged("acme", 1, ASSIGNED, now - 10)
+    logged("acme", 2, FAILED, now - 5)
+    counting, counted = counted_store(monkeypatch)
+
+    for agent in (None, 7):
+        records, _ = counting.log_page("acme", since=now - 3600, until=now + 1, outcome=None, agent_id=agent)
+        assert records and all(set(r) <= set(LOG_COLUMNS) for r in records)
+        assert {"ticket_id", "logged", "logged_at"} <= set(records[0])
+    assert all("ProjectionExpression" in r for r in counted.requests)
+
+
+def test_the_agent_filter_reads_that_agents_own_index_page_after_page(aws_env, monkeypatch):
+    now = time.time()
+    for ticket_id in range(1, 131):
+        logged("acme", ticket_id, ASSIGNED if ticket_id % 4 else FAILED, now - 1000 + ticket_id,
+               agent=7 if ticket_id % 3 else 8)
+    logged("acme", 200, WAITING, now - 1)  # no agent: in no agent's log
+    logged("other", 201, ASSIGNED, now - 1, agent=7)  # another account's agent 7
+    counting, counted = counted_store(monkeypatch)
+    page = AssignmentsPage(log=counting, rosters=NoRosters())
+    view: LogFilter | None = LogFilter(agent=7)
+    seen = []
+    while view is not None:
+        rows, view = page.page("acme", view, now)
+        seen += [r.ticket_id for r in rows]
+
+    assert seen == [t for t in range(130, 0, -1) if t % 3]
+    assert {r["IndexName"] for r in counted.requests} == {LOG_AGENT_INDEX}
+    assert all("agent_id" not in r.get("FilterExpression", "") for r in counted.requests)
+    rows, _ = page.page("acme", LogFilter(agent=8, outcome=FAILED), now)
+    assert [r.ticket_id for r in rows] == [t for t in range(130, 0, -1) if t % 3 == 0 and t % 4 == 0]
+
+
+def test_an_agents_log_follows_the_record_when_a_reassignment_takes_the_ticket(aws_env):
+    now = time.time()
+    logged("acme", 1, ASSIGNED, now - 100, agent=7)
+    page = AssignmentsPage(log=store(), rosters=NoRosters())
+    request = AssignmentRequest(subdomain="acme", ticket_id=1, source="absence", received_at=now - 50,
+                                reassign_from=7)
+    claim = store().claim_reassignment(request, now - 50)
+    assert claim is not None
+
+    def agent_log(agent: int) -> list[int]:
+        return [r.ticket_id for r in page.page("acme", LogFilter(agent=agent), now)[0]]
+
+    assert agent_log(7) == []  # the claim forgot the earlier assignment's agent (the record names nobody)
+    store().finish("acme", 1, claim, Outcome(ASSIGNED, "", Choice(Member(8, "Bob"), 0, "11"), claim.attempts),
+                   now - 40)
+    assert (agent_log(7), agent_log(8)) == ([], [1])
+
+
+def test_the_chart_of_one_agent_reads_their_index_and_the_columns_it_draws(aws_env, monkeypatch):
+    now = time.time()
+    for ticket_id in range(1, 21):
+        logged("acme", ticket_id, ASSIGNED, now - 3600 * ticket_id, agent=7 if ticket_id % 2 else 8,
+               name="Ann" if ticket_id % 2 else "Bob")
+    counting, counted = counted_store(monkeypatch)
+
+    counts = AssignmentsPage(log=counting, rosters=NoRosters()).per_agent_day("acme", LogFilter(agent=7), now)
+
+    assert list(counts) == ["Ann"] and sum(counts["Ann"]) == 10
+    assert {r["IndexName"] for r in counted.requests} == {LOG_AGENT_INDEX}
+    projected = {n for r in counted.requests for n in r["ExpressionAttributeNames"].values()
+                 if f"#{n}" in r["ProjectionExpression"]}
+    assert projected <= {"agent_id", "agent_name", "logged_at", "ticket_id", "logged"}

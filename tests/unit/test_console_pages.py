@@ -183,7 +183,7 @@ class FakeLog:
         self.reads = []
 
     def log_page(self, subdomain, *, since, until, after=None, outcome=None, group_id=None, agent_id=None,
-                 limit=50, read_size=2000):
+                 limit=50, read_size=2000, columns=()):
         self.reads.append({"since": since, "until": until, "after": after, "outcome": outcome})
         rows = [r for r in self.records if since <= r["logged_at"] <= until and outcome in (None, r["logged"])
                 and (after is None or (r["logged_at"], r["ticket_id"]) < after)]
