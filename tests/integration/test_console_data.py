@@ -3,6 +3,7 @@ page's waiting tickets and maintenance errors, tenant isolation."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -10,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from round_robin import wiring
+from round_robin.assignment.agents import OVERVIEW_FIELDS
 from round_robin.assignment.claims import ASSIGNED, FAILED, PARKED, SKIPPED, WAITING, AssignmentStore, Outcome
 from round_robin.assignment.rotation import Choice, Member
 from round_robin.availability.errors import InvalidInputError
 from round_robin.aws import clients
+from round_robin.aws.dynamo import serialize
 from round_robin.aws.queue import AssignmentRequest, EventMessage
 from round_robin.console.agents_page import AgentsPage
 from round_robin.console.assignments_page import AssignmentsPage, LogFilter, parse_filter
@@ -406,3 +409,94 @@ def test_the_chart_of_one_agent_reads_their_index_and_the_columns_it_draws(aws_e
     projected = {n for r in counted.requests for n in r["ExpressionAttributeNames"].values()
                  if f"#{n}" in r["ProjectionExpression"]}
     assert projected <= {"agent_id", "agent_name", "logged_at", "ticket_id", "logged"}
+
+
+class RecordedClient:
+    """A DynamoDB client that keeps (operation, request) of every call, for what a page asks for."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+        self._client = clients.client("dynamodb")
+
+    def __getattr__(self, operation):
+        def call(**request):
+            self.calls.append((operation, request))
+            return getattr(self._client, operation)(**request)
+        return call
+
+
+def test_the_agents_page_reads_the_agent_fields_it_shows_only_and_shows_the_same(aws_env, account):
+    agent_id, backup = account["users"]["Ben Agent"], account["users"]["Cleo Agent"]
+    back = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    page = agents_page(aws_env)
+    page.edit("acme", {"action": "availability", "agent_id": str(agent_id), "status": "ooo", "until": back,
+                       "backup": str(backup)}, time.time())
+    page.edit("acme", {"action": "caps", "agent_id": str(backup), "open_cap": "4", "daily_cap": "9"}, time.time())
+    wiring.assigner().assign(request_for(new_ticket(account)["id"]))
+    recorded = RecordedClient()
+    counting = wiring.agent_store()
+    full = {i: dataclasses.replace(s, version=0) for i, s in counting.listed("acme").items()}
+    monkeypatch_client(counting, recorded)
+
+    shown = counting.listed("acme", fields=OVERVIEW_FIELDS)
+
+    assert shown == full  # the version alone is not read (changes read the agent again, whole)
+    (query,) = [r for op, r in recorded.calls if op == "query"]
+    assert "ProjectionExpression" in query and "version" not in query["ExpressionAttributeNames"].values()
+    now = time.time()
+    assert page.render("acme", {}, csrf_token="t", now=now) == AgentsPage(
+        registry=wiring.registry(), rosters=wiring.rosters(), agents=FullAgents(), policies=wiring.policies(),
+        announce=lambda s, n: True).render("acme", {}, csrf_token="t", now=now)
+
+
+class FullAgents:
+    """The agent store as it was: every attribute of every agent read."""
+
+    def listed(self, subdomain, fields=None):
+        return wiring.agent_store().listed(subdomain)
+
+    def agents(self, subdomain, names):
+        return wiring.agent_store().agents(subdomain, names)
+
+
+def monkeypatch_client(holder, client) -> None:
+    holder._dynamodb = client  # restored by the next test's fresh wiring (aws_env resets it)
+
+
+def test_a_warm_console_reads_a_roster_again_only_once_its_version_moved(aws_env, account):
+    rosters = wiring.rosters()
+    recorded = RecordedClient()
+    first = rosters.current("acme")
+    assert first == rosters.list("acme")
+    monkeypatch_client(rosters, recorded)
+
+    assert rosters.current("acme") == first
+    assert [op for op, _ in recorded.calls] == ["query"]  # the versions only
+    assert "members" not in recorded.calls[0][1]["ProjectionExpression"]
+    support = next(r for r in first if r.group_name == "Support")
+    newcomer = Member(4242, "Newcomer")
+    assert rosters.set_member("acme", support.group_id, newcomer, True, time.time())
+    recorded.calls.clear()
+
+    again = rosters.current("acme")
+
+    assert again == rosters.list("acme")
+    assert newcomer in next(r for r in again if r.group_id == support.group_id).members
+    assert [op for op, _ in recorded.calls if op != "query"] == ["batch_get_item"]  # that roster alone read
+    (read,) = [r for op, r in recorded.calls if op == "batch_get_item"]
+    assert [k["sk"]["S"] for k in read["RequestItems"][TABLE]["Keys"]] == [f"ROSTER#{support.group_id}"]
+
+
+def test_a_removed_or_unversioned_roster_is_never_served_from_the_cache(aws_env, account):
+    rosters = wiring.rosters()
+    first = rosters.current("acme")
+    support = next(r for r in first if r.group_name == "Support")
+    rosters.sync("acme", [r for r in first if r.group_id != support.group_id], time.time())  # support is gone
+    assert [r.group_id for r in rosters.current("acme")] == [r.group_id for r in first if r is not support]
+    client = clients.client("dynamodb")  # a roster stored before rosters had versions: read every time
+    client.put_item(TableName=TABLE, Item=serialize({"pk": "ACCOUNT#acme", "sk": "ROSTER#99", "group_id": "99",
+                                                     "group_name": "Old", "members": [{"id": 1, "name": "A"}]}))
+    assert rosters.current("acme") == rosters.list("acme")
+    client.put_item(TableName=TABLE, Item=serialize({"pk": "ACCOUNT#acme", "sk": "ROSTER#99", "group_id": "99",
+                                                     "group_name": "Old", "members": [{"id": 2, "name": "B"}]}))
+    assert next(r for r in rosters.current("acme") if r.group_id == "99").members == (Member(2, "B"),)

@@ -41,13 +41,15 @@ class FakeStores:
     def list(self, subdomain):
         return self._rosters if subdomain == "acme" else []
 
+    current = list
+
     def group_names(self, subdomain):
         return {r.group_id: r.group_name for r in self.list(subdomain)}
 
     def rotations(self, subdomain):
         return self._rotations if subdomain == "acme" else {}
 
-    def listed(self, subdomain):
+    def listed(self, subdomain, fields=None):
         return self.states if subdomain == "acme" else {}
 
     def agents(self, subdomain, names):
