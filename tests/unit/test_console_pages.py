@@ -262,6 +262,21 @@ def test_the_chart_counts_assignments_per_agent_per_day_of_the_last_14_days():
     assert counts == {"Ann": [0] * 13 + [2], "Bob": [0] * 12 + [1, 0]}
 
 
+def test_the_chart_reads_no_group_names_again_it_shows_none():
+    class CountedRosters(FakeStores):
+        reads = 0
+
+        def group_names(self, subdomain):
+            CountedRosters.reads += 1
+            return super().group_names(subdomain)
+
+    log = FakeLog([record(1, NOW - 60, agent="Ann")])
+
+    status, body = AssignmentsPage(log=log, rosters=CountedRosters([])).render("acme", {"chart": "1"}, NOW)
+
+    assert status == 200 and "<svg" in body and CountedRosters.reads == 1  # the filters' list, not the chart
+
+
 class FakeWaiting:
     def waiting_groups(self, subdomain):
         return ["11"]

@@ -176,11 +176,12 @@ class AssignmentsPage:
                                             limit=size, columns=columns)
         return [_row(r, groups) for r in records], replace(asked, after=after) if after else None
 
-    def rows(self, subdomain: str, asked: LogFilter, now: float,
-             columns: tuple[str, ...] = LOG_COLUMNS) -> Iterator[LogRow]:
-        """Every row of the view (from its cursor on), newest first: the CSV export and the chart."""
+    def rows(self, subdomain: str, asked: LogFilter, now: float, columns: tuple[str, ...] = LOG_COLUMNS,
+             groups: Mapping[str, str] | None = None) -> Iterator[LogRow]:
+        """Every row of the view (from its cursor on), newest first: the CSV export and the chart. `groups`: the
+        group names (read here when not given; the chart, which shows none, gives none)."""
         view: LogFilter | None = asked
-        groups = self._group_names(subdomain)
+        groups = self._group_names(subdomain) if groups is None else groups
         while view is not None:
             rows, view = self.page(subdomain, view, now, EXPORT_BATCH, groups, columns)
             yield from rows
@@ -226,7 +227,7 @@ class AssignmentsPage:
         window = replace(asked, outcome=ASSIGNED, first_day=first.isoformat(), last_day=today.isoformat(),
                          ticket=None, after=None)
         counts: dict[str, list[int]] = {}
-        for row in self.rows(subdomain, window, now, CHART_COLUMNS):
+        for row in self.rows(subdomain, window, now, CHART_COLUMNS, groups={}):
             day = (datetime.fromtimestamp(row.at, UTC).date() - first).days
             if 0 <= day < CHART_DAYS:
                 name = row.agent or str(row.agent_id or "?")
