@@ -30,8 +30,9 @@ admin), `created_at`, `expires_at` (= `ttl`); its id and CSRF token are never st
 - ROSTER: `group_id`, `group_name`, `members` (a list of `{id, name}` in rotation order: ~30 bytes an agent, so
   ~150 KB at 5,000), `version` (bumped whenever they change), `updated_at`. Written only when the members change
   (roster sync), in one transaction with the ROTATION's `roster_version`; read by workers with eventual
-  consistency and cached per warm worker by version. Rosters stored before rotations had their own item hold the
-  old counter `position` instead; the first sync or assignment turns it into a ROTATION.
+  consistency and cached per warm worker by version; the console's Agents page keeps them per warm container too,
+  checked against a Query of every roster's version (rosters.py `current`). Rosters stored before rotations had
+  their own item hold the old counter `position` instead; the first sync or assignment turns it into a ROTATION.
 - IMPORT: the agent import a connect started (assignment/import_job.py), keyed by the SHA-256 of its random id
   (the id itself is only in the admin's progress link): `subdomain`, `status` (running, done), `phase` (the list
   being read: groups, users, memberships; then build), `next_url` (Zendesk's cursor link to the phase's next

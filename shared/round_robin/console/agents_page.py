@@ -2,8 +2,10 @@
 agent's rotation, availability, absence, caps and counts, and the changes an operator can make (the CLI's).
 
 The data is what `round-robin agents` shows (assignment/agent_overview.py), read in a handful of DynamoDB calls
-whatever the number of agents: the account, its rosters, their rotation states, the agent items (one Query), the
-policy. A page shows PAGE_SIZE agents; the name and group filters come from the query string. Changes are
+whatever the number of agents: the account, its rosters, their rotation states, the agent items (one Query, the
+fields shown only), the policy. The rosters (their members: most of what is read) are read again only when their
+version moved since this warm container read them (RosterStore.current: one Query of the versions checks). A page
+shows PAGE_SIZE agents; the name and group filters come from the query string. Changes are
 checked by availability/validation.py before anything is written, and announced on the events queue as the CLI
 announces them. The account is always the signed-in one, passed in by the caller, never read from the request.
 """
