@@ -67,7 +67,7 @@ def _seed_agents(agents: int) -> list[str]:
 
 def _seed_log(rows: int, agents: int, group_ids: list[str]) -> None:
     """`rows` TICKET records with every outcome, spread over the 90-day retention, as claims.py writes them."""
-    from round_robin.table import account_pk, log_partition, ticket_sk, time_sort_key
+    from round_robin.table import account_pk, log_agent_partition, log_partition, ticket_sk, time_sort_key
 
     now, rng = time.time(), random.Random(11)
     items = []
@@ -82,7 +82,8 @@ def _seed_log(rows: int, agents: int, group_ids: list[str]) -> None:
             "finished_at": at, "received_at": at - 2, "ttl": int(at + 90 * 86400), "gsi2pk": log_partition(SUBDOMAIN),
             "gsi2sk": time_sort_key(at), "logged": outcome, "logged_at": at}
         if outcome == "assigned":
-            item.update(agent_id=agent, agent_name=f"Agent {agent - 9_000_000:05d}", position=ticket_id)
+            item.update(agent_id=agent, agent_name=f"Agent {agent - 9_000_000:05d}", position=ticket_id,
+                        gsi3pk=log_agent_partition(SUBDOMAIN, agent), gsi3sk=item["gsi2sk"])
         items.append(item)
     _write(items)
 

@@ -1,7 +1,8 @@
 """The one DynamoDB table (template.yaml `Table`): every item shape, who writes it, and how long it lives.
 
-Keys are `pk` (partition) and `sk` (sort); two global secondary indexes, `gsi1` (`gsi1pk`, `gsi1sk`) and `gsi2`
-(`gsi2pk`, `gsi2sk`: the assignment log), all attributes projected.
+Keys are `pk` (partition) and `sk` (sort); three global secondary indexes, `gsi1` (`gsi1pk`, `gsi1sk`) and `gsi2`
+(`gsi2pk`, `gsi2sk`: the assignment log), all attributes projected, and `gsi3` (`gsi3pk`, `gsi3sk`: the log of one
+agent), which projects only the log's columns (LOG_COLUMNS).
 `ttl` (epoch seconds) lets DynamoDB delete an item; deletion is lazy, so readers also check expiry.
 
 | pk               | sk                 | what                                   | written by (in assignment/) | ttl   |
@@ -29,8 +30,9 @@ admin), `created_at`, `expires_at` (= `ttl`); its id and CSRF token are never st
 - ROSTER: `group_id`, `group_name`, `members` (a list of `{id, name}` in rotation order: ~30 bytes an agent, so
   ~150 KB at 5,000), `version` (bumped whenever they change), `updated_at`. Written only when the members change
   (roster sync), in one transaction with the ROTATION's `roster_version`; read by workers with eventual
-  consistency and cached per warm worker by version. Rosters stored before rotations had their own item hold the
-  old counter `position` instead; the first sync or assignment turns it into a ROTATION.
+  consistency and cached per warm worker by version; the console's Agents page keeps them per warm container too,
+  checked against a Query of every roster's version (rosters.py `current`). Rosters stored before rotations had
+  their own item hold the old counter `position` instead; the first sync or assignment turns it into a ROTATION.
 - IMPORT: the agent import a connect started (assignment/import_job.py), keyed by the SHA-256 of its random id
   (the id itself is only in the admin's progress link): `subdomain`, `status` (running, done), `phase` (the list
   being read: groups, users, memberships; then build), `next_url` (Zendesk's cursor link to the phase's next
@@ -77,11 +79,20 @@ admin), `created_at`, `expires_at` (= `ttl`); its id and CSRF token are never st
 | -------------------- | -------------------------------------- | --------------------------------------------- |
 | `LOG#<sub>`          | time of the last outcome, padded       | the log: every TICKET record with an outcome  |
 
+| gsi3pk               | gsi3sk                                 | what                                          |
+| -------------------- | -------------------------------------- | --------------------------------------------- |
+| `LOGA#<sub>#<agent>` | = gsi2sk                               | the log of the records that name that agent   |
+
 The log (the console's Assignments page) lists every ticket by its last outcome, newest first: claims.py's `finish`
 (assigned, waiting, skipped, parked) and `release` (failed: an attempt failed, the ticket is retried) set `gsi2pk`,
 `gsi2sk`, `logged` (the outcome) and `logged_at` in the write that records the outcome, so logging costs no extra
 DynamoDB call; a claim leaves them, so a ticket being retried still shows its last outcome. Records live 90 days
 (`ttl`), so the log covers the whole retention. A record holding only counts (a person assigned it) is not logged.
+The log of one agent (`gsi3`, the console's agent filter) is the log's records that hold an `agent_id`: `gsi3sk` is
+written with `gsi2sk`, always the same value, and `gsi3pk` with `agent_id` (by the write that sets the agent: the
+assignment's transaction in selection.py, `finish`, `release`) and removed with it (`give_back`, a reassignment's
+claim), so an index entry exists exactly when the log's entry does and the record names an agent (sparse: a record
+without both keys is not in the index). Records logged before the index existed (December 2026) are not in it.
 
 Waiting tickets are sorted by group first, so a wake reads each group's oldest tickets directly (a `begins_with`-style
 range), and the groups that have waiting tickets are found one short query each (the next key after
@@ -112,6 +123,9 @@ from __future__ import annotations
 
 INDEX = "gsi1"
 LOG_INDEX = "gsi2"
+LOG_AGENT_INDEX = "gsi3"
+# The attributes the log's readers use (the console's page, CSV and chart); gsi3 projects these alone (template.yaml)
+LOG_COLUMNS = ("ticket_id", "logged", "logged_at", "group_id", "agent_id", "agent_name", "reason", "attempts")
 ACCOUNTS_PARTITION = "ACCOUNTS"
 ACCOUNT_SK = "ACCOUNT"
 ROSTER_PREFIX = "ROSTER#"
@@ -180,6 +194,11 @@ def outcome_partition(status: str, subdomain: str) -> str:
 def log_partition(subdomain: str) -> str:
     """gsi2pk of an account's log: every TICKET record by the time of its last outcome."""
     return f"LOG#{subdomain}"
+
+
+def log_agent_partition(subdomain: str, agent_id: int) -> str:
+    """gsi3pk of the log of one agent: the account's logged records that name that agent."""
+    return f"LOGA#{subdomain}#{agent_id}"
 
 
 def time_sort_key(epoch: float) -> str:

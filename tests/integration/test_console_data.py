@@ -3,6 +3,7 @@ page's waiting tickets and maintenance errors, tenant isolation."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -10,14 +11,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from round_robin import wiring
+from round_robin.assignment.agents import OVERVIEW_FIELDS
 from round_robin.assignment.claims import ASSIGNED, FAILED, PARKED, SKIPPED, WAITING, AssignmentStore, Outcome
 from round_robin.assignment.rotation import Choice, Member
 from round_robin.availability.errors import InvalidInputError
 from round_robin.aws import clients
+from round_robin.aws.dynamo import serialize
 from round_robin.aws.queue import AssignmentRequest, EventMessage
 from round_robin.console.agents_page import AgentsPage
 from round_robin.console.assignments_page import AssignmentsPage, LogFilter, parse_filter
 from round_robin.console.health_page import HealthPage
+from round_robin.table import LOG_AGENT_INDEX, LOG_COLUMNS
 from tests.integration.conftest import TABLE
 from tests.integration.helpers import new_ticket, request_for
 
@@ -56,7 +60,7 @@ def test_every_outcome_is_in_the_log_newest_first(aws_env):
     assert [(r["ticket_id"], r["logged"]) for r in records] == [
         (5, FAILED), (4, PARKED), (3, SKIPPED), (2, WAITING), (1, ASSIGNED)]
     assert following is None
-    assert records[0]["reason"] == "zendesk_unavailable" and records[0]["status"] == "pending"
+    assert records[0]["reason"] == "zendesk_unavailable" and store().get("acme", 5)["status"] == "pending"
 
 
 def test_a_ticket_claimed_again_keeps_its_last_outcome_in_the_log(aws_env):
@@ -66,7 +70,8 @@ def test_a_ticket_claimed_again_keeps_its_last_outcome_in_the_log(aws_env):
 
     records, _ = store().log_page("acme", since=now - 3600, until=now + 1)
 
-    assert [(r["ticket_id"], r["logged"], r["status"]) for r in records] == [(1, WAITING, "in_progress")]
+    assert [(r["ticket_id"], r["logged"]) for r in records] == [(1, WAITING)]
+    assert store().get("acme", 1)["status"] == "in_progress"
 
 
 def test_log_pages_follow_each_other_without_gaps_or_repeats_under_a_filter(aws_env):
@@ -140,6 +145,9 @@ def test_a_real_assignment_is_logged_with_its_agent_and_marks_when_they_were_las
     records, _ = store().log_page("acme", since=time.time() - 60, until=time.time() + 1)
     assert [(r["ticket_id"], r["logged"], r["agent_id"]) for r in records] == [
         (ticket["id"], ASSIGNED, outcome.choice.agent.id)]
+    theirs, _ = store().log_page("acme", since=time.time() - 60, until=time.time() + 1,
+                                 agent_id=outcome.choice.agent.id)
+    assert [r["ticket_id"] for r in theirs] == [ticket["id"]]  # and in that agent's own log
     agent = wiring.agent_store().listed("acme")[outcome.choice.agent.id]
     assert agent.last_assigned_at is not None and agent.last_assigned_at > time.time() - 60
 
@@ -312,3 +320,183 @@ def test_the_csv_export_is_bounded(aws_env, monkeypatch):
     text = AssignmentsPage(log=store(), rosters=NoRosters()).csv("acme", {}, now)
 
     assert len(text.strip().split("\r\n")) == 1 + 5  # the header and the newest 5
+
+
+class CountedQueries:
+    """The store's client, keeping every Query's request (which index, what it asked for)."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self._client = clients.client("dynamodb")
+
+    def query(self, **request):
+        self.requests.append(request)
+        return self._client.query(**request)
+
+
+def counted_store(monkeypatch) -> tuple[AssignmentStore, CountedQueries]:
+    counted = CountedQueries()
+    counting = store()
+    monkeypatch.setattr(counting, "_dynamodb", counted)
+    return counting, counted
+
+
+def test_the_log_reads_only_the_columns_it_shows(aws_env, monkeypatch):
+    # the emulator's and botocore's cost is per attribute returned: the page asks for its columns alone
+    now = time.time()
+    logged("acme", 1, ASSIGNED, now - 10)
+    logged("acme", 2, FAILED, now - 5)
+    counting, counted = counted_store(monkeypatch)
+
+    for agent in (None, 7):
+        records, _ = counting.log_page("acme", since=now - 3600, until=now + 1, outcome=None, agent_id=agent)
+        assert records and all(set(r) <= set(LOG_COLUMNS) for r in records)
+        assert {"ticket_id", "logged", "logged_at"} <= set(records[0])
+    assert all("ProjectionExpression" in r for r in counted.requests)
+
+
+def test_the_agent_filter_reads_that_agents_own_index_page_after_page(aws_env, monkeypatch):
+    now = time.time()
+    for ticket_id in range(1, 131):
+        logged("acme", ticket_id, ASSIGNED if ticket_id % 4 else FAILED, now - 1000 + ticket_id,
+               agent=7 if ticket_id % 3 else 8)
+    logged("acme", 200, WAITING, now - 1)  # no agent: in no agent's log
+    logged("other", 201, ASSIGNED, now - 1, agent=7)  # another account's agent 7
+    counting, counted = counted_store(monkeypatch)
+    page = AssignmentsPage(log=counting, rosters=NoRosters())
+    view: LogFilter | None = LogFilter(agent=7)
+    seen = []
+    while view is not None:
+        rows, view = page.page("acme", view, now)
+        seen += [r.ticket_id for r in rows]
+
+    assert seen == [t for t in range(130, 0, -1) if t % 3]
+    assert {r["IndexName"] for r in counted.requests} == {LOG_AGENT_INDEX}
+    assert all("agent_id" not in r.get("FilterExpression", "") for r in counted.requests)
+    rows, _ = page.page("acme", LogFilter(agent=8, outcome=FAILED), now)
+    assert [r.ticket_id for r in rows] == [t for t in range(130, 0, -1) if t % 3 == 0 and t % 4 == 0]
+
+
+def test_an_agents_log_follows_the_record_when_a_reassignment_takes_the_ticket(aws_env):
+    now = time.time()
+    logged("acme", 1, ASSIGNED, now - 100, agent=7)
+    page = AssignmentsPage(log=store(), rosters=NoRosters())
+    request = AssignmentRequest(subdomain="acme", ticket_id=1, source="absence", received_at=now - 50,
+                                reassign_from=7)
+    claim = store().claim_reassignment(request, now - 50)
+    assert claim is not None
+
+    def agent_log(agent: int) -> list[int]:
+        return [r.ticket_id for r in page.page("acme", LogFilter(agent=agent), now)[0]]
+
+    assert agent_log(7) == []  # the claim forgot the earlier assignment's agent (the record names nobody)
+    store().finish("acme", 1, claim, Outcome(ASSIGNED, "", Choice(Member(8, "Bob"), 0, "11"), claim.attempts),
+                   now - 40)
+    assert (agent_log(7), agent_log(8)) == ([], [1])
+
+
+def test_the_chart_of_one_agent_reads_their_index_and_the_columns_it_draws(aws_env, monkeypatch):
+    now = time.time()
+    for ticket_id in range(1, 21):
+        logged("acme", ticket_id, ASSIGNED, now - 3600 * ticket_id, agent=7 if ticket_id % 2 else 8,
+               name="Ann" if ticket_id % 2 else "Bob")
+    counting, counted = counted_store(monkeypatch)
+
+    counts = AssignmentsPage(log=counting, rosters=NoRosters()).per_agent_day("acme", LogFilter(agent=7), now)
+
+    assert list(counts) == ["Ann"] and sum(counts["Ann"]) == 10
+    assert {r["IndexName"] for r in counted.requests} == {LOG_AGENT_INDEX}
+    projected = {n for r in counted.requests for n in r["ExpressionAttributeNames"].values()
+                 if f"#{n}" in r["ProjectionExpression"]}
+    assert projected <= {"agent_id", "agent_name", "logged_at", "ticket_id", "logged"}
+
+
+class RecordedClient:
+    """A DynamoDB client that keeps (operation, request) of every call, for what a page asks for."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+        self._client = clients.client("dynamodb")
+
+    def __getattr__(self, operation):
+        def call(**request):
+            self.calls.append((operation, request))
+            return getattr(self._client, operation)(**request)
+        return call
+
+
+def test_the_agents_page_reads_the_agent_fields_it_shows_only_and_shows_the_same(aws_env, account):
+    agent_id, backup = account["users"]["Ben Agent"], account["users"]["Cleo Agent"]
+    back = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+    page = agents_page(aws_env)
+    page.edit("acme", {"action": "availability", "agent_id": str(agent_id), "status": "ooo", "until": back,
+                       "backup": str(backup)}, time.time())
+    page.edit("acme", {"action": "caps", "agent_id": str(backup), "open_cap": "4", "daily_cap": "9"}, time.time())
+    wiring.assigner().assign(request_for(new_ticket(account)["id"]))
+    recorded = RecordedClient()
+    counting = wiring.agent_store()
+    full = {i: dataclasses.replace(s, version=0) for i, s in counting.listed("acme").items()}
+    monkeypatch_client(counting, recorded)
+
+    shown = counting.listed("acme", fields=OVERVIEW_FIELDS)
+
+    assert shown == full  # the version alone is not read (changes read the agent again, whole)
+    (query,) = [r for op, r in recorded.calls if op == "query"]
+    assert "ProjectionExpression" in query and "version" not in query["ExpressionAttributeNames"].values()
+    now = time.time()
+    assert page.render("acme", {}, csrf_token="t", now=now) == AgentsPage(
+        registry=wiring.registry(), rosters=wiring.rosters(), agents=FullAgents(), policies=wiring.policies(),
+        announce=lambda s, n: True).render("acme", {}, csrf_token="t", now=now)
+
+
+class FullAgents:
+    """The agent store as it was: every attribute of every agent read."""
+
+    def listed(self, subdomain, fields=None):
+        return wiring.agent_store().listed(subdomain)
+
+    def agents(self, subdomain, names):
+        return wiring.agent_store().agents(subdomain, names)
+
+
+def monkeypatch_client(holder, client) -> None:
+    holder._dynamodb = client  # restored by the next test's fresh wiring (aws_env resets it)
+
+
+def test_a_warm_console_reads_a_roster_again_only_once_its_version_moved(aws_env, account):
+    rosters = wiring.rosters()
+    recorded = RecordedClient()
+    first = rosters.current("acme")
+    assert first == rosters.list("acme")
+    monkeypatch_client(rosters, recorded)
+
+    assert rosters.current("acme") == first
+    assert [op for op, _ in recorded.calls] == ["query"]  # the versions only
+    assert "members" not in recorded.calls[0][1]["ProjectionExpression"]
+    support = next(r for r in first if r.group_name == "Support")
+    newcomer = Member(4242, "Newcomer")
+    assert rosters.set_member("acme", support.group_id, newcomer, True, time.time())
+    recorded.calls.clear()
+
+    again = rosters.current("acme")
+
+    assert again == rosters.list("acme")
+    assert newcomer in next(r for r in again if r.group_id == support.group_id).members
+    assert [op for op, _ in recorded.calls if op != "query"] == ["batch_get_item"]  # that roster alone read
+    (read,) = [r for op, r in recorded.calls if op == "batch_get_item"]
+    assert [k["sk"]["S"] for k in read["RequestItems"][TABLE]["Keys"]] == [f"ROSTER#{support.group_id}"]
+
+
+def test_a_removed_or_unversioned_roster_is_never_served_from_the_cache(aws_env, account):
+    rosters = wiring.rosters()
+    first = rosters.current("acme")
+    support = next(r for r in first if r.group_name == "Support")
+    rosters.sync("acme", [r for r in first if r.group_id != support.group_id], time.time())  # support is gone
+    assert [r.group_id for r in rosters.current("acme")] == [r.group_id for r in first if r is not support]
+    client = clients.client("dynamodb")  # a roster stored before rosters had versions: read every time
+    client.put_item(TableName=TABLE, Item=serialize({"pk": "ACCOUNT#acme", "sk": "ROSTER#99", "group_id": "99",
+                                                     "group_name": "Old", "members": [{"id": 1, "name": "A"}]}))
+    assert rosters.current("acme") == rosters.list("acme")
+    client.put_item(TableName=TABLE, Item=serialize({"pk": "ACCOUNT#acme", "sk": "ROSTER#99", "group_id": "99",
+                                                     "group_name": "Old", "members": [{"id": 2, "name": "B"}]}))
+    assert next(r for r in rosters.current("acme") if r.group_id == "99").members == (Member(2, "B"),)

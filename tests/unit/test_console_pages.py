@@ -41,13 +41,15 @@ class FakeStores:
     def list(self, subdomain):
         return self._rosters if subdomain == "acme" else []
 
+    current = list
+
     def group_names(self, subdomain):
         return {r.group_id: r.group_name for r in self.list(subdomain)}
 
     def rotations(self, subdomain):
         return self._rotations if subdomain == "acme" else {}
 
-    def listed(self, subdomain):
+    def listed(self, subdomain, fields=None):
         return self.states if subdomain == "acme" else {}
 
     def agents(self, subdomain, names):
@@ -183,7 +185,7 @@ class FakeLog:
         self.reads = []
 
     def log_page(self, subdomain, *, since, until, after=None, outcome=None, group_id=None, agent_id=None,
-                 limit=50, read_size=2000):
+                 limit=50, read_size=2000, columns=()):
         self.reads.append({"since": since, "until": until, "after": after, "outcome": outcome})
         rows = [r for r in self.records if since <= r["logged_at"] <= until and outcome in (None, r["logged"])
                 and (after is None or (r["logged_at"], r["ticket_id"]) < after)]
@@ -258,6 +260,21 @@ def test_the_chart_counts_assignments_per_agent_per_day_of_the_last_14_days():
     counts = AssignmentsPage(log=log, rosters=FakeStores([])).per_agent_day("acme", LogFilter(), NOW)
 
     assert counts == {"Ann": [0] * 13 + [2], "Bob": [0] * 12 + [1, 0]}
+
+
+def test_the_chart_reads_no_group_names_again_it_shows_none():
+    class CountedRosters(FakeStores):
+        reads = 0
+
+        def group_names(self, subdomain):
+            CountedRosters.reads += 1
+            return super().group_names(subdomain)
+
+    log = FakeLog([record(1, NOW - 60, agent="Ann")])
+
+    status, body = AssignmentsPage(log=log, rosters=CountedRosters([])).render("acme", {"chart": "1"}, NOW)
+
+    assert status == 200 and "<svg" in body and CountedRosters.reads == 1  # the filters' list, not the chart
 
 
 class FakeWaiting:

@@ -1,6 +1,6 @@
 """The local stack's faster DynamoDB reads (round_robin_local/emulator_speedups.py) answer exactly what moto
 answers: every Query shape the service uses (base table and index, sort-key conditions, both directions, limits,
-start keys, ties, filters), GetItem and BatchGetItem, binary values included."""
+start keys, ties, filters, projections), GetItem and BatchGetItem, binary values included."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoResult
 
@@ -66,6 +67,12 @@ QUERIES = [
      "ExpressionAttributeValues": {":i": {"S": "LOG#acme"}, ":o": {"S": "failed"}}},
     {"IndexName": "gsi2", "KeyConditionExpression": "gsi2pk = :i AND gsi2sk < :b", "Select": "COUNT",
      "ExpressionAttributeValues": {":i": {"S": "LOG#acme"}, ":b": {"S": f"{20:017.3f}"}}},
+    {"KeyConditionExpression": "pk = :p AND begins_with(sk, :s)", "ProjectionExpression": "#n, #b, m, sk, nothing",
+     "ExpressionAttributeNames": {"#n": "n", "#b": "blob"}, "Limit": 6,
+     "ExpressionAttributeValues": {":p": {"S": "ACCOUNT#acme"}, ":s": {"S": "TICKET#1"}}},
+    {"IndexName": "gsi2", "KeyConditionExpression": "gsi2pk = :i", "Limit": 8, "FilterExpression": "logged = :o",
+     "ProjectionExpression": "logged, m.l[0], n", "ScanIndexForward": False,  # a nested path: moto's own way
+     "ExpressionAttributeValues": {":i": {"S": "LOG#acme"}, ":o": {"S": "failed"}}},
 ]
 
 
@@ -74,6 +81,7 @@ def test_queries_answer_what_moto_answers(dynamodb, request_, monkeypatch):
     expected = pages(dynamodb, **request_)
     monkeypatch.setattr(Table, "query", Table.query)  # undone after the test
     monkeypatch.setattr(DynamoResult, "execute_result", DynamoResult.execute_result)
+    monkeypatch.setattr(Item, "project", Item.project)
     emulator_speedups.install()
     assert getattr(Table.query, "_narrowed", False)
 
@@ -87,11 +95,14 @@ def test_reads_by_key_answer_what_moto_answers(dynamodb, monkeypatch):
     def read() -> tuple[Any, Any]:
         item = dynamodb.get_item(TableName="T", Key=keys[0])["Item"]
         batch = dynamodb.batch_get_item(RequestItems={"T": {"Keys": keys}})["Responses"]["T"]
-        return item, sorted(batch, key=lambda i: i["sk"]["S"])
+        some = dynamodb.get_item(TableName="T", Key=keys[1], ProjectionExpression="#b, m, n",
+                               ExpressionAttributeNames={"#b": "blob"})["Item"]
+        return item, sorted(batch, key=lambda i: i["sk"]["S"]), some
 
     expected = read()
     monkeypatch.setattr(Table, "query", Table.query)
     monkeypatch.setattr(DynamoResult, "execute_result", DynamoResult.execute_result)
+    monkeypatch.setattr(Item, "project", Item.project)
     emulator_speedups.install()
 
     assert read() == expected
@@ -141,6 +152,7 @@ def test_transactions_answer_what_moto_answers_without_copying_the_table(dynamod
     from moto.dynamodb import models  # noqa: PLC0415
     monkeypatch.setattr(Table, "query", Table.query)  # each undone after the test
     monkeypatch.setattr(DynamoResult, "execute_result", DynamoResult.execute_result)
+    monkeypatch.setattr(Item, "project", Item.project)
     monkeypatch.setattr(models.DynamoDBBackend, "transact_write_items", models.DynamoDBBackend.transact_write_items)
     monkeypatch.setattr(models, "copy", models.copy)
     # moto copied the whole table before each transaction (a second at thousands of items): not any more
@@ -156,6 +168,7 @@ def test_a_transaction_sent_again_with_its_token_is_applied_once_as_dynamodb_doe
     from moto.dynamodb import models, responses  # noqa: PLC0415
     monkeypatch.setattr(Table, "query", Table.query)  # each undone after the test
     monkeypatch.setattr(DynamoResult, "execute_result", DynamoResult.execute_result)
+    monkeypatch.setattr(Item, "project", Item.project)
     monkeypatch.setattr(models.DynamoDBBackend, "transact_write_items", models.DynamoDBBackend.transact_write_items)
     monkeypatch.setattr(models, "copy", models.copy)
     monkeypatch.setattr(responses.DynamoHandler, "transact_write_items", responses.DynamoHandler.transact_write_items)

@@ -144,3 +144,15 @@ def test_the_assignment_worker_may_queue_a_postponed_ticket_again_and_hand_one_t
 def test_the_batch_worker_may_queue_a_rate_limited_or_running_batch_again_and_give_tickets_back():
     assert {("sqs:SendMessage", "BatchQueue.Arn"), ("sqs:SendMessage", "AssignmentQueue.Arn")} \
         <= grants("AssignBatchFunction")
+
+
+def test_the_console_may_query_both_log_indexes_and_the_agents_log_holds_every_column_read():
+    # gsi3 projects some attributes only: one the log reads but the index lacks would silently be missing
+    from round_robin.table import LOG_AGENT_INDEX, LOG_COLUMNS, LOG_INDEX
+
+    assert {("dynamodb:Query", f"${{Table.Arn}}/index/{i}") for i in (LOG_INDEX, LOG_AGENT_INDEX)} <= grants(
+        "AdminConsoleFunction")
+    indexes = load_template()["Resources"]["Table"]["Properties"]["GlobalSecondaryIndexes"]
+    (agent_log,) = [i for i in indexes if i["IndexName"] == LOG_AGENT_INDEX]
+    assert agent_log["Projection"]["ProjectionType"] == "ALL" or set(LOG_COLUMNS) <= set(
+        agent_log["Projection"]["NonKeyAttributes"])

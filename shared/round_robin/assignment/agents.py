@@ -48,6 +48,9 @@ ATTEMPTS = 5
 
 
 AgentRecord = AgentState  # one agent as stored is what the eligibility rule reads
+# What an overview of the agents (the console's Agents page) reads of each: all but `version`, which only a change
+# needs (it reads the agent again), and `id`, which the key holds
+OVERVIEW_FIELDS = tuple(f.name for f in dataclasses.fields(AgentRecord) if f.name not in ("id", "version"))
 
 
 @dataclass(frozen=True)
@@ -409,10 +412,16 @@ class AgentStore:
                 found[int(str(item["sk"]).rsplit("#", 1)[1])] = (marker_of(item), int(ttl) if ttl else None)
         return found
 
-    def listed(self, subdomain: str) -> dict[int, AgentRecord]:
-        """Every agent item of the account (consistent; one Query of items under 1 KB, 1 MB a page)."""
+    def listed(self, subdomain: str, fields: tuple[str, ...] | None = None) -> dict[int, AgentRecord]:
+        """Every agent item of the account (consistent; one Query of items under 1 KB, 1 MB a page). With `fields`
+        (e.g. OVERVIEW_FIELDS), only those attributes are read (a read costs per attribute returned); the others
+        take their defaults."""
+        projection: dict[str, Any] = {}
+        if fields is not None:
+            names = {f"#{n}": n for n in dict.fromkeys(("sk", *fields))}
+            projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
         items = query_all(self._dynamodb, "listing the agents", TableName=self._table, ConsistentRead=True,
-                          KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+                          KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)", **projection,
                           ExpressionAttributeValues=serialize({":pk": account_pk(subdomain), ":prefix": AGENT_PREFIX}))
         return {agent.id: agent for agent in map(agent_from_item, items)}
 

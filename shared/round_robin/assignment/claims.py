@@ -46,10 +46,13 @@ from round_robin.aws.queue import AssignmentRequest
 from round_robin.errors import RoundRobinError
 from round_robin.table import (
     INDEX,
+    LOG_AGENT_INDEX,
+    LOG_COLUMNS,
     LOG_INDEX,
     TICKET_PREFIX,
     WAITING_GROUP_PREFIX,
     account_pk,
+    log_agent_partition,
     log_partition,
     outcome_partition,
     ticket_sk,
@@ -243,7 +246,7 @@ class AssignmentStore:
                       received_at=request.received_at, counted=marker_of(old))
         if not retry and _choice_of(old) is not None:  # the earlier assignment's agent: not a choice to reuse
             self._update(request.subdomain, request.ticket_id, claim,
-                         "SET updated_at = :now REMOVE agent_id, agent_name, #position", {":now": now},
+                         "SET updated_at = :now REMOVE agent_id, agent_name, #position, gsi3pk", {":now": now},
                          "claiming the ticket for a reassignment")
         return claim
 
@@ -258,9 +261,8 @@ class AssignmentStore:
             values.update(_log_values(subdomain, FAILED, now))
             update += f", {_LOG_SET}"
         if choice is not None:
-            update += ", agent_id = :agent, agent_name = :name, #position = :position, group_id = :group"
-            values.update({":agent": choice.agent.id, ":name": choice.agent.name, ":position": choice.position,
-                           ":group": choice.group_id})
+            update += f", {_CHOICE_SET}"
+            values.update(_choice_values(subdomain, choice))
         self._update(subdomain, ticket_id, claim, update + " REMOVE lease_until", values, "releasing the ticket")
 
     def finish(self, subdomain: str, ticket_id: int, claim: Claim, outcome: Outcome, now: float) -> None:
@@ -309,34 +311,25 @@ class AssignmentStore:
 
     def log_page(self, subdomain: str, *, since: float, until: float, after: tuple[float, int] | None = None,
                  outcome: str | None = None, group_id: str | None = None, agent_id: int | None = None,
-                 limit: int = 50, read_size: int = 500) -> tuple[list[dict[str, Any]], tuple[float, int] | None]:
-        """One page of the account's log (gsi2), newest first, finished within [since, until): at most `limit`
-        records matching the filters, after the record `after` ((logged_at, ticket id) of the last one shown), and
-        the cursor of the next page (None: no more). With filters, reads `read_size` index entries a call (the
-        filters apply after the read)."""
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {":index": log_partition(subdomain), ":first": time_sort_key(since),
-                                  ":last": time_sort_key(until)}
-        filters = []
-        for field, value in (("logged", outcome), ("group_id", group_id), ("agent_id", agent_id)):
-            if value is not None:
-                filters.append(f"#{field} = :{field}")
-                names[f"#{field}"] = field
-                values[f":{field}"] = value
-        request: dict[str, Any] = {
-            "TableName": self._table, "IndexName": LOG_INDEX, "ScanIndexForward": False,
-            "Limit": read_size if filters else limit + 1,  # unfiltered: one more says whether there is a next page
-            "KeyConditionExpression": "gsi2pk = :index AND gsi2sk BETWEEN :first AND :last",
-            "ExpressionAttributeValues": serialize(values)}
-        if filters:
-            request["FilterExpression"] = " AND ".join(filters)
-            request["ExpressionAttributeNames"] = names
+                 limit: int = 50, read_size: int = 500, columns: tuple[str, ...] = LOG_COLUMNS,
+                 ) -> tuple[list[dict[str, Any]], tuple[float, int] | None]:
+        """One page of the account's log, newest first, finished within [since, until): at most `limit` records
+        matching the filters, after the record `after` ((logged_at, ticket id) of the last one shown), and the
+        cursor of the next page (None: no more). Of one agent: that agent's log (gsi3), read directly; else the
+        account's (gsi2). With an outcome or group filter, reads `read_size` index entries a call (those filters
+        apply after the read). Records hold `columns` only (and the cursor's logged_at, ticket_id): the read's cost
+        is per attribute returned."""
         if after is not None and after[0] < since:  # a cursor past the window's oldest record: nothing older
             return [], None
+        index, partition = ((LOG_AGENT_INDEX, log_agent_partition(subdomain, agent_id)) if agent_id is not None
+                            else (LOG_INDEX, log_partition(subdomain)))
+        key = _LOG_KEYS[index]
+        request = _log_request(self._table, index, partition, since, until, outcome, group_id, limit, read_size,
+                               columns)
         if after is not None and after[0] < until:  # one after the window's newest: read from its top (DynamoDB
             request["ExclusiveStartKey"] = serialize({  # refuses a start key outside the key condition)
-                "pk": account_pk(subdomain), "sk": ticket_sk(after[1]), "gsi2pk": log_partition(subdomain),
-                "gsi2sk": time_sort_key(after[0])})
+                "pk": account_pk(subdomain), "sk": ticket_sk(after[1]), key[0]: partition,
+                key[1]: time_sort_key(after[0])})
         found: list[dict[str, Any]] = []
         reads = 0
         try:
@@ -353,7 +346,7 @@ class AssignmentStore:
                     return found, None
                 if reads == LOG_READS_PER_PAGE:  # a rare filter: this page ends here, the next one goes on from here
                     last = deserialize(answer["LastEvaluatedKey"]) or {}
-                    return found, (float(last["gsi2sk"]), int(str(last["sk"]).removeprefix(TICKET_PREFIX)))
+                    return found, (float(last[key[1]]), int(str(last["sk"]).removeprefix(TICKET_PREFIX)))
                 request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc, "reading the assignment log") from exc
@@ -487,7 +480,26 @@ class AssignmentStore:
 
 
 # The log (gsi2): every outcome of the account by the time it was logged; written in the same update as the outcome.
-_LOG_SET = "gsi2pk = :log_index, gsi2sk = :log_when, logged = :logged, logged_at = :now"
+# gsi3sk is the same time, always: a record is in its agent's log (gsi3) when it also has gsi3pk, set with agent_id
+_LOG_SET = "gsi2pk = :log_index, gsi2sk = :log_when, gsi3sk = :log_when, logged = :logged, logged_at = :now"
+# The agent chosen, with the key of that agent's log (table.py: gsi3pk goes wherever agent_id goes)
+_CHOICE_SET = ("agent_id = :agent, agent_name = :name, #position = :position, group_id = :group, "
+               "gsi3pk = :log_agent")
+
+
+def _choice_values(subdomain: str, choice: Choice) -> dict[str, Any]:
+    return {":agent": choice.agent.id, ":name": choice.agent.name, ":position": choice.position,
+            ":group": choice.group_id, ":log_agent": log_agent_partition(subdomain, choice.agent.id)}
+
+
+def choice_attributes(subdomain: str, agent: Member, position: int, group_id: str) -> dict[str, Any]:
+    """The attributes that record the agent chosen for a ticket (selection.py's writes), with its agent log's key."""
+    return {"agent_id": agent.id, "agent_name": agent.name, "position": position, "group_id": group_id,
+            "gsi3pk": log_agent_partition(subdomain, agent.id)}
+
+
+# What forgets the agent chosen (selection.py's give_back): the record leaves that agent's log with it
+CHOICE_FIELDS = ("agent_id", "agent_name", "position", "group_id", "gsi3pk")
 
 
 def _finish_update(subdomain: str, claim: Claim, outcome: Outcome, now: float) -> tuple[str, dict[str, Any]]:
@@ -514,11 +526,37 @@ def _finish_update(subdomain: str, claim: Claim, outcome: Outcome, now: float) -
         update += ", counted_at = if_not_exists(counted_at, :counted_at)"
         values[":counted_at"] = outcome.counted_at
     if outcome.choice is not None:
-        update += ", agent_id = :agent, agent_name = :name, #position = :position, group_id = :group"
-        values.update({":agent": outcome.choice.agent.id, ":name": outcome.choice.agent.name,
-                       ":position": outcome.choice.position, ":group": outcome.choice.group_id})
+        update += f", {_CHOICE_SET}"
+        values.update(_choice_values(subdomain, outcome.choice))
     return update + " REMOVE lease_until", values
 
+
+
+_LOG_KEYS = {LOG_INDEX: ("gsi2pk", "gsi2sk"), LOG_AGENT_INDEX: ("gsi3pk", "gsi3sk")}
+
+
+def _log_request(table: str, index: str, partition: str, since: float, until: float, outcome: str | None,
+                 group_id: str | None, limit: int, read_size: int, columns: tuple[str, ...]) -> dict[str, Any]:
+    """The Query of one read of a log index: its key range, the filters that apply after the read, the columns."""
+    pk, sk = _LOG_KEYS[index]
+    wanted = dict.fromkeys((*columns, "logged_at", "ticket_id"))  # the cursor needs these two
+    names = {f"#{n}": n for n in wanted}
+    values: dict[str, Any] = {":index": partition, ":first": time_sort_key(since), ":last": time_sort_key(until)}
+    filters = []
+    for field, value in (("logged", outcome), ("group_id", group_id)):
+        if value is not None:
+            filters.append(f"#{field} = :{field}")
+            names[f"#{field}"] = field
+            values[f":{field}"] = value
+    request: dict[str, Any] = {
+        "TableName": table, "IndexName": index, "ScanIndexForward": False,
+        "Limit": read_size if filters else limit + 1,  # unfiltered: one more says whether there is a next page
+        "KeyConditionExpression": f"{pk} = :index AND {sk} BETWEEN :first AND :last",
+        "ProjectionExpression": ", ".join(f"#{n}" for n in wanted), "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": serialize(values)}
+    if filters:
+        request["FilterExpression"] = " AND ".join(filters)
+    return request
 
 
 def _log_values(subdomain: str, outcome: str, now: float) -> dict[str, Any]:

@@ -93,6 +93,11 @@ def rosters_of(eligible: dict[int, Member], live_groups: dict[str, str],
     yield Roster(ACCOUNT_WIDE, "All agents", tuple(eligible[uid] for uid in sorted(assignable)))
 
 
+def _ordered(rosters: Iterable[Roster]) -> builtins.list[Roster]:
+    """Rosters by group id, account-wide last (how every reader lists them)."""
+    return sorted(rosters, key=lambda r: (r.group_id == ACCOUNT_WIDE, _group_sort_key(r.group_id)))
+
+
 def _group_sort_key(group_id: str) -> tuple[int, str]:
     return (int(group_id), "") if group_id.isdigit() else (0, group_id)
 
@@ -111,6 +116,9 @@ class RosterSync:
         self.left += len(old - new)
 
 
+CACHED_ACCOUNTS = 20  # accounts whose rosters `current` keeps (~150 KB an account of 5,000 agents)
+
+
 class RosterStore:
     """Rosters in DynamoDB: `ROSTER#<group>` holds the ordered members (written only when they change) and
     `ROTATION#<group>` the rotation state (selection.py moves it); see round_robin/table.py."""
@@ -118,12 +126,48 @@ class RosterStore:
     def __init__(self, table_name: str, dynamodb: Any) -> None:
         self._table = table_name
         self._dynamodb = dynamodb
+        # current(): the rosters this warm container read, by account then group (a few accounts: the console's)
+        self._read: dict[str, dict[str, Roster]] = {}
 
     def list(self, subdomain: str) -> list[Roster]:
         """Every roster of the account, account-wide last."""
-        rosters = [roster_from_item(i) for i in self._query(subdomain, ROSTER_PREFIX)]
-        rosters.sort(key=lambda r: (r.group_id == ACCOUNT_WIDE, _group_sort_key(r.group_id)))
-        return rosters
+        return _ordered(roster_from_item(i) for i in self._query(subdomain, ROSTER_PREFIX))
+
+    def current(self, subdomain: str) -> builtins.list[Roster]:
+        """What `list` returns, without reading again the rosters this container has read: one consistent Query of
+        every roster's group and version (a few bytes a roster), then only the rosters whose version moved, are
+        new, or have no version (stored before rosters had one) are read. A roster's version moves with every
+        change of its members or name (`_write`), so a roster of the same version is the same roster."""
+        versions = {str(i["group_id"]): int(i.get("version", 0)) for i in query_all(
+            self._dynamodb, "reading the rosters' versions", TableName=self._table, ConsistentRead=True,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)", ProjectionExpression="group_id, #version",
+            ExpressionAttributeNames={"#version": "version"},
+            ExpressionAttributeValues=serialize({":pk": account_pk(subdomain), ":prefix": ROSTER_PREFIX}))}
+        known = self._read.pop(subdomain, {})  # popped: the accounts read last are kept (see below)
+        kept = {g: known[g] for g, v in versions.items() if v and g in known and known[g].version == v}
+        fresh = {r.group_id: r for r in self._get_many(subdomain, [g for g in versions if g not in kept])}
+        current = {**kept, **fresh}
+        self._read[subdomain] = {g: r for g, r in current.items() if r.version}
+        while len(self._read) > CACHED_ACCOUNTS:
+            del self._read[next(iter(self._read))]
+        return _ordered(current.values())
+
+    def _get_many(self, subdomain: str, group_ids: builtins.list[str]) -> builtins.list[Roster]:
+        """These groups' rosters, read consistently (BatchGetItem: 100 keys a call); a group whose roster is gone
+        meanwhile is left out."""
+        found: builtins.list[Roster] = []
+        for start in range(0, len(group_ids), 100):
+            keys = [serialize({"pk": account_pk(subdomain), "sk": roster_sk(g)}) for g in group_ids[start:start + 100]]
+            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+            try:
+                while request:
+                    answer = self._dynamodb.batch_get_item(RequestItems=request)
+                    found += [roster_from_item(deserialize(i) or {}) for i in answer.get("Responses", {}).get(
+                        self._table, [])]
+                    request = answer.get("UnprocessedKeys") or {}
+            except (ClientError, BotoCoreError) as exc:
+                raise storage_error(exc, "reading the rosters") from exc
+        return found
 
     def group_names(self, subdomain: str) -> dict[str, str]:
         """Each roster's group name by group id, without the members (a projection: a few bytes a roster)."""

@@ -47,7 +47,7 @@ from round_robin.assignment.agents import (
     local_day,
     uncounted,
 )
-from round_robin.assignment.claims import IN_PROGRESS, Claim, RetryLaterError
+from round_robin.assignment.claims import CHOICE_FIELDS, IN_PROGRESS, Claim, RetryLaterError, choice_attributes
 from round_robin.assignment.rosters import RosterStore, roster_from_item, rotation_from_item
 from round_robin.assignment.rotation import Choice, Member, Roster, Rotation, walk
 from round_robin.aws.dynamo import CONDITION_FAILED, serialize
@@ -58,7 +58,6 @@ CHUNK = 100
 TRANSACTION_ITEMS = 100  # TransactWriteItems' most items
 GIVE_BACK_ATTEMPTS = 3
 NOTHING_COUNTED = Marker()
-CHOICE_FIELDS = ("agent_id", "agent_name", "position", "group_id")
 _AWAY = {"away", "out_of_office", "zendesk_status", "ooo_app"}
 _CAPACITY = {"open_cap", "daily_cap"}
 _HOURS = {"off_hours", "holiday"}
@@ -199,7 +198,7 @@ class Selector:
                 return None
             change = CountChange(self._table, subdomain)
             day = local_day(agent.time_zone, now)
-            choice = {"agent_id": member.id, "agent_name": member.name, "position": 0, "group_id": group_id}
+            choice = choice_attributes(subdomain, member, 0, group_id)
             record = change.mark(ticket_id, counted, Marker(agent.id, True, day) if counted.agent_id != agent.id
                                  else counted, now, fence=_fence(claim), also_set=choice)
             items = [record]
@@ -299,8 +298,8 @@ class Selector:
         for place, (ticket_id, claim, member, agent) in enumerate(picks, start=1):
             new = Marker(agent.id, True, local_day(agent.time_zone, now))
             items.append(change.mark(ticket_id, NOTHING_COUNTED, new, now, fence=_fence(claim),
-                                     also_set={"agent_id": member.id, "agent_name": member.name,
-                                               "position": rotation.sequence + place, "group_id": group_id}))
+                                     also_set=choice_attributes(subdomain, member, rotation.sequence + place,
+                                                                group_id)))
         return self._agents.transact(items, "assigning the rotation in batch", conflicts_ok=True)
 
     def still_eligible_many(self, subdomain: str, choices: Mapping[int, tuple[Choice, Marker]],
@@ -514,8 +513,7 @@ class Selector:
             new = Marker(agent.id, True, day)
             count = change.take(agent, day, is_open=True, caps=caps, at=now)
         record = change.mark(ticket_id, counted, new, now, fence=_fence(claim),
-                             also_set={"agent_id": member.id, "agent_name": member.name, "position": sequence,
-                                       "group_id": group_id})
+                             also_set=choice_attributes(subdomain, member, sequence, group_id))
         items = [move, count, record]
         if holder is not None and holder.id != agent.id:
             released = change.release(holder, counted)

@@ -2,8 +2,10 @@
 agent's rotation, availability, absence, caps and counts, and the changes an operator can make (the CLI's).
 
 The data is what `round-robin agents` shows (assignment/agent_overview.py), read in a handful of DynamoDB calls
-whatever the number of agents: the account, its rosters, their rotation states, the agent items (one Query), the
-policy. A page shows PAGE_SIZE agents; the name and group filters come from the query string. Changes are
+whatever the number of agents: the account, its rosters, their rotation states, the agent items (one Query, the
+fields shown only), the policy. The rosters (their members: most of what is read) are read again only when their
+version moved since this warm container read them (RosterStore.current: one Query of the versions checks). A page
+shows PAGE_SIZE agents; the name and group filters come from the query string. Changes are
 checked by availability/validation.py before anything is written, and announced on the events queue as the CLI
 announces them. The account is always the signed-in one, passed in by the caller, never read from the request.
 """
@@ -25,6 +27,7 @@ from round_robin.assignment.agent_overview import (
     operator_notices,
     rosters_in_turn,
 )
+from round_robin.assignment.agents import OVERVIEW_FIELDS
 from round_robin.assignment.rotation import ACCOUNT_WIDE, Roster, Rotation
 from round_robin.availability.errors import InvalidInputError
 from round_robin.availability.model import AccountPolicy, AgentState, Schedule
@@ -41,13 +44,15 @@ class Registry(Protocol):
 
 
 class Rosters(Protocol):
+    def current(self, subdomain: str) -> list[Roster]: ...  # before `list`, which names the type in the class
+
     def list(self, subdomain: str) -> list[Roster]: ...
 
     def rotations(self, subdomain: str) -> dict[str, Rotation]: ...
 
 
 class Agents(Protocol):
-    def listed(self, subdomain: str) -> Mapping[int, AgentState]: ...
+    def listed(self, subdomain: str, fields: tuple[str, ...] | None = None) -> Mapping[int, AgentState]: ...
 
     def agents(self, subdomain: str, names: Mapping[int, str]) -> Mapping[int, AgentState]: ...
 
@@ -117,10 +122,11 @@ class AgentsPage:
         """The account's agents and rosters as `round-robin agents` computes them."""
         account = self._registry.get(subdomain)
         excluded = account.excluded_agent_ids if account else ()
-        rosters = self._rosters.list(subdomain)
+        rosters = self._rosters.current(subdomain)  # only those changed since this container read them
         rotations = self._rosters.rotations(subdomain)
         policy, schedules = self._policies.get(subdomain)
-        states = dict(self._agents.listed(subdomain))  # the names come from the rosters
+        # the fields shown (the names come from the rosters): a read costs per attribute returned
+        states = dict(self._agents.listed(subdomain, OVERVIEW_FIELDS))
         known = {i: "" for i in excluded} | {m.id: m.name for r in rosters for m in r.members}
         agents = list_agents(rosters, excluded, {}, states, policy, schedules, now)
         return AccountAgents(agents, rosters_in_turn(rosters, rotations, states, policy, schedules, now), known,

@@ -3,8 +3,9 @@ per-agent chart of the last 14 days (SVG, drawn here: no script, no CDN).
 
 The log is the table's `gsi2` index (round_robin/table.py): every ticket of the account by the time of its last
 outcome (assigned, waiting, skipped, parked, failed), newest first, over the records' whole 90-day life. Filters:
-outcome, group, agent, a date range (UTC days) and a ticket id; the outcome, group and agent are applied by
-DynamoDB after the read (claims.py `log_page`), the dates are the index's key range, a ticket id is one GetItem.
+outcome, group, agent, a date range (UTC days) and a ticket id; an agent's rows are that agent's own index (`gsi3`),
+the outcome and group are applied by DynamoDB after the read (claims.py `log_page`), the dates are the index's key
+range, a ticket id is one GetItem. Reads ask for the columns shown only (table.py LOG_COLUMNS; the chart for fewer).
 Pages go on from a cursor (the last row shown: its time and ticket id, always within the signed-in account's own
 partition). The account is always the signed-in one, passed in by the caller.
 """
@@ -25,6 +26,7 @@ from round_robin.assignment.rotation import ACCOUNT_WIDE
 from round_robin.availability.errors import InvalidInputError
 from round_robin.availability.validation import parse_date
 from round_robin.console.fragments import esc, href, message, table, when
+from round_robin.table import LOG_COLUMNS
 
 PATH = "/admin/assignments"
 CSV_PATH = "/admin/assignments.csv"
@@ -34,6 +36,7 @@ EXPORT_MAX_ROWS = 20_000  # a CSV export at most (about 3 MB: within Lambda's 6 
 RETENTION_DAYS = 90  # claims.RECORD_TTL: the log covers what DynamoDB keeps
 CHART_DAYS = 14
 CHART_AGENTS = 20  # the chart shows the agents with the most assignments; the rest are counted below it
+CHART_COLUMNS = ("agent_id", "agent_name", "logged")  # what the chart reads of each row (and the time, the id)
 CSV_COLUMNS = ("time", "ticket_id", "ticket_url", "group", "agent_id", "agent", "outcome", "reason", "attempts")
 _CURSOR = re.compile(r"(\d{1,12}(?:\.\d{1,6})?)_(\d{1,20})")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads these as a formula (CSV injection)
@@ -42,7 +45,8 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads these a
 class Log(Protocol):
     def log_page(self, subdomain: str, *, since: float, until: float, after: tuple[float, int] | None = None,
                  outcome: str | None = None, group_id: str | None = None, agent_id: int | None = None,
-                 limit: int = 50, read_size: int = 500) -> tuple[list[dict[str, Any]], tuple[float, int] | None]: ...
+                 limit: int = 50, read_size: int = 500, columns: tuple[str, ...] = LOG_COLUMNS,
+                 ) -> tuple[list[dict[str, Any]], tuple[float, int] | None]: ...
 
     def get(self, subdomain: str, ticket_id: int) -> dict[str, Any] | None: ...
 
@@ -157,9 +161,11 @@ class AssignmentsPage:
         self._rosters = rosters
 
     def page(self, subdomain: str, asked: LogFilter, now: float, size: int = PAGE_SIZE,
-             groups: Mapping[str, str] | None = None) -> tuple[list[LogRow], LogFilter | None]:
+             groups: Mapping[str, str] | None = None,
+             columns: tuple[str, ...] = LOG_COLUMNS) -> tuple[list[LogRow], LogFilter | None]:
         """One page of `size` rows, newest first, and the filter of the next page (None: this is the last).
-        `groups`: the group names, when the caller has read them already (one read a view, not one a page)."""
+        `groups`: the group names, when the caller has read them already (one read a view, not one a page);
+        `columns`: the fields read (the others are left empty in the rows: the chart needs only a few)."""
         groups = self._group_names(subdomain) if groups is None else groups
         if asked.ticket is not None:
             record = self._log.get(subdomain, asked.ticket)
@@ -167,15 +173,17 @@ class AssignmentsPage:
         since, until = asked.window(now)
         records, after = self._log.log_page(subdomain, since=since, until=until, after=asked.after,
                                             outcome=asked.outcome, group_id=asked.group, agent_id=asked.agent,
-                                            limit=size)
+                                            limit=size, columns=columns)
         return [_row(r, groups) for r in records], replace(asked, after=after) if after else None
 
-    def rows(self, subdomain: str, asked: LogFilter, now: float) -> Iterator[LogRow]:
-        """Every row of the view (from its cursor on), newest first: the CSV export and the chart."""
+    def rows(self, subdomain: str, asked: LogFilter, now: float, columns: tuple[str, ...] = LOG_COLUMNS,
+             groups: Mapping[str, str] | None = None) -> Iterator[LogRow]:
+        """Every row of the view (from its cursor on), newest first: the CSV export and the chart. `groups`: the
+        group names (read here when not given; the chart, which shows none, gives none)."""
         view: LogFilter | None = asked
-        groups = self._group_names(subdomain)
+        groups = self._group_names(subdomain) if groups is None else groups
         while view is not None:
-            rows, view = self.page(subdomain, view, now, EXPORT_BATCH, groups)
+            rows, view = self.page(subdomain, view, now, EXPORT_BATCH, groups, columns)
             yield from rows
 
     def render(self, subdomain: str, query: Mapping[str, str], now: float) -> tuple[int, str]:
@@ -219,7 +227,7 @@ class AssignmentsPage:
         window = replace(asked, outcome=ASSIGNED, first_day=first.isoformat(), last_day=today.isoformat(),
                          ticket=None, after=None)
         counts: dict[str, list[int]] = {}
-        for row in self.rows(subdomain, window, now):
+        for row in self.rows(subdomain, window, now, CHART_COLUMNS, groups={}):
             day = (datetime.fromtimestamp(row.at, UTC).date() - first).days
             if 0 <= day < CHART_DAYS:
                 name = row.agent or str(row.agent_id or "?")
