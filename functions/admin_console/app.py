@@ -28,6 +28,7 @@ from round_robin.console.http import (
 )
 from round_robin.console.layout import page
 from round_robin.console.sessions import Session
+from round_robin.console.signin import DEFAULT_LANDING, LANDING_PAGES, landing_page
 from round_robin.errors import (
     AccountNotFoundError,
     ConnectionBrokenError,
@@ -68,12 +69,14 @@ def home():
 @app.get("/admin")
 def admin():
     raw = app.current_event.get_query_string_value("subdomain")
+    asked = app.current_event.get_query_string_value("page")
+    landing = landing_page(asked)  # before anything else: a bad page never reaches Zendesk
     if raw is None:
         session = wiring.sessions().get(session_id_from(app.current_event.cookies), time.time())
-        return see_other("/admin/settings") if session else html_response(200, front.sign_in_page())
+        return see_other(f"/admin/{landing}") if session else html_response(200, front.sign_in_page(landing=asked))
     subdomain = normalize_subdomain(raw)
     base = public_base_url(settings, app.current_event.request_context.domain_name)
-    url, browser = wiring.console_signin().authorization_url(subdomain, f"{base}/oauth/callback")
+    url, browser = wiring.console_signin().authorization_url(subdomain, f"{base}/oauth/callback", landing)
     metrics.add_metric(name="ConsoleSignInStarted", unit=MetricUnit.Count, value=1)
     return see_other(url, cookies=[sign_in_cookie(browser)])
 
@@ -224,12 +227,16 @@ def not_found(exc):
 
 @app.exception_handler(SignInRequiredError)
 def sign_in_required(exc: SignInRequiredError):
-    # An alert's link names its account (`/admin/health?subdomain=acme`, accounts/alerts.py): sign in to that one.
+    # An alert's link names its account (`/admin/health?subdomain=acme`, accounts/alerts.py): sign in to that one,
+    # then land on the page it links
     raw = app.current_event.get_query_string_value("subdomain")
+    asked = app.current_event.path.removeprefix("/admin/")
+    landing = {"page": asked} if asked in LANDING_PAGES and asked != DEFAULT_LANDING else {}
     try:
-        return see_other(f"/admin?{urlencode({'subdomain': normalize_subdomain(raw)})}" if raw else "/admin")
+        return see_other(f"/admin?{urlencode({'subdomain': normalize_subdomain(raw), **landing})}" if raw else
+                         f"/admin?{urlencode(landing)}".removesuffix("?"))
     except InvalidSubdomainError:  # not an account's: the sign-in form asks
-        return see_other("/admin")
+        return see_other(f"/admin?{urlencode(landing)}".removesuffix("?"))
 
 
 @app.exception_handler(CsrfError)

@@ -21,6 +21,7 @@ from round_robin.console.http import (
     session_cookie,
     session_id_from,
 )
+from round_robin.console.signin import DEFAULT_LANDING, LANDING_PAGES
 from round_robin.errors import (
     NotAdminError,
     NotConnectedError,
@@ -110,7 +111,8 @@ def _sign_in(pending: "PendingAuthorization", state: str, code: str, redirect_ur
         return html(502, message_page("Zendesk failed during the sign-in", f"{exc}. You were not signed in.", again))
     logger.info("console sign-in", subdomain=pending.subdomain, user_id=signed.session.user_id)
     metrics.add_metric(name="ConsoleSignedIn", unit=MetricUnit.Count, value=1)
-    return see_other("/admin/settings",
+    landing = pending.landing if pending.landing in LANDING_PAGES else DEFAULT_LANDING
+    return see_other(f"/admin/{landing}",
                      cookies=[session_cookie(signed.session_id), cleared_cookie(SIGN_IN_COOKIE)])
 
 

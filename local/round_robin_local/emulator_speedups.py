@@ -51,6 +51,10 @@ returns fewer attributes for the same read (docs.aws.amazon.com/amazondynamodb/l
 Expressions.ProjectionExpressions.html): `install()` answers a projection of top-level attributes with those
 attributes of the item as they are (a nested path, `a.b` or `a[0]`, is still moto's), the same values.
 
+moto also deep-copies every item a Query matched before it filters and projects them, though the answer is only
+written out: `install()` lets a read share the stored items (a projection makes new ones), and keeps the copies of
+a backup or a restore.
+
 Installed by the local stack only; the tests' in-process moto is untouched.
 """
 
@@ -59,6 +63,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import threading
 import time
 from email.utils import formatdate
 from typing import Any
@@ -67,6 +72,7 @@ from moto.core.responses import ActionResult
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.exceptions import DynamodbException
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models import table as table_models
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler, DynamoResult
@@ -118,10 +124,61 @@ def _range_test(comparison: str | None, objects: list[Any]) -> Any:
     return lambda value: test(value, values)
 
 
+class _IndexView:
+    """What an index holds for one partition key, sorted by sort key, kept until the emulator's next write: the
+    console's reads of the log walk the same index page after page, and a walk of the whole table each time cost
+    more than the read. Every write (put, update, delete, transaction, batch, a table made or removed) moves
+    `writes`, and a view read before it is dropped."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+        self._views: dict[tuple[int, str, str, str, str | None], list[tuple[str | None, Any]]] = {}
+        self._at = 0
+
+    def wrote(self) -> None:
+        self.writes += 1
+
+    def partition(self, table: Table, index_name: str, name: str, wanted: str,
+                  sort_attr: str | None) -> list[tuple[str | None, Any]]:
+        """(sort key, item) of every item whose `name` is `wanted`, by sort key (None: no string sort key)."""
+        if self._at != self.writes:
+            self._views.clear()
+            self._at = self.writes
+        key = (id(table), table.name, index_name, wanted, sort_attr)
+        view = self._views.get(key)
+        if view is None:
+            view = []
+            for partition in table.items.values():
+                for item in partition.values() if table.range_key_attr else [partition]:
+                    if _string(item.attrs.get(name)) == wanted:
+                        view.append((_string(item.attrs.get(sort_attr)) if sort_attr else None, item))
+            view.sort(key=lambda pair: pair[0] or "")
+            self._views[key] = view
+        return view
+
+
+_INDEX_VIEW = _IndexView()
+_SIZES = threading.local()  # `memo`: item id -> size, while one Query runs in this thread (else None)
+
+
+def _counted(method: Any) -> Any:
+    """A write of moto's that moves the index views' write count (before and after it)."""
+    def write(*args: Any, **kwargs: Any) -> Any:
+        _INDEX_VIEW.wrote()
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _INDEX_VIEW.wrote()
+
+    return write
+
+
 def _candidates(table: Table, hash_key: Any, range_comparison: str | None, range_objs: list[Any],
                 index_name: str | None, hash_key_conditions: list[tuple[str, Any]] | None,
-                range_key_conditions: list[tuple[str, str, list[Any]]] | None) -> tuple[list[Any], str | None] | None:
-    """The items the query may return and the sort key's attribute, or None to leave the query as moto runs it."""
+                range_key_conditions: list[tuple[str, str, list[Any]]] | None,
+                ) -> tuple[list[Any], str | None, list[tuple[str | None, Any]] | None] | None:
+    """The items the query may return, the sort key's attribute and, for an index, the items with their sort keys
+    in key order; None to leave the query as moto runs it."""
     if range_key_conditions and len(range_key_conditions) > 1:
         return None  # multi-attribute keys: moto's own way
     test = _range_test(range_comparison, range_objs)
@@ -130,11 +187,11 @@ def _candidates(table: Table, hash_key: Any, range_comparison: str | None, range
             return None
         partition = table.items.get(hash_key)
         if not partition:
-            return [], None
+            return [], None, None
         items = list(partition.values())
         if test is not None:
             items = [i for i in items if (key := _string(i.range_key)) is not None and test(key)]
-        return items, table.range_key_attr
+        return items, table.range_key_attr, None
     index = {i.name: i for i in table.all_indexes()}.get(index_name)
     if index is None or not hash_key_conditions or len(hash_key_conditions) != 1:
         return None
@@ -145,28 +202,23 @@ def _candidates(table: Table, hash_key: Any, range_comparison: str | None, range
     if wanted is None or hash_keys != [name] or len(range_keys) > 1:
         return None
     sort_attr: str | None = range_keys[0] if range_keys else None
-    found = []
-    for partition in table.items.values():
-        for item in partition.values() if table.range_key_attr else [partition]:
-            if _string(item.attrs.get(name)) != wanted:
-                continue
-            if test is not None and sort_attr is not None:
-                key = _string(item.attrs.get(sort_attr))
-                if key is None or not test(key):
-                    continue
-            found.append(item)
-    return found, sort_attr
+    keyed = _INDEX_VIEW.partition(table, index_name, name, wanted, sort_attr)
+    if test is not None and sort_attr is not None:
+        keyed = [(key, item) for key, item in keyed if key is not None and test(key)]
+    return [item for _, item in keyed], sort_attr, keyed
 
 
 def _window(items: list[Any], sort_attr: str | None, forward: bool, start: dict[str, Any] | None,
-            limit: int | None) -> list[Any]:
-    """The candidates from the start key on, at most `limit` + 1 past it, ties at either boundary kept."""
+            limit: int | None, keyed: list[tuple[str | None, Any]] | None = None) -> list[Any]:
+    """The candidates from the start key on, at most `limit` + 1 past it, ties at either boundary kept (`keyed`:
+    the candidates with their sort keys, when known already)."""
     if sort_attr is None or not (start or limit):
         return items
-    keyed = [(_string(i.attrs.get(sort_attr)), i) for i in items]
+    if keyed is None:
+        keyed = [(_string(i.attrs.get(sort_attr)), i) for i in items]
     if any(k is None for k, _ in keyed):
         return items
-    keyed.sort(key=lambda pair: pair[0], reverse=not forward)
+    keyed = sorted(keyed, key=lambda pair: pair[0] or "", reverse=not forward)
     if start:
         first = (start.get(sort_attr) or {}).get("S")
         if not isinstance(first, str):
@@ -192,6 +244,22 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bytes):
         return base64.b64encode(value).decode("ascii")
     return value
+
+
+class _ShareReadItems:
+    """moto's `copy` module as its table model sees it, but for the items a read answers with, which are shared
+    rather than copied: the answer is only written out, and a projection makes new items (Item.project)."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        if isinstance(value, Item):
+            return value
+        if isinstance(value, list) and all(isinstance(v, Item) for v in value):
+            return list(value)
+        return copy.deepcopy(value, memo)  # a backup, a restore, an import: copied as moto copies them
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
 
 
 class _CopyAllButTables:
@@ -275,6 +343,7 @@ def install() -> None:
         return
     transact = DynamoDBBackend.transact_write_items
     dynamodb_models.copy = _CopyAllButTables()  # type: ignore[assignment]
+    table_models.copy = _ShareReadItems()  # type: ignore[assignment]
 
     handled = DynamoHandler.transact_write_items
     applied: dict[str, tuple[float, str]] = {}  # token -> (when, the request's items as JSON)
@@ -311,7 +380,8 @@ def install() -> None:
                  if len(path) == 1 and isinstance(path[0], str) and "[" not in path[0]]
         if len(names) != len(projection_expressions):
             return projected(self, projection_expressions)  # a nested path: moto's own way
-        item = Item(hash_key=self.hash_key, range_key=self.range_key, attrs={})
+        item = object.__new__(Item)  # not through BaseModel.__new__, which keeps every item made, for ever
+        Item.__init__(item, hash_key=self.hash_key, range_key=self.range_key, attrs={})
         # read only (the answer is written from them, never changed); dict.update skips moto's size check, which
         # measures the whole item at each attribute set: a part of a stored item is within the limit
         dict.update(item.attrs, {name: self.attrs[name] for name in names if name in self.attrs})
@@ -333,16 +403,38 @@ def install() -> None:
             self, hash_key, range_comparison, range_objs, index_name, hash_key_conditions, range_key_conditions)
         target: Any = self
         if found is not None:
-            candidates, sort_attr = found
-            target = _Narrowed(self, _window(candidates, sort_attr, scan_index_forward, exclusive_start_key, limit))
-        return original(target, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
-                        scan_index_forward, projection_expressions, index_name, consistent_read, filter_expression,
-                        hash_key_conditions=hash_key_conditions, range_key_conditions=range_key_conditions,
-                        **filter_kwargs)
+            candidates, sort_attr, keyed = found
+            target = _Narrowed(self, _window(candidates, sort_attr, scan_index_forward, exclusive_start_key, limit,
+                                             keyed))
+        _SIZES.memo = {}  # moto measures each candidate twice: once is enough within one read
+        try:
+            return original(target, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+                            scan_index_forward, projection_expressions, index_name, consistent_read,
+                            filter_expression, hash_key_conditions=hash_key_conditions,
+                            range_key_conditions=range_key_conditions, **filter_kwargs)
+        finally:
+            _SIZES.memo = None
 
     query._narrowed = True  # type: ignore[attr-defined]
     Table.query = query  # type: ignore[method-assign]
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
     Item.project = project  # type: ignore[method-assign]
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    for owner, name in ((DynamoDBBackend, "put_item"), (DynamoDBBackend, "update_item"),
+                        (DynamoDBBackend, "delete_item"), (DynamoDBBackend, "transact_write_items"),
+                        (DynamoDBBackend, "batch_write_item"), (DynamoDBBackend, "create_table"),
+                        (DynamoDBBackend, "delete_table"), (DynamoDBBackend, "update_table"),
+                        (Table, "put_item"), (Table, "delete_item")):
+        setattr(owner, name, _counted(getattr(owner, name)))
+    measured = Item.size
+
+    def size(self: Item) -> int:
+        memo = getattr(_SIZES, "memo", None)
+        if memo is None:
+            return measured(self)
+        if id(self) not in memo:
+            memo[id(self)] = measured(self)
+        return int(memo[id(self)])
+
+    Item.size = size  # type: ignore[method-assign]
     DynamoHandler.transact_write_items = transact_with_token  # type: ignore[method-assign]

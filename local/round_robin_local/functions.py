@@ -5,10 +5,12 @@ environments (spawned processes), each handling one invocation at a time, with a
 from __future__ import annotations
 
 import importlib.util
+import io
 import multiprocessing
 import os
 import re
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -114,6 +116,11 @@ def _cold_start(spec: FunctionSpec) -> None:
     global _handler, _spec
     # Ctrl-C reaches the whole process group: the stack stops its environments itself, in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # One write per line: every environment shares the stack's stdout, and with PYTHONUNBUFFERED (the e2e tests'
+    # stacks) print() writes a line's text and its newline apart, so two environments' lines could run together.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(line_buffering=True, write_through=False)
     # botocore names the function in its User-Agent (`app/<id>`): the AWS proxy counts calls per function.
     os.environ["AWS_SDK_UA_APP_ID"] = spec.logical_id
     path = os.path.join(spec.code_dir, f"{spec.module}.py")

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl
 
 import pytest
 
 from round_robin import wiring
 from tests.integration.console_flows import Browser
+from tests.integration.flows import consent
 from tests.integration.helpers import new_ticket, request_for
 from tests.support.lambda_env import load_handler
 
@@ -48,8 +50,32 @@ def test_pages_need_a_session(account):
 def test_an_alerts_link_signs_in_to_its_account(account):
     anonymous = Browser(load_handler("admin_console"), load_handler("oauth_callback"), account["zendesk"])
 
-    assert anonymous.get("/admin/health", subdomain="acme")["headers"]["Location"] == "/admin?subdomain=acme"
-    assert anonymous.get("/admin/health", subdomain="Not a domain!")["headers"]["Location"] == "/admin"
+    assert anonymous.get("/admin/health", subdomain="acme")["headers"]["Location"] == \
+        "/admin?subdomain=acme&page=health"
+    assert anonymous.get("/admin/health", subdomain="Not a domain!")["headers"]["Location"] == "/admin?page=health"
+
+
+def test_signing_in_from_an_alerts_link_lands_on_the_page_it_links(account):
+    anonymous = Browser(load_handler("admin_console"), load_handler("oauth_callback"), account["zendesk"])
+    asked = anonymous.get("/admin/health", subdomain="acme")["headers"]["Location"]
+    started = anonymous.get("/admin", **dict(parse_qsl(asked.partition("?")[2])))
+    assert started["statusCode"] == 303, started
+    anonymous.answer = consent(account["zendesk"], started["headers"]["Location"])
+
+    back = anonymous.request("GET", "/oauth/callback", query=anonymous.answer)
+
+    assert back["statusCode"] == 303 and back["headers"]["Location"] == "/admin/health"
+    assert anonymous.get("/admin/health")["statusCode"] == 200
+
+
+def test_a_sign_in_for_an_unknown_page_is_refused_before_zendesk(account):
+    anonymous = Browser(load_handler("admin_console"), load_handler("oauth_callback"), account["zendesk"])
+
+    answer = anonymous.get("/admin", subdomain="acme", page="../../evil")
+
+    assert answer["statusCode"] == 400
+    assert "settings, agents, assignments or health" in answer["body"]
+    assert "rr_signin" not in str(answer.get("cookies"))
 
 
 def test_a_hostile_agent_name_renders_as_text_everywhere(browser, account):

@@ -39,6 +39,21 @@ def dynamodb() -> Iterator[Any]:
         yield client
 
 
+def install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """emulator_speedups.install(), undone after the test: every part of moto it replaces is put back."""
+    from moto.dynamodb import models, responses  # noqa: PLC0415
+    from moto.dynamodb.models import table as table_module  # noqa: PLC0415
+    backend = models.DynamoDBBackend
+    for owner, name in ((Table, "query"), (DynamoResult, "execute_result"), (Item, "project"), (Item, "size"),
+                        (backend, "transact_write_items"), (models, "copy"), (table_module, "copy"),
+                        (responses.DynamoHandler, "transact_write_items"), (backend, "put_item"),
+                        (backend, "update_item"), (backend, "delete_item"), (backend, "batch_write_item"),
+                        (backend, "create_table"), (backend, "delete_table"), (backend, "update_table"),
+                        (Table, "put_item"), (Table, "delete_item")):
+        monkeypatch.setattr(owner, name, getattr(owner, name))
+    emulator_speedups.install()
+
+
 def pages(client: Any, **request: Any) -> list[dict[str, Any]]:
     """Every page of a Query, following LastEvaluatedKey."""
     answers = []
@@ -79,10 +94,7 @@ QUERIES = [
 @pytest.mark.parametrize("request_", QUERIES)
 def test_queries_answer_what_moto_answers(dynamodb, request_, monkeypatch):
     expected = pages(dynamodb, **request_)
-    monkeypatch.setattr(Table, "query", Table.query)  # undone after the test
-    monkeypatch.setattr(DynamoResult, "execute_result", DynamoResult.execute_result)
-    monkeypatch.setattr(Item, "project", Item.project)
-    emulator_speedups.install()
+    install(monkeypatch)
     assert getattr(Table.query, "_narrowed", False)
 
     assert pages(dynamodb, **request_) == expected
@@ -100,10 +112,7 @@ def test_reads_by_key_answer_what_moto_answers(dynamodb, monkeypatch):
         return item, sorted(batch, key=lambda i: i["sk"]["S"]), some
 
     expected = read()
-    monkeypatch.setattr(Table, "query", Table.query)
-    monkeypatch.setattr(DynamoResult, "execute_result", DynamoResult.execute_result)
-    monkeypatch.setattr(Item, "project", Item.project)
-    emulator_speedups.install()
+    install(monkeypatch)
 
     assert read() == expected
     assert expected[0]["blob"] == {"B": bytes([1, 0])}
@@ -149,15 +158,9 @@ def test_transactions_answer_what_moto_answers_without_copying_the_table(dynamod
     for item in start:
         dynamodb.put_item(TableName="T", Item=item)
 
-    from moto.dynamodb import models  # noqa: PLC0415
-    monkeypatch.setattr(Table, "query", Table.query)  # each undone after the test
-    monkeypatch.setattr(DynamoResult, "execute_result", DynamoResult.execute_result)
-    monkeypatch.setattr(Item, "project", Item.project)
-    monkeypatch.setattr(models.DynamoDBBackend, "transact_write_items", models.DynamoDBBackend.transact_write_items)
-    monkeypatch.setattr(models, "copy", models.copy)
     # moto copied the whole table before each transaction (a second at thousands of items): not any more
     monkeypatch.setattr(Table, "__deepcopy__", lambda self, memo: pytest.fail("the table was copied"), raising=False)
-    emulator_speedups.install()
+    install(monkeypatch)
 
     assert _transactions(dynamodb) == expected
 
@@ -165,14 +168,7 @@ def test_transactions_answer_what_moto_answers_without_copying_the_table(dynamod
 def test_a_transaction_sent_again_with_its_token_is_applied_once_as_dynamodb_does(dynamodb, monkeypatch):
     # botocore sends the same ClientRequestToken when it retries a transaction whose answer timed out; DynamoDB
     # applies the call once and answers the retry with success (API_TransactWriteItems.html, ClientRequestToken)
-    from moto.dynamodb import models, responses  # noqa: PLC0415
-    monkeypatch.setattr(Table, "query", Table.query)  # each undone after the test
-    monkeypatch.setattr(DynamoResult, "execute_result", DynamoResult.execute_result)
-    monkeypatch.setattr(Item, "project", Item.project)
-    monkeypatch.setattr(models.DynamoDBBackend, "transact_write_items", models.DynamoDBBackend.transact_write_items)
-    monkeypatch.setattr(models, "copy", models.copy)
-    monkeypatch.setattr(responses.DynamoHandler, "transact_write_items", responses.DynamoHandler.transact_write_items)
-    emulator_speedups.install()
+    install(monkeypatch)
     claim = [{"Update": {"TableName": "T", "Key": {"pk": {"S": "ACCOUNT#acme"}, "sk": {"S": "NEW#1"}},
                          "UpdateExpression": "ADD n :one", "ConditionExpression": "attribute_not_exists(n)",
                          "ExpressionAttributeValues": {":one": {"N": "1"}}}}]
@@ -244,3 +240,51 @@ def test_the_queues_answer_what_moto_answers_without_rereading_every_message(mon
         assert computed == []
         sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "VisibilityTimeout"])
         assert computed == ["counted"]
+
+
+def test_queries_answer_what_moto_answers_without_copying_each_item(dynamodb, monkeypatch):
+    expected = [pages(dynamodb, **dict(request_)) for request_ in QUERIES]
+    install(monkeypatch)
+    # moto deep-copied every item a Query matched before filtering it (most of a filtered read's time); the answer
+    # is only written out, so the items are shared, never copied
+    monkeypatch.setattr(Item, "__deepcopy__", lambda self, memo: pytest.fail("an item was copied"), raising=False)
+
+    assert [pages(dynamodb, **dict(request_)) for request_ in QUERIES] == expected
+
+
+def _log_after_writes(client: Any) -> list[Any]:
+    """The log index read, then read again after each kind of write moves entries in it or out of it."""
+    request = {"IndexName": "gsi2", "KeyConditionExpression": "gsi2pk = :i", "Limit": 6, "ScanIndexForward": False,
+               "ExpressionAttributeValues": {":i": {"S": "LOG#acme"}}}
+    key = {"pk": {"S": "ACCOUNT#acme"}, "sk": {"S": "TICKET#1"}}
+    writes = [
+        lambda: client.update_item(TableName="T", Key=key, UpdateExpression="SET gsi2sk = :late",
+                                   ExpressionAttributeValues={":late": {"S": f"{99:017.3f}"}}),
+        lambda: client.put_item(TableName="T", Item={"pk": {"S": "ACCOUNT#acme"}, "sk": {"S": "TICKET#900"},
+                                                     "gsi2pk": {"S": "LOG#acme"}, "gsi2sk": {"S": f"{98:017.3f}"}}),
+        lambda: client.delete_item(TableName="T", Key=key),
+        lambda: client.transact_write_items(TransactItems=[{"Update": {
+            "TableName": "T", "Key": {"pk": {"S": "ACCOUNT#acme"}, "sk": {"S": "TICKET#900"}},
+            "UpdateExpression": "REMOVE gsi2pk"}}]),
+        lambda: client.batch_write_item(RequestItems={"T": [{"PutRequest": {"Item": {
+            "pk": {"S": "ACCOUNT#acme"}, "sk": {"S": "TICKET#901"}, "gsi2pk": {"S": "LOG#acme"},
+            "gsi2sk": {"S": f"{97:017.3f}"}}}}]}),
+    ]
+    seen = [pages(client, **dict(request))]
+    for write in writes:
+        write()
+        seen.append(pages(client, **dict(request)))
+    return seen
+
+
+def test_an_index_read_again_after_any_write_answers_what_moto_answers(dynamodb, monkeypatch):
+    start = dynamodb.scan(TableName="T")["Items"]
+    expected = _log_after_writes(dynamodb)
+    assert len({repr(e) for e in expected}) == len(expected)  # each write changed what the index answers
+    for item in dynamodb.scan(TableName="T")["Items"]:
+        dynamodb.delete_item(TableName="T", Key={"pk": item["pk"], "sk": item["sk"]})
+    for item in start:
+        dynamodb.put_item(TableName="T", Item=item)
+    install(monkeypatch)
+
+    assert _log_after_writes(dynamodb) == expected

@@ -32,6 +32,7 @@ class PendingAuthorization:
     expires_at: int
     purpose: str = CONNECT
     browser: str | None = None  # a sign-in's browser binding: the SHA-256 of its sign-in cookie (console/signin.py)
+    landing: str | None = None  # a sign-in's console page to open after it (console/signin.py LANDING_PAGES)
 
     @property
     def signs_in(self) -> bool:
@@ -44,7 +45,8 @@ class StateStore:
         self._table = table_name
         self._dynamodb = dynamodb
 
-    def create(self, subdomain: str, now: float, purpose: str = CONNECT, browser: str | None = None) -> str:
+    def create(self, subdomain: str, now: float, purpose: str = CONNECT, browser: str | None = None,
+               landing: str | None = None) -> str:
         """Store a new state for `subdomain` and `purpose` and return it (the only copy of the raw value);
         `browser`: the hash that binds a sign-in to the browser that started it."""
         state = new_state()
@@ -60,6 +62,8 @@ class StateStore:
         }
         if browser is not None:
             item["browser"] = browser
+        if landing is not None:
+            item["landing"] = landing
         try:
             self._dynamodb.put_item(
                 TableName=self._table, Item=serialize(item), ConditionExpression="attribute_not_exists(pk)"
@@ -88,7 +92,7 @@ class StateStore:
         if now >= item.get("expires_at", 0):
             raise StateError("this sign-in link has expired (links are valid for 10 minutes)")
         return PendingAuthorization(item["subdomain"], item["created_at"], item["expires_at"],
-                                    item.get("purpose", CONNECT), item.get("browser"))
+                                    item.get("purpose", CONNECT), item.get("browser"), item.get("landing"))
 
     def _refuse_spent(self, key: dict[str, Any], now: float) -> NoReturn:
         try:

@@ -8,8 +8,9 @@ _SUBDOMAIN_FIELD = ('<input type=text name=subdomain required maxlength=100 plac
                     'aria-label="Zendesk subdomain"> <span class=muted>.zendesk.com</span> ')
 
 
-def _subdomain_form(action: str, button: str) -> str:
-    return (f'<form method=get action="{action}" class=actions>{_SUBDOMAIN_FIELD}'
+def _subdomain_form(action: str, button: str, landing: str | None = None) -> str:
+    kept = f'<input type=hidden name=page value="{esc(landing)}">' if landing else ""
+    return (f'<form method=get action="{action}" class=actions>{_SUBDOMAIN_FIELD}{kept}'
             f"<button type=submit>{button}</button></form>")
 
 
@@ -30,12 +31,13 @@ def home_page() -> str:
     return page("Round Robin for Zendesk", body, account=None, csrf_token=None)
 
 
-def sign_in_page(error: str | None = None) -> str:
-    """`GET /admin` without a session: the subdomain form that starts Sign in with Zendesk."""
+def sign_in_page(error: str | None = None, landing: str | None = None) -> str:
+    """`GET /admin` without a session: the subdomain form that starts Sign in with Zendesk (then opens the console
+    page `landing`, if given)."""
     body = f'<p class=error>{esc(error)}</p>' if error else ""
     body += ("<p>Sign in with your Zendesk administrator account. Zendesk asks you to allow read access once; "
              "Round Robin uses it only to check that you are an administrator of the account, and does not keep "
-             "it.</p>" + _subdomain_form("/admin", "Sign in with Zendesk"))
+             "it.</p>" + _subdomain_form("/admin", "Sign in with Zendesk", landing))
     return page("Sign in", body, account=None, csrf_token=None)
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from round_robin.accounts.registry import AccountRegistry
 from round_robin.connect.pkce import authorize_url, code_challenge, code_verifier_for
 from round_robin.connect.states import SIGN_IN, PendingAuthorization, StateStore
+from round_robin.console.http import FormError
 from round_robin.console.sessions import Session, SessionStore
 from round_robin.errors import NotConnectedError, SignInBrowserError, SignInRefusedError
 from round_robin.settings import Settings
@@ -34,6 +35,10 @@ from round_robin.zendesk.client import ZendeskFactory
 from round_robin.zendesk.oauth import OAuthClient
 
 SIGN_IN_SCOPES: tuple[str, ...] = ("read",)  # /users/me needs no more
+# The console pages a sign-in may open after it (`/admin/<page>`): a name from this list, never a URL, so a sign-in
+# link cannot send anyone elsewhere. An alert's link to Health lands there (accounts/alerts.py).
+LANDING_PAGES = ("settings", "agents", "assignments", "health")
+DEFAULT_LANDING = "settings"
 SIGN_IN_ACCESS_LIFETIME = 300  # Zendesk's minimum access-token TTL (5 minutes)
 SIGN_IN_REFRESH_LIFETIME = 7 * 86400  # Zendesk's minimum refresh-token TTL (7 days)
 
@@ -60,13 +65,18 @@ class SignIn:
     def __repr__(self) -> str:
         return "SignIn()"
 
-    def authorization_url(self, subdomain: str, redirect_uri: str) -> tuple[str, str]:
-        """The authorize URL that signs an admin of a connected account in, and the browser binding for its
-        sign-in cookie; raise NotConnectedError for an account the service does not serve."""
+    def authorization_url(self, subdomain: str, redirect_uri: str,
+                          landing: str = DEFAULT_LANDING) -> tuple[str, str]:
+        """The authorize URL that signs an admin of a connected account in (then opens the console page `landing`),
+        and the browser binding for its sign-in cookie; raise NotConnectedError for an account the service does
+        not serve."""
+        if landing not in LANDING_PAGES:
+            raise ValueError(f"not a console page: {landing!r}")
         if self._registry.get(subdomain) is None:
             raise NotConnectedError(subdomain)
         browser = secrets.token_urlsafe(32)
-        state = self._states.create(subdomain, self._clock(), purpose=SIGN_IN, browser=_digest(browser))
+        state = self._states.create(subdomain, self._clock(), purpose=SIGN_IN, browser=_digest(browser),
+                                    landing=landing)
         return authorize_url(
             self._settings.zendesk_base_url(subdomain), client_id=self._settings.client_id,
             redirect_uri=redirect_uri, state=state, scopes=SIGN_IN_SCOPES,
@@ -94,6 +104,16 @@ class SignIn:
         session_id, session = self._sessions.create(subdomain=subdomain, user_id=int(me["id"]),
                                                     name=str(me.get("name") or ""), now=self._clock())
         return SignedIn(session_id, session)
+
+
+def landing_page(raw: str | None) -> str:
+    """The console page a sign-in asks to open after it (`page=`): DEFAULT_LANDING when not asked; FormError for a
+    name not in LANDING_PAGES."""
+    if raw is None or raw == "":
+        return DEFAULT_LANDING
+    if raw not in LANDING_PAGES:
+        raise FormError(f"page must be {', '.join(LANDING_PAGES[:-1])} or {LANDING_PAGES[-1]}, got {raw[:40]!r}")
+    return raw
 
 
 def _digest(value: str) -> str:
