@@ -10,8 +10,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from round_robin import wiring
-from round_robin.aws.queue import IMPORT, MaintenanceJob
-from round_robin.maintenance import JOB_ATTEMPTS
+from round_robin.aws.queue import IMPORT, JOB_ATTEMPTS, MaintenanceJob
 from round_robin.observability import MetricUnit, logger, metrics, tracer
 from round_robin.settings import get_settings
 

@@ -84,8 +84,6 @@ REFRESH_TOKEN_AGE = 2 / 3  # of its lifetime
 EXPIRY_WARNING = 14 * 86400.0
 # Failures that leave the account connected (Zendesk down or throttling, storage throttled): the next run retries.
 TRANSIENT = (OAuthError, OAuthUnavailableError, ZendeskError, StorageError)
-# Receives of a maintenance job before it is dead-lettered (the maintenance queue's maxReceiveCount in template.yaml).
-JOB_ATTEMPTS = 3
 # Seconds of the invocation an optional step (absences, waiting, the sweep, counts) needs at least to start: a few
 # Zendesk pages at their 10-second read time-out.
 STEP_RESERVE = 40.0

@@ -97,7 +97,7 @@ def test_the_maintenance_queue_feeds_one_account_at_a_time_to_a_bounded_number_o
 
 
 def test_the_maintenance_queue_dead_letters_after_the_consumers_attempts_and_alarms_the_operators():
-    from round_robin.maintenance import JOB_ATTEMPTS
+    from round_robin.aws.queue import JOB_ATTEMPTS
 
     resources = TEMPLATE["Resources"]
     redrive = resources["MaintenanceQueue"]["Properties"]["RedrivePolicy"]

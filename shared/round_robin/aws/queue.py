@@ -142,6 +142,10 @@ MAINTAIN, IMPORT = "maintain", "import"
 _IMPORT_KEY = re.compile(r"[0-9a-f]{64}")
 
 
+# Receives of a maintenance job before it is dead-lettered (the maintenance queue's maxReceiveCount in template.yaml).
+JOB_ATTEMPTS = 3
+
+
 @dataclass(frozen=True)
 class MaintenanceJob:
     """Maintain this account, for the scheduled run that started at `run_at` (epoch seconds); or, `kind` "import",
