@@ -134,13 +134,22 @@ class _IndexView:
         self.writes = 0
         self._views: dict[tuple[int, str, str, str, str | None], list[tuple[str | None, Any]]] = {}
         self._at = 0
+        # The stack's own plumbing reaches the emulator without the proxy that runs DynamoDB calls one at a time:
+        # a view is built and kept under the lock, so a write can never land between its build and its keeping.
+        self._lock = threading.RLock()
 
     def wrote(self) -> None:
-        self.writes += 1
+        with self._lock:
+            self.writes += 1
 
     def partition(self, table: Table, index_name: str, name: str, wanted: str,
                   sort_attr: str | None) -> list[tuple[str | None, Any]]:
         """(sort key, item) of every item whose `name` is `wanted`, by sort key (None: no string sort key)."""
+        with self._lock:
+            return self._partition(table, index_name, name, wanted, sort_attr)
+
+    def _partition(self, table: Table, index_name: str, name: str, wanted: str,
+                   sort_attr: str | None) -> list[tuple[str | None, Any]]:
         if self._at != self.writes:
             self._views.clear()
             self._at = self.writes
@@ -348,7 +357,13 @@ def install() -> None:
     handled = DynamoHandler.transact_write_items
     applied: dict[str, tuple[float, str]] = {}  # token -> (when, the request's items as JSON)
 
+    tokens = threading.Lock()  # a token is checked, applied and kept as one step
+
     def transact_with_token(self: DynamoHandler) -> Any:
+        with tokens:
+            return _transact_once(self)
+
+    def _transact_once(self: DynamoHandler) -> Any:
         token = self.body.get("ClientRequestToken")
         if not isinstance(token, str) or not token:
             return handled(self)

@@ -175,6 +175,20 @@ def test_one_ticket_the_job_fails_goes_to_the_single_path_and_the_rest_are_assig
     assert open_counts == 5
 
 
+def test_a_ticket_skipped_before_the_job_is_recorded_before_the_job_runs(aws_env, account, batch_url):
+    # a late webhook, or a wake, must find it finished while the job (up to 90 s) is still followed
+    ticket_ids = [new_ticket(account, "Support")["id"] for _ in range(3)]
+    early = ticket_ids[0]
+    by_person(account, early, assignee_id=account["users"]["Cleo Agent"], status="open")
+    seen: list[str] = []
+    assigner = batch_assigner(before_job=lambda: seen.append(record(early)["status"]))
+
+    results = assigner.assign_all([request_for(t) for t in ticket_ids], deadline=float("inf"))
+
+    assert seen == [SKIPPED]
+    assert [r.status for r in results] == [SKIPPED, ASSIGNED, ASSIGNED]
+
+
 def test_tickets_people_assigned_before_or_after_the_job_are_left_to_them(aws_env, account, batch_url):
     ticket_ids = [new_ticket(account, "Support")["id"] for _ in range(4)]
     ben, cleo = account["users"]["Ben Agent"], account["users"]["Cleo Agent"]

@@ -27,6 +27,7 @@ from round_robin.assignment.claims import (
 )
 from round_robin.assignment.rotation import Choice, Member
 from round_robin.aws.queue import AssignmentRequest
+from round_robin.errors import StorageError
 from round_robin_local.provision import table_definition
 from round_robin_local.template import load_template, resources_of
 
@@ -293,3 +294,23 @@ def test_many_outcomes_are_recorded_at_once_but_not_over_a_lost_claim(store):
     assert status(store, 1) == "assigned" and store.get("acme", 1)["agent_id"] == 7
     assert status(store, 2) == "in_progress" and status(store, 3) == "skipped"
     assert [r["ticket_id"] for r in store.indexed("acme", ASSIGNED)] == [1]
+
+
+def test_claims_taken_but_not_read_are_retried_after_their_lease_not_taken_for_duplicates(store, monkeypatch):
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    def refuse(**_):
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
+                          "BatchGetItem")
+
+    monkeypatch.setattr(store._dynamodb, "batch_get_item", refuse)  # the claims are written, their read fails
+    with pytest.raises(RetryLaterError) as refused:
+        store.claim_many([request(1), request(2)], T0)
+    monkeypatch.undo()
+
+    assert refused.value.delay is not None and refused.value.delay > CLAIM_LEASE
+    assert None not in store.claim_many([request(1), request(2)], T0 + refused.value.delay)  # taken over
+
+    monkeypatch.setattr(store._dynamodb, "transact_write_items", refuse)  # nothing claimed: try again soon
+    with pytest.raises(StorageError):
+        store.claim_many([request(3)], T0)

@@ -35,11 +35,13 @@ def updates(n: int) -> list[dict[str, Any]]:
 
 def test_a_conflict_is_tried_again_with_every_update():
     client = Conflicting(times=2)
-    assert update_each(client, updates(3), "writing") == [True, True, True]
+    waits: list[float] = []
+    assert update_each(client, updates(3), "writing", sleep=waits.append) == [True, True, True]
     assert [len(sent) for sent in client.sent] == [3, 3, 3]
+    assert len(waits) == 2 and waits[0] < waits[1]  # a growing wait lets the other transaction finish first
 
 
 def test_conflicts_that_go_on_are_a_storage_error():
     client = Conflicting(times=CONFLICT_ROUNDS + 1)
     with pytest.raises(StorageError, match="writing failed: TransactionConflict"):
-        update_each(client, updates(2), "writing")
+        update_each(client, updates(2), "writing", sleep=lambda _: None)

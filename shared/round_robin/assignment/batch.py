@@ -48,6 +48,7 @@ from round_robin.assignment.claims import (
     ASSIGNED,
     CLAIM_LEASE,
     DUPLICATE,
+    LEASE_MARGIN,
     PARKED,
     SKIPPED,
     TO_SINGLE,
@@ -79,7 +80,7 @@ CHANGED_AFTER = "changed_after_batch"
 Result = Outcome | RetryLaterError  # what became of one request: an outcome, or try its message again later
 
 JOB_RUNNING = "batch_job_running"  # a RetryLaterError reason: a job not done by the deadline
-JOB_RETRY_MARGIN = 15.0  # seconds after a claim's lease: the retry takes the claim over
+JOB_RETRY_MARGIN = LEASE_MARGIN  # seconds after a claim's lease: the retry takes the claim over
 
 
 class BatchSwitch:
@@ -188,9 +189,10 @@ class BatchAssigner:
                 singles.append((index, request))
         try:
             claims = self._store.claim_many([request for _, request in singles], self._clock()) if singles else []
-        except StorageError as exc:
+        except (StorageError, RetryLaterError) as exc:  # RetryLaterError: claimed, unread; retried after the lease
             logger.warning("could not claim the tickets", subdomain=subdomain, tickets=len(singles), error=str(exc))
-            results.update({index: RetryLaterError("storage") for index, _ in singles})
+            retry = exc if isinstance(exc, RetryLaterError) else RetryLaterError("storage")
+            results.update({index: retry for index, _ in singles})
             claims = []
         for (index, request), claim in zip(singles, claims, strict=False):
             if claim is None:
@@ -202,8 +204,12 @@ class BatchAssigner:
         if not claimed and not to_single:
             return results
         client = self._zendesk(subdomain, lambda: self._tokens.authorization(subdomain))
+        self._finishing = []  # this account's outcomes only (the assigner lives as long as its container)
         try:
             planned = self._plan(subdomain, client, claimed, to_single, results, figures)
+            # Skipped and waiting tickets are recorded now, not after the job: a waiting one must be listed for a
+            # wake at once, and a late webhook must find it done
+            self._record(subdomain, results)
             self._run_job(subdomain, client, planned, to_single, results, deadline, figures)
         except ConnectionBrokenError as exc:  # as the single path: parked until the account is reconnected
             handed = {t.index for t in to_single}

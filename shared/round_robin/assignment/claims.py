@@ -41,9 +41,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from round_robin.assignment.agents import Marker, marker_of
 from round_robin.assignment.rotation import Choice, Member
 from round_robin.aws.clients import storage_error
-from round_robin.aws.dynamo import conditional_write, deserialize, query_all, serialize, update_each
+from round_robin.aws.dynamo import TRANSACTION_LIMIT, conditional_write, deserialize, query_all, serialize, update_each
 from round_robin.aws.queue import AssignmentRequest
-from round_robin.errors import RoundRobinError
+from round_robin.errors import RoundRobinError, StorageError
 from round_robin.table import (
     INDEX,
     LOG_AGENT_INDEX,
@@ -63,6 +63,7 @@ from round_robin.table import (
 
 RECORD_TTL = 90 * 86400
 CLAIM_LEASE = 120.0  # at least the worker's timeout; SQS's visibility timeout is longer still
+LEASE_MARGIN = 15.0  # seconds after a claim's lease: a retry then takes the claim over
 
 IN_PROGRESS = "in_progress"
 PENDING = "pending"
@@ -158,10 +159,20 @@ class AssignmentStore:
         for index, request in enumerate(requests):
             firsts.setdefault((request.subdomain, request.ticket_id), index)
         wanted = sorted(firsts.values())
-        held = update_each(self._dynamodb, [self._claim_update(requests[i], now) for i in wanted],
-                           "claiming the tickets")
-        claimed = [requests[i] for i, ok in zip(wanted, held, strict=True) if ok]
-        records = self._read({(r.subdomain, r.ticket_id) for r in claimed}, "reading the claims")
+        held: list[bool] = []
+        try:
+            for start in range(0, len(wanted), TRANSACTION_LIMIT):
+                held += update_each(self._dynamodb, [self._claim_update(requests[i], now)
+                                                     for i in wanted[start:start + TRANSACTION_LIMIT]],
+                                    "claiming the tickets")
+            claimed = [requests[i] for i, ok in zip(wanted, held, strict=False) if ok]
+            records = self._read({(r.subdomain, r.ticket_id) for r in claimed}, "reading the claims")
+        except StorageError as exc:
+            if not any(held):
+                raise  # nothing was claimed: try again soon
+            # Claims were taken but are not known here: a retry before their lease ends would find them held and
+            # take the tickets for duplicates. It comes once the lease is over, and takes the claims over.
+            raise RetryLaterError("storage", CLAIM_LEASE + LEASE_MARGIN) from exc
         claims: list[Claim | None] = [None] * len(requests)
         for index, ok in zip(wanted, held, strict=True):
             request = requests[index]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -110,7 +112,8 @@ def transact(dynamodb: Any, items: list[dict[str, Any]], action: str, *,
     return None
 
 
-def update_each(dynamodb: Any, updates: list[dict[str, Any]], action: str) -> list[bool]:
+def update_each(dynamodb: Any, updates: list[dict[str, Any]], action: str,
+                sleep: Callable[[float], None] = time.sleep) -> list[bool]:
     """Apply many conditional updates (UpdateItem's parameters, each its own item) in as few calls as DynamoDB
     allows: transactions of up to 100, each update applied only if its own condition holds. Whether each was.
 
@@ -132,5 +135,6 @@ def update_each(dynamodb: Any, updates: list[dict[str, Any]], action: str) -> li
                 conflicts += 1
                 if conflicts > CONFLICT_ROUNDS:
                     raise StorageError(f"{action} failed: {CONFLICT}")
+                sleep(random.uniform(0.5, 1.0) * 0.05 * 2 ** conflicts)  # the other transaction finishes first
             pending = [i for i, code in zip(pending, codes, strict=True) if code != CONDITION_FAILED]
     return held
