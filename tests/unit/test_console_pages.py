@@ -262,13 +262,19 @@ def test_the_chart_counts_assignments_per_agent_per_day_of_the_last_14_days():
     assert counts == {"Ann": [0] * 13 + [2], "Bob": [0] * 12 + [1, 0]}
 
 
-def test_the_chart_reads_no_group_names_again_it_shows_none():
-    class CountedRosters(FakeStores):
-        reads = 0
+class CountingStores(FakeStores):
+    """FakeStores that count their reads of the group names."""
 
-        def group_names(self, subdomain):
-            CountedRosters.reads += 1
-            return super().group_names(subdomain)
+    reads = 0
+
+    def group_names(self, subdomain):
+        type(self).reads += 1
+        return super().group_names(subdomain)
+
+
+def test_the_chart_reads_no_group_names_again_it_shows_none():
+    class CountedRosters(CountingStores):
+        reads = 0
 
     log = FakeLog([record(1, NOW - 60, agent="Ann")])
 
@@ -307,12 +313,7 @@ def test_the_health_page_shows_alerts_waiting_tickets_and_the_last_runs_errors()
 
 
 def test_the_group_names_are_read_once_a_view_not_once_a_page():
-    class CountingStores(FakeStores):
-        reads = 0
-
-        def group_names(self, subdomain):
-            CountingStores.reads += 1
-            return super().group_names(subdomain)
+    CountingStores.reads = 0
 
     log = FakeLog([record(t, NOW - t) for t in range(1, 2501)])
     page = AssignmentsPage(log=log, rosters=CountingStores([roster("11", "Support", (7, "x"))]))
