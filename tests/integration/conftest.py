@@ -16,10 +16,9 @@ import responses
 from moto import mock_aws
 
 from round_robin import wiring
-from round_robin_local.provision import table_definition
 from round_robin_local.sandbox.model import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from round_robin_local.template import load_template, resources_of
 from tests.integration.flows import seed_connected_account
+from tests.support.table import create_template_table
 from tests.support.zendesk import URL_TEMPLATE, FakeZendesk, start_fake_zendesk
 
 TABLE = "rr-test"
@@ -76,9 +75,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
         secretsmanager = boto3.client("secretsmanager", region_name="us-east-1")
-        template = load_template()
-        (table_resource,) = resources_of(template, "AWS::DynamoDB::Table").values()
-        dynamodb.create_table(TableName=TABLE, **table_definition(table_resource["Properties"]))
+        create_template_table(dynamodb, TABLE)
         client_secret = secretsmanager.create_secret(Name="zendesk-client", SecretString=DEFAULT_CLIENT_SECRET)
         client_secret_arn = client_secret["ARN"]
         sqs = boto3.client("sqs", region_name="us-east-1")

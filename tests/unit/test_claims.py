@@ -28,8 +28,7 @@ from round_robin.assignment.claims import (
 from round_robin.assignment.rotation import Choice, Member
 from round_robin.aws.queue import AssignmentRequest
 from round_robin.errors import StorageError
-from round_robin_local.provision import table_definition
-from round_robin_local.template import load_template, resources_of
+from tests.support.table import create_template_table
 
 T0 = 1_800_000_000.0
 ADA = Choice(Member(7, "Ada"), 3, "42")
@@ -39,8 +38,7 @@ ADA = Choice(Member(7, "Ada"), 3, "42")
 def store() -> Iterator[AssignmentStore]:
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        (table,) = resources_of(load_template(), "AWS::DynamoDB::Table").values()
-        dynamodb.create_table(TableName="claims", **table_definition(table["Properties"]))
+        create_template_table(dynamodb, "claims")
         yield AssignmentStore("claims", dynamodb)
 
 

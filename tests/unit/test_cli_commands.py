@@ -19,8 +19,7 @@ from round_robin.accounts.registry import Account
 from round_robin.assignment.rotation import ACCOUNT_WIDE, Member, Roster
 from round_robin.maintenance import AccountReport, Maintainer
 from round_robin_cli import main
-from round_robin_local.provision import table_definition
-from round_robin_local.template import load_template, resources_of
+from tests.support.table import create_template_table
 
 SHOW_MANY = "https://acme.zendesk.com/api/v2/users/show_many.json"
 ADA, BOB, IVY = Member(1, "Ada Admin"), Member(2, "Bob Agent"), Member(9, "Ivy Agent")
@@ -31,8 +30,7 @@ def acme(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A connected account `acme` (API token) with Ada in Support, Bob in Support and Billing, Ivy excluded."""
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        (table,) = resources_of(load_template(), "AWS::DynamoDB::Table").values()
-        dynamodb.create_table(TableName="rr-cli", **table_definition(table["Properties"]))
+        create_template_table(dynamodb, "rr-cli")
         events = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="rr-cli-events")["QueueUrl"]
         for name, value in {"TABLE_NAME": "rr-cli", "SECRET_PREFIX": "rr-cli/accounts/", "ZENDESK_CLIENT_ID": "rr",
                             "ZENDESK_CLIENT_SECRET_ARN": "arn:client", "STATE_KEY_SECRET_ARN": "arn:state",

@@ -16,16 +16,14 @@ from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoResult
 
 from round_robin_local import emulator_speedups
-from round_robin_local.provision import table_definition
-from round_robin_local.template import load_template, resources_of
+from tests.support.table import create_template_table
 
 
 @pytest.fixture
 def dynamodb() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        (table,) = resources_of(load_template(), "AWS::DynamoDB::Table").values()
-        client.create_table(TableName="T", **table_definition(table["Properties"]))
+        create_template_table(client, "T")
         rng = random.Random(5)
         for n in range(300):
             item = {"pk": {"S": f"ACCOUNT#{'acme' if n % 3 else 'other'}"}, "sk": {"S": f"TICKET#{n}"},

@@ -17,8 +17,7 @@ from moto import mock_aws
 from round_robin.assignment.pace import Pace
 from round_robin.aws.queue import AssignmentRequest
 from round_robin.zendesk.client import RateLimits
-from round_robin_local.provision import table_definition
-from round_robin_local.template import load_template, resources_of
+from tests.support.table import create_template_table
 
 T0 = 1_800_000_000.0  # a multiple of the windows below: a window starts here
 
@@ -27,8 +26,7 @@ T0 = 1_800_000_000.0  # a multiple of the windows below: a window starts here
 def dynamodb() -> Iterator[object]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        (table,) = resources_of(load_template(), "AWS::DynamoDB::Table").values()
-        client.create_table(TableName="pace", **table_definition(table["Properties"]))
+        create_template_table(client, "pace")
         yield client
 
 
