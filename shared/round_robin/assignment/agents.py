@@ -34,7 +34,15 @@ from round_robin.availability.errors import UnknownTimeZoneError
 from round_robin.availability.localtime import local_date
 from round_robin.availability.model import AgentState
 from round_robin.aws.clients import storage_error
-from round_robin.aws.dynamo import CONDITION_FAILED, conditional_write, deserialize, query_all, serialize, transact
+from round_robin.aws.dynamo import (
+    CONDITION_FAILED,
+    conditional_write,
+    deserialize,
+    get_all,
+    query_all,
+    serialize,
+    transact,
+)
 from round_robin.errors import StorageError
 from round_robin.table import AGENT_PREFIX, AVAILABILITY_SK, TICKET_PREFIX, account_pk, agent_sk, ticket_sk
 
@@ -233,17 +241,8 @@ class AgentStore:
         return {i: found.get(i) or AgentRecord(i, names[i] or str(i)) for i in ids}
 
     def batch_get(self, keys: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
-        """Consistent BatchGetItem of at most 100 keys, following UnprocessedKeys; the items deserialised."""
-        request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-        items: list[dict[str, Any]] = []
-        try:
-            while request:
-                answer = self._dynamodb.batch_get_item(RequestItems=request)
-                items += [deserialize(i) or {} for i in answer.get("Responses", {}).get(self._table, [])]
-                request = answer.get("UnprocessedKeys") or {}
-        except (ClientError, BotoCoreError) as exc:
-            raise storage_error(exc, action) from exc
-        return items
+        """Consistent BatchGetItem of these keys (aws/dynamo.py `get_all`); the items deserialised."""
+        return get_all(self._dynamodb, self._table, keys, action)
 
     def change(self, subdomain: str, agent_id: int, changes: Mapping[str, Any], now: float) -> None:
         """Change an agent's availability inputs (AVAILABILITY_FIELDS; None removes one): bumps the agent's

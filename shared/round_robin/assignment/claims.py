@@ -41,7 +41,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from round_robin.assignment.agents import Marker, marker_of
 from round_robin.assignment.rotation import Choice, Member
 from round_robin.aws.clients import storage_error
-from round_robin.aws.dynamo import TRANSACTION_LIMIT, conditional_write, deserialize, query_all, serialize, update_each
+from round_robin.aws.dynamo import (
+    TRANSACTION_LIMIT,
+    conditional_write,
+    deserialize,
+    get_all,
+    query_all,
+    serialize,
+    update_each,
+)
 from round_robin.aws.queue import AssignmentRequest
 from round_robin.errors import RoundRobinError, StorageError
 from round_robin.table import (
@@ -205,21 +213,8 @@ class AssignmentStore:
 
     def _read(self, keys: set[tuple[str, int]], action: str) -> dict[tuple[str, int], dict[str, Any]]:
         """The records of these (subdomain, ticket id), read consistently, a hundred a call; by (pk, ticket id)."""
-        found: dict[tuple[str, int], dict[str, Any]] = {}
-        ordered = sorted(keys)
-        for start in range(0, len(ordered), 100):
-            request: dict[str, Any] = {self._table: {
-                "Keys": [self._key(s, t) for s, t in ordered[start:start + 100]], "ConsistentRead": True}}
-            try:
-                while request:
-                    answer = self._dynamodb.batch_get_item(RequestItems=request)
-                    for item in answer.get("Responses", {}).get(self._table, []):
-                        data = deserialize(item) or {}
-                        found[(str(data["pk"]), int(data["ticket_id"]))] = data
-                    request = answer.get("UnprocessedKeys") or {}
-            except (ClientError, BotoCoreError) as exc:
-                raise storage_error(exc, action) from exc
-        return found
+        items = get_all(self._dynamodb, self._table, [self._key(s, t) for s, t in sorted(keys)], action)
+        return {(str(data["pk"]), int(data["ticket_id"])): data for data in items}
 
     def claim_reassignment(self, request: AssignmentRequest, now: float) -> Claim | None:
         """Take a ticket to reassign it from `request.reassign_from` (see the module docstring); None if another
@@ -293,21 +288,10 @@ class AssignmentStore:
 
         Never claimed, released, waiting, or held by a worker whose lease expired (it died or timed out).
         """
-        found: dict[int, dict[str, Any]] = {}
-        for start in range(0, len(ticket_ids), 100):
-            keys = [self._key(subdomain, t) for t in ticket_ids[start:start + 100]]
-            request: dict[str, Any] = {self._table: {
-                "Keys": keys, "ConsistentRead": True, "ProjectionExpression": "ticket_id, #s, lease_until, group_id",
-                "ExpressionAttributeNames": {"#s": "status"}}}
-            try:
-                while request:
-                    answer = self._dynamodb.batch_get_item(RequestItems=request)
-                    for item in answer.get("Responses", {}).get(self._table, []):
-                        data = deserialize(item) or {}
-                        found[data["ticket_id"]] = data
-                    request = answer.get("UnprocessedKeys") or {}
-            except (ClientError, BotoCoreError) as exc:
-                raise storage_error(exc, "reading the assignments") from exc
+        items = get_all(self._dynamodb, self._table, [self._key(subdomain, t) for t in ticket_ids],
+                        "reading the assignments", ProjectionExpression="ticket_id, #s, lease_until, group_id",
+                        ExpressionAttributeNames={"#s": "status"})
+        found = {data["ticket_id"]: data for data in items}
         return {t: found.get(t) for t in ticket_ids if is_claimable(found.get(t), now)}
 
     def indexed(self, subdomain: str, status: str, *, newest_first: bool = True,

@@ -28,7 +28,7 @@ from round_robin.assignment.rotation import (
     rebase_last,
 )
 from round_robin.aws.clients import storage_error
-from round_robin.aws.dynamo import conditional_write, deserialize, query_all, serialize
+from round_robin.aws.dynamo import conditional_write, deserialize, get_all, query_all, serialize
 from round_robin.errors import StorageError
 from round_robin.table import ROSTER_PREFIX, account_pk, roster_sk, rotation_sk
 
@@ -155,19 +155,8 @@ class RosterStore:
     def _get_many(self, subdomain: str, group_ids: builtins.list[str]) -> builtins.list[Roster]:
         """These groups' rosters, read consistently (BatchGetItem: 100 keys a call); a group whose roster is gone
         meanwhile is left out."""
-        found: builtins.list[Roster] = []
-        for start in range(0, len(group_ids), 100):
-            keys = [serialize({"pk": account_pk(subdomain), "sk": roster_sk(g)}) for g in group_ids[start:start + 100]]
-            request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            try:
-                while request:
-                    answer = self._dynamodb.batch_get_item(RequestItems=request)
-                    found += [roster_from_item(deserialize(i) or {}) for i in answer.get("Responses", {}).get(
-                        self._table, [])]
-                    request = answer.get("UnprocessedKeys") or {}
-            except (ClientError, BotoCoreError) as exc:
-                raise storage_error(exc, "reading the rosters") from exc
-        return found
+        keys = [serialize({"pk": account_pk(subdomain), "sk": roster_sk(g)}) for g in group_ids]
+        return [roster_from_item(item) for item in get_all(self._dynamodb, self._table, keys, "reading the rosters")]
 
     def group_names(self, subdomain: str) -> dict[str, str]:
         """Each roster's group name by group id, without the members (a projection: a few bytes a roster)."""

@@ -20,6 +20,7 @@ CONDITION_FAILED = "ConditionalCheckFailed"  # TransactWriteItems' cancellation 
 CONFLICT = "TransactionConflict"  # another transaction was writing the same item: try again
 TRANSACTION_LIMIT = 100  # items in one TransactWriteItems (docs.aws.amazon.com/amazondynamodb/latest/APIReference/
 # API_TransactWriteItems.html: "up to 100 action requests")
+BATCH_GET_LIMIT = 100  # keys in one BatchGetItem
 CONFLICT_ROUNDS = 3  # transactions tried again after a conflict, before the caller is told storage failed
 
 _serializer = TypeSerializer()
@@ -91,6 +92,25 @@ def query_all(dynamodb: Any, action: str, *, limit: int | None = None, **query: 
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     except (ClientError, BotoCoreError) as exc:
         raise storage_error(exc, action) from exc
+
+
+def get_all(dynamodb: Any, table: str, keys: list[dict[str, Any]], action: str,
+            **options: Any) -> list[dict[str, Any]]:
+    """The items of `keys` (serialised keys of one table), read consistently with BatchGetItem, 100 keys a call,
+    following UnprocessedKeys; deserialised, in no particular order. `options`: ProjectionExpression and its
+    ExpressionAttributeNames. StorageError naming `action` on a failure."""
+    items: list[dict[str, Any]] = []
+    try:
+        for start in range(0, len(keys), BATCH_GET_LIMIT):
+            request: dict[str, Any] = {table: {"Keys": keys[start:start + BATCH_GET_LIMIT], "ConsistentRead": True,
+                                               **options}}
+            while request:
+                answer = dynamodb.batch_get_item(RequestItems=request)
+                items += [deserialize(i) or {} for i in answer.get("Responses", {}).get(table, [])]
+                request = answer.get("UnprocessedKeys") or {}
+    except (ClientError, BotoCoreError) as exc:
+        raise storage_error(exc, action) from exc
+    return items
 
 
 def transact(dynamodb: Any, items: list[dict[str, Any]], action: str, *,
