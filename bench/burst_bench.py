@@ -104,6 +104,15 @@ def summarize(*, tickets: list[int], window: float, started_at: float, finished_
     }
 
 
+def acknowledgement_floor(deliveries: int, invocations: int, cpu_seconds: float, cores: int) -> dict[str, Any]:
+    """The receivers' CPU per invocation (their handler's own, measured in their environments), and the earliest
+    the last of `deliveries` simultaneous deliveries can be acknowledged on `cores` cores if the receivers had every
+    core to themselves: nothing else counted (not the sandbox, the local API, the emulator or the assignment)."""
+    per_invocation = cpu_seconds / invocations if invocations else 0.0
+    return {"receiver_invocations": invocations, "receiver_cpu_ms": _ms(per_invocation), "cores": cores,
+            "ack_floor_ms": _ms(deliveries * per_invocation / cores)}
+
+
 def _ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
@@ -140,6 +149,8 @@ def measure_burst(count: int, *, window: float, webhook_environments: int, worke
             account.account_window.hits.clear()
             log_start, deliveries_start = len(account.request_log), len(account.deliveries)
         before = {f: Counter(stack.counter.snapshot(f)) for f in stack.functions}
+        receiver = stack.functions["WebhookFunction"]
+        usage_before = receiver.usage()
         delivering = requests.post(f"{sandbox_url}/_sandbox/deliveries", json={"concurrency": count}, timeout=10)
         delivering.raise_for_status()
 
@@ -174,6 +185,8 @@ def measure_burst(count: int, *, window: float, webhook_environments: int, worke
                             deliveries=deliveries, assignees=assignees, members=members,
                             aws_calls={f: Counter(stack.counter.snapshot(f)) - before[f] for f in stack.functions},
                             dead_letters=_dead_letters(sqs, dead_letter_queue))
+        invocations, cpu = (now - then for now, then in zip(receiver.usage(), usage_before, strict=True))
+        figures.update(acknowledgement_floor(figures["deliveries"], int(invocations), cpu, os.cpu_count() or 1))
         figures["webhook_environments"] = webhook_environments
         figures["worker_environments"] = stack.functions["AssignTicketFunction"].concurrency
         return figures
@@ -226,11 +239,16 @@ def report(f: dict[str, Any]) -> bool:
         ("webhook acknowledgement p50 / p99 (ms)", f"{f['ack_ms']['p50']} / {f['ack_ms']['p99']}", "p99 <= 1000",
          f["ack_ms"]["p99"] <= 1000),
     ]
+    floor = (f"\nThe receivers used {f['receiver_cpu_ms']} ms of CPU per invocation ({f['receiver_invocations']} "
+             f"invocations: the trigger's deliveries and the assignments' ticket events), so {f['deliveries']} "
+             f"simultaneous deliveries need {f['ack_floor_ms'] / 1000:.2f} s of this machine's {f['cores']} cores "
+             "before the last is acknowledged, counting the receivers' handler alone.")
     print(f"\nA burst of {f['tickets']} tickets created at once in one group; {f['webhook_environments']} webhook "
           f"receivers, {f['worker_environments']} assignment workers; a Zendesk minute of {f['window_s']:g} s\n")
     print("| figure | measured | target |\n| --- | --- | --- |")
     for name, value, target, ok in rows:
         print(f"| {name} | {value} | {target}{'' if ok else ' (missed)'} |")
+    print(floor)
     print(f"\nZendesk calls per ticket by endpoint: {f['zendesk_calls_per_ticket_by_endpoint']}")
     print(f"429 answers by endpoint: {f['429_by_endpoint']}")
     print(f"AWS calls per ticket by function and service: {aws}")

@@ -132,13 +132,15 @@ def _cold_start(spec: FunctionSpec) -> None:
     _spec = spec
 
 
-def _run(event: Any) -> tuple[str, Any]:
+def _run(event: Any) -> tuple[str, Any, float]:
+    """The handler's outcome, its value, and the CPU seconds the invocation used in this environment."""
     assert _spec is not None
     context = LambdaContext(function_name=_spec.logical_id, memory_limit_in_mb=_spec.memory, timeout=_spec.timeout)
+    started = time.process_time()
     try:
-        return "ok", _handler(event, context)
+        return "ok", _handler(event, context), time.process_time() - started
     except Exception as exc:  # noqa: BLE001 - reported to the caller as Lambda reports a function error
-        return "error", (type(exc).__name__, str(exc), traceback.format_exc())
+        return "error", (type(exc).__name__, str(exc), traceback.format_exc()), time.process_time() - started
 
 
 def _ready() -> bool:
@@ -157,6 +159,14 @@ class LocalFunction:
     concurrency: int
     _pool: ProcessPoolExecutor | None = None
     _free: threading.BoundedSemaphore | None = None  # environments not running an invocation
+    _usage: list[float] = field(default_factory=lambda: [0, 0.0])  # invocations run, their CPU seconds
+    _usage_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def usage(self) -> tuple[int, float]:
+        """Invocations run so far and the CPU seconds their handlers used (in their environments; the stack's own
+        work to invoke them is not counted): the burst benchmark's cost of one acknowledgement."""
+        with self._usage_lock:
+            return int(self._usage[0]), self._usage[1]
 
     def start(self) -> None:
         self._pool = ProcessPoolExecutor(max_workers=self.concurrency, mp_context=multiprocessing.get_context("spawn"),
@@ -181,7 +191,10 @@ class LocalFunction:
         with self._free:
             if wanted is not None and not wanted():
                 raise AbandonedError(self.logical_id)
-            outcome, value = self._pool.submit(_run, event).result(timeout=self.spec.timeout + 60)
+            outcome, value, cpu = self._pool.submit(_run, event).result(timeout=self.spec.timeout + 60)
+        with self._usage_lock:
+            self._usage[0] += 1
+            self._usage[1] += cpu
         if outcome == "error":
             raise InvocationError(*value)
         return value

@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from burst_bench import endpoint, percentile, spread, summarize  # noqa: E402
+from burst_bench import acknowledgement_floor, endpoint, percentile, spread, summarize  # noqa: E402
 from roster_bench import assignment_writes, item_size, write_units  # noqa: E402
 
 
@@ -85,6 +85,13 @@ def test_a_burst_not_all_assigned_has_no_time_and_dead_letters_raise_the_alarm()
 
     assert (figures["assigned"], figures["elapsed_s"], figures["zendesk_minutes"]) == (1, None, None)
     assert (figures["alarm"], figures["deliveries_acknowledged"], figures["delivery_timeouts"]) == (True, 1, 4)
+
+
+def test_the_acknowledgement_floor_spreads_the_receivers_cpu_over_the_cores():
+    # 3,000 invocations used 15 s of CPU: 5 ms each; 1,000 simultaneous deliveries need 5 s of one core.
+    assert acknowledgement_floor(1000, 3000, 15.0, 2) == {"receiver_invocations": 3000, "receiver_cpu_ms": 5.0,
+                                                          "cores": 2, "ack_floor_ms": 2500.0}
+    assert acknowledgement_floor(1000, 0, 0.0, 2)["ack_floor_ms"] == 0.0
 
 
 def test_item_sizes_follow_dynamodbs_rules():

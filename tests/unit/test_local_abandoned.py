@@ -100,3 +100,27 @@ def test_the_gateway_answers_504_for_an_invocation_it_did_not_run():
     answer = client.post("/webhooks/zendesk/acme", data=b"{}")
 
     assert answer.status_code == 504
+
+
+def test_each_invocation_run_is_counted_with_its_handlers_cpu_time(monkeypatch):
+    """The burst benchmark's cost of an acknowledgement: invocations run, and the CPU their handler used."""
+    def handler(event: Any, context: Any) -> Any:
+        if event == "fail":
+            raise ValueError("bad")
+        return sum(range(20_000))  # some CPU
+
+    spec = FunctionSpec("WebhookFunction", ".", "webhook", "lambda_handler", 3.0, 128)
+    monkeypatch.setattr(functions, "_handler", handler)
+    monkeypatch.setattr(functions, "_spec", spec)
+    function = LocalFunction("WebhookFunction", "assign_ticket", spec, [], {}, concurrency=1)
+    function._pool = ThreadPoolExecutor(max_workers=1)  # type: ignore[assignment]
+    function._free = threading.BoundedSemaphore(1)
+    try:
+        assert function.usage() == (0, 0.0)
+        function.invoke("ok")
+        with pytest.raises(functions.InvocationError):
+            function.invoke("fail")
+        runs, cpu = function.usage()
+        assert runs == 2 and cpu > 0
+    finally:
+        function._pool.shutdown(wait=True)
