@@ -7,6 +7,7 @@ import json
 import logging
 import select
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from round_robin_local.functions import (
     Route,
     find_function,
 )
+from round_robin_local.template import Resolver, resources_of
 
 log = logging.getLogger("round_robin_local.api")
 # The queue a scheduled function fans its work out to, drained before `/_local/invoke` answers (see `invoke`).
@@ -37,6 +39,11 @@ def _is_text(content_type: str) -> bool:
     return base.startswith(_TEXT_TYPES) or base.endswith("+json") or base.endswith("+xml")
 
 
+def route_key(route: Route) -> str:
+    """API Gateway's route key: `POST /webhooks/zendesk/{subdomain}`, or `$default`."""
+    return route.path if route.path == DEFAULT_ROUTE else f"{route.method} {route.path}"
+
+
 def build_event(request: Request, route: Route, path_parameters: dict[str, str], body: bytes) -> dict[str, Any]:
     """An API Gateway HTTP API payload 2.0 event for `request` matched to `route`."""
     headers: dict[str, str] = {}
@@ -47,10 +54,10 @@ def build_event(request: Request, route: Route, path_parameters: dict[str, str],
     for key, value in request.args.items(multi=True):
         query[key] = f"{query[key]},{value}" if key in query else value
     now = time.time()
-    route_key = route.path if route.path == DEFAULT_ROUTE else f"{route.method} {route.path}"
+    key = route_key(route)
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": route_key,
+        "routeKey": key,
         "rawPath": request.path,
         "rawQueryString": request.query_string.decode("latin-1"),
         "headers": headers,
@@ -67,7 +74,7 @@ def build_event(request: Request, route: Route, path_parameters: dict[str, str],
                 "userAgent": request.headers.get("User-Agent", ""),
             },
             "requestId": str(uuid.uuid4()),
-            "routeKey": route_key,
+            "routeKey": key,
             "stage": "$default",
             "time": datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "timeEpoch": int(now * 1000),
@@ -125,12 +132,60 @@ def still_connected(client: socket.socket) -> bool:
         return False
 
 
+class Throttle:
+    """API Gateway's route throttling (an HTTP API stage's DefaultRouteSettings and RouteSettings): each route has
+    a token bucket of `burst` tokens refilled at `rate` a second; a request that finds it empty is answered 429
+    `{"message": "Too Many Requests"}` without invoking anything (docs.aws.amazon.com/apigateway/latest/
+    developerguide/http-api-throttling.html, "Route-level throttling"). Keyed by route key, e.g.
+    `POST /webhooks/zendesk/{subdomain}`; a route without settings and without a default is not throttled."""
+
+    def __init__(self, routes: dict[str, tuple[float, int]], default: tuple[float, int] | None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._limits = routes
+        self._default = default
+        self._clock = clock
+        self._buckets: dict[str, list[float]] = {}  # route key: [tokens, when last refilled]
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_template(cls, template: dict[str, Any], resolver: Resolver,
+                      clock: Callable[[], float] = time.monotonic) -> Throttle:
+        """The limits of the template's HTTP API (there is one)."""
+        (api,) = resources_of(template, "AWS::Serverless::HttpApi").values()
+        properties = api.get("Properties", {})
+
+        def limits(settings: dict[str, Any]) -> tuple[float, int]:
+            settings = resolver.resolve(settings)
+            return float(settings["ThrottlingRateLimit"]), int(settings["ThrottlingBurstLimit"])
+        default = properties.get("DefaultRouteSettings")
+        return cls({key: limits(settings) for key, settings in (properties.get("RouteSettings") or {}).items()},
+                   limits(default) if default else None, clock)
+
+    def admit(self, route_key: str) -> bool:
+        """Take a token of the route's bucket: False (throttled) if there is none."""
+        limit = self._limits.get(route_key, self._default)
+        if limit is None:
+            return True
+        rate, burst = limit
+        with self._lock:
+            now = self._clock()
+            tokens, then = self._buckets.get(route_key, (float(burst), now))
+            tokens = min(float(burst), tokens + (now - then) * rate)
+            admitted = tokens >= 1
+            self._buckets[route_key] = [tokens - 1 if admitted else tokens, now]
+        return admitted
+
+
+THROTTLED = json.dumps({"message": "Too Many Requests"})
+
+
 class ApiGateway:
     """Routes requests to the template's functions; `/_local/...` serves the local stack's own controls."""
 
     def __init__(self, functions: dict[str, LocalFunction], info: Any,
-                 drain: Callable[[str, float], bool | None] | None = None) -> None:
+                 drain: Callable[[str, float], bool | None] | None = None, throttle: Throttle | None = None) -> None:
         self.functions = functions
+        self.throttle = throttle
         self.info = info  # a callable returning the stack's description
         # drain(queue logical id, timeout): True once that queue's event source has delivered every message,
         # False on timeout, None if no event source reads that queue
@@ -151,6 +206,8 @@ class ApiGateway:
         for route, function in self.routes:
             match = route.pattern.match(request.path)
             if match and route.method in (request.method, "ANY"):
+                if self.throttle is not None and not self.throttle.admit(route_key(route)):
+                    return Response(THROTTLED, status=429, content_type="application/json")
                 event = build_event(request, route, match.groupdict(), request.get_data())
                 return self.call(function, event, request.environ.get("werkzeug.socket"))
         return Response(json.dumps({"message": "Not Found"}), status=404, content_type="application/json")

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from round_robin_local.api import ApiGateway
+from round_robin_local.api import ApiGateway, Throttle
 from round_robin_local.aws_proxy import CountingProxy
 from round_robin_local.emulator import EmulatorProcess, free_port
 from round_robin_local.event_sources import ScheduleSource, SqsEventSource, schedule_sources, sqs_event_sources
@@ -139,7 +139,9 @@ class LocalStack:
                               *schedule_sources(self.functions, self.resolver)]
         for source in self.event_sources:
             source.start()
-        self._gateway = ApiGateway(self.functions, self.info, self.drain)
+        # API Gateway's throttling of the template's routes applies here too (429 past a route's bucket)
+        self._gateway = ApiGateway(self.functions, self.info, self.drain,
+                                   throttle=Throttle.from_template(template, self.resolver))
         self.api.start()
         return self
 
