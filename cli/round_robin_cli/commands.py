@@ -168,7 +168,7 @@ def maintain(args: argparse.Namespace) -> Output:
         return Output(reports, "No accounts to maintain.")
     rows = [{**r, "account": r["subdomain"], "roster_changes": _changes(r["roster_changes"])} for r in reports]
     return Output(reports, table(rows, ["account", "status", "refreshed", "health", "roster_changes", "requeued",
-                                        "swept", "counts_corrected", "waiting_alerted", "errors"],
+                                        "swept", "counts_corrected", "waiting_alerted", "log_indexed", "errors"],
                  formats={"errors": _errors}))
 
 

@@ -31,7 +31,8 @@ class CountingProxy:
         self.counts: Counter[str] = Counter()
         self.by_function: dict[str, Counter[str]] = {}
         # Per function, each call with what it was made on (`sqs:SendMessage@<queue name>`, `secretsmanager:
-        # GetSecretValue@<secret id>`, `dynamodb:Query@index`): what the function's IAM policy must allow.
+        # GetSecretValue@<secret id>`, `dynamodb:Query@index/<index name>`): what the function's IAM policy must
+        # allow.
         self.resources: dict[str, Counter[str]] = {}
         self._lock = threading.Lock()
         self._dynamodb = threading.Lock()
@@ -86,8 +87,8 @@ class CountingProxy:
 
 
 def _on(service: str, operation: str, request: Request, body: bytes) -> str:
-    """`service:operation@resource` for the resources IAM scopes by name (queues, secrets); the operation alone
-    for the others (the one table, the one topic)."""
+    """`service:operation@resource` for the resources IAM scopes by name (queues, secrets, the table's indexes);
+    the operation alone for the others (the one table, the one topic)."""
     try:
         fields = json.loads(body) if body.startswith(b"{") else {}
     except ValueError:
@@ -96,6 +97,8 @@ def _on(service: str, operation: str, request: Request, body: bytes) -> str:
     if service == "sqs":
         url = fields.get("QueueUrl") or request.values.get("QueueUrl") or ""
         return f"sqs:{operation}@{str(url).rstrip('/').rsplit('/', 1)[-1]}"
+    if service == "dynamodb" and operation.endswith("@index"):  # each index is its own resource to IAM
+        return f"dynamodb:{operation}/{fields.get('IndexName', '')}"
     if service == "dynamodb" and operation == "TransactWriteItems":  # IAM checks each item's own action
         kinds = {k for item in fields.get("TransactItems") or [] if isinstance(item, dict) for k in item}
         return f"dynamodb:{operation}@{'+'.join(sorted(kinds))}"

@@ -24,8 +24,12 @@
    creation time.
 8. counts: at most once an hour, agents' open counts are reconciled with Zendesk's search (the ticket events keep
    them up to date; this repairs what lost events left wrong) and records of tickets open for long are kept
-   (assignment/reconcile.py).
-Steps 5 and 6 fail on their own: their error is reported and the run goes on with the sweep and the counts.
+   (assignment/reconcile.py);
+9. the log's agent index: records logged before the per-agent index existed get its keys, a few pages a run
+   (LOG_INDEX_PAGES of 500 log entries, newest first), resumable (the cursor is kept on the account), until the
+   whole log has been read; then never again (assignment/claims.py `index_agent_log`, table.py).
+Steps 5, 6 and 9 fail on their own: their error is reported, the next run tries again, and the rest of the run
+goes on (the sweep and the counts above all).
 Each run queues at most QUEUE_PER_RUN tickets per account (about what Zendesk's 100 ticket updates a minute allow
 between two runs); the rest wait for the next run. Step 5 is in assignment/absence.py, 6 in assignment/waiting.py,
 7 in sweep.py, the search in zendesk/tickets.py.
@@ -87,6 +91,9 @@ TRANSIENT = (OAuthError, OAuthUnavailableError, ZendeskError, StorageError)
 # Seconds of the invocation an optional step (absences, waiting, the sweep, counts) needs at least to start: a few
 # Zendesk pages at their 10-second read time-out.
 STEP_RESERVE = 40.0
+# Reads of the log (claims.LOG_INDEX_PAGE entries each) whose older records step 9 indexes by agent, per run: 2,000
+# entries in a few seconds, so at the default ten-minute interval a log of 100,000 records is read in 9 hours.
+LOG_INDEX_PAGES = 4
 
 
 @dataclass
@@ -102,13 +109,15 @@ class AccountReport:
     swept: int = 0
     hooks_removed: int = 0
     counts_corrected: int = 0
+    log_indexed: int = 0  # records logged before the agent index existed, given their entry in it (step 9)
     errors: list[str] = field(default_factory=list)
 
     def outcome(self) -> dict[str, int]:
         """The run's counts, kept on the account (the last run's outcome, whichever worker ran it)."""
         return {"refreshed": int(self.refreshed), "reassigned": self.reassigned, "requeued": self.requeued,
                 "waiting_alerted": self.waiting_alerted, "swept": self.swept, "hooks_removed": self.hooks_removed,
-                "counts_corrected": self.counts_corrected, "errors": len(self.errors)}
+                "counts_corrected": self.counts_corrected, "log_indexed": self.log_indexed,
+                "errors": len(self.errors)}
 
 
 @dataclass
@@ -187,6 +196,7 @@ class Maintainer:
         self._alerts = alerts
         self._zendesk = zendesk
         self._interval = interval
+        self._assignments = assignments
         self._sweeper = Sweeper(assignments=assignments, queue=queue, min_age=sweep_min_age, clock=clock)
         self._waker = waker
         self._selector = selector
@@ -253,9 +263,9 @@ class Maintainer:
         return progress
 
     def maintain(self, account: Account, time_left: Callable[[], float] | None = None) -> AccountReport:
-        """Maintain one connected account (steps 1 to 8 above); its outcome is also recorded on the account.
+        """Maintain one connected account (steps 1 to 9 above); its outcome is also recorded on the account.
 
-        `time_left` (seconds left of the invocation): steps 5 to 8 are not started with under STEP_RESERVE
+        `time_left` (seconds left of the invocation): steps 5 to 9 are not started with under STEP_RESERVE
         seconds left, so the run ends and is recorded rather than being cut by the function's timeout (the tokens
         and the health check, first, always run; what was skipped is in the report's errors, for the next run)."""
         started = self._clock()
@@ -301,6 +311,9 @@ class Maintainer:
                                                account.first_connected_at)
             if self._reconciler is not None and in_time("the count reconciliation"):
                 report.counts_corrected = self._reconciler.reconcile(subdomain, client)
+            if account.log_index_filled_at is None and in_time("the log's agent index"):
+                report.log_indexed = self._step(report, "log not indexed by agent; the next run goes on",
+                                                lambda: self._index_agent_log(account))
         except ConnectionBrokenError as exc:
             self._alerts.broken(subdomain, exc.reason, since=started)
             report.status, report.health = "needs_reconnect", exc.reason
@@ -324,6 +337,16 @@ class Maintainer:
             report.errors.append(f"{type(exc).__name__}: {exc}")
             logger.warning(failure, subdomain=report.subdomain, error=str(exc))
             return 0
+
+    def _index_agent_log(self, account: Account) -> int:
+        """Step 9, one run's share: from where the last run stopped; the progress is kept on the account (a run
+        that fails keeps the last one's: the pages read again are filtered out, nothing is written twice)."""
+        indexed, cursor = self._assignments.index_agent_log(account.subdomain, account.log_index_cursor,
+                                                            LOG_INDEX_PAGES)
+        self._registry.record_log_index(account.subdomain, cursor, self._clock())
+        if cursor is None:
+            logger.info("log indexed by agent to its end", subdomain=account.subdomain, indexed=indexed)
+        return indexed
 
     def _has_eligible(self, subdomain: str, now: float) -> Callable[[str], bool]:
         """Whether somebody in a group may take a ticket now, asked of the selection at most once per group."""

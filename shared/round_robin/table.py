@@ -92,7 +92,11 @@ The log of one agent (`gsi3`, the console's agent filter) is the log's records t
 written with `gsi2sk`, always the same value, and `gsi3pk` with `agent_id` (by the write that sets the agent: the
 assignment's transaction in selection.py, `finish`, `release`) and removed with it (`give_back`, a reassignment's
 claim), so an index entry exists exactly when the log's entry does and the record names an agent (sparse: a record
-without both keys is not in the index). Records logged before the index existed (December 2026) are not in it.
+without both keys is not in the index). Records logged before the index existed (December 2026) lacked both keys:
+the scheduled maintenance gives them theirs (maintenance.py step 9, claims.py `index_agent_log`: the log read newest
+first, up to 2,000 entries per account and run, each record written only if it still names that agent and has
+no entry), keeping its progress on the ACCOUNT item (`log_index_cursor`, then `log_index_filled_at` once the whole
+log was read: never again).
 
 Waiting tickets are sorted by group first, so a wake reads each group's oldest tickets directly (a `begins_with`-style
 range), and the groups that have waiting tickets are found one short query each (the next key after

@@ -22,7 +22,7 @@ def required(call: str, refs: dict[str, str]) -> set[tuple[str, str]]:
     if service == "dynamodb":
         if operation == "dynamodb:TransactWriteItems":  # each item is checked as its own action
             return {(f"dynamodb:{kind}Item", "Table.Arn") for kind in on.split("+") if kind}
-        return {(operation, "${Table.Arn}/index/gsi1" if on == "index" else "Table.Arn")}
+        return {(operation, f"${{Table.Arn}}/{on}" if on.startswith("index/") else "Table.Arn")}
     if service == "sqs":
         # IAM authorizes a batch call as its single form (sqs:SendMessage, sqs:DeleteMessage, ...)
         operation = operation.removesuffix("Batch")

@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 import pytest
 from botocore.exceptions import ClientError
 
-from round_robin import wiring
+from round_robin import maintenance, wiring
 from round_robin.accounts.registry import AccountRegistry
 from round_robin.accounts.tokens import TokenManager
 from round_robin.accounts.vault import TokenVault
+from round_robin.assignment import claims
 from round_robin.assignment.assigner import Assigner
 from round_robin.assignment.claims import ASSIGNED, CLAIM_LEASE, PARKED, SKIPPED, WAITING
 from round_robin.assignment.waiting import DRAIN_INTERVAL, Waker
@@ -29,7 +30,15 @@ from round_robin.zendesk.event_types import SUBSCRIBED
 from round_robin.zendesk.oauth import OAuthClient
 from tests.integration.conftest import PREFIX, PUBLIC_BASE_URL, TABLE, WEBHOOK_PREFIX
 from tests.integration.flows import connect, seed_connected_account
-from tests.integration.helpers import add_hooks, assignee, atomic_dynamodb, credentials, new_ticket, request_for
+from tests.integration.helpers import (
+    add_hooks,
+    assignee,
+    atomic_dynamodb,
+    credentials,
+    new_ticket,
+    record,
+    request_for,
+)
 from tests.support.lambda_env import LambdaContext, load_handler
 from tests.support.logs import captured_logs
 
@@ -890,3 +899,98 @@ def test_zendesk_refusing_the_events_webhook_does_not_stop_the_sweep(aws_env, ac
     assert report["errors"] and report["errors"][0].startswith("ZendeskUnprocessableError")
     assert report["swept"] == 1 and [q["ticket_id"] for q in aws_env.queued()] == [missed["id"]]
     assert wiring.registry().get("acme").events_webhook_id is None
+
+
+# -- the log's agent index, filled in for records logged before it existed -----------------------------------
+
+def forget_agent_index() -> int:
+    """Take the agent index's keys off every record, as an earlier version logged them; how many had them."""
+    dynamodb = clients.client("dynamodb")
+    items = dynamodb.scan(TableName=TABLE, FilterExpression="attribute_exists(gsi3pk)")["Items"]
+    for item in items:
+        dynamodb.update_item(TableName=TABLE, Key={"pk": item["pk"], "sk": item["sk"]},
+                             UpdateExpression="REMOVE gsi3pk, gsi3sk")
+    return len(items)
+
+
+def agent_logs(agent_ids) -> list[int]:
+    """The tickets the console's filter by agent shows, over those agents (their own index, gsi3)."""
+    store = wiring.assignment_store()
+    return sorted(r["ticket_id"] for agent_id in agent_ids
+                  for r in store.log_page("acme", since=0, until=4e9, agent_id=agent_id, limit=100)[0])
+
+
+def log_reads() -> list[str]:
+    """The index of every Query made from now on through the wired client."""
+    indexes: list[str] = []
+    clients.client("dynamodb").meta.events.register(
+        "provide-client-params.dynamodb.Query", lambda params, **_: indexes.append(params.get("IndexName", "")))
+    return indexes
+
+
+def logged_the_old_way(account, parts, n: int) -> tuple[list[int], set[int]]:
+    """`n` tickets assigned, then stripped of their agent index entry: (their ids, their agents)."""
+    tickets = [new_ticket(account)["id"] for _ in range(n)]
+    assert [parts.assigner.assign(request_for(t)).status for t in tickets] == [ASSIGNED] * n
+    agents = {record(t)["agent_id"] for t in tickets}
+    assert forget_agent_index() == n and agent_logs(agents) == []  # the gap: not in the filter by agent
+    return tickets, agents
+
+
+def test_maintenance_indexes_older_records_by_agent_a_few_pages_a_run_then_never_reads_the_log_again(
+        aws_env, account, monkeypatch):
+    # given three tickets logged before the agent index existed, and a run's budget of one read of two entries
+    monkeypatch.setattr(maintenance, "LOG_INDEX_PAGES", 1)
+    monkeypatch.setattr(claims, "LOG_INDEX_PAGE", 2)
+    parts = SimulatedServices(account["zendesk"])
+    tickets, agents = logged_the_old_way(account, parts, 3)
+
+    # when the maintenance runs: the first run indexes two and keeps its place, the second the last one
+    (first,) = parts.maintainer.run()
+    halfway = status_of()
+    (second,) = parts.maintainer.run()
+
+    assert (first["log_indexed"], second["log_indexed"]) == (2, 1) and first["errors"] == second["errors"] == []
+    assert halfway.log_index_cursor is not None and halfway.log_index_filled_at is None
+    assert halfway.last_maintenance is not None and halfway.last_maintenance["log_indexed"] == 2
+    done = status_of()
+    assert done.log_index_cursor is None and done.log_index_filled_at is not None
+    assert agent_logs(agents) == sorted(tickets)  # the filter by agent shows them now
+    assert all(record(t)["gsi3sk"] == record(t)["gsi2sk"] for t in tickets)
+
+    # and a later run, even after a reconnect, reads the log no more
+    seed_connected_account(account["zendesk"])
+    wiring.reset()
+    assert status_of().log_index_filled_at == done.log_index_filled_at
+    reads = log_reads()
+    (later,) = SimulatedServices(account["zendesk"]).maintainer.run()
+    assert later["log_indexed"] == 0 and later["errors"] == [] and reads and "gsi2" not in reads
+
+
+def test_a_new_accounts_empty_log_is_done_at_its_first_run(aws_env, account):
+    (report,) = SimulatedServices(account["zendesk"]).maintainer.run()
+
+    assert report["log_indexed"] == 0 and status_of().log_index_filled_at is not None
+
+
+def test_a_storage_failure_while_indexing_the_log_is_reported_and_the_next_run_goes_on(aws_env, account, monkeypatch):
+    parts = SimulatedServices(account["zendesk"])
+    tickets, agents = logged_the_old_way(account, parts, 2)
+    real = claims.AssignmentStore.index_agent_log
+
+    def throttled(*_args, **_kwargs):
+        raise StorageError("indexing the log by agent failed: ProvisionedThroughputExceededException")
+    monkeypatch.setattr(claims.AssignmentStore, "index_agent_log", throttled)
+
+    with captured_logs() as logs:
+        (report,) = parts.maintainer.run()
+
+    assert report["errors"] == ["StorageError: indexing the log by agent failed: "
+                                "ProvisionedThroughputExceededException"]
+    assert report["status"] == "connected" and report["health"] == "ok"
+    assert logs.find("log not indexed by agent; the next run goes on")["level"] == "WARNING"
+    stored = status_of()
+    assert stored.log_index_filled_at is None and stored.last_maintenance_errors == tuple(report["errors"])
+    monkeypatch.setattr(claims.AssignmentStore, "index_agent_log", real)
+    (again,) = parts.maintainer.run()
+    assert again["log_indexed"] == 2 and again["errors"] == [] and agent_logs(agents) == sorted(tickets)

@@ -28,3 +28,19 @@ def test_calls_are_counted_in_total_and_per_function():
     assert proxy.snapshot("AssignTicketFunction") == {"dynamodb:GetItem": 2}
     assert proxy.snapshot("ZendeskEventsFunction") == {"dynamodb:UpdateItem": 1}
     assert proxy.snapshot("RefreshTokensFunction") == {}
+
+
+@responses.activate
+def test_a_query_on_an_index_is_recorded_with_the_index_it_read_each_being_its_own_iam_resource():
+    responses.add(responses.POST, f"{TARGET}/", json={})
+    proxy = CountingProxy(TARGET)
+    agent = "Boto3/1.44 md/Botocore#1.44 app/MaintainAccountFunction"
+
+    for body in (b'{"TableName": "t", "IndexName": "gsi1"}', b'{"TableName": "t", "IndexName": "gsi2"}',
+                 b'{"TableName": "t"}'):
+        Client(proxy).post("/", data=body, headers={"Authorization": SIGNED, "User-Agent": agent,
+                                                     "X-Amz-Target": "DynamoDB_20120810.Query"})
+
+    assert proxy.resources_used("MaintainAccountFunction") == {
+        "dynamodb:Query@index/gsi1": 1, "dynamodb:Query@index/gsi2": 1, "dynamodb:Query": 1}
+    assert proxy.snapshot("MaintainAccountFunction") == {"dynamodb:Query@index": 2, "dynamodb:Query": 1}

@@ -119,7 +119,7 @@ def test_exclude_sets_the_list_and_says_so_in_words_or_json(capsys, acme):
 def test_maintain_prints_one_readable_row_per_account(capsys, acme, monkeypatch):
     reports = [asdict(AccountReport("acme", "connected", refreshed=True, health="ok",
                                     roster_changes={"joined": 1, "left": 0, "groups": 2}, requeued=2, swept=1,
-                                    counts_corrected=3, waiting_alerted=4)),
+                                    counts_corrected=3, waiting_alerted=4, log_indexed=5)),
                asdict(AccountReport("beta", "needs_reconnect", errors=["ZendeskUnavailableError: 503"]))]
 
     monkeypatch.setenv("QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/rr-cli")
@@ -130,8 +130,8 @@ def test_maintain_prints_one_readable_row_per_account(capsys, acme, monkeypatch)
     assert code == 0, err
     header, acme_row, beta_row = out.splitlines()
     assert header.split() == ["ACCOUNT", "STATUS", "REFRESHED", "HEALTH", "ROSTER", "CHANGES", "REQUEUED", "SWEPT",
-                              "COUNTS", "CORRECTED", "WAITING", "ALERTED", "ERRORS"]
-    assert acme_row.split() == ["acme", "connected", "yes", "ok", "+1", "-0", "2", "1", "3", "4", "-"]
+                              "COUNTS", "CORRECTED", "WAITING", "ALERTED", "LOG", "INDEXED", "ERRORS"]
+    assert acme_row.split() == ["acme", "connected", "yes", "ok", "+1", "-0", "2", "1", "3", "4", "5", "-"]
     assert beta_row.split()[:4] == ["beta", "needs_reconnect", "no", "-"]
     assert beta_row.endswith("ZendeskUnavailableError: 503")
     assert not any(python in out for python in ("{'", "[]", "False", "True"))

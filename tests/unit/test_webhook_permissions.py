@@ -117,10 +117,11 @@ def test_the_per_account_maintenance_holds_what_one_account_run_uses_nothing_els
     # the table and its index (waiting tickets, the sweep's records), the tokens (refreshed), the signing secrets
     # (the events webhook added to an account connected before it existed), the assignment and events queues
     # (swept, woken, reassigned tickets; the next wake round), its own job's retry delay and an agent import's next
-    # step on its own queue, the alerts topic
+    # step on its own queue, the alerts topic; the log (gsi2) read, to index older records by agent
     actions = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem")
     assert grants("MaintainAccountFunction") == {
         *(("dynamodb:" + a, resource) for a in actions for resource in ("Table.Arn", "${Table.Arn}/index/gsi1")),
+        ("dynamodb:Query", "${Table.Arn}/index/gsi2"),
         ("secretsmanager:GetSecretValue", TOKENS),
         ("secretsmanager:PutSecretValue", TOKENS),
         *(("secretsmanager:" + a, WEBHOOKS) for a in ("GetSecretValue", "PutSecretValue", "CreateSecret",

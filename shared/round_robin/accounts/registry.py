@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -41,6 +42,11 @@ class Account:
     last_maintenance_errors: tuple[str, ...] = ()  # the last run's errors (the first few, shortened)
     expiry_warned_for: int | None = None  # the expiry of a token without refresh token the operators were told of
     admin_event_at: int | None = None  # when the operators were told the connecting admin changed
+    # The log's agent index filled in for records logged before it existed (maintenance.py, step 9), written by
+    # record_log_index only: where the next run reads on (DynamoDB's LastEvaluatedKey: keys, nothing secret;
+    # None: from the newest), and when the whole log had been read (then the step never runs again)
+    log_index_cursor: dict[str, Any] | None = None
+    log_index_filled_at: int | None = None
 
 
 class AccountRegistry:
@@ -67,7 +73,7 @@ class AccountRegistry:
         # Settings (excluded agents) are changed by set_excluded only, so a reconnect keeps them.
         kept = ("subdomain", "first_connected_at", "excluded_agent_ids", "last_refresh_at", "health",
                 "health_checked_at", "last_maintenance", "last_maintenance_errors", "expiry_warned_for",
-                "admin_event_at")
+                "admin_event_at", "log_index_cursor", "log_index_filled_at")
         values = {k: v for k, v in asdict(account).items() if k not in kept}
         names = {f"#{k}": k for k in values}
         expression = ", ".join(f"#{k} = :{k}" for k in values if values[k] is not None)
@@ -191,10 +197,37 @@ class AccountRegistry:
             ExpressionAttributeValues=serialize(values),
         ), "recording the maintenance")
 
+    def record_log_index(self, subdomain: str, cursor: dict[str, Any] | None, now: float) -> None:
+        """How far the log's agent index has been filled in (maintenance.py, step 9): the cursor the next run reads
+        on from, or, with None, that the whole log has been read (the cursor is then removed)."""
+        if cursor is None:
+            update = "SET log_index_filled_at = :now REMOVE log_index_cursor"
+            values: dict[str, Any] = {":now": int(now)}
+        else:  # as JSON text: the key as DynamoDB gave it back, whatever its fields
+            update = "SET log_index_cursor = :cursor"
+            values = {":cursor": json.dumps(cursor, sort_keys=True)}
+        conditional_write(lambda: self._dynamodb.update_item(
+            TableName=self._table,
+            Key=serialize({"pk": account_pk(subdomain), "sk": ACCOUNT_SK}),
+            UpdateExpression=update, ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=serialize(values),
+        ), "recording the log index's progress")
+
 
 def _account(subdomain: str, item: dict[str, Any]) -> Account:
     fields = Account.__dataclass_fields__
     values = {k: v for k, v in item.items() if k in fields and k != "subdomain"}
     values["excluded_agent_ids"] = tuple(values.get("excluded_agent_ids", ()))
     values["last_maintenance_errors"] = tuple(values.get("last_maintenance_errors", ()))
+    values["log_index_cursor"] = _cursor(values.get("log_index_cursor"))
     return Account(subdomain=subdomain, **values)
+
+
+def _cursor(stored: Any) -> dict[str, Any] | None:
+    """The log index's stored cursor; one that cannot be read starts the pass again from the newest record (what
+    is done is skipped by the read's filter), rather than failing every run."""
+    try:
+        cursor = json.loads(stored) if isinstance(stored, str) else None
+    except ValueError:
+        return None
+    return cursor if isinstance(cursor, dict) else None

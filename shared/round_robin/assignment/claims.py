@@ -86,6 +86,7 @@ POSTPONED = "postponed"  # an outcome only: over the account's Zendesk budget, q
 INDEXED = (ASSIGNED, PARKED, WAITING)  # the statuses listed by the gsi1 index (see round_robin/table.py)
 FAILED = "failed"  # a log outcome only: an attempt failed and released the ticket (stored status: pending)
 LOGGED = (ASSIGNED, WAITING, SKIPPED, PARKED, FAILED)  # the outcomes of the log (gsi2, `logged`)
+LOG_INDEX_PAGE = 500  # log entries a read of the agent index's backfill reads (index_agent_log)
 LOG_READS_PER_PAGE = 5  # Query calls a filtered page of the log makes at most (a rare filter pages on instead)
 
 
@@ -414,6 +415,53 @@ class AssignmentStore:
             ExpressionAttributeValues=serialize({":waiting": WAITING, ":old": record["gsi1sk"], ":new": new_key}),
         ), "moving a waiting ticket under its group")
         return answer is not None
+
+    def index_agent_log(self, subdomain: str, cursor: dict[str, Any] | None, pages: int,
+                        page_size: int | None = None) -> tuple[int, dict[str, Any] | None]:
+        """Give the records logged before the log of one agent (gsi3) existed their entry in it (table.py), at
+        most `pages` reads of `page_size` log entries (LOG_INDEX_PAGE) from `cursor` (None: the newest); returns
+        how many were indexed and where the next call goes on (None: the log has been read to its end).
+
+        Newest first: the records an agent's log shows first are filled in first, and records logged meanwhile
+        (above the cursor) have their entry from their own write, so the pass ends, however busy the account (an
+        older record logged again meanwhile by a write that leaves its agent as it was, as an outcome without a
+        choice does, stays out: as before the pass, until it expires). The
+        read's filter keeps only records that name an agent and have no entry; each is written on condition that
+        it still names that agent and has none, so a record re-logged, given back or reassigned since the read
+        is left to the write that changed it. The cursor is DynamoDB's LastEvaluatedKey (keys only)."""
+        request: dict[str, Any] = {
+            "TableName": self._table, "IndexName": LOG_INDEX, "ScanIndexForward": False,
+            "Limit": page_size or LOG_INDEX_PAGE,
+            "KeyConditionExpression": "#log_pk = :log",
+            "FilterExpression": "attribute_exists(#agent) AND attribute_not_exists(#agent_pk)",
+            "ProjectionExpression": "#pk, #sk, #log_pk, #log_sk, #agent",
+            "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk", "#log_pk": "gsi2pk", "#log_sk": "gsi2sk",
+                                         "#agent": "agent_id", "#agent_pk": "gsi3pk"},
+            "ExpressionAttributeValues": serialize({":log": log_partition(subdomain)})}
+        indexed = 0
+        for _ in range(pages):
+            if cursor is not None:
+                request["ExclusiveStartKey"] = serialize(cursor)
+            try:
+                answer = self._dynamodb.query(**request)
+            except (ClientError, BotoCoreError) as exc:
+                raise storage_error(exc, "reading the log to index it by agent") from exc
+            found = [deserialize(item) or {} for item in answer.get("Items", [])]
+            indexed += sum(update_each(self._dynamodb, [self._agent_log_entry(subdomain, record) for record in found],
+                                       "indexing the log by agent"))
+            cursor = deserialize(answer.get("LastEvaluatedKey"))
+            if cursor is None:
+                break
+        return indexed, cursor
+
+    def _agent_log_entry(self, subdomain: str, record: dict[str, Any]) -> dict[str, Any]:
+        """The update that puts a logged record in its agent's log: gsi3sk is its gsi2sk as it is when written."""
+        return {"TableName": self._table, "Key": serialize({"pk": record["pk"], "sk": record["sk"]}),
+                "UpdateExpression": "SET gsi3pk = :agent_log, gsi3sk = gsi2sk",
+                "ConditionExpression": ("agent_id = :agent AND attribute_not_exists(gsi3pk) "
+                                        "AND attribute_exists(gsi2pk)"),
+                "ExpressionAttributeValues": serialize({
+                    ":agent": record["agent_id"], ":agent_log": log_agent_partition(subdomain, record["agent_id"])})}
 
     def reopen(self, subdomain: str, ticket_id: int, now: float) -> bool:
         """A parked ticket becomes claimable again (after a reconnect); False if it was not parked."""
