@@ -186,7 +186,10 @@ def measure_burst(count: int, *, window: float, webhook_environments: int, worke
                             aws_calls={f: Counter(stack.counter.snapshot(f)) - before[f] for f in stack.functions},
                             dead_letters=_dead_letters(sqs, dead_letter_queue))
         invocations, cpu = (now - then for now, then in zip(receiver.usage(), usage_before, strict=True))
-        figures.update(acknowledgement_floor(figures["deliveries"], int(invocations), cpu, os.cpu_count() or 1))
+        # The receivers run on at most their environments' count of this process's usable cores
+        cores = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+                    webhook_environments)
+        figures.update(acknowledgement_floor(figures["deliveries"], int(invocations), cpu, cores))
         figures["webhook_environments"] = webhook_environments
         figures["worker_environments"] = stack.functions["AssignTicketFunction"].concurrency
         return figures
@@ -241,8 +244,8 @@ def report(f: dict[str, Any]) -> bool:
     ]
     floor = (f"\nThe receivers used {f['receiver_cpu_ms']} ms of CPU per invocation ({f['receiver_invocations']} "
              f"invocations: the trigger's deliveries and the assignments' ticket events), so {f['deliveries']} "
-             f"simultaneous deliveries need {f['ack_floor_ms'] / 1000:.2f} s of this machine's {f['cores']} cores "
-             "before the last is acknowledged, counting the receivers' handler alone.")
+             f"simultaneous deliveries need {f['ack_floor_ms'] / 1000:.2f} s of the {f['cores']} cores the receivers "
+             "can use before the last is acknowledged, counting the receivers' handler alone.")
     print(f"\nA burst of {f['tickets']} tickets created at once in one group; {f['webhook_environments']} webhook "
           f"receivers, {f['worker_environments']} assignment workers; a Zendesk minute of {f['window_s']:g} s\n")
     print("| figure | measured | target |\n| --- | --- | --- |")

@@ -153,13 +153,23 @@ class Throttle:
         """The limits of the template's HTTP API (there is one)."""
         (api,) = resources_of(template, "AWS::Serverless::HttpApi").values()
         properties = api.get("Properties", {})
+        default = resolver.resolve(properties.get("DefaultRouteSettings") or {})
 
-        def limits(settings: dict[str, Any]) -> tuple[float, int]:
-            settings = resolver.resolve(settings)
+        def limits(settings: dict[str, Any]) -> tuple[float, int] | None:
+            # A route's setting left out is the default's (the stage's); no limit at all: not throttled
+            settings = {**default, **resolver.resolve(settings)}
+            if "ThrottlingRateLimit" not in settings or "ThrottlingBurstLimit" not in settings:
+                return None
             return float(settings["ThrottlingRateLimit"]), int(settings["ThrottlingBurstLimit"])
-        default = properties.get("DefaultRouteSettings")
-        return cls({key: limits(settings) for key, settings in (properties.get("RouteSettings") or {}).items()},
-                   limits(default) if default else None, clock)
+        routes = {route_key(Route.of(e["Properties"]["Method"], e["Properties"]["Path"]))
+                  for function in resources_of(template, "AWS::Serverless::Function").values()
+                  for e in function["Properties"].get("Events", {}).values() if e["Type"] == "HttpApi"}
+        settings = properties.get("RouteSettings") or {}
+        unknown = sorted(set(settings) - routes)
+        if unknown:  # CloudFormation fails the deploy: "Unable to find Route by key ... within the RouteSettings"
+            raise ValueError(f"template.yaml: RouteSettings for routes that do not exist: {', '.join(unknown)}")
+        per_route = {key: limit for key, value in settings.items() if (limit := limits(value)) is not None}
+        return cls(per_route, limits({}), clock)
 
     def admit(self, route_key: str) -> bool:
         """Take a token of the route's bucket: False (throttled) if there is none."""

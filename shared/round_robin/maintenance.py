@@ -27,7 +27,8 @@
    (assignment/reconcile.py);
 9. the log's agent index: records logged before the per-agent index existed get its keys, a few pages a run
    (LOG_INDEX_PAGES of 500 log entries, newest first), resumable (the cursor is kept on the account), until the
-   whole log has been read; then never again (assignment/claims.py `index_agent_log`, table.py).
+   whole log has been read; then never again (assignment/claims.py `index_agent_log`, table.py). It runs before
+   step 5, so that a Zendesk failure in the later steps cannot keep it from running, run after run.
 Steps 5, 6 and 9 fail on their own: their error is reported, the next run tries again, and the rest of the run
 goes on (the sweep and the counts above all).
 Each run queues at most QUEUE_PER_RUN tickets per account (about what Zendesk's 100 ticket updates a minute allow
@@ -291,6 +292,11 @@ class Maintainer:
                 events_webhook_id = account.events_webhook_id or self._add_events_webhook(account, client, report)
                 report.hooks_removed = remove_duplicates(client, account.webhook_id, account.trigger_id,
                                                          events_webhook_id)
+            # Step 9 runs here, before the steps that call Zendesk, so that their failures cannot keep an account's
+            # log from being indexed run after run; it is a few DynamoDB reads and writes, bounded by LOG_INDEX_PAGES.
+            if account.log_index_filled_at is None and in_time("the log's agent index"):
+                report.log_indexed = self._step(report, "log not indexed by agent; the next run goes on",
+                                                lambda: self._index_agent_log(account))
             # Steps 5 and 6 each fail on their own (reported, retried next run): the sweep and the count
             # reconciliation after them are the safety net and must run whatever became of these.
             absences = self._absences
@@ -311,9 +317,6 @@ class Maintainer:
                                                account.first_connected_at)
             if self._reconciler is not None and in_time("the count reconciliation"):
                 report.counts_corrected = self._reconciler.reconcile(subdomain, client)
-            if account.log_index_filled_at is None and in_time("the log's agent index"):
-                report.log_indexed = self._step(report, "log not indexed by agent; the next run goes on",
-                                                lambda: self._index_agent_log(account))
         except ConnectionBrokenError as exc:
             self._alerts.broken(subdomain, exc.reason, since=started)
             report.status, report.health = "needs_reconnect", exc.reason

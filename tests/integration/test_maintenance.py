@@ -24,8 +24,9 @@ from round_robin.assignment.waiting import DRAIN_INTERVAL, Waker
 from round_robin.aws import clients
 from round_robin.aws.leases import LeaseStore
 from round_robin.aws.queue import AssignmentRequest
-from round_robin.errors import StorageError
+from round_robin.errors import StorageError, ZendeskError
 from round_robin.maintenance import Maintainer
+from round_robin.sweep import Sweeper
 from round_robin.zendesk.event_types import SUBSCRIBED
 from round_robin.zendesk.oauth import OAuthClient
 from tests.integration.conftest import PREFIX, PUBLIC_BASE_URL, TABLE, WEBHOOK_PREFIX
@@ -994,3 +995,18 @@ def test_a_storage_failure_while_indexing_the_log_is_reported_and_the_next_run_g
     monkeypatch.setattr(claims.AssignmentStore, "index_agent_log", real)
     (again,) = parts.maintainer.run()
     assert again["log_indexed"] == 2 and again["errors"] == [] and agent_logs(agents) == sorted(tickets)
+
+
+def test_the_log_is_indexed_even_when_the_sweep_fails_run_after_run(aws_env, account, monkeypatch):
+    # given older records, and a sweep whose Zendesk search fails every run (the run ends there, reported)
+    parts = SimulatedServices(account["zendesk"])
+    tickets, agents = logged_the_old_way(account, parts, 2)
+
+    def search_down(*_args, **_kwargs):
+        raise ZendeskError("search failed: 503")
+    monkeypatch.setattr(Sweeper, "sweep", search_down)
+
+    (report,) = parts.maintainer.run()
+
+    assert report["errors"] == ["ZendeskError: search failed: 503"]
+    assert report["log_indexed"] == 2 and agent_logs(agents) == sorted(tickets)

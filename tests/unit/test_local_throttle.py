@@ -5,8 +5,10 @@ the sweep: the webhook route must let a whole burst through."""
 
 from __future__ import annotations
 
+import copy
 import json
 
+import pytest
 from werkzeug.test import Client
 
 from round_robin_local.api import ApiGateway, Throttle
@@ -78,3 +80,26 @@ def test_a_throttled_request_gets_api_gateways_429_and_never_reaches_the_functio
     assert json.loads(answers[2].get_data()) == {"message": "Too Many Requests"}
     assert "Retry-After" not in answers[2].headers
     assert len(calls) == 2
+
+
+def test_route_settings_for_a_route_the_template_lacks_fail_the_stack_as_they_fail_the_deploy():
+    broken = copy.deepcopy(TEMPLATE)
+    (api,) = [r for r in broken["Resources"].values() if r["Type"] == "AWS::Serverless::HttpApi"]
+    api["Properties"]["RouteSettings"] = {"POST /webhooks/{subdomain}": {"ThrottlingBurstLimit": 5}}
+    defaults = {name: str(p.get("Default", "")) for name, p in TEMPLATE["Parameters"].items()}
+
+    with pytest.raises(ValueError, match="POST /webhooks/{subdomain}"):
+        Throttle.from_template(broken, Resolver("test", defaults))
+
+
+def test_a_route_setting_left_out_is_the_defaults():
+    partial = copy.deepcopy(TEMPLATE)
+    (api,) = [r for r in partial["Resources"].values() if r["Type"] == "AWS::Serverless::HttpApi"]
+    api["Properties"]["RouteSettings"] = {WEBHOOK_ROUTE: {"ThrottlingBurstLimit": 5}}  # the rate: the default's
+    defaults = {name: str(p.get("Default", "")) for name, p in TEMPLATE["Parameters"].items()}
+    clock = Clock()
+    throttle = Throttle.from_template(partial, Resolver("test", defaults), clock=clock)
+
+    assert sum(throttle.admit(WEBHOOK_ROUTE) for _ in range(10)) == 5
+    clock.now += 0.015  # the default rate, 100 a second: one token and a half
+    assert sum(throttle.admit(WEBHOOK_ROUTE) for _ in range(10)) == 1
