@@ -105,11 +105,12 @@ have the receipt time alone as gsi1sk: such keys are digits, so they sort before
 range of their own (`gsi1sk < "GROUP#"`, oldest first) and are moved under their group by the next wake or waiting
 alert that reads them (assignment/waiting.py; a conditional write on the old key, so a claim meanwhile wins).
 
-A TICKET item's `status` is in_progress (with `lease_until`), pending, assigned, skipped, parked or waiting (with
-`reason`, e.g. no_eligible_agent, all_away, all_at_capacity, off_hours, the `group_id` it waits for and
-`wake_at`, the earliest time one of that group's agents may become eligible by itself; `woken_at`, when a wake
-last queued it, and `alerted_at`, when operators were told it waits too long: assignment/waiting.py); `attempts`
-counts claims and fences them. A reassignment (an agent out of office, assignment/absence.py) claims with
+A TICKET item's `status` is in_progress (with `lease_until`, and the claim's own `claim_token`, so that a claim
+sent again by the SDK after DynamoDB applied it knows itself: claims.py `claim`), pending, assigned, skipped,
+parked or waiting (with `reason`, e.g. no_eligible_agent, all_away, all_at_capacity, off_hours, the `group_id` it
+waits for and `wake_at`, the earliest time one of that group's agents may become eligible by itself; `woken_at`,
+when a wake last queued it, and `alerted_at`, when operators were told it waits too long: assignment/waiting.py);
+`attempts` counts claims and fences them. A reassignment (an agent out of office, assignment/absence.py) claims with
 `reassign_from` and records `reassigned_from`, `reassigned_at` when it assigned the ticket to someone else. A claim
 removes the item from gsi1; finishing it as assigned, parked or waiting puts it back under that status. See
 assignment/claims.py for the transitions. The agent chosen for it (`agent_id`, `agent_name`, `position`,

@@ -312,3 +312,33 @@ def test_claims_taken_but_not_read_are_retried_after_their_lease_not_taken_for_d
     monkeypatch.setattr(store._dynamodb, "transact_write_items", refuse)  # nothing claimed: try again soon
     with pytest.raises(StorageError):
         store.claim_many([request(3)], T0)
+
+
+class RetriedAfterItsAnswerWasLost:
+    """A DynamoDB client whose first UpdateItem is applied, then sent again, as botocore does when the answer of a
+    request that DynamoDB applied times out: the caller sees only the second answer."""
+
+    def __init__(self, dynamodb) -> None:
+        self._dynamodb = dynamodb
+        self.sent = 0
+
+    def update_item(self, **params):
+        self.sent += 1
+        if self.sent == 1:
+            self._dynamodb.update_item(**params)  # applied; its answer is lost
+        return self._dynamodb.update_item(**params)
+
+    def __getattr__(self, name):
+        return getattr(self._dynamodb, name)
+
+
+def test_a_claim_applied_whose_answer_was_lost_is_still_this_attempts_claim(store):
+    retried = RetriedAfterItsAnswerWasLost(store._dynamodb)
+    flaky = AssignmentStore("claims", retried)
+
+    claim = flaky.claim(request(), T0)
+
+    assert claim is not None and claim.attempts == 1  # not mistaken for another worker's claim
+    assert status(store) == "in_progress"
+    # and another attempt meanwhile still finds the ticket held
+    assert store.claim(request(), T0 + 1) is None

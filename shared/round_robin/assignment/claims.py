@@ -33,6 +33,7 @@ claim forgets it, and reuses only what an earlier attempt of the reassignment ch
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,7 @@ from round_robin.aws.clients import storage_error
 from round_robin.aws.dynamo import (
     TRANSACTION_LIMIT,
     conditional_write,
+    conditional_write_seen,
     deserialize,
     get_all,
     query_all,
@@ -154,12 +156,21 @@ class AssignmentStore:
         return serialize({"pk": account_pk(subdomain), "sk": ticket_sk(ticket_id)})
 
     def claim(self, request: AssignmentRequest, now: float) -> Claim | None:
-        """Take the ticket for this attempt; None if it is done or another worker holds it."""
-        answer = conditional_write(lambda: self._dynamodb.update_item(
-            **self._claim_update(request, now), ReturnValues="ALL_NEW"), "claiming the ticket")
-        if answer is None:
-            return None
-        return _claim_of(deserialize(answer["Attributes"]) or {}, now)
+        """Take the ticket for this attempt; None if it is done or another worker holds it.
+
+        The claim carries a token of its own. When DynamoDB applied it but its answer was lost (a time-out),
+        botocore sends it again, and that second request finds the ticket held: by this very claim when the held
+        record has the same token, which is then this attempt's claim rather than another worker's (without it,
+        the ticket would wait for the lease to end and for the sweep)."""
+        token = uuid.uuid4().hex
+        answer, held = conditional_write_seen(lambda: self._dynamodb.update_item(
+            **self._claim_update(request, now, token), ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD"), "claiming the ticket")
+        if answer is not None:
+            return _claim_of(deserialize(answer["Attributes"]) or {}, now)
+        if held.get("claim_token") == token and held.get("status") == IN_PROGRESS:
+            return _claim_of(held, now)
+        return None
 
     def claim_many(self, requests: list[AssignmentRequest], now: float) -> list[Claim | None]:
         """Take many tickets of one account at once, each as `claim` would (batch mode): one transaction and one
@@ -190,12 +201,14 @@ class AssignmentStore:
                 claims[index] = _claim_of(record, now)
         return claims
 
-    def _claim_update(self, request: AssignmentRequest, now: float) -> dict[str, Any]:
+    def _claim_update(self, request: AssignmentRequest, now: float, token: str | None = None) -> dict[str, Any]:
+        """The conditional claim; its token (`claim`'s own, else a new one) is kept on the record as `claim_token`."""
         return {
             "TableName": self._table,
             "Key": self._key(request.subdomain, request.ticket_id),
             "UpdateExpression": (
                 "SET #status = :working, lease_until = :until, ticket_id = :ticket, updated_at = :now, "
+                "claim_token = :token, "
                 "#source = if_not_exists(#source, :source), received_at = if_not_exists(received_at, :received), "
                 # no longer listed as waiting
                 "#ttl = :ttl ADD attempts :one REMOVE gsi1pk, gsi1sk, wake_at, woken_at, reassign_from"
@@ -209,6 +222,7 @@ class AssignmentStore:
                 ":working": IN_PROGRESS, ":pending": PENDING, ":waiting": WAITING, ":until": now + CLAIM_LEASE,
                 ":ticket": request.ticket_id, ":now": now, ":source": request.source,
                 ":received": request.received_at, ":ttl": int(now + RECORD_TTL), ":one": 1,
+                ":token": token or uuid.uuid4().hex,
             }),
         }
 

@@ -78,6 +78,19 @@ def conditional_write(call: Callable[[], T], action: str) -> T | None:
         raise storage_error(exc, action) from exc
 
 
+def conditional_write_seen(call: Callable[[], T], action: str) -> tuple[T | None, dict[str, Any]]:
+    """As conditional_write, for a request sent with `ReturnValuesOnConditionCheckFailure="ALL_OLD"`: (its answer,
+    {}) or, when its condition did not hold, (None, the item as that condition found it, deserialised)."""
+    try:
+        return call(), {}
+    except ClientError as exc:
+        if is_conditional_failure(exc):
+            return None, deserialize(exc.response.get("Item")) or {}
+        raise storage_error(exc, action) from exc
+    except BotoCoreError as exc:
+        raise storage_error(exc, action) from exc
+
+
 def query_all(dynamodb: Any, action: str, *, limit: int | None = None, **query: Any) -> list[dict[str, Any]]:
     """Every item a Query matches (following LastEvaluatedKey), deserialised; at most `limit` when given."""
     if limit:
