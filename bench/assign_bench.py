@@ -112,7 +112,7 @@ def measure_assignments(tickets: int, interval: float) -> dict:
         time.sleep(1.0)  # let the last records and acknowledgements land before counting
         aws_calls = Counter(stack.counter.snapshot()) - aws_before
         worker_calls = Counter(stack.counter.snapshot(WORKER)) - worker_before
-        invocations, cpu = (now - then for now, then in zip(receiver.usage(), receiver_before, strict=True))
+        invocations, cpu = receiver.usage_since(receiver_before)
 
         with sandbox.lock:
             log = account.request_log[log_start:]

@@ -185,11 +185,11 @@ def measure_burst(count: int, *, window: float, webhook_environments: int, worke
                             deliveries=deliveries, assignees=assignees, members=members,
                             aws_calls={f: Counter(stack.counter.snapshot(f)) - before[f] for f in stack.functions},
                             dead_letters=_dead_letters(sqs, dead_letter_queue))
-        invocations, cpu = (now - then for now, then in zip(receiver.usage(), usage_before, strict=True))
+        invocations, cpu = receiver.usage_since(usage_before)
         # The receivers run on at most their environments' count of this process's usable cores
         cores = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
                     webhook_environments)
-        figures.update(acknowledgement_floor(figures["deliveries"], int(invocations), cpu, cores))
+        figures.update(acknowledgement_floor(figures["deliveries"], invocations, cpu, cores))
         figures["webhook_environments"] = webhook_environments
         figures["worker_environments"] = stack.functions["AssignTicketFunction"].concurrency
         return figures

@@ -168,6 +168,11 @@ class LocalFunction:
         with self._usage_lock:
             return int(self._usage[0]), self._usage[1]
 
+    def usage_since(self, before: tuple[int, float]) -> tuple[int, float]:
+        """The invocations and their CPU seconds since `before`, an earlier `usage()`."""
+        runs, cpu = self.usage()
+        return runs - before[0], cpu - before[1]
+
     def start(self) -> None:
         self._pool = ProcessPoolExecutor(max_workers=self.concurrency, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_cold_start, initargs=(self.spec,))

@@ -122,5 +122,6 @@ def test_each_invocation_run_is_counted_with_its_handlers_cpu_time(monkeypatch):
             function.invoke("fail")
         runs, cpu = function.usage()
         assert runs == 2 and cpu > 0
+        assert function.usage_since((1, cpu / 2)) == (1, cpu - cpu / 2)
     finally:
         function._pool.shutdown(wait=True)

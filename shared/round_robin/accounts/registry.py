@@ -100,14 +100,9 @@ class AccountRegistry:
     def set_events_webhook(self, subdomain: str, webhook_id: str, now: float) -> bool:
         """Record the events webhook that the maintenance made for an account connected before it existed; False
         if the account has one already (a connect recorded its own meanwhile) or is gone."""
-        answer = conditional_write(lambda: self._dynamodb.update_item(
-            TableName=self._table,
-            Key=serialize({"pk": account_pk(subdomain), "sk": ACCOUNT_SK}),
-            UpdateExpression="SET events_webhook_id = :id, updated_at = :now",
-            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(events_webhook_id)",
-            ExpressionAttributeValues=serialize({":id": webhook_id, ":now": int(now)}),
-        ), "recording the events webhook")
-        return answer is not None
+        return self._change(subdomain, "SET events_webhook_id = :id, updated_at = :now",
+                            "attribute_exists(pk) AND attribute_not_exists(events_webhook_id)",
+                            {":id": webhook_id, ":now": int(now)}, "recording the events webhook")
 
     def set_excluded(self, subdomain: str, agent_ids: list[int], now: float) -> None:
         """The account setting: agents kept out of every rotation (applied at the next roster import)."""
@@ -141,40 +136,23 @@ class AccountRegistry:
         if since is not None:
             condition += " AND connected_at < :since"
             values[":since"] = since
-        answer = conditional_write(lambda: self._dynamodb.update_item(
-            TableName=self._table,
-            Key=serialize({"pk": account_pk(subdomain), "sk": ACCOUNT_SK}),
-            UpdateExpression="SET #status = :broken, broken_reason = :reason, broken_at = :now, updated_at = :now",
-            ConditionExpression=condition,
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=serialize(values),
-        ), "flagging the account")
-        return answer is not None
+        return self._change(subdomain, "SET #status = :broken, broken_reason = :reason, broken_at = :now, "
+                            "updated_at = :now", condition, values, "flagging the account", {"#status": "status"})
 
     def mark_expiry_warned(self, subdomain: str, deadline: float, now: float) -> bool:
         """Note that the operators were warned of the credential expiring at `deadline`; True the first time."""
-        answer = conditional_write(lambda: self._dynamodb.update_item(
-            TableName=self._table,
-            Key=serialize({"pk": account_pk(subdomain), "sk": ACCOUNT_SK}),
-            UpdateExpression="SET expiry_warned_for = :deadline, expiry_warned_at = :now",
-            ConditionExpression="attribute_exists(pk) AND "
-                                "(attribute_not_exists(expiry_warned_for) OR expiry_warned_for <> :deadline)",
-            ExpressionAttributeValues=serialize({":deadline": int(deadline), ":now": int(now)}),
-        ), "noting the expiry warning")
-        return answer is not None
+        return self._change(subdomain, "SET expiry_warned_for = :deadline, expiry_warned_at = :now",
+                            "attribute_exists(pk) AND "
+                            "(attribute_not_exists(expiry_warned_for) OR expiry_warned_for <> :deadline)",
+                            {":deadline": int(deadline), ":now": int(now)}, "noting the expiry warning")
 
     def mark_admin_event(self, subdomain: str, event_id: str, now: float) -> bool:
         """Note that the operators were told of Zendesk event `event_id` about the connecting admin; True the
         first time (a redelivery of the same event is not told twice)."""
-        answer = conditional_write(lambda: self._dynamodb.update_item(
-            TableName=self._table,
-            Key=serialize({"pk": account_pk(subdomain), "sk": ACCOUNT_SK}),
-            UpdateExpression="SET admin_event_id = :event, admin_event_at = :now",
-            ConditionExpression="attribute_exists(pk) AND "
-                                "(attribute_not_exists(admin_event_id) OR admin_event_id <> :event)",
-            ExpressionAttributeValues=serialize({":event": event_id, ":now": int(now)}),
-        ), "noting the admin alert")
-        return answer is not None
+        return self._change(subdomain, "SET admin_event_id = :event, admin_event_at = :now",
+                            "attribute_exists(pk) AND "
+                            "(attribute_not_exists(admin_event_id) OR admin_event_id <> :event)",
+                            {":event": event_id, ":now": int(now)}, "noting the admin alert")
 
     def record_maintenance(self, subdomain: str, now: float, *, refreshed: bool, health: str,
                            outcome: dict[str, int] | None = None, errors: Sequence[str] | None = None) -> None:
@@ -190,12 +168,7 @@ class AccountRegistry:
         if errors is not None:
             update += ", last_maintenance_errors = :errors"
             values[":errors"] = [e[:ERROR_LENGTH] for e in errors[:MAX_ERRORS]]
-        conditional_write(lambda: self._dynamodb.update_item(
-            TableName=self._table,
-            Key=serialize({"pk": account_pk(subdomain), "sk": ACCOUNT_SK}),
-            UpdateExpression=update, ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues=serialize(values),
-        ), "recording the maintenance")
+        self._change(subdomain, update, "attribute_exists(pk)", values, "recording the maintenance")
 
     def record_log_index(self, subdomain: str, cursor: dict[str, Any] | None, now: float) -> None:
         """How far the log's agent index has been filled in (maintenance.py, step 9): the cursor the next run reads
@@ -206,12 +179,17 @@ class AccountRegistry:
         else:  # as JSON text: the key as DynamoDB gave it back, whatever its fields
             update = "SET log_index_cursor = :cursor"
             values = {":cursor": json.dumps(cursor, sort_keys=True)}
-        conditional_write(lambda: self._dynamodb.update_item(
+        self._change(subdomain, update, "attribute_exists(pk)", values, "recording the log index's progress")
+
+    def _change(self, subdomain: str, update: str, condition: str, values: dict[str, Any], action: str,
+                names: dict[str, str] | None = None) -> bool:
+        """A conditional update of the account's item; False when `condition` did not hold (or it is gone)."""
+        return conditional_write(lambda: self._dynamodb.update_item(
             TableName=self._table,
             Key=serialize({"pk": account_pk(subdomain), "sk": ACCOUNT_SK}),
-            UpdateExpression=update, ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues=serialize(values),
-        ), "recording the log index's progress")
+            UpdateExpression=update, ConditionExpression=condition,
+            ExpressionAttributeValues=serialize(values), **({"ExpressionAttributeNames": names} if names else {}),
+        ), action) is not None
 
 
 def _account(subdomain: str, item: dict[str, Any]) -> Account:

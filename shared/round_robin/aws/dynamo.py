@@ -68,14 +68,7 @@ def conditional_write(call: Callable[[], T], action: str) -> T | None:
 
     Any other failure becomes StorageError naming `action`.
     """
-    try:
-        return call()
-    except ClientError as exc:
-        if is_conditional_failure(exc):
-            return None
-        raise storage_error(exc, action) from exc
-    except BotoCoreError as exc:
-        raise storage_error(exc, action) from exc
+    return conditional_write_seen(call, action)[0]
 
 
 def conditional_write_seen(call: Callable[[], T], action: str) -> tuple[T | None, dict[str, Any]]:
