@@ -308,6 +308,7 @@ def test_the_health_page_shows_alerts_waiting_tickets_and_the_last_runs_errors()
     assert "is broken since 2026-12-07 12:00 UTC (invalid_grant)" in body
     assert "4 tickets waiting" in body and "3 h 0 min" in body and "#9" in body
     assert "ZendeskError: &lt;script&gt;" in body and "swept 2" in body
+    assert "Last token refresh: not yet." in body  # never refreshed (connected minutes ago): not a bare "-"
     assert "not known (the dead-letter queue is not configured)" in body
     assert 'href="/oauth/start?subdomain=acme"' in body
 

@@ -118,7 +118,8 @@ def _maintenance(account: Account) -> str:
     if not errors and counts.get("errors"):
         errors = f"<li>{int(counts['errors'])} error(s), not recorded in detail.</li>"
     return (f"<h2>Maintenance</h2><p>Last run: {esc(when(account.health_checked_at))}"
-            f"{': ' + esc(facts) if facts else ''}. Last token refresh: {esc(when(account.last_refresh_at))}.</p>"
+            f"{': ' + esc(facts) if facts else ''}. Last token refresh: "
+            f"{esc(when(account.last_refresh_at)) if account.last_refresh_at else 'not yet'}.</p>"
             + (f'<p>Errors of the last run:</p><ul class="alerts">{errors}</ul>' if errors else
                "<p>The last run had no errors.</p>"))
 
